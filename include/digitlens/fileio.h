@@ -1,0 +1,64 @@
+/*
+ * fileio.h — reading files whole or as a stream (raw or gzip, one code
+ * path through zlib), and writing files atomically.
+ *
+ * Knows nothing of formats.  Writers create "<path>.tmp-XXXXXX" in the
+ * target's directory, and only dl_writer_commit (fsync + rename) makes the
+ * data visible under <path>: an error, a crash or a signal never leaves a
+ * half-written file where a good one was.
+ */
+#ifndef DIGITLENS_FILEIO_H
+#define DIGITLENS_FILEIO_H
+
+#include <stddef.h>
+
+#include "digitlens/err.h"
+
+/* A sequential reader over a raw or gzip-compressed file. */
+typedef struct dl_reader dl_reader;
+
+/* Opens path for reading; NULL (with *e filled) when it is missing, a
+ * directory or unreadable. */
+dl_reader *dl_reader_open(const char *path, dl_err *e);
+
+/* Reads up to n bytes into buf; *got receives how many arrived (fewer only
+ * at the end of the data).  A corrupt or truncated gzip stream is an error. */
+dl_status dl_reader_read(dl_reader *r, void *buf, size_t n, size_t *got, dl_err *e);
+
+/* 1 when the stream has no more bytes after what was read, 0 when it has,
+ * negative on a read error (a corrupt gzip tail).  Used to refuse trailing
+ * garbage. */
+int dl_reader_at_end(dl_reader *r);
+
+/* The path the reader was opened with (borrowed). */
+const char *dl_reader_path(const dl_reader *r);
+
+void dl_reader_close(dl_reader *r);
+
+/* Reads a whole file (decompressing gzip) into a new malloc'd buffer; a file
+ * whose data is longer than max_bytes is refused without reading the rest.
+ * The caller frees *out. */
+dl_status dl_file_read_all(const char *path, size_t max_bytes,
+                           unsigned char **out, size_t *len, dl_err *e);
+
+/* An atomic writer: data goes to a temporary file until commit. */
+typedef struct dl_writer dl_writer;
+
+dl_writer *dl_writer_open(const char *path, dl_err *e);
+dl_status dl_writer_write(dl_writer *w, const void *data, size_t n, dl_err *e);
+/* Flushes, fsyncs, closes and renames onto the final path; frees w in every
+ * case (on failure the temporary file is removed). */
+dl_status dl_writer_commit(dl_writer *w, dl_err *e);
+/* Discards everything written; removes the temporary file; frees w. */
+void dl_writer_abort(dl_writer *w);
+
+/* Writes n bytes to path atomically (open + write + commit). */
+dl_status dl_file_write_atomic(const char *path, const void *data, size_t n, dl_err *e);
+
+/* Creates a directory and its parents (like mkdir -p); fine if it exists. */
+dl_status dl_mkdir_p(const char *path, dl_err *e);
+
+/* 1 if path names an existing regular file, else 0. */
+int dl_file_exists(const char *path);
+
+#endif
