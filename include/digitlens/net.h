@@ -21,7 +21,7 @@
 
 #define DL_MAX_LAYERS 8            /* input + hidden + output */
 #define DL_MAX_WIDTH 65536         /* neurons in one layer */
-#define DL_MAX_PARAMS (64u << 20)  /* 64 Mi floats = 256 MiB */
+#define DL_MAX_PARAMS (16u << 20)  /* 16 Mi floats = 64 MiB */
 
 typedef enum dl_cost { DL_COST_QUADRATIC = 0, DL_COST_CROSS_ENTROPY = 1 } dl_cost;
 typedef enum dl_init { DL_INIT_SCALED = 0, DL_INIT_NORMAL = 1 } dl_init;

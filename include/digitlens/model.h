@@ -1,0 +1,72 @@
+/*
+ * model.h — the .dlm model file: a trained network with everything needed
+ * to explain it (initial parameters, history) and to resume training.
+ *
+ * Format (version 1), all integers little-endian, floats IEEE-754 binary32:
+ *   "DLMODEL\0" magic (8 bytes), u32 version, u32 flags (bit 0: partial)
+ *   u32 nlayers, u32 sizes[nlayers], u32 rows, u32 cols (input image shape)
+ *   u32 cost, u32 init, f32 eta, f32 lambda, u32 batch, u64 seed,
+ *   u32 epochs_planned, u32 nclasses, u8 classes[nclasses],
+ *   u32 data_fingerprint, u32 ntrain
+ *   u32 nhistory, then per epoch: u32 correct, u32 total, f32 cost
+ *   (no timings: the same seed and options must give the same bytes)
+ *   training state: u32 epoch, u32 pos, u32 norder, u32 order[norder],
+ *                   u64 rng[4], f64 rng_spare, u32 rng_has_spare
+ *   f32 params[P], f32 init_params[P]   (P from the sizes; layout of net.h)
+ *   u32 CRC-32 (zlib) of every byte before it
+ * Written atomically (fileio).  Loading checks magic, version, every size
+ * against the limits and the file length before allocating, then the CRC.
+ */
+#ifndef DIGITLENS_MODEL_H
+#define DIGITLENS_MODEL_H
+
+#include <stdint.h>
+
+#include "digitlens/err.h"
+#include "digitlens/net.h"
+#include "digitlens/train.h"
+
+#define DL_MODEL_VERSION 1u
+#define DL_MODEL_PARTIAL 1u   /* flags: training was interrupted */
+#define DL_MODEL_MAX_BYTES (256u * 1024 * 1024)
+
+typedef struct dl_model {
+    dl_net *net;                 /* owned */
+    float *init_params;          /* [net->nparams], owned: the parameters before training */
+    int rows, cols;              /* input image shape (rows*cols = sizes[0]) */
+    dl_cost cost;
+    dl_init init;
+    float eta, lambda;
+    uint32_t batch;
+    uint64_t seed;
+    uint32_t epochs_planned;
+    uint32_t flags;
+    int nclasses;                /* = output count */
+    uint8_t classes[256];        /* output k stands for original label classes[k] */
+    uint32_t data_fingerprint;   /* dl_dataset_fingerprint of the training data */
+    uint32_t ntrain;
+    uint32_t nhistory;
+    dl_epoch_stat *history;      /* [max(nhistory, epochs_planned)], owned */
+    dl_train_state state;        /* owned order[] */
+} dl_model;
+
+/* A model around a new zeroed network; classes default to 0..K-1. */
+dl_model *dl_model_new(int nlayers, const int *sizes, int rows, int cols, dl_err *e);
+void dl_model_free(dl_model *m);
+
+/* Makes room for n epochs of history (keeps what is there). */
+dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e);
+
+dl_status dl_model_save(const dl_model *m, const char *path, dl_err *e);
+dl_status dl_model_load(const char *path, dl_model **out, dl_err *e);
+
+/* Serialises to / parses from memory (the file functions use these; the
+ * fuzz harness calls parse directly). */
+dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, dl_err *e);
+dl_status dl_model_decode(const unsigned char *buf, size_t len, const char *name,
+                          dl_model **out, dl_err *e);
+
+/* Accuracy of the last finished epoch, or -1 when there is none. */
+double dl_model_last_accuracy(const dl_model *m);
+
+#endif

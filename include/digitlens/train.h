@@ -1,0 +1,99 @@
+/*
+ * train.h — mini-batch stochastic gradient descent (Nielsen ch. 1 and 3),
+ * evaluation, and the progress callback through which training reports.
+ *
+ * One epoch: shuffle the training indices with the caller's RNG, then for
+ * each mini-batch of m examples
+ *     w ← (1 − ηλ/n)·w − (η/m)·Σ ∂C/∂w,   b ← b − (η/m)·Σ ∂C/∂b
+ * (λ = 0 unless L2 is asked for; n = training-set size).  The last batch of
+ * an epoch may be shorter, as in network.py.  Knows nothing of printing:
+ * the caller's callback sees progress; a flag the caller sets (from a signal
+ * handler) stops training after the current mini-batch.
+ */
+#ifndef DIGITLENS_TRAIN_H
+#define DIGITLENS_TRAIN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitlens/err.h"
+#include "digitlens/idx.h"
+#include "digitlens/net.h"
+#include "digitlens/rng.h"
+
+typedef enum dl_kernel {
+    DL_KERNEL_FAST = 0,      /* the default: sparse-aware, threaded */
+    DL_KERNEL_REFERENCE = 1  /* plain loops over dl_net_backprop, one thread */
+} dl_kernel;
+
+typedef struct dl_train_opts {
+    int epochs;        /* epochs to reach in total (counting ones already done) */
+    int batch;         /* mini-batch size m */
+    float eta;         /* learning rate η */
+    float lambda;      /* L2 strength λ (0 = none) */
+    dl_cost cost;
+    int threads;       /* 1 = single-threaded; results deterministic per count */
+    dl_kernel kernel;
+    volatile sig_atomic_t *stop; /* optional: non-zero stops after the current mini-batch */
+} dl_train_opts;
+
+/* One epoch's figures, as stored in a model's history. */
+typedef struct dl_epoch_stat {
+    uint32_t correct;  /* on the evaluation set (0 when there is none) */
+    uint32_t total;
+    float cost;        /* mean training cost over the epoch, measured as it trained */
+    float seconds;     /* wall time of the epoch's training (not evaluation) */
+} dl_epoch_stat;
+
+/* Where training stands: enough to continue exactly where it stopped. */
+typedef struct dl_train_state {
+    uint32_t epoch;     /* epochs fully done */
+    uint32_t pos;       /* examples done in the current epoch (0 at a boundary) */
+    uint32_t n;         /* training-set size the order refers to */
+    uint32_t *order;    /* [n] this epoch's shuffle, owned; meaningful when pos > 0 */
+    dl_rng rng;
+} dl_train_state;
+
+/* Starts a fresh state for n examples from a seeded RNG (copied). */
+dl_status dl_train_state_init(dl_train_state *s, uint32_t n, const dl_rng *rng, dl_err *e);
+void dl_train_state_free(dl_train_state *s);
+
+typedef struct dl_progress {
+    int epoch;                   /* 1-based epoch being trained */
+    int epochs;
+    size_t done, total;          /* examples done in this epoch */
+    double seconds;              /* since this epoch started */
+    const dl_epoch_stat *stat;   /* non-NULL once, when the epoch has finished and been evaluated */
+} dl_progress;
+
+/* Called after mini-batches (at most every ~50 ms of work) and at each
+ * epoch end.  ctx is the caller's. */
+typedef void (*dl_progress_fn)(const dl_progress *p, void *ctx);
+
+/* Trains net in place from state s until opts->epochs are done or stopped.
+ * eval (may be NULL) is scored after each epoch.  Each finished epoch's
+ * figures are appended to hist (capacity opts->epochs, indexed by epoch).
+ * Returns DL_EINTR when *opts->stop ended it early (state s then says where). */
+dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                   const dl_train_opts *opts, dl_train_state *s, dl_epoch_stat *hist,
+                   dl_progress_fn progress, void *ctx, dl_err *e);
+
+/* Classification results on a dataset. */
+typedef struct dl_eval {
+    int nclasses;          /* the network's outputs */
+    size_t correct, total;
+    double cost;           /* mean cost per example */
+    uint32_t *confusion;   /* [nclasses x nclasses]: row = true label, column = predicted */
+} dl_eval;
+
+/* Runs the whole dataset through net.  Labels must be < the output count. */
+dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
+                      dl_eval *out, dl_err *e);
+void dl_eval_free(dl_eval *ev);
+
+/* Checks that a dataset fits a network: pixel count = input size, every
+ * label < output count.  Names the first offending example. */
+dl_status dl_check_fit(const dl_net *net, const dl_dataset *d, const char *what, dl_err *e);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * cli.h — what every subcommand shares: a table-driven option parser that
+ * also prints --help (every option with its default), the one place that
+ * prints errors, exit codes, and locating data files.
+ *
+ * Only src/cli/ prints for the user or decides exit statuses.
+ */
+#ifndef DIGITLENS_CLI_H
+#define DIGITLENS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitlens/err.h"
+#include "digitlens/idx.h"
+#include "digitlens/model.h"
+
+enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
+
+typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STR, OPT_LIST } cli_kind;
+
+typedef struct cli_opt {
+    const char *name;     /* without the leading "--" */
+    cli_kind kind;
+    void *dst;            /* int*, double*, const char**, int* (flag), const char** (list) */
+    double min, max;      /* accepted range for OPT_INT / OPT_FLOAT */
+    const char *metavar;  /* "N", "DIR", ... */
+    const char *help;     /* one line; the default is appended from *dst */
+    int seen;             /* set by the parser */
+} cli_opt;
+
+typedef struct cli_cmd {
+    const char *name;     /* "train" */
+    const char *args;     /* positional summary, e.g. "[IMAGE...]" or "" */
+    const char *summary;  /* one line */
+    const char *example;  /* one or more example lines */
+    int max_positional;   /* how many positional arguments are accepted */
+} cli_cmd;
+
+/* Parses argv[1..] (argv[0] is the subcommand).  Returns EXIT_OK with the
+ * positional arguments in pos[0..*npos), EXIT_USAGE after printing an error,
+ * or -1 after printing --help (the caller exits 0). */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **pos, int *npos);
+void cli_print_help(const cli_cmd *cmd, const cli_opt *opts);
+
+/* Prints "digitlens: <msg>" on stderr; returns code for `return cli_fail(...)`. */
+int cli_fail(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints the error's message and maps its status to an exit code. */
+int cli_fail_err(const dl_err *e);
+
+/* Parses "784,100,10" into out[0..*n); EXIT_USAGE (printed) naming flag on error. */
+int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi);
+
+/* Picks a file in dir: name, else name + ".gz"; NULL-safe explicit override. */
+const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
+                          size_t cap);
+
+/* Keeps only the examples of the model's classes, relabelled to outputs
+ * (identity models are returned unchanged, *owned = 0). */
+dl_status cli_match_classes(const dl_model *m, dl_dataset **d, dl_err *e);
+
+/* The number of online processors (at least 1). */
+int cli_ncores(void);
+
+/* Prints s as a JSON string literal (quoted, escaped). */
+void cli_json_string(const char *s);
+
+/* Prints a float array as a JSON array with %.6g. */
+void cli_json_floats(const float *v, int n);
+
+/* The subcommands: each takes argv[0] = its own name, returns an exit code. */
+int cmd_train(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+
+/* The subcommands: each takes argv[0] = its own name, returns an exit code. */
+int cmd_train(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * main.c — digitlens's entry point: dispatches to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DIGITLENS_VERSION "0.1.0"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"train", cmd_train, "train a sigmoid network with mini-batch SGD and save it (.dlm)"},
+    {"test", cmd_test, "accuracy, per-class accuracy and confusion matrix on a test set"},
+    {"classify", cmd_classify, "classify digits from an IDX file"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: digitlens COMMAND [options]   (digitlens COMMAND --help for its options)\n\n"
+               "commands:\n");
+    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "  %-10s %s\n\nexample:\n"
+               "  digitlens train --data data/mnist --epochs 30 --out mnist.dlm\n"
+               "  digitlens test --model mnist.dlm\n",
+            "help", "this overview (help COMMAND: that command's options)");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("digitlens %s\n", DIGITLENS_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2) {
+            for (const command *c = COMMANDS; c->name; c++)
+                if (strcmp(c->name, argv[2]) == 0) {
+                    char *sub[] = {argv[2], (char *)"--help", NULL};
+                    return c->run(2, sub);
+                }
+            return cli_fail(EXIT_USAGE, "help: unknown command '%s'", argv[2]);
+        }
+        usage(stdout);
+        return EXIT_OK;
+    }
+    for (const command *c = COMMANDS; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c->run(argc - 1, argv + 1);
+    return cli_fail(EXIT_USAGE, "unknown command '%s' (commands: train, test, classify, help)", name);
+}

@@ -1,0 +1,388 @@
+/*
+ * model.c — .dlm encoding and decoding (format in model.h).
+ *
+ * Encoding writes into a growing byte buffer with explicit little-endian
+ * helpers, so the bytes are the same on every machine.  Decoding reads
+ * through a bounds-checked cursor: every count is checked against the
+ * limits and against the bytes left before anything is allocated.
+ */
+#include "digitlens/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "digitlens/fileio.h"
+
+static const unsigned char MAGIC[8] = {'D', 'L', 'M', 'O', 'D', 'E', 'L', 0};
+
+dl_model *dl_model_new(int nlayers, const int *sizes, int rows, int cols, dl_err *e)
+{
+    if (rows < 1 || cols < 1 || nlayers < 1 || (long)rows * cols != sizes[0]) {
+        dl_err_set(e, DL_EINVAL, "input shape %dx%d does not match an input layer of %d", rows, cols,
+                   nlayers > 0 ? sizes[0] : 0);
+        return NULL;
+    }
+    dl_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        dl_err_set(e, DL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    m->net = dl_net_new(nlayers, sizes, e);
+    if (!m->net) {
+        free(m);
+        return NULL;
+    }
+    m->init_params = calloc(m->net->nparams, sizeof(float));
+    if (!m->init_params) {
+        dl_model_free(m);
+        dl_err_set(e, DL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    m->rows = rows;
+    m->cols = cols;
+    m->nclasses = sizes[nlayers - 1];
+    for (int k = 0; k < m->nclasses && k < 256; k++) m->classes[k] = (uint8_t)k;
+    return m;
+}
+
+void dl_model_free(dl_model *m)
+{
+    if (!m) return;
+    dl_net_free(m->net);
+    free(m->init_params);
+    free(m->history);
+    dl_train_state_free(&m->state);
+    free(m);
+}
+
+dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e)
+{
+    if (n <= m->nhistory && m->history) return DL_OK;
+    dl_epoch_stat *h = realloc(m->history, (n ? n : 1) * sizeof *h);
+    if (!h) return dl_err_set(e, DL_ENOMEM, "out of memory for %u epochs of history", n);
+    if (n > m->nhistory) memset(h + m->nhistory, 0, (n - m->nhistory) * sizeof *h);
+    m->history = h;
+    return DL_OK;
+}
+
+double dl_model_last_accuracy(const dl_model *m)
+{
+    if (m->nhistory == 0) return -1.0;
+    const dl_epoch_stat *s = &m->history[m->nhistory - 1];
+    return s->total ? (double)s->correct / s->total : -1.0;
+}
+
+/* --- encoding ------------------------------------------------------------ */
+
+typedef struct buf {
+    unsigned char *p;
+    size_t n, cap;
+    int oom;
+} buf;
+
+static void put(buf *b, const void *data, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n) cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void put_u32(buf *b, uint32_t v)
+{
+    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put(b, c, 4);
+}
+
+static void put_u64(buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_f32(buf *b, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    put_u32(b, v);
+}
+
+static void put_f64(buf *b, double f)
+{
+    uint64_t v;
+    memcpy(&v, &f, 8);
+    put_u64(b, v);
+}
+
+static void put_f32s(buf *b, const float *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) put_f32(b, f[i]);
+}
+
+dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, dl_err *e)
+{
+    const dl_net *n = m->net;
+    buf b = {0};
+    put(&b, MAGIC, 8);
+    put_u32(&b, DL_MODEL_VERSION);
+    put_u32(&b, m->flags);
+    put_u32(&b, (uint32_t)n->nlayers);
+    for (int l = 0; l < n->nlayers; l++) put_u32(&b, (uint32_t)n->sizes[l]);
+    put_u32(&b, (uint32_t)m->rows);
+    put_u32(&b, (uint32_t)m->cols);
+    put_u32(&b, (uint32_t)m->cost);
+    put_u32(&b, (uint32_t)m->init);
+    put_f32(&b, m->eta);
+    put_f32(&b, m->lambda);
+    put_u32(&b, m->batch);
+    put_u64(&b, m->seed);
+    put_u32(&b, m->epochs_planned);
+    put_u32(&b, (uint32_t)m->nclasses);
+    put(&b, m->classes, (size_t)m->nclasses);
+    put_u32(&b, m->data_fingerprint);
+    put_u32(&b, m->ntrain);
+    put_u32(&b, m->nhistory);
+    for (uint32_t i = 0; i < m->nhistory; i++) {
+        put_u32(&b, m->history[i].correct);
+        put_u32(&b, m->history[i].total);
+        put_f32(&b, m->history[i].cost);
+    }
+    const dl_train_state *s = &m->state;
+    /* The shuffle order matters only mid-epoch; at a boundary the RNG recreates it. */
+    uint32_t norder = (s->pos > 0 && s->order) ? s->n : 0;
+    put_u32(&b, s->epoch);
+    put_u32(&b, s->pos);
+    put_u32(&b, norder);
+    for (uint32_t i = 0; i < norder; i++) put_u32(&b, s->order[i]);
+    for (int i = 0; i < 4; i++) put_u64(&b, s->rng.s[i]);
+    put_f64(&b, s->rng.spare);
+    put_u32(&b, (uint32_t)s->rng.has_spare);
+    put_f32s(&b, n->params, n->nparams);
+    put_f32s(&b, m->init_params, n->nparams);
+    if (!b.oom) put_u32(&b, (uint32_t)crc32_z(0L, b.p, b.n));
+    if (b.oom) {
+        free(b.p);
+        return dl_err_set(e, DL_ENOMEM, "out of memory encoding the model");
+    }
+    *out = b.p;
+    *len = b.n;
+    return DL_OK;
+}
+
+dl_status dl_model_save(const dl_model *m, const char *path, dl_err *e)
+{
+    unsigned char *p = NULL;
+    size_t n = 0;
+    dl_status st = dl_model_encode(m, &p, &n, e);
+    if (st != DL_OK) return st;
+    st = dl_file_write_atomic(path, p, n, e);
+    free(p);
+    return st;
+}
+
+/* --- decoding ------------------------------------------------------------ */
+
+typedef struct cur {
+    const unsigned char *p;
+    size_t n, off;
+    int short_read;
+} cur;
+
+static int take(cur *c, void *dst, size_t n)
+{
+    if (c->short_read || n > c->n - c->off) {
+        c->short_read = 1;
+        if (dst) memset(dst, 0, n);
+        return 0;
+    }
+    if (dst) memcpy(dst, c->p + c->off, n);
+    c->off += n;
+    return 1;
+}
+
+static uint32_t get_u32(cur *c)
+{
+    unsigned char b[4];
+    take(c, b, 4);
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
+static uint64_t get_u64(cur *c)
+{
+    uint64_t lo = get_u32(c);
+    return lo | ((uint64_t)get_u32(c) << 32);
+}
+
+static float get_f32(cur *c)
+{
+    uint32_t v = get_u32(c);
+    float f;
+    memcpy(&f, &v, 4);
+    return f;
+}
+
+static double get_f64(cur *c)
+{
+    uint64_t v = get_u64(c);
+    double f;
+    memcpy(&f, &v, 8);
+    return f;
+}
+
+static size_t left(const cur *c) { return c->short_read ? 0 : c->n - c->off; }
+
+#define TRUNC(what) dl_err_set(e, DL_EFORMAT, "%s: truncated model file (ends inside the %s)", name, what)
+
+dl_status dl_model_decode(const unsigned char *data, size_t len, const char *name,
+                          dl_model **out, dl_err *e)
+{
+    *out = NULL;
+    cur c = {data, len, 0, 0};
+    unsigned char magic[8];
+    if (!take(&c, magic, 8) || memcmp(magic, MAGIC, 8) != 0)
+        return dl_err_set(e, DL_EFORMAT, "%s: not a digitlens model (bad magic; expected a .dlm file "
+                          "written by 'digitlens train')", name);
+    uint32_t version = get_u32(&c);
+    if (c.short_read) return TRUNC("header");
+    if (version == 0 || version > DL_MODEL_VERSION)
+        return dl_err_set(e, DL_EFORMAT, "%s: model format version %u is newer than this digitlens "
+                          "reads (%u; upgrade digitlens)", name, version, DL_MODEL_VERSION);
+    /* CRC before anything else: a damaged file gets one clear message. */
+    if (len < 16) return TRUNC("header");
+    uint32_t want = (uint32_t)data[len - 4] | ((uint32_t)data[len - 3] << 8) |
+                    ((uint32_t)data[len - 2] << 16) | ((uint32_t)data[len - 1] << 24);
+    uint32_t flags = get_u32(&c);
+    uint32_t nl = get_u32(&c);
+    if (c.short_read) return TRUNC("header");
+    if (nl < 2 || nl > DL_MAX_LAYERS)
+        return dl_err_set(e, DL_EFORMAT, "%s: %u layers is impossible (2..%d)", name, nl, DL_MAX_LAYERS);
+    int sizes[DL_MAX_LAYERS];
+    for (uint32_t l = 0; l < nl; l++) {
+        uint32_t s = get_u32(&c);
+        sizes[l] = s > DL_MAX_WIDTH ? -1 : (int)s;
+    }
+    if (c.short_read) return TRUNC("header");
+    dl_err sub;
+    if (dl_net_check_sizes((int)nl, sizes, &sub) != DL_OK)
+        return dl_err_set(e, DL_EFORMAT, "%s: impossible layer sizes (%s)", name, sub.msg);
+    uint32_t rows = get_u32(&c), cols = get_u32(&c);
+    if (c.short_read) return TRUNC("header");
+    if (rows == 0 || cols == 0 || rows > DL_MAX_WIDTH || cols > DL_MAX_WIDTH ||
+        (uint64_t)rows * cols != (uint64_t)sizes[0])
+        return dl_err_set(e, DL_EFORMAT, "%s: input shape %ux%u does not match %d inputs", name, rows,
+                          cols, sizes[0]);
+    /* Whole-file size check before allocating the network. */
+    size_t P = 0;
+    for (uint32_t l = 1; l < nl; l++) P += (size_t)sizes[l] * sizes[l - 1] + (size_t)sizes[l];
+    if (len - 4 < c.off || 8 * P > len - 4 - c.off)
+        return dl_err_set(e, DL_EFORMAT, "%s: truncated model file (%zu bytes; the parameters alone "
+                          "need %zu)", name, len, 8 * P);
+    if ((uint32_t)crc32_z(0L, data, len - 4) != want)
+        return dl_err_set(e, DL_EFORMAT, "%s: checksum mismatch (the file is damaged; retrain or "
+                          "restore it)", name);
+
+    dl_model *m = dl_model_new((int)nl, sizes, (int)rows, (int)cols, e);
+    if (!m) return e ? e->code : DL_ENOMEM;
+    dl_status st = DL_OK;
+    m->flags = flags;
+    uint32_t cost = get_u32(&c), init = get_u32(&c);
+    m->eta = get_f32(&c);
+    m->lambda = get_f32(&c);
+    m->batch = get_u32(&c);
+    m->seed = get_u64(&c);
+    m->epochs_planned = get_u32(&c);
+    uint32_t nclasses = get_u32(&c);
+    if (c.short_read) { st = TRUNC("header"); goto fail; }
+    if (cost > DL_COST_CROSS_ENTROPY || init > DL_INIT_NORMAL) {
+        st = dl_err_set(e, DL_EFORMAT, "%s: unknown cost %u or init %u", name, cost, init);
+        goto fail;
+    }
+    m->cost = (dl_cost)cost;
+    m->init = (dl_init)init;
+    if (nclasses != (uint32_t)sizes[nl - 1] || nclasses > 256) {
+        st = dl_err_set(e, DL_EFORMAT, "%s: %u class names for %d outputs", name, nclasses,
+                        sizes[nl - 1]);
+        goto fail;
+    }
+    m->nclasses = (int)nclasses;
+    take(&c, m->classes, nclasses);
+    m->data_fingerprint = get_u32(&c);
+    m->ntrain = get_u32(&c);
+    uint32_t nh = get_u32(&c);
+    if (c.short_read) { st = TRUNC("header"); goto fail; }
+    if (nh > 1000000 || (size_t)nh * 12 > left(&c)) { st = TRUNC("history"); goto fail; }
+    uint32_t cap = nh > m->epochs_planned ? nh : m->epochs_planned;
+    if (cap > 1000000) cap = nh;
+    if ((st = dl_model_reserve_history(m, cap, e)) != DL_OK) goto fail;
+    for (uint32_t i = 0; i < nh; i++) {
+        m->history[i].correct = get_u32(&c);
+        m->history[i].total = get_u32(&c);
+        m->history[i].cost = get_f32(&c);
+    }
+    m->nhistory = nh;
+    dl_train_state *s = &m->state;
+    s->epoch = get_u32(&c);
+    s->pos = get_u32(&c);
+    uint32_t norder = get_u32(&c);
+    if (c.short_read || (size_t)norder * 4 > left(&c)) { st = TRUNC("training state"); goto fail; }
+    if (norder) {
+        s->order = malloc((size_t)norder * 4);
+        if (!s->order) { st = dl_err_set(e, DL_ENOMEM, "%s: out of memory", name); goto fail; }
+        for (uint32_t i = 0; i < norder; i++) {
+            s->order[i] = get_u32(&c);
+            if (s->order[i] >= norder) {
+                st = dl_err_set(e, DL_EFORMAT, "%s: training state holds an impossible index", name);
+                goto fail;
+            }
+        }
+        s->n = norder;
+    }
+    if (s->pos > 0 && (norder == 0 || s->pos > norder)) {
+        st = dl_err_set(e, DL_EFORMAT, "%s: training state is inconsistent", name);
+        goto fail;
+    }
+    for (int i = 0; i < 4; i++) s->rng.s[i] = get_u64(&c);
+    s->rng.spare = get_f64(&c);
+    s->rng.has_spare = get_u32(&c) ? 1 : 0;
+    for (size_t i = 0; i < P; i++) m->net->params[i] = get_f32(&c);
+    for (size_t i = 0; i < P; i++) m->init_params[i] = get_f32(&c);
+    if (c.short_read) { st = TRUNC("parameters"); goto fail; }
+    if (c.off != len - 4) {
+        st = dl_err_set(e, DL_EFORMAT, "%s: %zu unexpected bytes before the checksum", name,
+                        len - 4 - c.off);
+        goto fail;
+    }
+    *out = m;
+    return DL_OK;
+fail:
+    dl_model_free(m);
+    return st;
+}
+
+dl_status dl_model_load(const char *path, dl_model **out, dl_err *e)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    dl_status st = dl_file_read_all(path, DL_MODEL_MAX_BYTES, &data, &len, e);
+    if (st != DL_OK) return st;
+    if (len == 0) {
+        free(data);
+        return dl_err_set(e, DL_EFORMAT, "%s: empty file (not a digitlens model)", path);
+    }
+    st = dl_model_decode(data, len, path, out, e);
+    free(data);
+    return st;
+}

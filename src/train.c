@@ -1,0 +1,254 @@
+/*
+ * train.c — the SGD loop, evaluation and dataset/network fit checks
+ * (see train.h).  The per-batch arithmetic is a "kernel": the reference
+ * kernel calls dl_net_backprop per example, exactly the textbook algorithm.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "digitlens/train.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "train_kernels.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+dl_status dl_train_state_init(dl_train_state *s, uint32_t n, const dl_rng *rng, dl_err *e)
+{
+    memset(s, 0, sizeof *s);
+    s->order = malloc((n ? n : 1) * sizeof(uint32_t));
+    if (!s->order) return dl_err_set(e, DL_ENOMEM, "out of memory for %u indices", n);
+    for (uint32_t i = 0; i < n; i++) s->order[i] = i;
+    s->n = n;
+    s->rng = *rng;
+    return DL_OK;
+}
+
+void dl_train_state_free(dl_train_state *s)
+{
+    if (!s) return;
+    free(s->order);
+    s->order = NULL;
+}
+
+dl_status dl_check_fit(const dl_net *net, const dl_dataset *d, const char *what, dl_err *e)
+{
+    if (d->npix != (size_t)net->sizes[0])
+        return dl_err_set(e, DL_EFORMAT,
+                          "%s: images are %dx%d (%zu pixels) but the network's input layer has %d",
+                          what, d->rows, d->cols, d->npix, net->sizes[0]);
+    int k = net->sizes[net->nlayers - 1];
+    for (size_t i = 0; i < d->n; i++)
+        if (d->labels[i] >= k)
+            return dl_err_set(e, DL_EFORMAT,
+                              "%s: label %d at example %zu, but the network has only %d outputs "
+                              "(use --digits to pick classes)",
+                              what, d->labels[i], i, k);
+    return DL_OK;
+}
+
+/* --- the reference kernel ------------------------------------------------ */
+
+typedef struct ref_ctx {
+    const dl_net *net;
+    dl_cost cost;
+    dl_trace *trace;
+    float *grad;    /* [nparams] Σ over the batch */
+    float *x;       /* [sizes[0]] */
+    float *y;       /* [outputs] one-hot target */
+} ref_ctx;
+
+static void ref_free(void *kv)
+{
+    ref_ctx *k = kv;
+    if (!k) return;
+    dl_trace_free(k->trace);
+    free(k->grad);
+    free(k->x);
+    free(k->y);
+    free(k);
+}
+
+static void *ref_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
+{
+    (void)threads; /* the reference is single-threaded by design */
+    ref_ctx *k = calloc(1, sizeof *k);
+    if (!k) goto oom;
+    k->net = net;
+    k->cost = cost;
+    k->trace = dl_trace_new(net, e);
+    k->grad = malloc(net->nparams * sizeof(float));
+    k->x = malloc((size_t)net->sizes[0] * sizeof(float));
+    k->y = malloc((size_t)net->sizes[net->nlayers - 1] * sizeof(float));
+    if (!k->trace || !k->grad || !k->x || !k->y) goto oom;
+    return k;
+oom:
+    ref_free(k);
+    dl_err_set(e, DL_ENOMEM, "out of memory for training buffers");
+    return NULL;
+}
+
+/* One mini-batch: Σ gradients with dl_net_backprop, then the SGD update. */
+static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx,
+                       int m, float eta, float decay)
+{
+    ref_ctx *k = kv;
+    int K = net->sizes[net->nlayers - 1];
+    memset(k->grad, 0, net->nparams * sizeof(float));
+    double cost = 0.0;
+    for (int i = 0; i < m; i++) {
+        dl_dataset_image(d, idx[i], k->x);
+        for (int j = 0; j < K; j++) k->y[j] = (j == d->labels[idx[i]]) ? 1.0f : 0.0f;
+        const float *a = dl_net_forward(net, k->x, k->trace);
+        cost += dl_cost_value(k->cost, a, k->y, K);
+        dl_net_backprop(net, k->trace, k->y, k->cost, k->grad);
+    }
+    float r = eta / (float)m;
+    for (int l = 0; l + 1 < net->nlayers; l++) {
+        size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
+        float *w = net->w[l];
+        const float *g = k->grad + dl_net_woff(net, l);
+        for (size_t i = 0; i < nw; i++) w[i] = decay * w[i] - r * g[i];
+        const float *gb = k->grad + dl_net_boff(net, l);
+        for (int j = 0; j < net->sizes[l + 1]; j++) net->b[l][j] -= r * gb[j];
+    }
+    return cost;
+}
+
+static const dl_kernel_ops ref_ops = {ref_new, ref_step, ref_free};
+
+const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
+
+/* --- the loop ------------------------------------------------------------ */
+
+dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                   const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
+                   dl_progress_fn progress, void *ctx, dl_err *e)
+{
+    if (o->batch < 1 || o->epochs < 0 || !(o->eta > 0.0f) || o->lambda < 0.0f)
+        return dl_err_set(e, DL_EINVAL, "training options out of range");
+    if (s->n != train->n)
+        return dl_err_set(e, DL_EINVAL, "training state is for %u examples, data has %zu", s->n,
+                          train->n);
+    if (train->n == 0) return dl_err_set(e, DL_EINVAL, "no training examples");
+    dl_status st = dl_check_fit(net, train, "training data", e);
+    if (st == DL_OK && eval) st = dl_check_fit(net, eval, "evaluation data", e);
+    if (st != DL_OK) return st;
+
+    const dl_kernel_ops *ops = o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference()
+                                                                 : dl_kernel_fast();
+    void *k = ops->create(net, o->cost, o->threads, e);
+    if (!k) return e ? e->code : DL_ENOMEM;
+    /* L2 as in chapter 3: weight decay factor (1 − ηλ/n) each mini-batch. */
+    float decay = 1.0f - o->eta * o->lambda / (float)train->n;
+
+    while ((int)s->epoch < o->epochs) {
+        if (s->pos == 0) {
+            /* Each epoch's order depends only on the RNG state, so a run
+             * resumed from a saved state reproduces it exactly. */
+            for (uint32_t i = 0; i < s->n; i++) s->order[i] = i;
+            dl_rng_shuffle(&s->rng, s->order, s->n);
+        }
+        double t0 = now_seconds(), last = t0, cost_sum = 0.0;
+        /* A resumed epoch keeps the cost of the part done before the stop out of its mean. */
+        size_t counted = 0;
+        while (s->pos < s->n) {
+            int m = (int)((s->n - s->pos) < (uint32_t)o->batch ? s->n - s->pos : (uint32_t)o->batch);
+            cost_sum += ops->step(k, net, train, s->order + s->pos, m, o->eta, decay);
+            s->pos += (uint32_t)m;
+            counted += (size_t)m;
+            double t = now_seconds();
+            if (progress && t - last > 0.05) {
+                dl_progress p = {(int)s->epoch + 1, o->epochs, s->pos, s->n, t - t0, NULL};
+                progress(&p, ctx);
+                last = t;
+            }
+            if (o->stop && *o->stop && s->pos < s->n) {
+                ops->destroy(k);
+                return dl_err_set(e, DL_EINTR, "stopped in epoch %u after %u of %u examples",
+                                  s->epoch + 1, s->pos, s->n);
+            }
+        }
+        double secs = now_seconds() - t0;
+        dl_epoch_stat stat = {0, 0, (float)(cost_sum / (double)(counted ? counted : 1)),
+                              (float)secs};
+        if (eval) {
+            dl_eval ev;
+            st = dl_evaluate(net, eval, o->cost, o->threads, &ev, e);
+            if (st != DL_OK) {
+                ops->destroy(k);
+                return st;
+            }
+            stat.correct = (uint32_t)ev.correct;
+            stat.total = (uint32_t)ev.total;
+            dl_eval_free(&ev);
+        }
+        hist[s->epoch] = stat;
+        s->epoch++;
+        s->pos = 0;
+        if (progress) {
+            dl_progress p = {(int)s->epoch, o->epochs, s->n, s->n, secs, &hist[s->epoch - 1]};
+            progress(&p, ctx);
+        }
+        if (o->stop && *o->stop && (int)s->epoch < o->epochs) {
+            ops->destroy(k);
+            return dl_err_set(e, DL_EINTR, "stopped after epoch %u", s->epoch);
+        }
+    }
+    ops->destroy(k);
+    return DL_OK;
+}
+
+/* --- evaluation ---------------------------------------------------------- */
+
+dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
+                      dl_eval *out, dl_err *e)
+{
+    (void)threads;
+    memset(out, 0, sizeof *out);
+    dl_status st = dl_check_fit(net, d, "evaluation data", e);
+    if (st != DL_OK) return st;
+    int K = net->sizes[net->nlayers - 1];
+    out->nclasses = K;
+    out->confusion = calloc((size_t)K * K, sizeof(uint32_t));
+    dl_trace *t = dl_trace_new(net, e);
+    float *x = malloc(d->npix * sizeof(float));
+    float *y = calloc((size_t)K, sizeof(float));
+    if (!out->confusion || !t || !x || !y) {
+        dl_trace_free(t);
+        free(x);
+        free(y);
+        dl_eval_free(out);
+        return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
+    }
+    double c = 0.0;
+    for (size_t i = 0; i < d->n; i++) {
+        dl_dataset_image(d, i, x);
+        const float *a = dl_net_forward(net, x, t);
+        int lab = d->labels[i], pred = dl_argmax(a, K);
+        y[lab] = 1.0f;
+        c += dl_cost_value(cost, a, y, K);
+        y[lab] = 0.0f;
+        out->confusion[(size_t)lab * K + pred]++;
+        out->correct += pred == lab;
+    }
+    out->total = d->n;
+    out->cost = d->n ? c / (double)d->n : 0.0;
+    dl_trace_free(t);
+    free(x);
+    free(y);
+    return DL_OK;
+}
+
+void dl_eval_free(dl_eval *ev)
+{
+    if (!ev) return;
+    free(ev->confusion);
+    ev->confusion = NULL;
+}
