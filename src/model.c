@@ -56,6 +56,22 @@ void dl_model_free(dl_model *m)
     free(m);
 }
 
+dl_status dl_model_start(dl_model *m, dl_init init, uint64_t seed, const dl_dataset *train,
+                         dl_err *e)
+{
+    if (train->n > UINT32_MAX) return dl_err_set(e, DL_ELIMIT, "too many training examples");
+    dl_rng rng;
+    dl_rng_seed(&rng, seed);
+    dl_net_init(m->net, init, &rng);
+    memcpy(m->init_params, m->net->params, m->net->nparams * sizeof(float));
+    m->init = init;
+    m->seed = seed;
+    m->data_fingerprint = dl_dataset_fingerprint(train);
+    m->ntrain = (uint32_t)train->n;
+    dl_train_state_free(&m->state);
+    return dl_train_state_init(&m->state, (uint32_t)train->n, &rng, e);
+}
+
 dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e)
 {
     if (n <= m->nhistory && m->history) return DL_OK;
@@ -164,6 +180,7 @@ dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, d
     uint32_t norder = (s->pos > 0 && s->order) ? s->n : 0;
     put_u32(&b, s->epoch);
     put_u32(&b, s->pos);
+    put_f64(&b, s->cost_sum);
     put_u32(&b, norder);
     for (uint32_t i = 0; i < norder; i++) put_u32(&b, s->order[i]);
     for (int i = 0; i < 4; i++) put_u64(&b, s->rng.s[i]);
@@ -335,6 +352,7 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
     dl_train_state *s = &m->state;
     s->epoch = get_u32(&c);
     s->pos = get_u32(&c);
+    s->cost_sum = get_f64(&c);
     uint32_t norder = get_u32(&c);
     if (c.short_read || (size_t)norder * 4 > left(&c)) { st = TRUNC("training state"); goto fail; }
     if (norder) {

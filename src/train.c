@@ -155,14 +155,12 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
             for (uint32_t i = 0; i < s->n; i++) s->order[i] = i;
             dl_rng_shuffle(&s->rng, s->order, s->n);
         }
-        double t0 = now_seconds(), last = t0, cost_sum = 0.0;
-        /* A resumed epoch keeps the cost of the part done before the stop out of its mean. */
-        size_t counted = 0;
+        if (s->pos == 0) s->cost_sum = 0.0;
+        double t0 = now_seconds(), last = t0;
         while (s->pos < s->n) {
             int m = (int)((s->n - s->pos) < (uint32_t)o->batch ? s->n - s->pos : (uint32_t)o->batch);
-            cost_sum += ops->step(k, net, train, s->order + s->pos, m, o->eta, decay);
+            s->cost_sum += ops->step(k, net, train, s->order + s->pos, m, o->eta, decay);
             s->pos += (uint32_t)m;
-            counted += (size_t)m;
             double t = now_seconds();
             if (progress && t - last > 0.05) {
                 dl_progress p = {(int)s->epoch + 1, o->epochs, s->pos, s->n, t - t0, NULL};
@@ -176,8 +174,7 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
             }
         }
         double secs = now_seconds() - t0;
-        dl_epoch_stat stat = {0, 0, (float)(cost_sum / (double)(counted ? counted : 1)),
-                              (float)secs};
+        dl_epoch_stat stat = {0, 0, (float)(s->cost_sum / (double)s->n), (float)secs};
         if (eval) {
             dl_eval ev;
             st = dl_evaluate(net, eval, o->cost, o->threads, &ev, e);
@@ -192,6 +189,7 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
         hist[s->epoch] = stat;
         s->epoch++;
         s->pos = 0;
+        s->cost_sum = 0.0;
         if (progress) {
             dl_progress p = {(int)s->epoch, o->epochs, s->n, s->n, secs, &hist[s->epoch - 1]};
             progress(&p, ctx);

@@ -10,7 +10,7 @@
  *   u32 data_fingerprint, u32 ntrain
  *   u32 nhistory, then per epoch: u32 correct, u32 total, f32 cost
  *   (no timings: the same seed and options must give the same bytes)
- *   training state: u32 epoch, u32 pos, u32 norder, u32 order[norder],
+ *   training state: u32 epoch, u32 pos, f64 cost_sum, u32 norder, u32 order[norder],
  *                   u64 rng[4], f64 rng_spare, u32 rng_has_spare
  *   f32 params[P], f32 init_params[P]   (P from the sizes; layout of net.h)
  *   u32 CRC-32 (zlib) of every byte before it
@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "digitlens/err.h"
+#include "digitlens/idx.h"
 #include "digitlens/net.h"
 #include "digitlens/train.h"
 
@@ -53,6 +54,12 @@ typedef struct dl_model {
 /* A model around a new zeroed network; classes default to 0..K-1. */
 dl_model *dl_model_new(int nlayers, const int *sizes, int rows, int cols, dl_err *e);
 void dl_model_free(dl_model *m);
+
+/* Prepares a new model to train on data: draws the initial parameters from
+ * seed (keeping a copy in init_params), records the data's fingerprint and
+ * size, and seeds the training state with the generator that drew them. */
+dl_status dl_model_start(dl_model *m, dl_init init, uint64_t seed, const dl_dataset *train,
+                         dl_err *e);
 
 /* Makes room for n epochs of history (keeps what is there). */
 dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e);

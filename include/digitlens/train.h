@@ -50,6 +50,7 @@ typedef struct dl_epoch_stat {
 typedef struct dl_train_state {
     uint32_t epoch;     /* epochs fully done */
     uint32_t pos;       /* examples done in the current epoch (0 at a boundary) */
+    double cost_sum;    /* Σ cost over those examples, so a resumed epoch reports the same mean */
     uint32_t n;         /* training-set size the order refers to */
     uint32_t *order;    /* [n] this epoch's shuffle, owned; meaningful when pos > 0 */
     dl_rng rng;

@@ -228,21 +228,13 @@ int cmd_train(int argc, char **argv)
         }
         m = dl_model_new(nl, sizes, train->rows, train->cols, &e);
         if (!m) goto fail;
-        dl_rng rng;
-        dl_rng_seed(&rng, (uint64_t)seed);
-        dl_net_init(m->net, init, &rng);
-        memcpy(m->init_params, m->net->params, m->net->nparams * sizeof(float));
+        if (dl_model_start(m, init, (uint64_t)seed, train, &e) != DL_OK) goto fail;
         m->cost = cost;
-        m->init = init;
         m->eta = (float)eta;
         m->lambda = (float)lambda;
         m->batch = (uint32_t)batch;
-        m->seed = (uint64_t)seed;
         if (digits_s)
             for (int k = 0; k < nd; k++) m->classes[k] = (uint8_t)digits[k];
-        m->data_fingerprint = dl_dataset_fingerprint(train);
-        m->ntrain = (uint32_t)train->n;
-        if (dl_train_state_init(&m->state, (uint32_t)train->n, &rng, &e) != DL_OK) goto fail;
     }
     m->epochs_planned = (uint32_t)epochs;
     if (dl_model_reserve_history(m, (uint32_t)epochs, &e) != DL_OK) goto fail;

@@ -1,0 +1,187 @@
+/* test_model.c — .dlm save/load: exact round trip, damage detection. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digitlens/model.h"
+#include "support/support.h"
+
+TestSuite(model);
+
+static dl_model *sample_model(void)
+{
+    int sizes[] = {6, 4, 3};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 2, 3, &e);
+    cr_assert_not_null(m, "%s", e.msg);
+    dl_dataset *d = dl_dataset_new(5, 2, 3, &e);
+    for (int i = 0; i < 30; i++) d->pixels[i] = (uint8_t)(i * 9);
+    cr_assert_eq(dl_model_start(m, DL_INIT_NORMAL, 99, d, &e), DL_OK);
+    dl_dataset_free(d);
+    for (size_t i = 0; i < m->net->nparams; i++) m->net->params[i] += 0.25f * (float)i;
+    m->cost = DL_COST_CROSS_ENTROPY;
+    m->eta = 0.5f;
+    m->lambda = 5.0f;
+    m->batch = 7;
+    m->epochs_planned = 4;
+    m->classes[0] = 3;
+    m->classes[1] = 8;
+    m->classes[2] = 9;
+    dl_model_reserve_history(m, 4, &e);
+    m->nhistory = 2;
+    m->history[0] = (dl_epoch_stat){10, 20, 0.5f, 0};
+    m->history[1] = (dl_epoch_stat){15, 20, 0.25f, 0};
+    m->state.epoch = 2;
+    m->state.pos = 3;
+    uint32_t order[5] = {4, 0, 3, 1, 2};
+    memcpy(m->state.order, order, sizeof order);
+    return m;
+}
+
+Test(model, save_then_load_round_trips_every_field_exactly)
+{
+    char *dir = ts_tempdir(), *path = ts_path(dir, "m.dlm");
+    dl_model *m = sample_model();
+    dl_err e;
+    cr_assert_eq(dl_model_save(m, path, &e), DL_OK, "%s", e.msg);
+    dl_model *l = NULL;
+    cr_assert_eq(dl_model_load(path, &l, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(l->net->nlayers, 3);
+    cr_assert_eq(l->net->sizes[1], 4);
+    cr_assert_eq(l->rows, 2);
+    cr_assert_eq(l->cols, 3);
+    cr_assert(memcmp(l->net->params, m->net->params, m->net->nparams * sizeof(float)) == 0);
+    cr_assert(memcmp(l->init_params, m->init_params, m->net->nparams * sizeof(float)) == 0);
+    cr_assert_eq(l->cost, DL_COST_CROSS_ENTROPY);
+    cr_assert_eq(l->init, DL_INIT_NORMAL);
+    cr_assert_eq(l->eta, 0.5f);
+    cr_assert_eq(l->lambda, 5.0f);
+    cr_assert_eq(l->batch, 7);
+    cr_assert_eq(l->seed, 99);
+    cr_assert_eq(l->classes[1], 8);
+    cr_assert_eq(l->data_fingerprint, m->data_fingerprint);
+    cr_assert_eq(l->nhistory, 2);
+    cr_assert_eq(l->history[1].correct, 15);
+    cr_assert_eq(l->history[1].cost, 0.25f);
+    cr_assert_eq(l->state.epoch, 2);
+    cr_assert_eq(l->state.pos, 3);
+    cr_assert(memcmp(l->state.order, m->state.order, 5 * sizeof(uint32_t)) == 0);
+    cr_assert(memcmp(l->state.rng.s, m->state.rng.s, sizeof m->state.rng.s) == 0);
+    cr_assert_float_eq(dl_model_last_accuracy(l), 0.75, 1e-9);
+    /* Encoding the loaded model gives the same bytes again. */
+    unsigned char *a, *b;
+    size_t na, nb;
+    dl_model_encode(m, &a, &na, &e);
+    dl_model_encode(l, &b, &nb, &e);
+    cr_assert_eq(na, nb);
+    cr_assert(memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+    dl_model_free(l);
+    dl_model_free(m);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+    free(dir);
+}
+
+Test(model, every_flipped_byte_is_caught)
+{
+    dl_model *m = sample_model();
+    unsigned char *buf;
+    size_t n;
+    dl_err e;
+    cr_assert_eq(dl_model_encode(m, &buf, &n, &e), DL_OK);
+    for (size_t i = 0; i < n; i++) {
+        buf[i] ^= 0x10;
+        dl_model *l = NULL;
+        dl_status st = dl_model_decode(buf, n, "m.dlm", &l, &e);
+        cr_assert_neq(st, DL_OK, "flipping byte %zu went unnoticed", i);
+        cr_assert_null(l);
+        buf[i] ^= 0x10;
+    }
+    /* A flip inside the parameters names the checksum. */
+    buf[n - 20] ^= 1;
+    dl_model *l = NULL;
+    dl_model_decode(buf, n, "m.dlm", &l, &e);
+    cr_expect(strstr(e.msg, "checksum mismatch"), "%s", e.msg);
+    free(buf);
+    dl_model_free(m);
+}
+
+Test(model, every_truncation_is_refused)
+{
+    dl_model *m = sample_model();
+    unsigned char *buf;
+    size_t n;
+    dl_err e;
+    dl_model_encode(m, &buf, &n, &e);
+    for (size_t len = 0; len < n; len++) {
+        dl_model *l = NULL;
+        cr_assert_eq(dl_model_decode(buf, len, "m.dlm", &l, &e), DL_EFORMAT, "length %zu accepted", len);
+    }
+    free(buf);
+    dl_model_free(m);
+}
+
+Test(model, a_newer_version_and_a_foreign_file_get_specific_messages)
+{
+    dl_model *m = sample_model();
+    unsigned char *buf;
+    size_t n;
+    dl_err e;
+    dl_model_encode(m, &buf, &n, &e);
+    buf[8] = 2; /* version 2 */
+    dl_model *l = NULL;
+    cr_assert_eq(dl_model_decode(buf, n, "m.dlm", &l, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "version 2 is newer"), "%s", e.msg);
+    buf[0] = 'X';
+    cr_assert_eq(dl_model_decode(buf, n, "m.dlm", &l, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "not a digitlens model"), "%s", e.msg);
+    free(buf);
+    dl_model_free(m);
+}
+
+Test(model, saving_into_a_missing_directory_fails_and_leaves_nothing)
+{
+    char *dir = ts_tempdir(), *path = ts_path(dir, "no/such/m.dlm");
+    dl_model *m = sample_model();
+    dl_err e;
+    cr_assert_eq(dl_model_save(m, path, &e), DL_EIO);
+    cr_expect(strstr(e.msg, path), "%s", e.msg);
+    cr_assert_eq(rmdir(dir), 0, "directory not empty after a failed save");
+    dl_model_free(m);
+    free(path);
+    free(dir);
+}
+
+Test(model, a_failed_save_keeps_the_previous_file)
+{
+    char *dir = ts_tempdir(), *path = ts_path(dir, "m.dlm");
+    dl_model *m = sample_model();
+    dl_err e;
+    cr_assert_eq(dl_model_save(m, path, &e), DL_OK);
+    size_t n0;
+    unsigned char *before = ts_read(path, &n0);
+    /* A read-only directory makes the temporary file impossible. */
+    chmod(dir, 0555);
+    m->net->params[0] = 123.0f;
+    dl_status st = dl_model_save(m, path, &e);
+    chmod(dir, 0755);
+    if (geteuid() != 0) cr_assert_eq(st, DL_EIO); /* root ignores directory permissions */
+    if (st != DL_OK) {
+        size_t n1;
+        unsigned char *after = ts_read(path, &n1);
+        cr_assert_eq(n0, n1);
+        cr_assert(memcmp(before, after, n0) == 0);
+        free(after);
+    }
+    free(before);
+    unlink(path);
+    rmdir(dir);
+    dl_model_free(m);
+    free(path);
+    free(dir);
+}

@@ -1,0 +1,225 @@
+/* test_train.c — SGD on small problems, determinism, interrupt and resume,
+ * and the real-data acceptance figures (skipped when MNIST is absent). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digitlens/model.h"
+#include "digitlens/train.h"
+#include "support/support.h"
+
+TestSuite(train);
+
+/* 4x4 images: class 0 has ink on the left half, class 1 on the right. */
+static dl_dataset *separable(size_t n, uint64_t seed)
+{
+    dl_err e;
+    dl_dataset *d = dl_dataset_new(n, 4, 4, &e);
+    dl_rng r;
+    dl_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)(i % 2);
+        d->labels[i] = (uint8_t)c;
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 4; x++) {
+                int on = (x < 2) == (c == 0);
+                d->pixels[i * 16 + y * 4 + x] = (uint8_t)(on ? 150 + dl_rng_below(&r, 100) : dl_rng_below(&r, 40));
+            }
+    }
+    return d;
+}
+
+static dl_model *fresh(const dl_dataset *d, int hidden, uint64_t seed)
+{
+    int sizes[] = {16, hidden, 2};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 4, 4, &e);
+    cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, seed, d, &e), DL_OK);
+    dl_model_reserve_history(m, 50, &e);
+    return m;
+}
+
+static void run(dl_model *m, const dl_dataset *d, const dl_dataset *ev, int epochs, dl_kernel k,
+                volatile sig_atomic_t *stop, dl_status want)
+{
+    dl_train_opts o = {epochs, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, k, stop};
+    dl_err e;
+    dl_status st = dl_train(m->net, d, ev, &o, &m->state, m->history, NULL, NULL, &e);
+    cr_assert_eq(st, want, "%s", e.msg);
+    m->nhistory = m->state.epoch;
+}
+
+Test(train, a_tiny_separable_problem_is_learned)
+{
+    dl_dataset *d = separable(200, 1), *t = separable(100, 2);
+    for (int k = 0; k < 2; k++) {
+        dl_model *m = fresh(d, 3, 5);
+        run(m, d, t, 5, (dl_kernel)k, NULL, DL_OK);
+        cr_assert_eq(m->nhistory, 5);
+        cr_expect_eq(m->history[4].correct, 100, "kernel %d: %u/100", k, m->history[4].correct);
+        cr_expect(m->history[4].cost < m->history[0].cost, "cost did not fall");
+        dl_model_free(m);
+    }
+    dl_dataset_free(d);
+    dl_dataset_free(t);
+}
+
+Test(train, the_same_seed_gives_identical_model_bytes)
+{
+    dl_dataset *d = separable(97, 1);
+    unsigned char *bytes[2];
+    size_t len[2];
+    dl_err e;
+    for (int i = 0; i < 2; i++) {
+        dl_model *m = fresh(d, 5, 11);
+        run(m, d, d, 3, DL_KERNEL_FAST, NULL, DL_OK);
+        cr_assert_eq(dl_model_encode(m, &bytes[i], &len[i], &e), DL_OK);
+        dl_model_free(m);
+    }
+    cr_assert_eq(len[0], len[1]);
+    cr_assert(memcmp(bytes[0], bytes[1], len[0]) == 0);
+    dl_model *other = fresh(d, 5, 12);
+    run(other, d, d, 3, DL_KERNEL_FAST, NULL, DL_OK);
+    unsigned char *b3;
+    size_t l3;
+    dl_model_encode(other, &b3, &l3, &e);
+    cr_assert(l3 != len[0] || memcmp(b3, bytes[0], l3) != 0, "a different seed gave the same model");
+    free(b3);
+    free(bytes[0]);
+    free(bytes[1]);
+    dl_model_free(other);
+    dl_dataset_free(d);
+}
+
+/* Stop after the first mini-batch, save, load, continue: the same model as an
+ * uninterrupted run, byte for byte (apart from the partial flag). */
+Test(train, an_interrupted_run_resumed_from_its_file_ends_identically)
+{
+    dl_dataset *d = separable(95, 3);
+    dl_err e;
+    dl_model *straight = fresh(d, 4, 21);
+    run(straight, d, d, 3, DL_KERNEL_FAST, NULL, DL_OK);
+
+    dl_model *m = fresh(d, 4, 21);
+    volatile sig_atomic_t stop = 0;
+    run(m, d, d, 1, DL_KERNEL_FAST, NULL, DL_OK);      /* one whole epoch */
+    stop = 1;
+    run(m, d, d, 3, DL_KERNEL_FAST, &stop, DL_EINTR);  /* then one batch of epoch 2 */
+    cr_assert_eq(m->state.epoch, 1);
+    cr_assert_eq(m->state.pos, 10);
+    unsigned char *buf;
+    size_t n;
+    cr_assert_eq(dl_model_encode(m, &buf, &n, &e), DL_OK);
+    dl_model *l = NULL;
+    cr_assert_eq(dl_model_decode(buf, n, "mem", &l, &e), DL_OK, "%s", e.msg);
+    dl_model_reserve_history(l, 50, &e);
+    stop = 0;
+    run(l, d, d, 3, DL_KERNEL_FAST, &stop, DL_OK);
+    cr_assert(memcmp(l->net->params, straight->net->params, straight->net->nparams * sizeof(float)) == 0,
+              "resumed parameters differ");
+    cr_assert_eq(l->history[2].correct, straight->history[2].correct);
+    /* The whole file matches once the partial flag is cleared as the CLI does. */
+    unsigned char *b1, *b2;
+    size_t n1, n2;
+    l->flags = straight->flags;
+    dl_model_encode(l, &b1, &n1, &e);
+    dl_model_encode(straight, &b2, &n2, &e);
+    cr_assert(n1 == n2 && memcmp(b1, b2, n1) == 0, "resumed model file differs");
+    free(b1);
+    free(b2);
+    free(buf);
+    dl_model_free(l);
+    dl_model_free(m);
+    dl_model_free(straight);
+    dl_dataset_free(d);
+}
+
+Test(train, labels_beyond_the_outputs_are_refused_before_training)
+{
+    dl_dataset *d = separable(20, 1);
+    d->labels[7] = 5;
+    dl_model *m = fresh(d, 3, 1);
+    dl_train_opts o = {1, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL};
+    dl_err e;
+    cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "label 5 at example 7"), "%s", e.msg);
+    dl_model_free(m);
+    dl_dataset_free(d);
+}
+
+Test(train, evaluation_fills_a_consistent_confusion_matrix)
+{
+    dl_dataset *d = separable(50, 4);
+    dl_model *m = fresh(d, 3, 2);
+    dl_eval ev;
+    dl_err e;
+    cr_assert_eq(dl_evaluate(m->net, d, DL_COST_QUADRATIC, 1, &ev, &e), DL_OK);
+    uint32_t sum = 0, diag = 0;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            sum += ev.confusion[i * 2 + j];
+            if (i == j) diag += ev.confusion[i * 2 + j];
+        }
+    cr_assert_eq(sum, 50);
+    cr_assert_eq(diag, ev.correct);
+    dl_eval_free(&ev);
+    dl_model_free(m);
+    dl_dataset_free(d);
+}
+
+static dl_dataset *mnist(const char *which, const char *kind)
+{
+    const char *dir = ts_mnist_dir();
+    char img[4096], lab[4096];
+    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", dir, which);
+    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte.gz", dir, which);
+    dl_dataset *d = NULL;
+    dl_err e;
+    cr_assert_eq(dl_idx_load(img, lab, &d, &e), DL_OK, "%s: %s", kind, e.msg);
+    return d;
+}
+
+Test(train, real_mnist_784_100_10_reaches_92_percent_in_3_epochs, .timeout = 300)
+{
+    if (!ts_mnist_dir()) cr_skip_test("real MNIST not found (../shared/data/mnist): skipped");
+    if (ts_skip_slow()) cr_skip_test("slow real-data test skipped in the sanitizer build");
+    dl_dataset *tr = mnist("train", "training"), *te = mnist("t10k", "test");
+    int sizes[] = {784, 100, 10};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 28, 28, &e);
+    dl_model_start(m, DL_INIT_SCALED, 1, tr, &e);
+    dl_model_reserve_history(m, 3, &e);
+    dl_train_opts o = {3, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 2, DL_KERNEL_FAST, NULL};
+    cr_assert_eq(dl_train(m->net, tr, te, &o, &m->state, m->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
+    double acc = (double)m->history[2].correct / m->history[2].total;
+    cr_log_info("784-100-10, 3 epochs: %.2f%% on the real test set", 100 * acc);
+    cr_expect(acc >= 0.92, "accuracy %.4f below 0.92", acc);
+    dl_model_free(m);
+    dl_dataset_free(tr);
+    dl_dataset_free(te);
+}
+
+Test(train, real_mnist_784_1_2_separates_zeros_from_ones, .timeout = 300)
+{
+    if (!ts_mnist_dir()) cr_skip_test("real MNIST not found (../shared/data/mnist): skipped");
+    if (ts_skip_slow()) cr_skip_test("slow real-data test skipped in the sanitizer build");
+    dl_dataset *tr0 = mnist("train", "training"), *te0 = mnist("t10k", "test");
+    int classes[] = {0, 1};
+    dl_err e;
+    dl_dataset *tr = dl_dataset_select(tr0, classes, 2, &e), *te = dl_dataset_select(te0, classes, 2, &e);
+    int sizes[] = {784, 1, 2};
+    dl_model *m = dl_model_new(3, sizes, 28, 28, &e);
+    dl_model_start(m, DL_INIT_SCALED, 1, tr, &e);
+    dl_model_reserve_history(m, 3, &e);
+    dl_train_opts o = {3, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL};
+    cr_assert_eq(dl_train(m->net, tr, te, &o, &m->state, m->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
+    double acc = (double)m->history[2].correct / m->history[2].total;
+    cr_log_info("784-1-2 on 0 vs 1: %.2f%% of %u", 100 * acc, m->history[2].total);
+    cr_expect(acc >= 0.99, "accuracy %.4f below 0.99", acc);
+    dl_model_free(m);
+    dl_dataset_free(tr0);
+    dl_dataset_free(te0);
+    dl_dataset_free(tr);
+    dl_dataset_free(te);
+}
