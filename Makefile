@@ -67,7 +67,11 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(UNIT): $(TEST_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS) -lcriterion
 
-unit-tests: $(UNIT) $(BIN)
+# A small program the command-line tests make their IDX fixtures with.
+$(BUILD)/mkfixture: tests/cli/mkfixture.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit-tests: $(UNIT) $(BIN) $(BUILD)/mkfixture
 
 # The whole suite: unit tests (plain and sanitized), command-line tests, and
 # one summary line at the end.

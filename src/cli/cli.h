@@ -59,8 +59,9 @@ int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap);
 
-/* Keeps only the examples of the model's classes, relabelled to outputs
- * (identity models are returned unchanged, *owned = 0). */
+/* Fits a labelled data set to a model: for a model trained on --digits,
+ * keeps only those classes, relabelled to outputs; otherwise checks that
+ * every label is one the model can output. */
 dl_status cli_match_classes(const dl_model *m, dl_dataset **d, dl_err *e);
 
 /* The number of online processors (at least 1). */

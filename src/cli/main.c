@@ -21,8 +21,9 @@ static const command COMMANDS[] = {
     {NULL, NULL, NULL},
 };
 
-static void usage(FILE *f)
+static void usage(void)
 {
+    FILE *f = stdout;
     fprintf(f, "usage: digitlens COMMAND [options]   (digitlens COMMAND --help for its options)\n\n"
                "commands:\n");
     for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
@@ -34,10 +35,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (argc < 2) return cli_fail(EXIT_USAGE, "no command given (try 'digitlens help')");
     const char *name = argv[1];
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
         printf("digitlens %s\n", DIGITLENS_VERSION);
@@ -52,7 +50,7 @@ int main(int argc, char **argv)
                 }
             return cli_fail(EXIT_USAGE, "help: unknown command '%s'", argv[2]);
         }
-        usage(stdout);
+        usage();
         return EXIT_OK;
     }
     for (const command *c = COMMANDS; c->name; c++)

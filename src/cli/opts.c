@@ -194,9 +194,10 @@ dl_status cli_match_classes(const dl_model *m, dl_dataset **d, dl_err *e)
         classes[k] = m->classes[k];
         if (m->classes[k] != k) identity = 0;
     }
-    /* A 10-output model over labels 0..9 needs no selection; otherwise keep
-     * the model's classes (labels outside them are not scored). */
-    if (identity && dl_dataset_nclasses(*d) <= m->nclasses) return DL_OK;
+    /* A model over labels 0..K-1 scores every example: a label it cannot
+     * output is a data error, not something to drop quietly.  A --digits
+     * model scores only the examples of its classes. */
+    if (identity) return dl_check_fit(m->net, *d, "test data", e);
     dl_dataset *s = dl_dataset_select(*d, classes, m->nclasses, e);
     if (!s) return e ? e->code : DL_ENOMEM;
     dl_dataset_free(*d);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# deps.sh — the Debian packages digitlens builds, tests and draws with.
+#   --check    exit 0 when all are installed, 1 otherwise (prints what is missing)
+#   --ensure   install what is missing (needs root), do nothing when all are there
+#   --install  same as --ensure (the `make deps` entry point)
+set -euo pipefail
+
+PACKAGES=(
+  gcc make pkg-config       # the build
+  zlib1g-dev                # gzip reading, CRC-32, PNG compression
+  libstb-dev                # stb_image, stb_image_write, stb_image_resize, stb_truetype
+  fonts-dejavu-core         # the font pictures are labelled with
+  libcriterion-dev          # the unit-test framework
+  clang                     # second compiler the tests build with
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+mode=${1:---check}
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$mode" = --check ]; then
+  echo "deps: missing: ${missing[*]}" >&2
+  exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "digitlens: missing packages: ${missing[*]} (run 'sudo make deps' or: sudo apt-get install -y ${missing[*]})" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

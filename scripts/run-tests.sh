@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# run-tests.sh — everything `make test` runs, ending with one summary line:
+#   1. the unit tests (Criterion), optimised build
+#   2. the same unit tests built with -fsanitize=address,undefined
+#   3. a warning-free build with clang (-Werror)
+#   4. the command-line tests (tests/cli/test_*.sh: PASS/FAIL/SKIP lines)
+# and finally "N passed, M failed, K skipped".
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0
+JOBS=${JOBS:-2}
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+note() { printf '\n== %s\n' "$*"; }
+
+# Adds a Criterion run's counts: "Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C".
+count_criterion() {
+  local out=$1 line p f c s
+  line=$(grep -a "Synthesis:" "$out" | tail -1)
+  if [ -z "$line" ]; then
+    echo "   (no Criterion summary: the test binary did not finish)"
+    failed=$((failed + 1))
+    return
+  fi
+  p=$(sed -E 's/.*Passing: ([0-9]+).*/\1/' <<<"$line")
+  f=$(sed -E 's/.*Failing: ([0-9]+).*/\1/' <<<"$line")
+  c=$(sed -E 's/.*Crashing: ([0-9]+).*/\1/' <<<"$line")
+  s=$(grep -ac "\[SKIP\]" "$out" || true)
+  passed=$((passed + p))
+  failed=$((failed + f + c))
+  skipped=$((skipped + s))
+}
+
+run_unit() { # name builddir [env...]
+  local name=$1 dir=$2
+  shift 2
+  note "unit tests ($name)"
+  env "$@" "$dir/unit-tests" --verbose=1 >"$log/$name.out" 2>&1
+  grep -aE "\[SKIP\]|\[FAIL\]|FAIL|Synthesis|Assertion|error|ERROR|runtime error" "$log/$name.out" | grep -av "^\[----\].*Passing" | head -60
+  count_criterion "$log/$name.out"
+}
+
+note "build (gcc, -O3)"
+if make -s -j"$JOBS" unit-tests >"$log/build.out" 2>&1; then
+  passed=$((passed + 1)); echo "PASS build"
+  run_unit plain build
+else
+  cat "$log/build.out"; failed=$((failed + 1)); echo "FAIL build"
+fi
+
+note "build (-fsanitize=address,undefined)"
+if make -s -j"$JOBS" BUILD=build/asan SAN=1 OPT="-O1" unit-tests >"$log/asan.out" 2>&1; then
+  passed=$((passed + 1)); echo "PASS sanitizer build"
+  run_unit sanitized build/asan DIGITLENS_FAST_TESTS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+  cat "$log/asan.out"; failed=$((failed + 1)); echo "FAIL sanitizer build"
+fi
+
+note "build (clang, -Werror)"
+if command -v clang >/dev/null; then
+  if make -s -j"$JOBS" BUILD=build/clang CC=clang all >"$log/clang.out" 2>&1; then
+    passed=$((passed + 1)); echo "PASS clang build"
+  else
+    cat "$log/clang.out"; failed=$((failed + 1)); echo "FAIL clang build"
+  fi
+else
+  skipped=$((skipped + 1)); echo "SKIP clang build: clang is not installed"
+fi
+
+for t in tests/cli/test_*.sh; do
+  note "command line: $t"
+  DIGITLENS="$PWD/digitlens" MKFIXTURE="$PWD/build/mkfixture" bash "$t" >"$log/cli.out" 2>&1
+  rc=$?
+  cat "$log/cli.out" | grep -aE "^(PASS|FAIL|SKIP)" | sed 's/^/   /'
+  p=$(grep -ac "^PASS" "$log/cli.out" || true)
+  f=$(grep -ac "^FAIL" "$log/cli.out" || true)
+  s=$(grep -ac "^SKIP" "$log/cli.out" || true)
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+    echo "   $t exited $rc without a FAIL line:"; tail -5 "$log/cli.out" | sed 's/^/   /'
+    f=1
+  fi
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+done
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

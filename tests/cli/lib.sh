@@ -1,0 +1,37 @@
+# lib.sh — helpers for the command-line tests: each check prints one line,
+# "PASS name", "FAIL name: why" or "SKIP name: why".
+# Expects DIGITLENS (the binary) and MKFIXTURE in the environment.
+set -u
+DL=${DIGITLENS:-./digitlens}
+FAILS=0
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+skip() { echo "SKIP $1: $2"; }
+
+# run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR, status in $RC.
+run() {
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  OUT=$(cat "$TMP/out")
+  ERR=$(cat "$TMP/err")
+}
+
+# expect_fail NAME STATUS PATTERN CMD...: exits STATUS with one stderr line
+# starting "digitlens:" that matches PATTERN (grep -E).
+expect_fail() {
+  local name=$1 want=$2 pat=$3
+  shift 3
+  run "$@"
+  local lines
+  lines=$(printf '%s' "$ERR" | grep -c '' || true)
+  if [ "$RC" != "$want" ]; then fail "$name" "exit $RC, expected $want (stderr: $ERR)"
+  elif [ "$lines" != 1 ]; then fail "$name" "expected one stderr line, got $lines: $ERR"
+  elif [[ "$ERR" != digitlens:* ]]; then fail "$name" "message lacks the digitlens: prefix: $ERR"
+  elif ! grep -qE -- "$pat" <<<"$ERR"; then fail "$name" "message '$ERR' does not match /$pat/"
+  else pass "$name"; fi
+}
+
+finish() { exit $((FAILS > 0)); }

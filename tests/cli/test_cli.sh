@@ -1,0 +1,105 @@
+# test_cli.sh — whole-command behaviour of train, test and classify:
+# exit codes, messages, files left behind, determinism, interrupts.
+. "$(dirname "$0")/lib.sh"
+FIX=$TMP/fix
+mkdir -p "$FIX"
+"${MKFIXTURE:-build/mkfixture}" "$FIX" 400 4 || { fail fixtures "mkfixture failed"; finish; }
+TRAIN=(train --data "$FIX" --layers 16,6,2 --epochs 3 --quiet)
+
+# --- usage ---------------------------------------------------------------
+run "$DL" --version
+[ "$RC" = 0 ] && [[ "$OUT" == "digitlens "* ]] && pass version || fail version "rc $RC out $OUT"
+for c in train test classify; do
+  run "$DL" $c --help
+  if [ "$RC" = 0 ] && grep -q "default" <<<"$OUT" && grep -q "example:" <<<"$OUT"; then pass "help_$c"
+  else fail "help_$c" "rc $RC"; fi
+done
+run "$DL" help train
+[ "$RC" = 0 ] && grep -q -- "--epochs N" <<<"$OUT" && pass help_command_form || fail help_command_form "rc $RC"
+run "$DL" train --help
+n_opts=$(grep -c '^  --' <<<"$OUT")
+n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet' | grep -c 'default')
+[ "$n_opts" -ge 20 ] && [ "$n_defaults" -eq $((n_opts - 2)) ] && pass help_lists_every_default || fail help_lists_every_default "$n_opts options, $n_defaults with defaults"
+expect_fail no_command 2 "no command given" "$DL"
+expect_fail unknown_command 2 "unknown command 'fly'" "$DL" fly
+expect_fail unknown_flag 2 "unknown option '--epoch'" "$DL" train --epoch 3
+expect_fail negative_epochs 2 "--epochs -1 is out of range" "$DL" train --epochs -1
+expect_fail eta_not_a_number 2 "--eta expects a number, not 'abc'" "$DL" train --eta abc
+expect_fail empty_layer 2 "--layers '784,,10'" "$DL" train --layers 784,,10
+expect_fail zero_batch 2 "--batch 0 is out of range" "$DL" train --batch 0
+expect_fail missing_value 2 "--out needs a value" "$DL" train --out
+expect_fail bad_cost 2 "--cost 'l1' is not known" "$DL" train --cost l1
+expect_fail one_digit 2 "--digits needs at least two" "$DL" train --digits 3
+expect_fail test_needs_model 2 "--model FILE is required" "$DL" test
+expect_fail layers_must_match_pixels 2 "starts with 784 inputs but the images are 4x4" \
+  "$DL" train --data "$FIX" --layers 784,10,2 --out "$TMP/x.dlm"
+expect_fail layers_must_match_classes 2 "ends with 10 outputs but the data has 2 classes" \
+  "$DL" train --data "$FIX" --layers 16,10,10 --out "$TMP/x.dlm"
+
+# --- data errors -----------------------------------------------------------
+expect_fail missing_data_dir 1 "nowhere/train-labels-idx1-ubyte\[.gz\]: No such file" \
+  "$DL" train --data "$TMP/nowhere" --out "$TMP/x.dlm"
+[ ! -e "$TMP/x.dlm" ] && pass failed_train_writes_no_model || fail failed_train_writes_no_model "x.dlm exists"
+
+# --- train, test, classify -------------------------------------------------
+run "$DL" "${TRAIN[@]}" --seed 5 --out "$TMP/a.dlm"
+[ "$RC" = 0 ] && [ -s "$TMP/a.dlm" ] && [ -z "$ERR" ] && pass train_quiet_writes_a_model || fail train_quiet_writes_a_model "rc $RC err $ERR"
+run "$DL" "${TRAIN[@]}" --seed 5 --out "$TMP/b.dlm"
+cmp -s "$TMP/a.dlm" "$TMP/b.dlm" && pass same_seed_same_bytes || fail same_seed_same_bytes "models differ"
+run "$DL" "${TRAIN[@]}" --seed 6 --out "$TMP/c.dlm"
+expect_fail label_beyond_outputs 1 "label 7 at example 3, but the network has only 2 outputs" \
+  "$DL" test --model "$TMP/a.dlm" --images "$FIX/train-images-idx3-ubyte.gz" --labels "$FIX/bad-labels-idx1-ubyte.gz"
+cmp -s "$TMP/a.dlm" "$TMP/c.dlm" && fail other_seed_other_bytes "identical" || pass other_seed_other_bytes
+run "$DL" train --data "$FIX" --layers 16,6,2 --epochs 2 --out "$TMP/p.dlm"
+if [ "$RC" = 0 ] && grep -qE "^epoch 2/2  test [0-9]+/200 \([0-9.]+%\)  cost [0-9.]+  [0-9.]+ s$" <<<"$ERR"; then pass progress_lines_when_not_a_terminal
+else fail progress_lines_when_not_a_terminal "$ERR"; fi
+ls "$TMP"/*.tmp-* >/dev/null 2>&1 && fail no_temporary_files_left "found temp files" || pass no_temporary_files_left
+
+run "$DL" test --model "$TMP/a.dlm" --data "$FIX" --json
+if [ "$RC" = 0 ] && grep -qE '^\{"model":.*"accuracy":(0\.9[5-9][0-9]*|1\.0+),"correct":[0-9]+,"total":200,.*"per_class":\[.*\],"confusion":\[\[[0-9]+,[0-9]+\],\[[0-9]+,[0-9]+\]\]\}$' <<<"$OUT"
+then pass test_json_reports_accuracy; else fail test_json_reports_accuracy "$OUT"; fi
+run "$DL" test --model "$TMP/a.dlm" --data "$FIX"
+grep -q "confusion matrix" <<<"$OUT" && grep -q "per class" <<<"$OUT" && pass test_table || fail test_table "$OUT"
+
+run "$DL" classify --model "$TMP/a.dlm" --images "$FIX/t10k-images-idx3-ubyte.gz" --index 0-4 --json
+lines=$(grep -cE '^\{"index":[0-9]+,"digit":[01],"confidence":[0-9.e-]+,"outputs":\[[0-9.e-]+,[0-9.e-]+\]\}$' <<<"$OUT")
+[ "$RC" = 0 ] && [ "$lines" = 5 ] && pass classify_json_one_line_per_image || fail classify_json_one_line_per_image "$OUT"
+expect_fail classify_index_out_of_range 2 "--index 200 is out of range \(the file has 200 images" \
+  "$DL" classify --model "$TMP/a.dlm" --images "$FIX/t10k-images-idx3-ubyte.gz" --index 200
+
+# --- damaged inputs ----------------------------------------------------------
+cp "$TMP/a.dlm" "$TMP/bad.dlm"
+printf '\xff' | dd of="$TMP/bad.dlm" bs=1 seek=200 conv=notrunc status=none
+expect_fail corrupt_model 1 "checksum mismatch" "$DL" test --model "$TMP/bad.dlm" --data "$FIX"
+head -c 100 "$TMP/a.dlm" >"$TMP/short.dlm"
+expect_fail truncated_model 1 "truncated model file" "$DL" test --model "$TMP/short.dlm" --data "$FIX"
+: >"$TMP/empty.dlm"
+expect_fail empty_model 1 "empty file" "$DL" test --model "$TMP/empty.dlm" --data "$FIX"
+expect_fail model_is_a_directory 1 "is a directory" "$DL" test --model "$TMP" --data "$FIX"
+printf 'not gzip at all' >"$TMP/fake.gz"
+expect_fail non_gzip_named_gz 1 "not an IDX file" "$DL" classify --model "$TMP/a.dlm" --images "$TMP/fake.gz"
+expect_fail write_into_missing_dir 1 "cannot create" "$DL" "${TRAIN[@]}" --out "$TMP/no/such/dir/m.dlm"
+
+# --- the 0-vs-1 style subset -------------------------------------------------
+run "$DL" train --data "$FIX" --layers 16,1,2 --digits 1,0 --epochs 2 --quiet --out "$TMP/s.dlm"
+run "$DL" classify --model "$TMP/s.dlm" --images "$FIX/t10k-images-idx3-ubyte.gz" --labels "$FIX/t10k-labels-idx1-ubyte.gz" --index 0-19 --json
+wrong=$(grep -o '"label":[0-9],"digit":[0-9]' <<<"$OUT" | awk -F'[:,]' '$2 != $4' | wc -l)
+[ "$wrong" -le 1 ] && pass digits_subset_maps_outputs_back_to_labels || fail digits_subset_maps_outputs_back_to_labels "$wrong of 20 wrong"
+
+# --- Ctrl-C and resume -------------------------------------------------------
+mkdir -p "$TMP/big"
+"${MKFIXTURE:-build/mkfixture}" "$TMP/big" 20000 8 >/dev/null
+LONG=(train --data "$TMP/big" --layers 64,32,2 --epochs 40 --threads 1 --quiet)
+"$DL" "${LONG[@]}" --out "$TMP/full.dlm"
+"$DL" "${LONG[@]}" --out "$TMP/part.dlm" 2>"$TMP/int.err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+if [ "$rc" = 130 ] && grep -q "interrupted" "$TMP/int.err" && [ -s "$TMP/part.dlm" ]; then pass ctrl_c_saves_partial_model_exit_130
+else fail ctrl_c_saves_partial_model_exit_130 "rc $rc: $(cat "$TMP/int.err")"; fi
+run "$DL" "${LONG[@]}" --resume "$TMP/part.dlm" --out "$TMP/resumed.dlm"
+cmp -s "$TMP/full.dlm" "$TMP/resumed.dlm" && pass resume_gives_the_uninterrupted_model || fail resume_gives_the_uninterrupted_model "rc $RC $ERR; files differ"
+
+finish
