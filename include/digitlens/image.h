@@ -1,0 +1,119 @@
+/*
+ * image.h — picture files (PNG, JPEG, BMP, GIF, binary PGM/PPM) to
+ * grayscale, and grayscale to an MNIST-style digit (28 x 28 floats).
+ *
+ * Decoding goes through stb_image from memory: the file is read whole
+ * (dl_file_read_all, so a gzip-compressed picture reads too), its header is
+ * checked with stbi_info_from_memory against the limits below, and only then
+ * is it decoded.  A picture that declares 60000 x 60000 pixels is refused
+ * without allocating anything for its pixels.
+ *
+ * Formats, as stb_image reads them: PNG (1-16 bits, palette, interlaced),
+ * JPEG (baseline and progressive; not arithmetic-coded or 12-bit), BMP (not
+ * RLE-compressed), GIF (the first frame) and the binary netpbm formats P5
+ * (PGM) and P6 (PPM), 8 or 16 bits.  The ASCII netpbm formats P2 and P3 are
+ * NOT supported by stb_image (convert them to P5/P6 or PNG); WebP, TIFF,
+ * HEIC and SVG are not read either.  Other formats stb_image happens to
+ * know (TGA, PSD, HDR) decode but are not promised.
+ *
+ * dl_image_to_mnist prepares a picture the way the MNIST digits were
+ * prepared: background to 0, ink to 1, cropped to the ink, scaled (aspect
+ * kept, area-averaged) to fit a 20 x 20 box, and pasted into 28 x 28 so
+ * that the ink's centre of mass sits at the centre.  See that function.
+ *
+ * Knows nothing of networks.  Never prints; uses no global state (stb's
+ * process-wide "flip on load" switch is never touched and must stay off).
+ */
+#ifndef DIGITLENS_IMAGE_H
+#define DIGITLENS_IMAGE_H
+
+#include <stddef.h>
+
+#include "digitlens/err.h"
+
+/* Limits, checked before anything is decoded.  With 2^24 pixels the worst
+ * case (a 16-bit RGBA PNG) needs about 400 MB inside stb_image plus 64 MB
+ * for our float copy, well under 1 GB.  16 Mpx is a 4096 x 4096 picture or
+ * a 12-16 Mpx phone photo. */
+#define DL_IMAGE_MAX_BYTES  ((size_t)64 << 20)  /* file size, after gunzip */
+#define DL_IMAGE_MAX_SIDE   16384               /* width or height */
+#define DL_IMAGE_MAX_PIXELS ((size_t)1 << 24)   /* width * height */
+
+/* Preprocessing constants (fractions of the full black-to-white range). */
+#define DL_IMAGE_MIN_CONTRAST  0.10f  /* ink must differ from paper this much */
+#define DL_IMAGE_INK_THRESHOLD 0.15f  /* after stretching, weaker ink is noise */
+
+/* A grayscale picture: px[y * w + x], 0 = black .. 1 = white, owned. */
+typedef struct dl_gray {
+    int w, h;
+    float *px;
+} dl_gray;
+
+/* A new w x h picture, all black; NULL (with *e filled) for a size outside
+ * 1..DL_IMAGE_MAX_SIDE per side or above DL_IMAGE_MAX_PIXELS, or when out of
+ * memory.  One allocation: dl_gray_free releases it. */
+dl_gray *dl_gray_new(int w, int h, dl_err *e);
+void dl_gray_free(dl_gray *g);
+
+/* Reads and decodes the picture file at path (see dl_image_decode).  A file
+ * over DL_IMAGE_MAX_BYTES is refused with DL_ELIMIT, a missing or
+ * unreadable one with DL_EIO.  *out is the caller's (dl_gray_free). */
+dl_status dl_image_load(const char *path, dl_gray **out, dl_err *e);
+
+/* Decodes n bytes of an image file to grayscale.  name (may be NULL) only
+ * labels error messages.  Colour becomes luminance (Rec. 601: 0.299 R +
+ * 0.587 G + 0.114 B).  Transparency is flattened onto the picture's own
+ * background: the median of the opaque border pixels, or, when the border
+ * is transparent, the colour opposite to the ink's (white behind dark ink,
+ * black behind light ink), so black strokes on a transparent sheet stay
+ * visible.  A JPEG's EXIF Orientation tag is applied (stb_image ignores
+ * it; a phone photo would otherwise lie on its side).  Errors: DL_ELIMIT
+ * for sizes over the limits, DL_EFORMAT for anything that is not a picture
+ * in a supported format or cannot be decoded (a truncated PNG; stb_image
+ * fills a JPEG cut short with grey instead of failing). */
+dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
+                          dl_gray **out, dl_err *e);
+
+/* What dl_image_to_mnist found and did, for explaining it to a person. */
+typedef struct dl_mnist_prep {
+    float background;        /* paper level in the input, 0..1 */
+    float ink;               /* strongest ink level in the input, 0..1 */
+    int inverted;            /* 1: dark ink on light paper was turned around */
+    int box_x, box_y;        /* the ink's bounding box in the input, after */
+    int box_w, box_h;        /*   noise below the threshold was dropped */
+    int scaled_w, scaled_h;  /* its size after scaling (= box if not resampled) */
+    int off_x, off_y;        /* where it was pasted in the output */
+} dl_mnist_prep;
+
+/* MNIST preprocessing of a borrowed picture into out[rows * cols], row-major,
+ * ink intensity in [0, 1] (0 = background, 1 = full ink), like an MNIST
+ * digit / 255:
+ *   1. background = median of the border pixels; light paper means dark
+ *      ink, which is inverted (MNIST is light ink on black);
+ *   2. ink = distance from the background, divided by the strongest ink
+ *      (grey paper and faint pencil stretch to the full range); stretched
+ *      values below DL_IMAGE_INK_THRESHOLD are noise and become 0;
+ *   3. crop to the ink's bounding box, scale it (aspect kept; area average
+ *      when shrinking, bilinear when growing) so its longer side fills a
+ *      box of round(20/28 * rows) x round(20/28 * cols); ink already within
+ *      one pixel of that size is not resampled (which would only blur it),
+ *      so an MNIST digit comes back as it was;
+ *   4. paste it so that the ink's centre of mass lands within half a
+ *      pixel of (rows / 2.0, cols / 2.0) in pixel indices, i.e. pixel
+ *      (14, 14) of 28 x 28, where MNIST's own digits have it on average;
+ *      the shift is whole pixels (no second blur), and never off the edge.
+ * A picture without ink (all one shade, or less contrast than
+ * DL_IMAGE_MIN_CONTRAST, including any 1 x 1 picture) is DL_EFORMAT.
+ * rows and cols must be 1..DL_IMAGE_MAX_SIDE.  The digit needs a margin of
+ * paper around it: ink covering most of the border is taken for paper. */
+dl_status dl_image_to_mnist(const dl_gray *in, int rows, int cols, float *out, dl_err *e);
+
+/* The same, also filling *prep (when non-NULL) with what was done. */
+dl_status dl_image_to_mnist_ex(const dl_gray *in, int rows, int cols, float *out,
+                               dl_mnist_prep *prep, dl_err *e);
+
+/* dl_image_load followed by dl_image_to_mnist: a picture file straight to a
+ * network input out[rows * cols]. */
+dl_status dl_image_load_mnist(const char *path, int rows, int cols, float *out, dl_err *e);
+
+#endif

@@ -1,0 +1,563 @@
+/*
+ * image.c — picture files to grayscale (stb_image), and grayscale to an
+ * MNIST-style digit (see image.h for the contract).
+ *
+ * The MNIST recipe (LeCun et al.): the NIST digits were scaled, aspect
+ * kept and anti-aliased, to fit a 20 x 20 box, then placed in a 28 x 28
+ * field with their centre of mass at the centre.  We add what a photo or a
+ * drawing from a paint program needs first: flattening transparency,
+ * finding the paper, turning dark-on-light around, stretching the contrast
+ * and dropping faint noise so it does not widen the ink's bounding box.
+ *
+ * Nothing here prints or keeps state between calls.  stb_image and
+ * stb_image_resize come from libstb (-lstb); this file only includes their
+ * declarations.
+ */
+#include "digitlens/image.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+#include "digitlens/fileio.h"
+
+/* ---- pictures ---------------------------------------------------------- */
+
+/* Sizes are checked in unsigned long so that a PNG header's 32-bit width
+ * can be reported as declared, not as a wrapped int. */
+static dl_status check_size(const char *nm, unsigned long w, unsigned long h, dl_err *e)
+{
+    if (w < 1 || h < 1)
+        return dl_err_set(e, DL_EFORMAT, "%s: picture has no pixels (%lu x %lu)", nm, w, h);
+    if (w > DL_IMAGE_MAX_SIDE || h > DL_IMAGE_MAX_SIDE ||
+        (uint64_t)w * h > (uint64_t)DL_IMAGE_MAX_PIXELS)
+        return dl_err_set(e, DL_ELIMIT,
+                          "%s: picture is %lu x %lu pixels, beyond the limit of %d per side "
+                          "and %zu pixels in all (scale it down first)",
+                          nm, w, h, DL_IMAGE_MAX_SIDE, (size_t)DL_IMAGE_MAX_PIXELS);
+    return DL_OK;
+}
+
+dl_gray *dl_gray_new(int w, int h, dl_err *e)
+{
+    if (w < 1 || h < 1) {
+        dl_err_set(e, DL_EINVAL, "picture size %d x %d is impossible (both sides must be at least 1)", w, h);
+        return NULL;
+    }
+    if (check_size("picture", (unsigned long)w, (unsigned long)h, e) != DL_OK) return NULL;
+    /* One block holds the struct and its pixels, so one free releases both;
+     * sizeof(dl_gray) is a multiple of the pointer alignment, enough for float. */
+    size_t n = (size_t)w * (size_t)h;
+    dl_gray *g = calloc(1, sizeof *g + n * sizeof(float));
+    if (!g) {
+        dl_err_set(e, DL_ENOMEM, "picture: out of memory for %d x %d pixels", w, h);
+        return NULL;
+    }
+    g->w = w;
+    g->h = h;
+    g->px = (float *)(g + 1);
+    return g;
+}
+
+void dl_gray_free(dl_gray *g)
+{
+    free(g);
+}
+
+/* ---- border statistics ------------------------------------------------- */
+
+/* The border is every pixel in the outermost rows and columns, each once.
+ * For pictures 2 or fewer pixels thick every pixel is on it. */
+static size_t border_count(int w, int h)
+{
+    if (w <= 2 || h <= 2) return (size_t)w * (size_t)h;
+    return 2 * (size_t)w + 2 * (size_t)(h - 2);
+}
+
+/* Index into px[] of the k-th border pixel, 0 <= k < border_count(w, h). */
+static size_t border_index(int w, int h, size_t k)
+{
+    if (w <= 2 || h <= 2) return k;
+    size_t uw = (size_t)w;
+    if (k < uw) return k;                              /* top row */
+    if (k < 2 * uw) return (size_t)(h - 1) * uw + (k - uw); /* bottom row */
+    size_t r = k - 2 * uw;                             /* left, right columns */
+    size_t y = 1 + r / 2;
+    return y * uw + ((r & 1) ? uw - 1 : 0);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n), n >= 1; sorts v. */
+static float median(float *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_float);
+    if (n & 1) return v[n / 2];
+    return 0.5f * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* stbi_info refuses a PNG whose header promises more than about 1 GB and
+ * then only says "unknown image type"; reading the IHDR ourselves lets us
+ * name the size instead. */
+static int png_declared_size(const unsigned char *d, size_t n, unsigned long *w, unsigned long *h)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n < 24 || memcmp(d, sig, 8) != 0 || memcmp(d + 12, "IHDR", 4) != 0) return 0;
+    *w = be32(d + 16);
+    *h = be32(d + 20);
+    return 1;
+}
+
+/* Names formats people commonly try that stb_image cannot read, so the
+ * message can say what to convert to. */
+static const char *unsupported_format(const unsigned char *d, size_t n)
+{
+    if (n >= 2 && d[0] == 'P' && (d[1] == '2' || d[1] == '3'))
+        return "ASCII PGM/PPM (P2/P3) is not supported (convert it to binary P5/P6 or to PNG)";
+    if (n >= 2 && d[0] == 'P' && (d[1] == '1' || d[1] == '4'))
+        return "PBM bitmaps (P1/P4) are not supported (convert it to PGM P5 or to PNG)";
+    if (n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
+        return "WebP is not supported (convert it to PNG)";
+    if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0))
+        return "TIFF is not supported (convert it to PNG)";
+    if (n >= 12 && memcmp(d + 4, "ftyp", 4) == 0)
+        return "HEIC/AVIF/MP4 is not supported (convert it to PNG or JPEG)";
+    size_t i = 0;
+    while (i < n && i < 256 && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n')) i++;
+    if (n - i >= 5 && (memcmp(d + i, "<?xml", 5) == 0 || memcmp(d + i, "<svg", 4) == 0))
+        return "SVG is not supported (render it to PNG first)";
+    return NULL;
+}
+
+/* The format a file's first bytes claim, for saying "a damaged PNG"
+ * rather than "not a picture" when stb_image cannot read the header. */
+static const char *claimed_format(const unsigned char *d, size_t n)
+{
+    if (n >= 4 && memcmp(d, "\x89PNG", 4) == 0) return "PNG";
+    if (n >= 2 && d[0] == 0xFF && d[1] == 0xD8) return "JPEG";
+    if (n >= 4 && memcmp(d, "GIF8", 4) == 0) return "GIF";
+    if (n >= 2 && d[0] == 'B' && d[1] == 'M') return "BMP";
+    if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return "PGM/PPM";
+    return NULL;
+}
+
+/* Luminance of one decoded pixel with c channels (1 gray, 2 gray+alpha,
+ * 3 RGB, 4 RGBA), on the sRGB-encoded values as most tools do. */
+static float luma(const unsigned char *p, int c)
+{
+    if (c <= 2) return p[0] / 255.0f;
+    return (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) / 255.0f;
+}
+
+/* The shade to flatten transparency onto.  A picture with an opaque border
+ * has its paper there.  A sheet whose border is transparent (a stroke drawn
+ * on a transparent canvas) has no paper: its colour is undefined (often
+ * black, whatever the ink), so we pick the opposite of the ink, which keeps
+ * the ink visible.  scratch holds border_count floats. */
+static float alpha_background(const unsigned char *pix, int w, int h, int c, float *scratch)
+{
+    size_t nb = border_count(w, h), nop = 0;
+    for (size_t k = 0; k < nb; k++) {
+        const unsigned char *p = pix + border_index(w, h, k) * (size_t)c;
+        if (p[c - 1] >= 128) scratch[nop++] = luma(p, c);
+    }
+    if (nop > 0 && 2 * nop >= nb) return median(scratch, nop);
+
+    double sa = 0, sal = 0;
+    size_t n = (size_t)w * (size_t)h;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = pix + i * (size_t)c;
+        double a = p[c - 1] / 255.0;
+        sa += a;
+        sal += a * luma(p, c);
+    }
+    if (sa <= 0) return 1.0f; /* nothing visible at all; later found blank */
+    return (sal / sa < 0.5) ? 1.0f : 0.0f;
+}
+
+/* Fills g from c-channel 8-bit pixels, compositing alpha onto the
+ * background: shown = a * colour + (1 - a) * background. */
+static dl_status flatten(const unsigned char *pix, int c, dl_gray *g, const char *nm, dl_err *e)
+{
+    size_t n = (size_t)g->w * (size_t)g->h;
+    if (c == 1 || c == 3) {
+        for (size_t i = 0; i < n; i++) g->px[i] = luma(pix + i * (size_t)c, c);
+        return DL_OK;
+    }
+    float *scratch = malloc(border_count(g->w, g->h) * sizeof *scratch);
+    if (!scratch) return dl_err_set(e, DL_ENOMEM, "%s: out of memory", nm);
+    float bg = alpha_background(pix, g->w, g->h, c, scratch);
+    free(scratch);
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = pix + i * (size_t)c;
+        float a = p[c - 1] / 255.0f;
+        g->px[i] = a * luma(p, c) + (1.0f - a) * bg;
+    }
+    return DL_OK;
+}
+
+/* ---- JPEG orientation --------------------------------------------------- */
+
+/* Phones store a photo as the sensor saw it and record how to turn it in
+ * the EXIF Orientation tag; stb_image ignores that, and a digit lying on
+ * its side is a different digit.  Returns the tag (1..8), or 1 when there
+ * is none.  Every offset is checked: the bytes may be anything. */
+static unsigned exif_orientation(const unsigned char *d, size_t n)
+{
+    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1;
+    size_t p = 2;
+    while (p + 4 <= n) {
+        if (d[p] != 0xFF) return 1;
+        unsigned m = d[p + 1];
+        if (m == 0xFF) { p++; continue; }                 /* fill byte */
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) { p += 2; continue; }
+        if (m == 0xDA || m == 0xD9) return 1;              /* pixel data: no EXIF before it */
+        size_t len = (size_t)d[p + 2] << 8 | d[p + 3];
+        if (len < 2 || p + 2 + len > n) return 1;
+        const unsigned char *seg = d + p + 4;
+        size_t slen = len - 2;
+        if (m == 0xE1 && slen >= 6 + 8 && memcmp(seg, "Exif\0\0", 6) == 0) {
+            const unsigned char *t = seg + 6;
+            size_t tlen = slen - 6;
+            int le;
+            if (memcmp(t, "II*\0", 4) == 0) le = 1;
+            else if (memcmp(t, "MM\0*", 4) == 0) le = 0;
+            else return 1;
+#define EXIF16(q) (le ? (unsigned)(q)[0] | (unsigned)(q)[1] << 8 : (unsigned)(q)[0] << 8 | (unsigned)(q)[1])
+#define EXIF32(q) (le ? (uint32_t)EXIF16(q) | (uint32_t)EXIF16((q) + 2) << 16 \
+                      : (uint32_t)EXIF16(q) << 16 | (uint32_t)EXIF16((q) + 2))
+            uint32_t ifd = EXIF32(t + 4);
+            if (ifd > tlen || tlen - ifd < 2) return 1;
+            unsigned count = EXIF16(t + ifd);
+            for (unsigned i = 0; i < count; i++) {
+                size_t e = (size_t)ifd + 2 + (size_t)i * 12;
+                if (e + 12 > tlen) return 1;
+                /* Orientation: tag 0x0112, type SHORT (3), count 1. */
+                if (EXIF16(t + e) == 0x0112 && EXIF16(t + e + 2) == 3 && EXIF32(t + e + 4) == 1) {
+                    unsigned o = EXIF16(t + e + 8);
+                    return (o >= 1 && o <= 8) ? o : 1;
+                }
+            }
+#undef EXIF16
+#undef EXIF32
+            return 1;
+        }
+        p += 2 + len;
+    }
+    return 1;
+}
+
+/* A new picture showing g the way EXIF orientation o says it is meant to
+ * be seen.  Orientations 5-8 swap width and height. */
+static dl_gray *reorient(const dl_gray *g, unsigned o, dl_err *e)
+{
+    const int w = g->w, h = g->h, swap = o >= 5;
+    dl_gray *r = dl_gray_new(swap ? h : w, swap ? w : h, e);
+    if (!r) return NULL;
+    for (int y = 0; y < r->h; y++)
+        for (int x = 0; x < r->w; x++) {
+            int sx, sy; /* the stored pixel shown at (x, y) */
+            switch (o) {
+            case 2: sx = w - 1 - x; sy = y; break;             /* mirrored */
+            case 3: sx = w - 1 - x; sy = h - 1 - y; break;     /* upside down */
+            case 4: sx = x; sy = h - 1 - y; break;             /* flipped */
+            case 5: sx = y; sy = x; break;                     /* transposed */
+            case 6: sx = y; sy = h - 1 - x; break;             /* turn 90 clockwise */
+            case 7: sx = w - 1 - y; sy = h - 1 - x; break;     /* transversed */
+            case 8: sx = w - 1 - y; sy = x; break;             /* turn 90 anticlockwise */
+            default: sx = x; sy = y; break;
+            }
+            r->px[(size_t)y * (size_t)r->w + (size_t)x] = g->px[(size_t)sy * (size_t)w + (size_t)sx];
+        }
+    return r;
+}
+
+dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
+                          dl_gray **out, dl_err *e)
+{
+    const char *nm = name ? name : "picture";
+    if (!out) return dl_err_set(e, DL_EINVAL, "%s: no place for the decoded picture (out is NULL)", nm);
+    *out = NULL;
+    if (!data && n) return dl_err_set(e, DL_EINVAL, "%s: no data (data is NULL)", nm);
+    if (n == 0) return dl_err_set(e, DL_EFORMAT, "%s: empty file (not a picture)", nm);
+    if (n > DL_IMAGE_MAX_BYTES)
+        return dl_err_set(e, DL_ELIMIT, "%s: larger than %zu bytes (not a picture digitlens reads)",
+                          nm, (size_t)DL_IMAGE_MAX_BYTES);
+
+    /* The header first: nothing is allocated for pixels until the declared
+     * size is known to be sane.  n fits an int because of the check above. */
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_memory(data, (int)n, &w, &h, &comp)) {
+        unsigned long pw, ph;
+        if (png_declared_size(data, n, &pw, &ph)) {
+            dl_status st = check_size(nm, pw, ph, e);
+            if (st != DL_OK) return st;
+        }
+        const char *why = unsupported_format(data, n);
+        if (why) return dl_err_set(e, DL_EFORMAT, "%s: %s", nm, why);
+        const char *fmt = claimed_format(data, n);
+        if (fmt)
+            return dl_err_set(e, DL_EFORMAT, "%s: damaged %s header (the file is truncated or corrupt)",
+                              nm, fmt);
+        return dl_err_set(e, DL_EFORMAT,
+                          "%s: not a picture digitlens can read (expected PNG, JPEG, BMP, GIF "
+                          "or binary PGM/PPM)", nm);
+    }
+    dl_status st = check_size(nm, (unsigned long)(w < 0 ? 0 : w), (unsigned long)(h < 0 ? 0 : h), e);
+    if (st != DL_OK) return st;
+
+    int dw = 0, dh = 0, dc = 0;
+    unsigned char *pix = stbi_load_from_memory(data, (int)n, &dw, &dh, &dc, 0);
+    if (!pix) {
+        const char *why = stbi_failure_reason();
+        if (why && strcmp(why, "outofmem") == 0)
+            return dl_err_set(e, DL_ENOMEM, "%s: out of memory while decoding", nm);
+        return dl_err_set(e, DL_EFORMAT, "%s: cannot decode the picture (%s%sthe file may be truncated or corrupt)",
+                          nm, why && *why ? why : "", why && *why ? "; " : "");
+    }
+    /* The decoder re-reads the header; a disagreement means a corrupt file
+     * and, worse, a buffer of a size we did not check. */
+    if (dw != w || dh != h || dc < 1 || dc > 4) {
+        stbi_image_free(pix);
+        return dl_err_set(e, DL_EFORMAT, "%s: header and pixel data disagree (the file is corrupt)", nm);
+    }
+    dl_gray *g = dl_gray_new(w, h, e);
+    if (!g) {
+        stbi_image_free(pix);
+        return e ? e->code : DL_ENOMEM;
+    }
+    st = flatten(pix, dc, g, nm, e);
+    stbi_image_free(pix);
+    if (st != DL_OK) {
+        dl_gray_free(g);
+        return st;
+    }
+    unsigned o = exif_orientation(data, n);
+    if (o > 1) {
+        dl_gray *r = reorient(g, o, e);
+        dl_gray_free(g);
+        if (!r) return e ? e->code : DL_ENOMEM;
+        g = r;
+    }
+    *out = g;
+    return DL_OK;
+}
+
+dl_status dl_image_load(const char *path, dl_gray **out, dl_err *e)
+{
+    if (!out) return dl_err_set(e, DL_EINVAL, "no place for the decoded picture (out is NULL)");
+    *out = NULL;
+    if (!path) return dl_err_set(e, DL_EINVAL, "no picture file named (path is NULL)");
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    dl_status st = dl_file_read_all(path, DL_IMAGE_MAX_BYTES, &buf, &len, e);
+    if (st != DL_OK) return st;
+    st = dl_image_decode(buf, len, path, out, e);
+    free(buf);
+    return st;
+}
+
+/* ---- MNIST preprocessing ----------------------------------------------- */
+
+/* Caller-filled pictures may hold anything; NaN and out-of-range values
+ * would poison the median and the maximum, so read them clamped. */
+static float clamp01(float v)
+{
+    if (!(v >= 0.0f)) return 0.0f; /* also NaN */
+    return v > 1.0f ? 1.0f : v;
+}
+
+/* round(20/28 * size), at least 1: MNIST's 20-pixel box in a 28 field. */
+static int fit_box(int size)
+{
+    int b = (int)floor(20.0 * size / 28.0 + 0.5);
+    return b < 1 ? 1 : b;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+dl_status dl_image_to_mnist_ex(const dl_gray *in, int rows, int cols, float *out,
+                               dl_mnist_prep *prep, dl_err *e)
+{
+    if (!in || !in->px || in->w < 1 || in->h < 1 || in->w > DL_IMAGE_MAX_SIDE ||
+        in->h > DL_IMAGE_MAX_SIDE || (size_t)in->w * (size_t)in->h > DL_IMAGE_MAX_PIXELS)
+        return dl_err_set(e, DL_EINVAL, "picture: not a valid grayscale picture (NULL or bad size)");
+    if (rows < 1 || cols < 1 || rows > DL_IMAGE_MAX_SIDE || cols > DL_IMAGE_MAX_SIDE ||
+        (size_t)rows * (size_t)cols > DL_IMAGE_MAX_PIXELS)
+        return dl_err_set(e, DL_EINVAL, "picture: output size %d x %d is impossible (1 to %d per side)",
+                          rows, cols, DL_IMAGE_MAX_SIDE);
+    if (!out) return dl_err_set(e, DL_EINVAL, "picture: no output buffer (out is NULL)");
+
+    const int w = in->w, h = in->h;
+    const size_t npx = (size_t)w * (size_t)h, nb = border_count(w, h);
+    float *ink = malloc(npx * sizeof *ink);
+    float *scratch = malloc(nb * sizeof *scratch);
+    if (!ink || !scratch) {
+        free(ink);
+        free(scratch);
+        return dl_err_set(e, DL_ENOMEM, "picture: out of memory for %d x %d pixels", w, h);
+    }
+
+    /* 1. Paper is what the border mostly shows; the median ignores ink that
+     * touches the edge and salt-and-pepper specks. */
+    for (size_t k = 0; k < nb; k++) scratch[k] = clamp01(in->px[border_index(w, h, k)]);
+    const float bg = median(scratch, nb);
+    free(scratch);
+    const int inverted = bg >= 0.5f;
+
+    /* 2. Ink is the distance from the paper towards the far end. */
+    float maxd = 0.0f;
+    for (size_t i = 0; i < npx; i++) {
+        float v = clamp01(in->px[i]);
+        float d = inverted ? bg - v : v - bg;
+        if (d < 0.0f) d = 0.0f;
+        ink[i] = d;
+        if (d > maxd) maxd = d;
+    }
+    if (maxd < DL_IMAGE_MIN_CONTRAST) {
+        free(ink);
+        return dl_err_set(e, DL_EFORMAT,
+                          "no ink found (the picture is blank or nearly uniform; it needs a digit "
+                          "clearly darker or lighter than its background)");
+    }
+    /* Stretch so the strongest ink is 1 (grey paper, soft pencil), then drop
+     * what is too faint to be ink: paper grain and JPEG ringing would
+     * otherwise widen the bounding box and shrink the digit. */
+    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    for (int y = 0; y < h; y++) {
+        float *row = ink + (size_t)y * (size_t)w;
+        for (int x = 0; x < w; x++) {
+            float v = row[x] / maxd;
+            if (v < DL_IMAGE_INK_THRESHOLD) v = 0.0f;
+            if (v > 1.0f) v = 1.0f;
+            row[x] = v;
+            if (v > 0.0f) {
+                if (x < x0) x0 = x;
+                if (x > x1) x1 = x;
+                if (y < y0) y0 = y;
+                if (y > y1) y1 = y;
+            }
+        }
+    }
+    /* The strongest pixel stretched to exactly 1, so the box is not empty. */
+    const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+
+    /* 3. Scale the box, aspect kept, so its longer side fills the 20/28 box. */
+    const int box_c = fit_box(cols), box_r = fit_box(rows);
+    double s = (double)box_c / bw;
+    if ((double)box_r / bh < s) s = (double)box_r / bh;
+    int nw = clampi((int)floor(bw * s + 0.5), 1, box_c);
+    int nh = clampi((int)floor(bh * s + 0.5), 1, box_r);
+    /* Ink already within a pixel of that size is pasted as it is: scaling
+     * by a few percent would only blur it.  This is what lets an MNIST
+     * digit through unchanged: its anti-aliased edges make its ink box 19
+     * to 21 px, depending on where the strokes fell on the pixel grid and
+     * on which faint edge pixels the threshold dropped. */
+    if (abs(bw - nw) <= 1 && abs(bh - nh) <= 1 && bw <= cols && bh <= rows) {
+        nw = bw;
+        nh = bh;
+    }
+    float *patch = malloc((size_t)nw * (size_t)nh * sizeof *patch);
+    if (!patch) {
+        free(ink);
+        return dl_err_set(e, DL_ENOMEM, "picture: out of memory");
+    }
+    const float *src = ink + (size_t)y0 * (size_t)w + (size_t)x0;
+    if (nw == bw && nh == bh) {
+        for (int y = 0; y < nh; y++)
+            memcpy(patch + (size_t)y * (size_t)nw, src + (size_t)y * (size_t)w, (size_t)nw * sizeof *patch);
+    } else {
+        /* Box filter when shrinking is an area average, what MNIST's
+         * anti-aliasing did; bilinear when growing a tiny scribble (a box
+         * would make blocks).  Outside the crop is paper, hence EDGE_ZERO. */
+        stbir_filter fh = nw < bw ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE;
+        stbir_filter fv = nh < bh ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE;
+        int ok = stbir_resize(src, bw, bh, (int)((size_t)w * sizeof *ink),
+                              patch, nw, nh, 0, STBIR_TYPE_FLOAT, 1, STBIR_ALPHA_CHANNEL_NONE, 0,
+                              STBIR_EDGE_ZERO, STBIR_EDGE_ZERO, fh, fv, STBIR_COLORSPACE_LINEAR, NULL);
+        if (!ok) {
+            free(patch);
+            free(ink);
+            return dl_err_set(e, DL_ENOMEM, "picture: out of memory while scaling");
+        }
+    }
+    free(ink);
+
+    /* 4. Centre of mass of the scaled ink, in patch pixel coordinates. */
+    double m = 0, mx = 0, my = 0;
+    for (int y = 0; y < nh; y++)
+        for (int x = 0; x < nw; x++) {
+            float *p = patch + (size_t)y * (size_t)nw + (size_t)x;
+            *p = clamp01(*p);
+            m += *p;
+            mx += *p * (double)x;
+            my += *p * (double)y;
+        }
+    double cx = m > 0 ? mx / m : (nw - 1) / 2.0;
+    double cy = m > 0 ? my / m : (nh - 1) / 2.0;
+    /* Whole-pixel shifts keep the scaled ink as it is (no second blur);
+     * clamping keeps a lopsided digit inside the field. */
+    const int ox = clampi((int)floor(cols / 2.0 - cx + 0.5), 0, cols - nw);
+    const int oy = clampi((int)floor(rows / 2.0 - cy + 0.5), 0, rows - nh);
+    memset(out, 0, (size_t)rows * (size_t)cols * sizeof *out);
+    for (int y = 0; y < nh; y++)
+        memcpy(out + (size_t)(oy + y) * (size_t)cols + (size_t)ox, patch + (size_t)y * (size_t)nw,
+               (size_t)nw * sizeof *out);
+    free(patch);
+
+    if (prep) {
+        prep->background = bg;
+        prep->ink = inverted ? bg - maxd : bg + maxd;
+        prep->inverted = inverted;
+        prep->box_x = x0;
+        prep->box_y = y0;
+        prep->box_w = bw;
+        prep->box_h = bh;
+        prep->scaled_w = nw;
+        prep->scaled_h = nh;
+        prep->off_x = ox;
+        prep->off_y = oy;
+    }
+    return DL_OK;
+}
+
+dl_status dl_image_to_mnist(const dl_gray *in, int rows, int cols, float *out, dl_err *e)
+{
+    return dl_image_to_mnist_ex(in, rows, cols, out, NULL, e);
+}
+
+dl_status dl_image_load_mnist(const char *path, int rows, int cols, float *out, dl_err *e)
+{
+    dl_gray *g = NULL;
+    dl_status st = dl_image_load(path, &g, e);
+    if (st != DL_OK) return st;
+    st = dl_image_to_mnist(g, rows, cols, out, e);
+    dl_gray_free(g);
+    if (st != DL_OK && e) {
+        /* to_mnist does not know the file; the message should name it. */
+        char why[DL_ERR_MSG_MAX];
+        memcpy(why, e->msg, sizeof why);
+        why[sizeof why - 1] = '\0';
+        const char *rest = strncmp(why, "picture: ", 9) == 0 ? why + 9 : why;
+        dl_err_set(e, st, "%s: %s", path, rest);
+    }
+    return st;
+}
