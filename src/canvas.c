@@ -1,0 +1,910 @@
+/*
+ * canvas.c — the RGB raster, its clipped primitives, text through
+ * stb_truetype (or stb_easy_font when no font is given), colour bars,
+ * montages and bar charts (see canvas.h).
+ *
+ * Every primitive reduces to "intersect a rectangle with the canvas, then
+ * loop", with the intersection done in 64-bit arithmetic so that callers
+ * may pass any int coordinates without overflow.  Text is rendered one
+ * glyph at a time into a small scratch buffer and alpha-blended, so the
+ * cost is proportional to the glyphs that land on the canvas.
+ */
+#include "digitlens/canvas.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digitlens/fileio.h"
+
+/* Debian's libstb already holds stb_truetype's implementation: header only. */
+#include <stb_truetype.h>
+
+/* stb_easy_font is header-only with static functions, some of which we do
+ * not call, and an initializer gcc's -Wall dislikes; its one piece of
+ * global state (the spacing) we never change. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-braces"
+#endif
+#include <stb_easy_font.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+/* ---- the canvas -------------------------------------------------------- */
+
+dl_canvas *dl_canvas_new(int w, int h, dl_rgb bg, dl_err *e)
+{
+    if (w < 1 || h < 1) {
+        dl_err_set(e, DL_EINVAL, "canvas: size %d×%d is empty (width and height must be at least 1)",
+                   w, h);
+        return NULL;
+    }
+    if (w > DL_CANVAS_MAX_SIDE || h > DL_CANVAS_MAX_SIDE ||
+        (size_t)w * (size_t)h * 3 > DL_CANVAS_MAX_BYTES) {
+        dl_err_set(e, DL_ELIMIT,
+                   "canvas: size %d×%d is too large (at most %d pixels a side and %zu MiB)", w, h,
+                   DL_CANVAS_MAX_SIDE, DL_CANVAS_MAX_BYTES >> 20);
+        return NULL;
+    }
+    /* One block: the struct, then the pixels, so one free releases both. */
+    size_t bytes = (size_t)w * (size_t)h * 3;
+    dl_canvas *c = malloc(sizeof *c + bytes);
+    if (!c) {
+        dl_err_set(e, DL_ENOMEM, "canvas: out of memory for %d×%d pixels", w, h);
+        return NULL;
+    }
+    c->w = w;
+    c->h = h;
+    c->px = (unsigned char *)(c + 1);
+    dl_canvas_clear(c, bg);
+    return c;
+}
+
+void dl_canvas_free(dl_canvas *c) { free(c); }
+
+/* Intersects [x, x+w) × [y, y+h) with the canvas; 0 when nothing is left. */
+static int clip_rect(const dl_canvas *c, long long x, long long y, long long w, long long h,
+                     int *xa, int *ya, int *xb, int *yb)
+{
+    if (w <= 0 || h <= 0) return 0;
+    long long x0 = x < 0 ? 0 : x, y0 = y < 0 ? 0 : y;
+    long long x1 = x + w > c->w ? c->w : x + w;
+    long long y1 = y + h > c->h ? c->h : y + h;
+    if (x0 >= x1 || y0 >= y1) return 0;
+    *xa = (int)x0;
+    *ya = (int)y0;
+    *xb = (int)x1;
+    *yb = (int)y1;
+    return 1;
+}
+
+static unsigned char *pix(const dl_canvas *c, int x, int y)
+{
+    return c->px + 3 * ((size_t)y * (size_t)c->w + (size_t)x);
+}
+
+static void fill_span(unsigned char *p, int n, dl_rgb col)
+{
+    for (int i = 0; i < n; i++) {
+        p[3 * i] = col.r;
+        p[3 * i + 1] = col.g;
+        p[3 * i + 2] = col.b;
+    }
+}
+
+void dl_canvas_clear(dl_canvas *c, dl_rgb color)
+{
+    fill_span(c->px, c->w, color);
+    for (int y = 1; y < c->h; y++) memcpy(pix(c, 0, y), c->px, (size_t)c->w * 3);
+}
+
+dl_rgb dl_canvas_get(const dl_canvas *c, int x, int y)
+{
+    if (x < 0 || y < 0 || x >= c->w || y >= c->h) return DL_RGB(0, 0, 0);
+    const unsigned char *p = pix(c, x, y);
+    return DL_RGB(p[0], p[1], p[2]);
+}
+
+void dl_canvas_put(dl_canvas *c, int x, int y, dl_rgb color)
+{
+    if (x < 0 || y < 0 || x >= c->w || y >= c->h) return;
+    unsigned char *p = pix(c, x, y);
+    p[0] = color.r;
+    p[1] = color.g;
+    p[2] = color.b;
+}
+
+void dl_canvas_fill_rect(dl_canvas *c, int x, int y, int w, int h, dl_rgb color)
+{
+    int xa, ya, xb, yb;
+    if (!clip_rect(c, x, y, w, h, &xa, &ya, &xb, &yb)) return;
+    for (int yy = ya; yy < yb; yy++) fill_span(pix(c, xa, yy), xb - xa, color);
+}
+
+void dl_canvas_hline(dl_canvas *c, int x, int y, int len, dl_rgb color)
+{
+    dl_canvas_fill_rect(c, x, y, len, 1, color);
+}
+
+void dl_canvas_vline(dl_canvas *c, int x, int y, int len, dl_rgb color)
+{
+    dl_canvas_fill_rect(c, x, y, 1, len, color);
+}
+
+void dl_canvas_rect_outline(dl_canvas *c, int x, int y, int w, int h, int thickness,
+                            dl_rgb color)
+{
+    if (w <= 0 || h <= 0 || thickness <= 0) return;
+    int t = thickness;
+    if (2 * (long long)t >= w || 2 * (long long)t >= h) {
+        dl_canvas_fill_rect(c, x, y, w, h, color); /* the border covers it all */
+        return;
+    }
+    dl_canvas_fill_rect(c, x, y, w, t, color);
+    dl_canvas_fill_rect(c, x, (int)((long long)y + h - t), w, t, color);
+    dl_canvas_fill_rect(c, x, y + t, t, h - 2 * t, color);
+    dl_canvas_fill_rect(c, (int)((long long)x + w - t), y + t, t, h - 2 * t, color);
+}
+
+void dl_canvas_blit(dl_canvas *dst, int x, int y, const dl_canvas *src)
+{
+    dl_canvas_blit_scaled(dst, x, y, src, 1);
+}
+
+void dl_canvas_blit_scaled(dl_canvas *dst, int x, int y, const dl_canvas *src, int scale)
+{
+    if (!src || scale < 1) return;
+    int xa, ya, xb, yb;
+    if (!clip_rect(dst, x, y, (long long)src->w * scale, (long long)src->h * scale, &xa, &ya,
+                   &xb, &yb))
+        return;
+    for (int yy = ya; yy < yb; yy++) {
+        int sy = (int)(((long long)yy - y) / scale);
+        unsigned char *d = pix(dst, xa, yy);
+        if (scale == 1) {
+            memcpy(d, pix(src, (int)((long long)xa - x), sy), (size_t)(xb - xa) * 3);
+            continue;
+        }
+        for (int xx = xa; xx < xb; xx++, d += 3) {
+            const unsigned char *s = pix(src, (int)(((long long)xx - x) / scale), sy);
+            d[0] = s[0];
+            d[1] = s[1];
+            d[2] = s[2];
+        }
+    }
+}
+
+void dl_canvas_draw_map(dl_canvas *c, int x, int y, const float *map, int mw, int mh,
+                        int scale, dl_colorscale cs)
+{
+    if (!map || mw < 1 || mh < 1 || scale < 1) return;
+    int xa, ya, xb, yb;
+    if (!clip_rect(c, x, y, (long long)mw * scale, (long long)mh * scale, &xa, &ya, &xb, &yb))
+        return;
+    /* Walk the visible source cells and fill each one's clipped block, so
+     * each colour is computed once however large the scale. */
+    int ca = (int)(((long long)xa - x) / scale), cb = (int)(((long long)xb - 1 - x) / scale);
+    int ra = (int)(((long long)ya - y) / scale), rb = (int)(((long long)yb - 1 - y) / scale);
+    for (int r = ra; r <= rb; r++) {
+        for (int k = ca; k <= cb; k++) {
+            dl_rgb col = dl_scale_color(cs, map[(size_t)r * (size_t)mw + (size_t)k]);
+            dl_canvas_fill_rect(c, (int)((long long)x + (long long)k * scale),
+                                (int)((long long)y + (long long)r * scale), scale, scale, col);
+        }
+    }
+}
+
+/* ---- fonts ------------------------------------------------------------- */
+
+struct dl_font {
+    stbtt_fontinfo info; /* points into data */
+    unsigned char *data;
+    int qmark;           /* glyph drawn for characters the font lacks */
+};
+
+#define FONT_MAX_BYTES ((size_t)64 << 20)
+
+dl_font *dl_font_load(const char *path, dl_err *e)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (dl_file_read_all(path, FONT_MAX_BYTES, &data, &len, e) != DL_OK) return NULL;
+    dl_font *f = calloc(1, sizeof *f);
+    if (!f) {
+        free(data);
+        dl_err_set(e, DL_ENOMEM, "%s: out of memory loading the font", path);
+        return NULL;
+    }
+    f->data = data;
+    /* stbtt reads header fields without bounds checks, so refuse anything
+     * too short to hold an sfnt header and table directory. */
+    int off = len >= 12 ? stbtt_GetFontOffsetForIndex(data, 0) : -1;
+    if (off < 0 || (size_t)off + 12 > len || !stbtt_InitFont(&f->info, data, off)) {
+        dl_font_free(f);
+        dl_err_set(e, DL_EFORMAT, "%s: not a TrueType font (give a .ttf file, e.g. %s)", path,
+                   DL_FONT_DEFAULT_PATH);
+        return NULL;
+    }
+    if (stbtt_FindGlyphIndex(&f->info, 'A') == 0 || stbtt_FindGlyphIndex(&f->info, '0') == 0) {
+        dl_font_free(f);
+        dl_err_set(e, DL_EFORMAT, "%s: font has no Latin letters or digits (use e.g. %s)", path,
+                   DL_FONT_DEFAULT_PATH);
+        return NULL;
+    }
+    f->qmark = stbtt_FindGlyphIndex(&f->info, '?');
+    return f;
+}
+
+dl_font *dl_font_default(dl_err *e)
+{
+    if (!dl_file_exists(DL_FONT_DEFAULT_PATH)) {
+        dl_err_set(e, DL_EIO,
+                   "%s: font not found (install fonts-dejavu-core or set DIGITLENS_FONT)",
+                   DL_FONT_DEFAULT_PATH);
+        return NULL;
+    }
+    return dl_font_load(DL_FONT_DEFAULT_PATH, e);
+}
+
+void dl_font_free(dl_font *f)
+{
+    if (!f) return;
+    free(f->data);
+    free(f);
+}
+
+/* ---- UTF-8 --------------------------------------------------------------- */
+
+/* Decodes one code point at *p and advances past it; 0 at the end of the
+ * string.  Malformed, overlong or surrogate sequences give U+FFFD and
+ * advance one byte, so bad input shows as a replacement mark instead of
+ * swallowing the text after it. */
+static uint32_t utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    uint32_t c = s[0];
+    if (c == 0) return 0;
+    int n;
+    uint32_t min;
+    if (c < 0x80) {
+        *p = s + 1;
+        return c;
+    } else if ((c & 0xE0) == 0xC0) {
+        n = 1, min = 0x80, c &= 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 2, min = 0x800, c &= 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 3, min = 0x10000, c &= 0x07;
+    } else {
+        *p = s + 1;
+        return 0xFFFD;
+    }
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80) { /* also stops at the terminating NUL */
+            *p = s + 1;
+            return 0xFFFD;
+        }
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+        *p = s + 1;
+        return 0xFFFD;
+    }
+    *p = s + n + 1;
+    return c;
+}
+
+/* ---- text through stb_easy_font (no font given) ------------------------ */
+
+/* ASCII stand-ins for the symbols digitlens labels use. */
+static const char *ascii_for(uint32_t cp)
+{
+    switch (cp) {
+    case 0x00D7: return "x";   /* × */
+    case 0x00B1: return "+-";  /* ± */
+    case 0x2212: return "-";   /* − */
+    case 0x2013: return "-";   /* – */
+    case 0x2014: return "--";  /* — */
+    case 0x03A3: return "Sum"; /* Σ */
+    case 0x2211: return "Sum"; /* ∑ */
+    case 0x2192: return "->";  /* → */
+    case 0x2190: return "<-";  /* ← */
+    case 0x00B7: return ".";   /* · */
+    case 0x2026: return "..."; /* … */
+    case 0x00B0: return "o";   /* ° */
+    case 0x00B5: return "u";   /* µ */
+    case 0x03BC: return "u";   /* μ */
+    case 0x2264: return "<=";  /* ≤ */
+    case 0x2265: return ">=";  /* ≥ */
+    case 0x2248: return "~";   /* ≈ */
+    }
+    return "?";
+}
+
+/* stb_easy_font draws on a grid whose capitals are 7 units tall and whose
+ * lines are 12 apart; integer scaling keeps its strokes crisp. */
+static int easy_scale(int px) { return px < 17 ? 1 : (px + 5) / 11; }
+
+/* Walks the text, calling draw (when non-NULL) for each printable ASCII
+ * character at pen position pen; returns the total advance in grid units. */
+typedef void (*easy_draw_fn)(void *ctx, char ch, long long pen_units);
+
+static long long easy_walk(const char *s, easy_draw_fn draw, void *ctx)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long long pen = 0;
+    uint32_t cp;
+    while ((cp = utf8_next(&p)) != 0) {
+        if (cp < 0x20 || cp == 0x7F) continue;
+        char one[2] = { (char)cp, 0 };
+        const char *rep = cp < 0x7F ? one : ascii_for(cp);
+        for (const char *r = rep; *r; r++) {
+            /* Only 32..126 are safe to index stb_easy_font's tables with. */
+            char ch[2] = { *r, 0 };
+            if (draw) draw(ctx, *r, pen);
+            pen += stb_easy_font_width(ch);
+        }
+    }
+    return pen;
+}
+
+typedef struct easy_ctx {
+    dl_canvas *c;
+    long long x, y;
+    int s;
+    dl_rgb color;
+    unsigned char *vbuf; /* malloc'd, so stb's float stores are well-defined */
+    int vbuf_size;
+} easy_ctx;
+
+static void easy_draw_char(void *vctx, char ch, long long pen)
+{
+    easy_ctx *k = vctx;
+    long long gx = k->x + pen * k->s;
+    if (gx >= k->c->w || gx + 8LL * k->s < 0) return; /* wholly off the canvas */
+    char one[2] = { ch, 0 };
+    int quads = stb_easy_font_print(0.0f, 0.0f, one, NULL, k->vbuf, k->vbuf_size);
+    for (int q = 0; q < quads; q++) {
+        /* Each quad is 4 vertices of {x, y, z: float; rgba: 4 bytes};
+         * vertices 0 and 2 are opposite corners. */
+        float v0[2], v2[2];
+        memcpy(v0, k->vbuf + (size_t)q * 64, sizeof v0);
+        memcpy(v2, k->vbuf + (size_t)q * 64 + 32, sizeof v2);
+        long long rx = gx + (long long)v0[0] * k->s, ry = k->y + (long long)v0[1] * k->s;
+        long long rw = (long long)(v2[0] - v0[0]) * k->s, rh = (long long)(v2[1] - v0[1]) * k->s;
+        int xa, ya, xb, yb;
+        if (!clip_rect(k->c, rx, ry, rw, rh, &xa, &ya, &xb, &yb)) continue;
+        dl_canvas_fill_rect(k->c, xa, ya, xb - xa, yb - ya, k->color);
+    }
+}
+
+/* ---- text through stb_truetype ------------------------------------------ */
+
+static void blend_mask(dl_canvas *c, long long x, long long y, const unsigned char *mask, int mw,
+                       int mh, dl_rgb col)
+{
+    int xa, ya, xb, yb;
+    if (!clip_rect(c, x, y, mw, mh, &xa, &ya, &xb, &yb)) return;
+    for (int yy = ya; yy < yb; yy++) {
+        const unsigned char *m = mask + (size_t)(yy - y) * (size_t)mw + (size_t)(xa - x);
+        unsigned char *d = pix(c, xa, yy);
+        for (int xx = xa; xx < xb; xx++, m++, d += 3) {
+            unsigned a = *m;
+            if (a == 0) continue;
+            unsigned na = 255 - a;
+            d[0] = (unsigned char)((d[0] * na + col.r * a + 127) / 255);
+            d[1] = (unsigned char)((d[1] * na + col.g * a + 127) / 255);
+            d[2] = (unsigned char)((d[2] * na + col.b * a + 127) / 255);
+        }
+    }
+}
+
+/* Lays out s with font f at px_height; when c is non-NULL also draws it with
+ * the line box's top-left at (x, y).  Returns the advance width in pixels
+ * through *width. */
+static dl_status tt_run(const dl_font *f, dl_canvas *c, long long x, long long y, const char *s,
+                        int px, dl_rgb col, double *width)
+{
+    const stbtt_fontinfo *info = &f->info;
+    float scale = stbtt_ScaleForPixelHeight(info, (float)px);
+    int asc, desc, gap;
+    stbtt_GetFontVMetrics(info, &asc, &desc, &gap);
+    long long baseline = y + lrintf((float)asc * scale);
+    unsigned char *scratch = NULL;
+    size_t scratch_cap = 0;
+    dl_status st = DL_OK;
+    const unsigned char *p = (const unsigned char *)s;
+    double pen = 0.0;
+    int prev = 0;
+    uint32_t cp;
+    while ((cp = utf8_next(&p)) != 0) {
+        if (cp < 0x20 || cp == 0x7F) continue;
+        int g = stbtt_FindGlyphIndex(info, (int)cp);
+        if (g == 0) g = f->qmark;
+        if (prev) pen += scale * (float)stbtt_GetGlyphKernAdvance(info, prev, g);
+        int adv, lsb;
+        stbtt_GetGlyphHMetrics(info, g, &adv, &lsb);
+        double gx = (double)x + pen;
+        if (c && gx < (double)c->w + 1.0 && gx > -(double)(8 * px + 64)) {
+            /* Render only glyphs that can touch the canvas; the bounds above
+             * also keep every conversion to int in range. */
+            double ix = floor(gx);
+            float shift = (float)(gx - ix);
+            int bx0, by0, bx1, by1;
+            stbtt_GetGlyphBitmapBoxSubpixel(info, g, scale, scale, shift, 0.0f, &bx0, &by0, &bx1,
+                                            &by1);
+            int gw = bx1 - bx0, gh = by1 - by0;
+            long long top = baseline + by0;
+            if (gw > 0 && gh > 0 && top < c->h && top + gh > 0) {
+                size_t need = (size_t)gw * (size_t)gh;
+                if (need > scratch_cap) {
+                    unsigned char *ns = realloc(scratch, need);
+                    if (!ns) {
+                        st = DL_ENOMEM;
+                        break;
+                    }
+                    scratch = ns;
+                    scratch_cap = need;
+                }
+                stbtt_MakeGlyphBitmapSubpixel(info, scratch, gw, gh, gw, scale, scale, shift, 0.0f,
+                                              g);
+                blend_mask(c, (long long)ix + bx0, top, scratch, gw, gh, col);
+            }
+        }
+        pen += scale * (float)adv;
+        prev = g;
+    }
+    free(scratch);
+    if (width) *width = pen;
+    return st;
+}
+
+#define TEXT_MAX_PX 1024
+
+int dl_canvas_text_width(const dl_font *f, const char *s, int px_height)
+{
+    if (!s || px_height < 1 || px_height > TEXT_MAX_PX) return 0;
+    if (!f) {
+        long long w = easy_walk(s, NULL, NULL) * easy_scale(px_height);
+        return w > INT32_MAX ? INT32_MAX : (int)w;
+    }
+    double w = 0.0;
+    tt_run(f, NULL, 0, 0, s, px_height, DL_RGB(0, 0, 0), &w);
+    w = ceil(w);
+    return w > (double)INT32_MAX ? INT32_MAX : w < 0.0 ? 0 : (int)w;
+}
+
+dl_status dl_canvas_text(dl_canvas *c, const dl_font *f, int x, int y, const char *s,
+                         int px_height, dl_rgb color)
+{
+    if (px_height < 1 || px_height > TEXT_MAX_PX) return DL_EINVAL;
+    if (!s || !*s) return DL_OK;
+    if ((long long)y >= c->h || (long long)y + px_height <= 0 || x >= c->w) return DL_OK;
+    if (f) return tt_run(f, c, x, y, s, px_height, color, NULL);
+
+    int sc = easy_scale(px_height);
+    easy_ctx k;
+    k.c = c;
+    k.x = x;
+    /* Centre the 10-unit body (capitals plus descenders) in the line box. */
+    k.y = (long long)y + (px_height - 10LL * sc) / 2;
+    k.s = sc;
+    k.color = color;
+    k.vbuf_size = 64 * 64; /* room for 64 quads; a character needs at most ~20 */
+    k.vbuf = malloc((size_t)k.vbuf_size);
+    if (!k.vbuf) return DL_ENOMEM;
+    easy_walk(s, easy_draw_char, &k);
+    free(k.vbuf);
+    return DL_OK;
+}
+
+dl_status dl_canvas_text_aligned(dl_canvas *c, const dl_font *f, int x, int y, const char *s,
+                                 int px_height, dl_rgb color, dl_align align)
+{
+    if (align == DL_ALIGN_LEFT) return dl_canvas_text(c, f, x, y, s, px_height, color);
+    long long w = dl_canvas_text_width(f, s, px_height);
+    long long left = align == DL_ALIGN_CENTER ? (long long)x - w / 2 : (long long)x - w;
+    if (left < INT32_MIN) return DL_OK; /* entirely off the left edge */
+    return dl_canvas_text(c, f, (int)left, y, s, px_height, color);
+}
+
+void dl_format_number(char *buf, size_t n, double v)
+{
+    if (!buf || n == 0) return;
+    char tmp[32]; /* "%.3g" needs at most 10 */
+    snprintf(tmp, sizeof tmp, "%.3g", v);
+    if (strcmp(tmp, "-0") == 0) strcpy(tmp, "0");
+    if (tmp[0] == '-')
+        snprintf(buf, n, "\xE2\x88\x92%s", tmp + 1); /* U+2212 MINUS SIGN */
+    else
+        snprintf(buf, n, "%s", tmp);
+}
+
+/* ---- legends ----------------------------------------------------------- */
+
+#define FRAME_RGB DL_RGB(120, 120, 120)
+#define TICK_LEN 4
+
+static long long span_pos(double v, double lo, double hi, long long a, long long b)
+{
+    /* Where v falls on the pixel span a..b for the range lo..hi. */
+    if (!(hi != lo)) return a;
+    double t = (v - lo) / (hi - lo);
+    if (!(t > 0.0)) t = 0.0;
+    if (t > 1.0) t = 1.0;
+    return a + llround(t * (double)(b - a));
+}
+
+dl_status dl_canvas_colorbar(dl_canvas *c, const dl_font *f, int x, int y, int w, int h,
+                             dl_colorscale s, const char *label, int text_px, dl_err *e)
+{
+    int has_cap = label && *label;
+    if (text_px < 1 || text_px > TEXT_MAX_PX)
+        return dl_err_set(e, DL_EINVAL, "colour bar: text size %d px is out of range (1..%d)",
+                          text_px, TEXT_MAX_PX);
+    long long cap_h = has_cap ? text_px + 4 : 0;
+    long long bar_h = (long long)h - cap_h - (TICK_LEN + 1) - text_px;
+    if (w < 8 || bar_h < 4)
+        return dl_err_set(e, DL_EINVAL,
+                          "colour bar: box %d×%d is too small (needs at least 8×%lld for %d px text)",
+                          w, h, (long long)h - bar_h + 4, text_px);
+    long long bar_y = (long long)y + cap_h;
+    if (has_cap) dl_canvas_text_aligned(c, f, (int)((long long)x + w / 2), y, label, text_px,
+                                        DL_RGB_TEXT, DL_ALIGN_CENTER);
+
+    /* Gradient inside a 1-pixel frame; each column shows the value at its
+     * centre, so both ends sit half a column inside lo and hi. */
+    int inner = w - 2;
+    for (int i = 0; i < inner; i++) {
+        double v = (double)s.lo + ((double)s.hi - (double)s.lo) * ((double)i + 0.5) / inner;
+        dl_canvas_vline(c, (int)((long long)x + 1 + i), (int)(bar_y + 1), (int)(bar_h - 2),
+                        dl_scale_color(s, (float)v));
+    }
+    dl_canvas_rect_outline(c, x, (int)bar_y, w, (int)bar_h, 1, FRAME_RGB);
+
+    long long tick_y = bar_y + bar_h, text_y = tick_y + TICK_LEN + 1;
+    long long xl = x, xr = (long long)x + w - 1;
+    char lo_s[48], hi_s[48], zero_s[8] = "0";
+    dl_format_number(lo_s, sizeof lo_s, s.lo);
+    dl_format_number(hi_s, sizeof hi_s, s.hi);
+    int lw = dl_canvas_text_width(f, lo_s, text_px), hw = dl_canvas_text_width(f, hi_s, text_px);
+    dl_canvas_vline(c, (int)xl, (int)tick_y, TICK_LEN, FRAME_RGB);
+    dl_canvas_vline(c, (int)xr, (int)tick_y, TICK_LEN, FRAME_RGB);
+    dl_canvas_text(c, f, (int)xl, (int)text_y, lo_s, text_px, DL_RGB_TEXT);
+    dl_canvas_text_aligned(c, f, (int)(xr + 1), (int)text_y, hi_s, text_px, DL_RGB_TEXT,
+                           DL_ALIGN_RIGHT);
+    if (s.lo < 0.0f && s.hi > 0.0f) {
+        long long zx = span_pos(0.0, s.lo, s.hi, xl, xr);
+        int zw = dl_canvas_text_width(f, zero_s, text_px), gap = text_px / 2;
+        dl_canvas_vline(c, (int)zx, (int)tick_y, TICK_LEN, FRAME_RGB);
+        if (zx - zw / 2 - gap > xl + lw && zx + zw / 2 + gap < xr - hw)
+            dl_canvas_text_aligned(c, f, (int)zx, (int)text_y, zero_s, text_px, DL_RGB_TEXT,
+                                   DL_ALIGN_CENTER);
+    }
+    return DL_OK;
+}
+
+dl_status dl_canvas_colorbar_vertical(dl_canvas *c, const dl_font *f, int x, int y, int w,
+                                      int h, dl_colorscale s, const char *label, int text_px,
+                                      dl_err *e)
+{
+    int has_cap = label && *label;
+    if (text_px < 1 || text_px > TEXT_MAX_PX)
+        return dl_err_set(e, DL_EINVAL, "colour bar: text size %d px is out of range (1..%d)",
+                          text_px, TEXT_MAX_PX);
+    char lo_s[48], hi_s[48], zero_s[8] = "0";
+    dl_format_number(lo_s, sizeof lo_s, s.lo);
+    dl_format_number(hi_s, sizeof hi_s, s.hi);
+    int lw = dl_canvas_text_width(f, lo_s, text_px), hw = dl_canvas_text_width(f, hi_s, text_px);
+    int tw = lw > hw ? lw : hw;
+    long long cap_h = has_cap ? text_px + 4 : 0;
+    long long bar_w = (long long)w - tw - TICK_LEN - 3;
+    long long bar_h = (long long)h - cap_h;
+    if (bar_w < 4 || bar_h < 2LL * text_px)
+        return dl_err_set(e, DL_EINVAL,
+                          "colour bar: box %d×%d is too small for its labels (make it wider or "
+                          "taller, or use smaller text)",
+                          w, h);
+    if (has_cap) dl_canvas_text(c, f, x, y, label, text_px, DL_RGB_TEXT);
+    long long bar_y = (long long)y + cap_h;
+    int inner = (int)bar_h - 2;
+    for (int i = 0; i < inner; i++) {
+        /* Row 0 is the top, which shows hi. */
+        double v = (double)s.hi + ((double)s.lo - (double)s.hi) * ((double)i + 0.5) / inner;
+        dl_canvas_hline(c, x + 1, (int)(bar_y + 1 + i), (int)bar_w - 2,
+                        dl_scale_color(s, (float)v));
+    }
+    dl_canvas_rect_outline(c, x, (int)bar_y, (int)bar_w, (int)bar_h, 1, FRAME_RGB);
+
+    long long tick_x = (long long)x + bar_w, text_x = tick_x + TICK_LEN + 2;
+    long long yt = bar_y, yb = bar_y + bar_h - 1;
+    dl_canvas_hline(c, (int)tick_x, (int)yt, TICK_LEN, FRAME_RGB);
+    dl_canvas_hline(c, (int)tick_x, (int)yb, TICK_LEN, FRAME_RGB);
+    /* End labels sit inside the bar's height so the box bounds everything. */
+    dl_canvas_text(c, f, (int)text_x, (int)yt, hi_s, text_px, DL_RGB_TEXT);
+    dl_canvas_text(c, f, (int)text_x, (int)(yb + 1 - text_px), lo_s, text_px, DL_RGB_TEXT);
+    if (s.lo < 0.0f && s.hi > 0.0f) {
+        long long zy = span_pos(0.0, s.hi, s.lo, yt, yb);
+        dl_canvas_hline(c, (int)tick_x, (int)zy, TICK_LEN, FRAME_RGB);
+        long long top = zy - text_px / 2;
+        if (top > yt + text_px && top + text_px < yb + 1 - text_px)
+            dl_canvas_text(c, f, (int)text_x, (int)top, zero_s, text_px, DL_RGB_TEXT);
+    }
+    return DL_OK;
+}
+
+/* ---- montages ---------------------------------------------------------- */
+
+void dl_grid_shape(int n, int *rows, int *cols)
+{
+    if (n <= 0) {
+        *rows = *cols = 0;
+        return;
+    }
+    int k = (int)sqrt((double)n);
+    while ((long long)k * k < n) k++; /* exact ceil(sqrt(n)) despite rounding */
+    while (k > 1 && (long long)(k - 1) * (k - 1) >= n) k--;
+    *cols = k;
+    *rows = (n + k - 1) / k;
+}
+
+static void grid_dims(int n, int cols, int *rows, int *cols_out)
+{
+    if (cols <= 0) {
+        dl_grid_shape(n, rows, cols_out);
+        return;
+    }
+    if (cols > n) cols = n;
+    *cols_out = cols;
+    *rows = (n + cols - 1) / cols;
+}
+
+dl_status dl_montage_size(int n, int cols, int tw, int th, int sep, int *w, int *h, dl_err *e)
+{
+    if (n < 1 || tw < 1 || th < 1 || sep < 0)
+        return dl_err_set(e, DL_EINVAL,
+                          "montage: %d tiles of %d×%d with %d px separators is impossible "
+                          "(need at least one tile of at least 1×1)",
+                          n, tw, th, sep);
+    int rows, nc;
+    grid_dims(n, cols, &rows, &nc);
+    long long W = (long long)nc * tw + (long long)(nc + 1) * sep;
+    long long H = (long long)rows * th + (long long)(rows + 1) * sep;
+    if (W > DL_CANVAS_MAX_SIDE || H > DL_CANVAS_MAX_SIDE ||
+        (unsigned long long)W * (unsigned long long)H * 3 > DL_CANVAS_MAX_BYTES)
+        return dl_err_set(e, DL_ELIMIT,
+                          "montage: %d tiles of %d×%d would make a %lld×%lld picture (too large; "
+                          "use fewer or smaller tiles)",
+                          n, tw, th, W, H);
+    *w = (int)W;
+    *h = (int)H;
+    return DL_OK;
+}
+
+dl_status dl_canvas_montage(dl_canvas *dst, int x, int y, const dl_canvas *const *tiles,
+                            int n, int cols, int sep, dl_rgb sep_color, dl_err *e)
+{
+    if (!tiles || n < 1 || !tiles[0])
+        return dl_err_set(e, DL_EINVAL, "montage: no tiles given (pass at least one)");
+    int tw = tiles[0]->w, th = tiles[0]->h;
+    for (int i = 1; i < n; i++)
+        if (!tiles[i] || tiles[i]->w != tw || tiles[i]->h != th)
+            return dl_err_set(e, DL_EINVAL,
+                              "montage: tile %d is not %d×%d like tile 0 (tiles must match)", i,
+                              tw, th);
+    int W = 0, H = 0, rows, nc;
+    dl_status st = dl_montage_size(n, cols, tw, th, sep, &W, &H, e);
+    if (st != DL_OK) return st;
+    grid_dims(n, cols, &rows, &nc);
+    dl_canvas_fill_rect(dst, x, y, W, H, sep_color);
+    for (int i = 0; i < n; i++) {
+        long long tx = x + (long long)sep + (long long)(i % nc) * (tw + sep);
+        long long ty = y + (long long)sep + (long long)(i / nc) * (th + sep);
+        if (tx >= dst->w || ty >= dst->h || tx + tw <= 0 || ty + th <= 0) continue;
+        dl_canvas_blit(dst, (int)tx, (int)ty, tiles[i]);
+    }
+    return DL_OK;
+}
+
+dl_canvas *dl_montage_new(const dl_canvas *const *tiles, int n, int sep, dl_rgb sep_color,
+                          dl_err *e)
+{
+    if (!tiles || n < 1 || !tiles[0]) {
+        dl_err_set(e, DL_EINVAL, "montage: no tiles given (pass at least one)");
+        return NULL;
+    }
+    int W = 0, H = 0;
+    if (dl_montage_size(n, 0, tiles[0]->w, tiles[0]->h, sep, &W, &H, e) != DL_OK) return NULL;
+    dl_canvas *c = dl_canvas_new(W, H, sep_color, e);
+    if (!c) return NULL;
+    if (dl_canvas_montage(c, 0, 0, tiles, n, 0, sep, sep_color, e) != DL_OK) {
+        dl_canvas_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+dl_canvas *dl_montage_maps(const float *maps, int n, int mw, int mh, int scale, int sep,
+                           dl_rgb sep_color, dl_colorscale cs, dl_err *e)
+{
+    if (!maps || mw < 1 || mh < 1 || scale < 1) {
+        dl_err_set(e, DL_EINVAL, "montage: maps of %d×%d at scale %d are impossible "
+                   "(sizes and scale must be at least 1)", mw, mh, scale);
+        return NULL;
+    }
+    if ((long long)mw * scale > DL_CANVAS_MAX_SIDE || (long long)mh * scale > DL_CANVAS_MAX_SIDE) {
+        dl_err_set(e, DL_ELIMIT, "montage: maps of %d×%d at scale %d are too large (at most %d "
+                   "pixels a side)", mw, mh, scale, DL_CANVAS_MAX_SIDE);
+        return NULL;
+    }
+    int tw = mw * scale, th = mh * scale, W = 0, H = 0, rows, cols;
+    if (dl_montage_size(n, 0, tw, th, sep, &W, &H, e) != DL_OK) return NULL;
+    dl_canvas *c = dl_canvas_new(W, H, sep_color, e);
+    if (!c) return NULL;
+    dl_grid_shape(n, &rows, &cols);
+    size_t cell = (size_t)mw * (size_t)mh;
+    for (int i = 0; i < n; i++)
+        dl_canvas_draw_map(c, sep + (i % cols) * (tw + sep), sep + (i / cols) * (th + sep),
+                           maps + (size_t)i * cell, mw, mh, scale, cs);
+    return c;
+}
+
+/* ---- bar charts -------------------------------------------------------- */
+
+dl_barchart dl_barchart_defaults(const float *values, int n)
+{
+    dl_barchart b;
+    memset(&b, 0, sizeof b);
+    b.values = values;
+    b.n = n;
+    b.highlight = -1;
+    b.show_values = 1;
+    b.text_px = 12;
+    b.bar = DL_RGB(126, 150, 184);
+    b.highlight_color = DL_RGB(230, 115, 20);
+    b.text = DL_RGB_TEXT;
+    b.axis = DL_RGB(100, 100, 100);
+    return b;
+}
+
+static void bar_label(const dl_barchart *bc, int i, char *buf, size_t n)
+{
+    if (bc->labels && bc->labels[i])
+        snprintf(buf, n, "%s", bc->labels[i]);
+    else
+        snprintf(buf, n, "%d", i);
+}
+
+dl_status dl_canvas_barchart(dl_canvas *c, const dl_font *f, int x, int y, int w, int h,
+                             const dl_barchart *bc, dl_err *e)
+{
+    if (!bc || !bc->values || bc->n < 1)
+        return dl_err_set(e, DL_EINVAL, "bar chart: no values given (pass at least one)");
+    if (bc->text_px < 1 || bc->text_px > TEXT_MAX_PX)
+        return dl_err_set(e, DL_EINVAL, "bar chart: text size %d px is out of range (1..%d)",
+                          bc->text_px, TEXT_MAX_PX);
+    int n = bc->n, tp = bc->text_px;
+    double lo = bc->lo, hi = bc->hi;
+    if (!(lo < hi)) {
+        /* Fit the data, always including 0 so bar lengths mean something. */
+        lo = 0.0;
+        hi = 0.0;
+        for (int i = 0; i < n; i++) {
+            double v = bc->values[i];
+            if (!isfinite(v)) continue;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        if (!(lo < hi)) hi = lo + 1.0;
+    }
+    long long title_h = bc->title && *bc->title ? tp + 6 : 0;
+    if (title_h) dl_canvas_text(c, f, x, y, bc->title, tp, bc->text);
+    long long top = (long long)y + title_h, avail_h = (long long)h - title_h;
+    char lab[128], val[48];
+
+    if (!bc->vertical) {
+        long long row_h = avail_h / n;
+        int tpe = row_h < tp ? (int)row_h : tp; /* text never taller than its row */
+        if (row_h < 2 || tpe < 1)
+            return dl_err_set(e, DL_EINVAL,
+                              "bar chart: box %d×%d is too small for %d bars (make it taller)", w,
+                              h, n);
+        int lab_w = 0, val_w = 0;
+        for (int i = 0; i < n; i++) {
+            bar_label(bc, i, lab, sizeof lab);
+            int tw = dl_canvas_text_width(f, lab, tpe);
+            if (tw > lab_w) lab_w = tw;
+            if (bc->show_values) {
+                dl_format_number(val, sizeof val, bc->values[i]);
+                tw = dl_canvas_text_width(f, val, tpe);
+                if (tw > val_w) val_w = tw;
+            }
+        }
+        long long gap = tpe / 2 + 2;
+        long long bx = (long long)x + lab_w + gap;
+        long long bw = (long long)w - lab_w - gap - (bc->show_values ? val_w + gap : 0);
+        if (bw < 8)
+            return dl_err_set(e, DL_EINVAL,
+                              "bar chart: box %d×%d is too narrow for its labels (make it wider)",
+                              w, h);
+        long long zx = span_pos(0.0, lo, hi, bx, bx + bw - 1);
+        long long thick = row_h * 7 / 10 > 0 ? row_h * 7 / 10 : 1;
+        for (int i = 0; i < n; i++) {
+            long long ry = top + (long long)i * row_h;
+            dl_rgb col = i == bc->highlight ? bc->highlight_color : bc->bar;
+            double v = bc->values[i];
+            if (!isnan(v)) {
+                long long vx = span_pos(v, lo, hi, bx, bx + bw - 1);
+                long long xa = vx < zx ? vx : zx, xb = vx < zx ? zx : vx;
+                dl_canvas_fill_rect(c, (int)xa, (int)(ry + (row_h - thick) / 2),
+                                    (int)(xb - xa + 1), (int)thick, col);
+            }
+            long long ty = ry + (row_h - tpe) / 2;
+            bar_label(bc, i, lab, sizeof lab);
+            dl_canvas_text_aligned(c, f, (int)(bx - gap), (int)ty, lab, tpe,
+                                   i == bc->highlight ? bc->highlight_color : bc->text,
+                                   DL_ALIGN_RIGHT);
+            if (bc->show_values) {
+                dl_format_number(val, sizeof val, v);
+                dl_canvas_text_aligned(c, f, (int)((long long)x + w), (int)ty, val, tpe,
+                                       bc->text, DL_ALIGN_RIGHT);
+            }
+        }
+        dl_canvas_vline(c, (int)zx, (int)top, (int)(row_h * n), bc->axis);
+        return DL_OK;
+    }
+
+    long long col_w = (long long)w / n;
+    long long val_h = bc->show_values ? tp + 4 : 0, lab_h = tp + 4;
+    long long py = top + val_h, ph = avail_h - val_h - lab_h;
+    if (col_w < 3 || ph < 8)
+        return dl_err_set(e, DL_EINVAL, "bar chart: box %d×%d is too small for %d bars (make it "
+                          "larger or use smaller text)", w, h, n);
+    long long zy = span_pos(0.0, hi, lo, py, py + ph - 1);
+    long long thick = col_w * 7 / 10 > 0 ? col_w * 7 / 10 : 1;
+    /* Values sit in a row above the columns; shrink them (not below 8 px,
+     * or the requested size if smaller) until each fits its column, and
+     * leave them out when even that fails, rather than let them collide. */
+    int vt = 0;
+    if (bc->show_values) {
+        int floor_px = tp < 8 ? tp : 8;
+        for (vt = tp; vt >= floor_px; vt--) {
+            int widest = 0;
+            for (int i = 0; i < n; i++) {
+                dl_format_number(val, sizeof val, bc->values[i]);
+                int tw = dl_canvas_text_width(f, val, vt);
+                if (tw > widest) widest = tw;
+            }
+            if (widest <= col_w - 3) break;
+        }
+        if (vt < floor_px) vt = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        long long cx = (long long)x + (long long)i * col_w;
+        long long mid = cx + col_w / 2;
+        dl_rgb col = i == bc->highlight ? bc->highlight_color : bc->bar;
+        double v = bc->values[i];
+        if (!isnan(v)) {
+            long long vy = span_pos(v, hi, lo, py, py + ph - 1);
+            long long ya = vy < zy ? vy : zy, yb = vy < zy ? zy : vy;
+            dl_canvas_fill_rect(c, (int)(cx + (col_w - thick) / 2), (int)ya, (int)thick,
+                                (int)(yb - ya + 1), col);
+        }
+        bar_label(bc, i, lab, sizeof lab);
+        dl_canvas_text_aligned(c, f, (int)mid, (int)(py + ph + 3), lab, tp,
+                               i == bc->highlight ? bc->highlight_color : bc->text,
+                               DL_ALIGN_CENTER);
+        if (vt > 0) {
+            dl_format_number(val, sizeof val, v);
+            dl_canvas_text_aligned(c, f, (int)mid, (int)(top + tp - vt), val, vt, bc->text,
+                                   DL_ALIGN_CENTER);
+        }
+    }
+    dl_canvas_hline(c, x, (int)zy, (int)(col_w * n), bc->axis);
+    return DL_OK;
+}
