@@ -175,6 +175,28 @@ void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost 
     }
 }
 
+void dl_net_input_gradient(const dl_net *n, dl_trace *t, int layer, int out, float *gx)
+{
+    /* δ at the chosen neuron is σ'(z); everything else in that layer is 0.
+     * Then the usual backward recursion, ending one step further, at x. */
+    for (int j = 0; j < n->sizes[layer]; j++) t->delta[layer][j] = 0.0f;
+    float a = t->a[layer][out];
+    t->delta[layer][out] = a * (1.0f - a);
+    for (int l = layer - 1; l >= 0; l--) {
+        int in = n->sizes[l], o = n->sizes[l + 1];
+        float *dst = l == 0 ? gx : t->delta[l];
+        for (int k = 0; k < in; k++) dst[k] = 0.0f;
+        for (int j = 0; j < o; j++) {
+            float d = t->delta[l + 1][j];
+            if (d == 0.0f) continue;
+            const float *row = n->w[l] + (size_t)j * in;
+            for (int k = 0; k < in; k++) dst[k] += row[k] * d;
+        }
+        if (l > 0)
+            for (int k = 0; k < in; k++) dst[k] *= t->a[l][k] * (1.0f - t->a[l][k]);
+    }
+}
+
 double dl_cost_value(dl_cost cost, const float *a, const float *y, int n)
 {
     double c = 0.0;

@@ -75,6 +75,11 @@ const float *dl_net_forward(const dl_net *n, const float *x, dl_trace *t);
 void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost cost,
                      float *grad);
 
+/* Gradient of output neuron `out` of layer `layer` (1..nlayers-1) with
+ * respect to the input, after dl_net_forward on the same t: gx[sizes[0]] =
+ * ∂a[layer][out]/∂x.  Uses t->delta as scratch. */
+void dl_net_input_gradient(const dl_net *n, dl_trace *t, int layer, int out, float *gx);
+
 /* Cost of one example: quadratic 0.5*||a-y||^2 or cross-entropy
  * sum(-y ln a - (1-y) ln(1-a)), with a clamped away from 0 and 1. */
 double dl_cost_value(dl_cost cost, const float *a, const float *y, int n);

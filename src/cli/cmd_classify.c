@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "digitlens/fileio.h"
+#include "digitlens/image.h"
+#include "digitlens/png.h"
 
 /* Parses "3", "0,5,7" or "10-19" into a list of indices below n. */
 static int parse_indices(const char *s, size_t n, size_t **out, size_t *count)
@@ -84,26 +87,34 @@ static void print_result(const dl_model *m, const float *a, int json, const char
 
 int cmd_classify(int argc, char **argv)
 {
-    const char *model = NULL, *images = NULL, *labels = NULL, *index_s = "0";
+    const char *model = NULL, *images = NULL, *labels = NULL, *index_s = "0", *save = NULL;
     int json = 0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to use (required)", 0},
         {"images", OPT_STR, &images, 0, 0, "FILE", "an IDX image file (.gz or raw)", 0},
         {"labels", OPT_STR, &labels, 0, 0, "FILE", "its labels, to show next to each prediction", 0},
         {"index", OPT_LIST, &index_s, 0, 0, "N|N,M|A-B", "which images of --images", 0},
+        {"save-preprocessed", OPT_STR, &save, 0, 0, "DIR", "write the 28x28 each IMAGE became, as PNG", 0},
         {"json", OPT_FLAG, &json, 0, 0, NULL, "one JSON object per image per line", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
     static const cli_cmd cmd = {
-        "classify", "", "Classify digits with a trained model.",
+        "classify", "[IMAGE...]",
+        "Classify digits with a trained model: image files (PNG, JPEG, BMP, GIF, PGM/PPM; any size,\n"
+        "dark-on-light or light-on-dark; preprocessed like MNIST), or entries of an IDX file.",
         "  digitlens classify --model mnist.dlm --images data/mnist/t10k-images-idx3-ubyte.gz --index 0\n"
-        "  digitlens classify --model mnist.dlm --images t10k-images-idx3-ubyte.gz --index 0-9 --json", 0};
-    char *pos[1];
+        "  digitlens classify --model mnist.dlm --images t10k-images-idx3-ubyte.gz --index 0-9 --json\n"
+        "  digitlens classify --model mnist.dlm my-seven.png photo-of-a-3.jpg", 1 << 20};
+    char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
+    if (!pos) return cli_fail(EXIT_DATA, "out of memory");
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model) return cli_fail(EXIT_USAGE, "classify: --model FILE is required");
-    if (!images) return cli_fail(EXIT_USAGE, "classify: give --images FILE (an IDX file) and --index N");
+    if (rc || !model || (!images) == (npos == 0)) {
+        free(pos);
+        if (rc) return rc < 0 ? EXIT_OK : rc;
+        if (!model) return cli_fail(EXIT_USAGE, "classify: --model FILE is required");
+        return cli_fail(EXIT_USAGE, "classify: give IMAGE files, or --images FILE (an IDX file) with --index N");
+    }
 
     dl_err e;
     dl_err_clear(&e);
@@ -114,6 +125,28 @@ int cmd_classify(int argc, char **argv)
     size_t *idx = NULL, count = 0;
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
+    if (npos > 0) {
+        if (!(x = malloc((size_t)m->net->sizes[0] * sizeof(float))) || !(t = dl_trace_new(m->net, &e))) {
+            dl_err_set(&e, DL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        if (save && dl_mkdir_p(save, &e) != DL_OK) goto fail;
+        for (int i = 0; i < npos; i++) {
+            /* Each file on its own: one bad picture does not hide the others' answers. */
+            if (dl_image_load_mnist(pos[i], m->rows, m->cols, x, &e) != DL_OK) {
+                code = cli_fail_err(&e);
+                continue;
+            }
+            print_result(m, dl_net_forward(m->net, x, t), json, pos[i], -1, -1);
+            if (save) {
+                const char *base = strrchr(pos[i], '/');
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s.28x28.png", save, base ? base + 1 : pos[i]);
+                if (dl_png_write_gray(path, x, m->cols, m->rows, 1, &e) != DL_OK) code = cli_fail_err(&e);
+            }
+        }
+        goto done;
+    }
     if ((labels ? dl_idx_load(images, labels, &d, &e) : dl_idx_load_images(images, &d, &e)) != DL_OK) goto fail;
     if (d->npix != (size_t)m->net->sizes[0]) {
         code = cli_fail(EXIT_DATA, "%s: images are %dx%d but %s expects %dx%d", images, d->rows, d->cols,
@@ -136,6 +169,7 @@ int cmd_classify(int argc, char **argv)
 fail:
     code = cli_fail_err(&e);
 done:
+    free(pos);
     free(idx);
     free(x);
     dl_trace_free(t);

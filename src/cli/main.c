@@ -17,7 +17,11 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"train", cmd_train, "train a sigmoid network with mini-batch SGD and save it (.dlm)"},
     {"test", cmd_test, "accuracy, per-class accuracy and confusion matrix on a test set"},
-    {"classify", cmd_classify, "classify digits from an IDX file"},
+    {"classify", cmd_classify, "classify digit images (PNG, JPEG, ...) or IDX entries"},
+    {"weights", cmd_weights, "draw every neuron's incoming weights (PNG per neuron + grid)"},
+    {"heatmap", cmd_heatmap, "input x weights: what one hidden neuron sees in an input"},
+    {"activations", cmd_activations, "the hidden layer's outputs for one input, as a grid"},
+    {"templates", cmd_templates, "what each output class responds to in input space"},
     {NULL, NULL, NULL},
 };
 
@@ -55,5 +59,5 @@ int main(int argc, char **argv)
     }
     for (const command *c = COMMANDS; c->name; c++)
         if (strcmp(c->name, name) == 0) return c->run(argc - 1, argv + 1);
-    return cli_fail(EXIT_USAGE, "unknown command '%s' (commands: train, test, classify, help)", name);
+    return cli_fail(EXIT_USAGE, "unknown command '%s' (see 'digitlens help')", name);
 }

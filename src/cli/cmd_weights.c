@@ -1,0 +1,87 @@
+/*
+ * cmd_weights.c — `digitlens weights`: one PNG per neuron of a layer (its
+ * incoming weights as a picture) plus grid.png with all of them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "digitlens/fileio.h"
+#include "digitlens/png.h"
+#include "digitlens/viz.h"
+
+int cmd_weights(int argc, char **argv)
+{
+    const char *model = NULL, *out = NULL;
+    int layer = 1, neuron = -1, scale = 8, delta = 0, shared = 0;
+    cli_opt opts[] = {
+        {"model", OPT_STR, &model, 0, 0, "FILE", "the model to draw (required)", 0},
+        {"out", OPT_STR, &out, 0, 0, "DIR", "directory for the PNGs (required; created if missing)", 0},
+        {"layer", OPT_INT, &layer, 1, DL_MAX_LAYERS - 1, "L", "layer whose incoming weights to draw (1 = first hidden)", 0},
+        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "draw only this neuron (-1 = all, plus grid.png)", 0},
+        {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each weight to KxK pixels", 0},
+        {"delta", OPT_FLAG, &delta, 0, 0, NULL, "draw trained minus initial weights (what the neuron learned)", 0},
+        {"shared-scale", OPT_FLAG, &shared, 0, 0, NULL, "one colour limit for all neurons instead of each its own", 0},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
+    };
+    static const cli_cmd cmd = {
+        "weights", "", "Draw each neuron's incoming weights as a picture: red positive, white zero, blue negative.",
+        "  digitlens weights --model mnist.dlm --out weights/\n"
+        "  digitlens weights --model mnist.dlm --out weights/ --delta --neuron 42", 0};
+    char *pos[1];
+    int npos = 0;
+    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (!model || !out) return cli_fail(EXIT_USAGE, "weights: --model FILE and --out DIR are required");
+
+    dl_err e;
+    dl_err_clear(&e);
+    dl_model *m = NULL;
+    dl_canvas *c = NULL;
+    dl_font *font = NULL;
+    int code = EXIT_OK;
+    if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
+    if (layer >= m->net->nlayers) {
+        code = cli_fail(EXIT_USAGE, "weights: --layer %d is out of range (this model has layers 1..%d)", layer,
+                        m->net->nlayers - 1);
+        goto done;
+    }
+    int count = m->net->sizes[layer];
+    if (neuron >= count) {
+        code = cli_fail(EXIT_USAGE, "weights: --neuron %d is out of range (layer %d has neurons 0..%d)", neuron,
+                        layer, count - 1);
+        goto done;
+    }
+    if (dl_mkdir_p(out, &e) != DL_OK) goto fail;
+    font = cli_font();
+    dl_viz_style st = {font, scale};
+    float limit = shared ? dl_viz_layer_limit(m, layer, delta) : 0.0f;
+    /* Zero-padded to the layer's width so names sort naturally. */
+    int digits = count > 999 ? 5 : 3;
+    char path[4096];
+    for (int j = neuron < 0 ? 0 : neuron; j < (neuron < 0 ? count : neuron + 1); j++) {
+        c = dl_viz_weight_picture(m, layer, j, delta, limit, &st, &e);
+        if (!c) goto fail;
+        snprintf(path, sizeof path, "%s/neuron-%0*d.png", out, digits, j);
+        if (dl_png_write(path, c, &e) != DL_OK) goto fail;
+        dl_canvas_free(c);
+        c = NULL;
+    }
+    if (neuron < 0) {
+        c = dl_viz_weight_grid(m, layer, delta, shared, &st, &e);
+        if (!c) goto fail;
+        snprintf(path, sizeof path, "%s/grid.png", out);
+        if (dl_png_write(path, c, &e) != DL_OK) goto fail;
+        printf("wrote %d neuron pictures and %s\n", count, path);
+    } else {
+        printf("wrote %s/neuron-%0*d.png\n", out, digits, neuron);
+    }
+    goto done;
+fail:
+    code = cli_fail_err(&e);
+done:
+    dl_canvas_free(c);
+    dl_font_free(font);
+    dl_model_free(m);
+    return code;
+}

@@ -1,0 +1,389 @@
+/*
+ * viz.c — weight maps, heatmaps, activation pictures and templates (see
+ * viz.h).  Every picture is assembled from canvas primitives with a legend;
+ * the numbers drawn come from the *_map functions, which tests check
+ * against the equations directly.
+ */
+#include "digitlens/viz.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PAD = 8, TEXT = 13, TITLE = 15, BAR_H = 2 * TEXT + 15 };
+
+static const dl_rgb WHITE = {255, 255, 255};
+static const dl_rgb SEP = {200, 200, 200};
+
+void dl_viz_weight_shape(const dl_model *m, int layer, int *mw, int *mh)
+{
+    if (layer <= 1) {
+        *mw = m->cols;
+        *mh = m->rows;
+        return;
+    }
+    int rows, cols;
+    dl_grid_shape(m->net->sizes[layer - 1], &rows, &cols);
+    *mw = cols;
+    *mh = rows;
+}
+
+void dl_viz_weight_map(const dl_model *m, int layer, int neuron, int delta, float *map)
+{
+    const dl_net *n = m->net;
+    int in = n->sizes[layer - 1], mw, mh;
+    dl_viz_weight_shape(m, layer, &mw, &mh);
+    size_t off = dl_net_woff(n, layer - 1) + (size_t)neuron * in;
+    const float *w = n->params + off, *w0 = m->init_params + off;
+    for (int i = 0; i < mw * mh; i++)
+        map[i] = i < in ? (delta ? w[i] - w0[i] : w[i]) : NAN;
+}
+
+void dl_viz_contribution_map(const dl_net *n, int neuron, const float *x, float *out)
+{
+    const float *w = n->w[0] + (size_t)neuron * n->sizes[0];
+    for (int i = 0; i < n->sizes[0]; i++) out[i] = x[i] * w[i];
+}
+
+dl_status dl_viz_input_x_gradient(const dl_net *n, int cls, const float *x, float *out, dl_err *e)
+{
+    dl_trace *t = dl_trace_new(n, e);
+    if (!t) return e ? e->code : DL_ENOMEM;
+    dl_net_forward(n, x, t);
+    dl_net_input_gradient(n, t, n->nlayers - 1, cls, out);
+    for (int i = 0; i < n->sizes[0]; i++) out[i] *= x[i];
+    dl_trace_free(t);
+    return DL_OK;
+}
+
+dl_status dl_viz_template_map(const dl_net *n, int cls, float *out, dl_err *e)
+{
+    /* Walk a row vector backwards: r ← rᵀ W[l], from the output layer down. */
+    int maxw = 0;
+    for (int l = 0; l < n->nlayers; l++)
+        if (n->sizes[l] > maxw) maxw = n->sizes[l];
+    float *r = calloc((size_t)maxw, sizeof(float)), *s = calloc((size_t)maxw, sizeof(float));
+    if (!r || !s) {
+        free(r);
+        free(s);
+        return dl_err_set(e, DL_ENOMEM, "out of memory");
+    }
+    int L = n->nlayers - 1;
+    r[cls] = 1.0f;
+    for (int l = L - 1; l >= 0; l--) {
+        int in = n->sizes[l], o = n->sizes[l + 1];
+        memset(s, 0, (size_t)in * sizeof(float));
+        for (int j = 0; j < o; j++) {
+            if (r[j] == 0.0f) continue;
+            const float *row = n->w[l] + (size_t)j * in;
+            for (int k = 0; k < in; k++) s[k] += r[j] * row[k];
+        }
+        memcpy(r, s, (size_t)in * sizeof(float));
+    }
+    memcpy(out, r, (size_t)n->sizes[0] * sizeof(float));
+    free(r);
+    free(s);
+    return DL_OK;
+}
+
+int dl_viz_top_hidden_for_class(const dl_net *n, int cls, int k)
+{
+    int H = n->sizes[1];
+    const float *w2 = n->w[1] + (size_t)cls * H;
+    /* Selection by repeated max keeps ties in index order: deterministic. */
+    int best = -1;
+    float bound = INFINITY;
+    int bound_idx = -1;
+    for (int r = 0; r < k; r++) {
+        best = -1;
+        for (int j = 0; j < H; j++) {
+            int below = w2[j] < bound || (w2[j] == bound && j > bound_idx);
+            if (below && (best < 0 || w2[j] > w2[best])) best = j;
+        }
+        if (best < 0) return -1;
+        bound = w2[best];
+        bound_idx = best;
+    }
+    return best;
+}
+
+static float max_abs(const float *v, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]) && fabsf(v[i]) > m) m = fabsf(v[i]);
+    return m;
+}
+
+float dl_viz_layer_limit(const dl_model *m, int layer, int delta)
+{
+    const dl_net *n = m->net;
+    size_t off = dl_net_woff(n, layer - 1), cnt = (size_t)n->sizes[layer] * n->sizes[layer - 1];
+    float lim = 0.0f;
+    for (size_t i = 0; i < cnt; i++) {
+        float v = delta ? n->params[off + i] - m->init_params[off + i] : n->params[off + i];
+        if (fabsf(v) > lim) lim = fabsf(v);
+    }
+    return lim;
+}
+
+static void text(dl_canvas *c, const dl_viz_style *st, int x, int y, const char *s, int px)
+{
+    dl_canvas_text(c, st->font, x, y, s, px, DL_RGB_TEXT);
+}
+
+static int fits(const dl_viz_style *st, const char *s, int px) { return dl_canvas_text_width(st->font, s, px); }
+
+static dl_canvas *new_canvas(int w, int h, dl_err *e) { return dl_canvas_new(w, h, WHITE, e); }
+
+dl_canvas *dl_viz_weight_picture(const dl_model *m, int layer, int neuron, int delta, float limit,
+                                 const dl_viz_style *st, dl_err *e)
+{
+    int mw, mh, sc = st->scale;
+    dl_viz_weight_shape(m, layer, &mw, &mh);
+    float *map = malloc((size_t)mw * mh * sizeof(float));
+    if (!map) {
+        dl_err_set(e, DL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    dl_viz_weight_map(m, layer, neuron, delta, map);
+    if (!(limit > 0.0f)) limit = max_abs(map, (size_t)mw * mh);
+    if (!(limit > 0.0f)) limit = 1.0f;
+    char title[160];
+    snprintf(title, sizeof title, "layer %d, neuron %d%s", layer, neuron, delta ? ": change since init" : "");
+    int w = mw * sc, minw = fits(st, title, TITLE) + 2 * PAD;
+    if (w < minw) w = minw;
+    if (w < 200) w = 200;
+    int y0 = mh * sc;
+    dl_canvas *c = new_canvas(w, y0 + PAD + TITLE + PAD + BAR_H + PAD, e);
+    if (!c) {
+        free(map);
+        return NULL;
+    }
+    dl_canvas_draw_map(c, 0, 0, map, mw, mh, sc, dl_scale_diverging(limit));
+    text(c, st, PAD, y0 + PAD, title, TITLE);
+    dl_status s = dl_canvas_colorbar(c, st->font, PAD, y0 + 2 * PAD + TITLE, w - 2 * PAD, BAR_H,
+                                     dl_scale_diverging(limit), delta ? "weight change" : "weight", TEXT, e);
+    free(map);
+    if (s != DL_OK) {
+        dl_canvas_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+dl_canvas *dl_viz_weight_grid(const dl_model *m, int layer, int delta, int shared,
+                              const dl_viz_style *st, dl_err *e)
+{
+    int mw, mh, n = m->net->sizes[layer];
+    dl_viz_weight_shape(m, layer, &mw, &mh);
+    size_t cell = (size_t)mw * mh;
+    float *maps = malloc((size_t)n * cell * sizeof(float));
+    if (!maps) {
+        dl_err_set(e, DL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    float limit = shared ? dl_viz_layer_limit(m, layer, delta) : 1.0f;
+    if (!(limit > 0.0f)) limit = 1.0f;
+    for (int j = 0; j < n; j++) {
+        float *t = maps + (size_t)j * cell;
+        dl_viz_weight_map(m, layer, j, delta, t);
+        if (!shared) { /* each tile to its own ±1, so weak neurons stay visible */
+            float lim = max_abs(t, cell);
+            if (lim > 0.0f)
+                for (size_t i = 0; i < cell; i++) t[i] /= lim;
+        }
+    }
+    int tile_scale = st->scale / 4 > 0 ? st->scale / 4 : 1;
+    if (mw * tile_scale < 20) tile_scale = (20 + mw - 1) / mw;
+    dl_canvas *g = dl_montage_maps(maps, n, mw, mh, tile_scale, 2, SEP, dl_scale_diverging(limit), e);
+    free(maps);
+    if (!g) return NULL;
+    char title[200];
+    snprintf(title, sizeof title, "layer %d: %d neurons%s, %s", layer, n, delta ? " (change since init)" : "",
+             shared ? "one colour scale for all" : "each scaled to its own max |w|");
+    int w = g->w + 2 * PAD, tw = fits(st, title, TITLE) + 2 * PAD;
+    if (w < tw) w = tw;
+    if (w < 260) w = 260;
+    dl_canvas *c = new_canvas(w, PAD + TITLE + PAD + g->h + PAD + BAR_H + PAD, e);
+    if (!c) {
+        dl_canvas_free(g);
+        return NULL;
+    }
+    text(c, st, PAD, PAD, title, TITLE);
+    int gy = 2 * PAD + TITLE;
+    dl_canvas_blit(c, (w - g->w) / 2, gy, g);
+    int bw = w - 2 * PAD > 320 ? 320 : w - 2 * PAD;
+    dl_status s = dl_canvas_colorbar(c, st->font, (w - bw) / 2, gy + g->h + PAD, bw, BAR_H,
+                                     dl_scale_diverging(limit),
+                                     shared ? (delta ? "weight change" : "weight") : "relative weight (±max per neuron)",
+                                     TEXT, e);
+    dl_canvas_free(g);
+    if (s != DL_OK) {
+        dl_canvas_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A titled map panel with its own colour bar underneath; returns the height used. */
+static dl_status panel(dl_canvas *c, const dl_viz_style *st, int x, int y, const char *title,
+                       const float *map, int mw, int mh, dl_colorscale cs, const char *barlabel, dl_err *e)
+{
+    int w = mw * st->scale;
+    text(c, st, x, y, title, TITLE);
+    dl_canvas_draw_map(c, x, y + TITLE + 4, map, mw, mh, st->scale, cs);
+    dl_canvas_rect_outline(c, x - 1, y + TITLE + 3, w + 2, mh * st->scale + 2, 1, SEP);
+    return dl_canvas_colorbar(c, st->font, x, y + TITLE + 4 + mh * st->scale + PAD, w, BAR_H, cs, barlabel,
+                              TEXT, e);
+}
+
+dl_canvas *dl_viz_heatmap_picture(const dl_model *m, int neuron, int cls, const float *x,
+                                  const dl_viz_style *st, dl_err *e)
+{
+    const dl_net *n = m->net;
+    int mw = m->cols, mh = m->rows, np = n->sizes[0];
+    float *w = malloc((size_t)np * sizeof(float)), *prod = malloc((size_t)np * sizeof(float));
+    float *grad = cls >= 0 ? malloc((size_t)np * sizeof(float)) : NULL;
+    dl_canvas *c = NULL;
+    if (!w || !prod || (cls >= 0 && !grad)) {
+        dl_err_set(e, DL_ENOMEM, "out of memory");
+        goto out;
+    }
+    dl_viz_weight_map(m, 1, neuron, 0, w);
+    dl_viz_contribution_map(n, neuron, x, prod);
+    if (cls >= 0 && dl_viz_input_x_gradient(n, cls, x, grad, e) != DL_OK) goto out;
+    double sum = 0.0;
+    for (int i = 0; i < np; i++) sum += prod[i];
+    float b = n->b[0][neuron], z = (float)(sum + b);
+    int panels = cls >= 0 ? 4 : 3, pw = mw * st->scale, gap = 3 * PAD;
+    int W = PAD + panels * pw + (panels - 1) * gap + PAD;
+    int H = PAD + TITLE + 4 + mh * st->scale + PAD + BAR_H + PAD + 2 * (TITLE + 6) + PAD;
+    c = new_canvas(W, H, e);
+    if (!c) goto out;
+    float wl = max_abs(w, (size_t)np), pl = max_abs(prod, (size_t)np);
+    int y = PAD, xx = PAD;
+    dl_status s = panel(c, st, xx, y, "input x", x, mw, mh, dl_scale_sequential(DL_CMAP_INK, 0, 1), "pixel value", e);
+    char t[200];
+    snprintf(t, sizeof t, "weights w of neuron %d", neuron);
+    if (s == DL_OK)
+        s = panel(c, st, xx += pw + gap, y, t, w, mw, mh, dl_scale_diverging(wl > 0 ? wl : 1), "weight", e);
+    if (s == DL_OK)
+        s = panel(c, st, xx += pw + gap, y, "input × weights", prod, mw, mh, dl_scale_diverging(pl > 0 ? pl : 1),
+                  "contribution to z", e);
+    if (s == DL_OK && cls >= 0) {
+        float gl = max_abs(grad, (size_t)np);
+        snprintf(t, sizeof t, "input × ∂y%d/∂x (network)", m->classes[cls]);
+        s = panel(c, st, xx += pw + gap, y, t, grad, mw, mh, dl_scale_diverging(gl > 0 ? gl : 1),
+                  "linearised contribution", e);
+    }
+    if (s != DL_OK) {
+        dl_canvas_free(c);
+        c = NULL;
+        goto out;
+    }
+    int ty = PAD + TITLE + 4 + mh * st->scale + PAD + BAR_H + PAD;
+    snprintf(t, sizeof t, "z = Σ wᵢxᵢ + b = %.3f + (%.3f) = %.3f", sum, b, z);
+    if (!st->font) snprintf(t, sizeof t, "z = sum(w*x) + b = %.3f + (%.3f) = %.3f", sum, b, z);
+    text(c, st, PAD, ty, t, TITLE);
+    snprintf(t, sizeof t, "activation σ(z) = %.4f   (red pixels push z up, blue pull it down)", dl_sigmoid(z));
+    if (!st->font) snprintf(t, sizeof t, "activation sigmoid(z) = %.4f  (red pushes z up, blue down)", dl_sigmoid(z));
+    text(c, st, PAD, ty + TITLE + 6, t, TITLE);
+out:
+    free(w);
+    free(prod);
+    free(grad);
+    return c;
+}
+
+dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl_viz_style *st, dl_err *e)
+{
+    const dl_net *n = m->net;
+    dl_trace *t = dl_trace_new(n, e);
+    if (!t) return NULL;
+    const float *out = dl_net_forward(n, x, t);
+    int L = n->nlayers - 1, K = n->sizes[L], H = n->sizes[1];
+    int rows, cols;
+    dl_grid_shape(H, &rows, &cols);
+    float *grid = malloc((size_t)rows * cols * sizeof(float));
+    if (!grid) {
+        dl_trace_free(t);
+        dl_err_set(e, DL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < rows * cols; i++) grid[i] = i < H ? t->a[1][i] : NAN;
+    int side = m->rows * st->scale, cell = side / (rows > cols ? rows : cols);
+    if (cell < 4) cell = 4;
+    int gw = cols * cell, gh = rows * cell, chart_w = 300, gap = 3 * PAD;
+    int ph = side > gh ? side : gh;
+    int W = PAD + m->cols * st->scale + gap + gw + gap + chart_w + PAD;
+    int Hc = PAD + TITLE + 4 + ph + PAD + BAR_H + PAD;
+    dl_canvas *c = new_canvas(W, Hc, e);
+    dl_status s = c ? DL_OK : DL_ENOMEM;
+    char title[160];
+    int xx = PAD;
+    if (s == DL_OK)
+        s = panel(c, st, xx, PAD, "input", x, m->cols, m->rows, dl_scale_sequential(DL_CMAP_INK, 0, 1),
+                  "pixel value", e);
+    xx += m->cols * st->scale + gap;
+    if (s == DL_OK) {
+        snprintf(title, sizeof title, "layer 1: %d hidden outputs (%dx%d)", H, rows, cols);
+        text(c, st, xx, PAD, title, TITLE);
+        dl_canvas_draw_map(c, xx, PAD + TITLE + 4, grid, cols, rows, cell, dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1));
+        s = dl_canvas_colorbar(c, st->font, xx, PAD + TITLE + 4 + ph + PAD, gw, BAR_H,
+                               dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1), "activation", TEXT, e);
+    }
+    xx += gw + gap;
+    if (s == DL_OK) {
+        char labels[256][8];
+        const char *lp[256];
+        for (int k = 0; k < K && k < 256; k++) {
+            snprintf(labels[k], sizeof labels[k], "%d", m->classes[k]);
+            lp[k] = labels[k];
+        }
+        dl_barchart bc = dl_barchart_defaults(out, K);
+        bc.labels = lp;
+        bc.highlight = dl_argmax(out, K);
+        bc.lo = 0.0f;
+        bc.hi = 1.0f;
+        bc.show_values = 1;
+        snprintf(title, sizeof title, "outputs: digit %d wins (%.3f)", m->classes[bc.highlight], out[bc.highlight]);
+        bc.title = title;
+        s = dl_canvas_barchart(c, st->font, xx, PAD, chart_w, ph + TITLE + 4, &bc, e);
+    }
+    free(grid);
+    dl_trace_free(t);
+    if (s != DL_OK) {
+        dl_canvas_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+dl_canvas *dl_viz_map_row(const float *maps, int n, int mw, int mh, const char *const *titles,
+                          const char *caption, const dl_viz_style *st, dl_err *e)
+{
+    float lim = max_abs(maps, (size_t)n * mw * mh);
+    if (!(lim > 0.0f)) lim = 1.0f;
+    int pw = mw * st->scale, gap = PAD;
+    int W = PAD + n * pw + (n - 1) * gap + PAD, cw = fits(st, caption, TITLE) + 2 * PAD;
+    if (W < cw) W = cw;
+    int H = PAD + TITLE + PAD + TITLE + 4 + mh * st->scale + PAD + BAR_H + PAD;
+    dl_canvas *c = new_canvas(W, H, e);
+    if (!c) return NULL;
+    text(c, st, PAD, PAD, caption, TITLE);
+    int y = 2 * PAD + TITLE;
+    for (int k = 0; k < n; k++) {
+        int x = PAD + k * (pw + gap);
+        dl_canvas_text_aligned(c, st->font, x + pw / 2, y, titles[k], TITLE, DL_RGB_TEXT, DL_ALIGN_CENTER);
+        dl_canvas_draw_map(c, x, y + TITLE + 4, maps + (size_t)k * mw * mh, mw, mh, st->scale, dl_scale_diverging(lim));
+    }
+    int bw = W - 2 * PAD > 360 ? 360 : W - 2 * PAD;
+    if (dl_canvas_colorbar(c, st->font, (W - bw) / 2, y + TITLE + 4 + mh * st->scale + PAD, bw, BAR_H,
+                           dl_scale_diverging(lim), "value (one scale for all panels)", TEXT, e) != DL_OK) {
+        dl_canvas_free(c);
+        return NULL;
+    }
+    return c;
+}
