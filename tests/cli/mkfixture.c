@@ -6,11 +6,15 @@
  * SIDE×SIDE images (default 4) of two classes: ink on the left half (0) or
  * the right half (1), with seeded noise, plus a third file set with a label
  * 7 at index 3 (bad-labels-idx1-ubyte.gz) for error tests.
+ *     mkfixture --png OUTDIR IDXFILE N
+ * writes the first N images of an IDX file as OUTDIR/NNNNN.png (white ink
+ * on black, as stored), for the image-file classification tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "digitlens/idx.h"
+#include "digitlens/png.h"
 #include "digitlens/rng.h"
 
 static int write_set(const char *dir, const char *prefix, size_t n, int side, uint64_t seed)
@@ -45,8 +49,27 @@ static int write_set(const char *dir, const char *prefix, size_t n, int side, ui
     return rc;
 }
 
+static int write_pngs(const char *out, const char *idx, size_t n)
+{
+    dl_err e;
+    dl_dataset *d = NULL;
+    if (dl_idx_load_images(idx, &d, &e) != DL_OK) return fprintf(stderr, "mkfixture: %s\n", e.msg), 1;
+    float *x = malloc(d->npix * sizeof(float));
+    int rc = x == NULL;
+    for (size_t i = 0; i < n && i < d->n && !rc; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%05zu.png", out, i);
+        dl_dataset_image(d, i, x);
+        if (dl_png_write_gray(path, x, d->cols, d->rows, 1, &e) != DL_OK) rc = fprintf(stderr, "mkfixture: %s\n", e.msg);
+    }
+    free(x);
+    dl_dataset_free(d);
+    return rc != 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && argv[1][0] == '-') return write_pngs(argv[2], argv[3], (size_t)strtoul(argv[4], NULL, 10));
     if (argc < 3) return fprintf(stderr, "usage: mkfixture DIR N [SIDE]\n"), 2;
     size_t n = (size_t)strtoul(argv[2], NULL, 10);
     int side = argc > 3 ? atoi(argv[3]) : 4;
