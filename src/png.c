@@ -1,40 +1,39 @@
 /*
- * png.c — PNG encoding through stb_image_write and atomic writing through
- * fileio (see png.h).
+ * png.c — PNG encoding on zlib and atomic writing through fileio (see png.h).
  *
- * stbi_write_png_to_mem is not declared in stb_image_write.h's public part,
- * and its buffer must be released with whatever STBIW_FREE the library was
- * built with; stbi_write_png_to_func is public and hands us the finished
- * bytes once, so we copy them into a buffer we own and free with free().
+ * Why not stb_image_write: measured here, its encoder spent 8.5 ms on one
+ * 224×304 neuron picture (it tries all five row filters with its own small
+ * deflate), 93% of `digitlens weights`' run time.  PNG itself is simple:
+ * signature, IHDR, one IDAT holding zlib-compressed rows, IEND, each chunk
+ * with a CRC-32 — and zlib (level 3) does the deflate far faster.  Rows use the "Up"
+ * filter: our pictures are upscaled maps whose rows repeat, so most filtered
+ * rows are zeros.  The bytes depend only on the pixels and zlib's level.
  */
 #include "digitlens/png.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "digitlens/fileio.h"
 
-/* Debian's libstb already holds stb_image_write's implementation: header only. */
-#include <stb_image_write.h>
-
-typedef struct png_sink {
-    unsigned char *buf;
-    size_t len;
-    int failed;
-} png_sink;
-
-static void sink_write(void *ctx, void *data, int size)
+static void be32(unsigned char *p, uint32_t v)
 {
-    png_sink *s = ctx;
-    if (s->failed || size <= 0) return;
-    unsigned char *nb = realloc(s->buf, s->len + (size_t)size);
-    if (!nb) {
-        s->failed = 1;
-        return;
-    }
-    memcpy(nb + s->len, data, (size_t)size);
-    s->buf = nb;
-    s->len += (size_t)size;
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* Writes one chunk (length, type, data, CRC of type + data) at p; returns its size. */
+static size_t chunk(unsigned char *p, const char *type, const unsigned char *data, size_t n)
+{
+    be32(p, (uint32_t)n);
+    memcpy(p + 4, type, 4);
+    if (n) memmove(p + 8, data, n);
+    be32(p + 8 + n, (uint32_t)crc32(0L, p + 4, (uInt)(n + 4)));
+    return n + 12;
 }
 
 dl_status dl_png_encode(const dl_canvas *c, unsigned char **out, size_t *len, dl_err *e)
@@ -43,15 +42,49 @@ dl_status dl_png_encode(const dl_canvas *c, unsigned char **out, size_t *len, dl
     *len = 0;
     if (!c || c->w < 1 || c->h < 1)
         return dl_err_set(e, DL_EINVAL, "png: no picture to encode (the canvas is empty)");
-    png_sink s = { NULL, 0, 0 };
-    /* stb reports only "failed": with valid sizes that means out of memory. */
-    if (!stbi_write_png_to_func(sink_write, &s, c->w, c->h, 3, c->px, c->w * 3) || s.failed ||
-        s.len == 0) {
-        free(s.buf);
+    size_t stride = (size_t)c->w * 3, raw_len = (size_t)c->h * (stride + 1);
+    unsigned char *raw = malloc(raw_len);
+    uLong bound = compressBound((uLong)raw_len);
+    /* Signature 8 + IHDR 25 + IDAT 12 + data + IEND 12. */
+    unsigned char *png = malloc(8 + 25 + 12 + bound + 12);
+    if (!raw || !png) {
+        free(raw);
+        free(png);
         return dl_err_set(e, DL_ENOMEM, "png: out of memory encoding a %d×%d picture", c->w, c->h);
     }
-    *out = s.buf;
-    *len = s.len;
+    for (int y = 0; y < c->h; y++) {
+        unsigned char *row = raw + (size_t)y * (stride + 1);
+        const unsigned char *cur = c->px + (size_t)y * stride, *up = cur - stride;
+        if (y == 0) {
+            row[0] = 0; /* None */
+            memcpy(row + 1, cur, stride);
+        } else {
+            row[0] = 2; /* Up */
+            for (size_t i = 0; i < stride; i++) row[1 + i] = (unsigned char)(cur[i] - up[i]);
+        }
+    }
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(png, sig, 8);
+    unsigned char ihdr[13];
+    be32(ihdr, (uint32_t)c->w);
+    be32(ihdr + 4, (uint32_t)c->h);
+    ihdr[8] = 8;  /* bit depth */
+    ihdr[9] = 2;  /* colour type: RGB */
+    ihdr[10] = 0; /* deflate */
+    ihdr[11] = 0; /* adaptive filtering */
+    ihdr[12] = 0; /* no interlace */
+    size_t off = 8 + chunk(png + 8, "IHDR", ihdr, 13);
+    uLongf zlen = bound;
+    int zr = compress2(png + off + 8, &zlen, raw, (uLong)raw_len, 3);
+    free(raw);
+    if (zr != Z_OK) {
+        free(png);
+        return dl_err_set(e, DL_ENOMEM, "png: compression failed for a %d×%d picture", c->w, c->h);
+    }
+    off += chunk(png + off, "IDAT", png + off + 8, zlen);
+    off += chunk(png + off, "IEND", NULL, 0);
+    *out = png;
+    *len = off;
     return DL_OK;
 }
 

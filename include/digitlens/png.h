@@ -1,12 +1,10 @@
 /*
- * png.h — canvases out as PNG files (8-bit RGB), through stb_image_write.
+ * png.h — canvases out as PNG files (8-bit RGB), encoded with zlib.
  *
  * Output is deterministic: the same pixels always give the same bytes, so
  * pictures can be compared and cached by checksum.  Files are written
  * atomically (temporary file, fsync, rename): a failed or interrupted write
- * never leaves a half-written PNG where a good one was.  stb_image_write's
- * global settings (compression level, filter, flipping) are left at their
- * defaults and never touched.
+ * never leaves a half-written PNG where a good one was.
  */
 #ifndef DIGITLENS_PNG_H
 #define DIGITLENS_PNG_H
@@ -17,8 +15,7 @@
 #include "digitlens/err.h"
 
 /* Encodes c as PNG into a new buffer (*out, *len); the caller frees *out
- * with free().  The buffer is our own malloc'd copy, so this holds whatever
- * allocator stb was built with. */
+ * with free(). */
 dl_status dl_png_encode(const dl_canvas *c, unsigned char **out, size_t *len, dl_err *e);
 
 /* Writes c to path as PNG, atomically.  DL_EIO names path when its
