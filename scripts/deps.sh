@@ -12,6 +12,9 @@ PACKAGES=(
   fonts-dejavu-core         # the font pictures are labelled with
   libcriterion-dev          # the unit-test framework
   clang                     # second compiler the tests build with
+  libclang-rt-14-dev        # clang's fuzzer and sanitizer runtimes (libFuzzer harnesses)
+  valgrind                  # the memory check of one training + pictures run
+  chromium                  # opens the HTML report in the browser test
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

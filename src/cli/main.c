@@ -30,8 +30,8 @@ static void usage(void)
     FILE *f = stdout;
     fprintf(f, "usage: digitlens COMMAND [options]   (digitlens COMMAND --help for its options)\n\n"
                "commands:\n");
-    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
-    fprintf(f, "  %-10s %s\n\nexample:\n"
+    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fprintf(f, "  %-12s %s\n\nexample:\n"
                "  digitlens train --data data/mnist --epochs 30 --out mnist.dlm\n"
                "  digitlens test --model mnist.dlm\n",
             "help", "this overview (help COMMAND: that command's options)");

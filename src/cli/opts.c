@@ -59,7 +59,7 @@ void cli_print_help(const cli_cmd *cmd, const cli_opt *opts)
         if (o->kind == OPT_FLAG)
             printf("  %-26s %s\n", left, o->help);
         else if (o->kind == OPT_INT && o->max > o->min)
-            printf("  %-26s %s (default %s; %g..%g)\n", left, o->help, def, o->min, o->max);
+            printf("  %-26s %s (default %s; %.0f..%.0f)\n", left, o->help, def, o->min, o->max);
         else
             printf("  %-26s %s (default %s)\n", left, o->help, def);
     }
@@ -76,7 +76,7 @@ static int set_value(const cli_cmd *cmd, cli_opt *o, const char *v)
         if (!*v || *end || errno)
             return cli_fail(EXIT_USAGE, "%s: --%s expects a whole number, not '%s'", cmd->name, o->name, v);
         if (x < o->min || x > o->max)
-            return cli_fail(EXIT_USAGE, "%s: --%s %ld is out of range (%g..%g)", cmd->name, o->name, x,
+            return cli_fail(EXIT_USAGE, "%s: --%s %ld is out of range (%.0f..%.0f)", cmd->name, o->name, x,
                             o->min, o->max);
         *(int *)o->dst = (int)x;
         break;
