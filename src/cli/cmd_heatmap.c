@@ -82,8 +82,9 @@ int cmd_heatmap(int argc, char **argv)
     c = dl_viz_heatmap_picture(m, neuron, out_idx, x, &st, &e);
     if (!c || dl_png_write(out, c, &e) != DL_OK) goto fail;
     if (cls >= 0)
-        printf("class %d: hidden neuron %d has the %s largest weight into it (%.3f); wrote %s\n", cls, neuron,
-               rank == 1 ? "" : "next", m->net->w[1][(size_t)out_idx * H + neuron], out);
+        printf("class %d: hidden neuron %d has the largest weight into it%s (%.3f); wrote %s\n", cls, neuron,
+               rank == 1 ? "" : " but for the stronger ones skipped by --rank", m->net->w[1][(size_t)out_idx * H + neuron],
+               out);
     else
         printf("neuron %d on %s; wrote %s\n", neuron, desc, out);
     goto done;
