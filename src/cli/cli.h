@@ -92,23 +92,4 @@ int cmd_heatmap(int argc, char **argv);
 int cmd_activations(int argc, char **argv);
 int cmd_templates(int argc, char **argv);
 
-/* The font pictures are labelled with: $DIGITLENS_FONT, else DejaVu Sans,
- * else NULL (the canvas's built-in pixel font).  Free with dl_font_free. */
-struct dl_font *cli_font(void);
-
-/* The input a picture command works on, as floats [rows*cols] for model m:
- * an image file (preprocessed like MNIST) when image is non-NULL, else
- * image `index` of the IDX file `images`.  desc receives a short name. */
-dl_status cli_load_input(const dl_model *m, const char *image, const char *images, int index,
-                         float *x, char *desc, size_t desc_cap, dl_err *e);
-
-/* The subcommands: each takes argv[0] = its own name, returns an exit code. */
-int cmd_train(int argc, char **argv);
-int cmd_test(int argc, char **argv);
-int cmd_classify(int argc, char **argv);
-int cmd_weights(int argc, char **argv);
-int cmd_heatmap(int argc, char **argv);
-int cmd_activations(int argc, char **argv);
-int cmd_templates(int argc, char **argv);
-
 #endif
