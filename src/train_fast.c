@@ -1,8 +1,531 @@
 /*
- * train_fast.c — the fast training kernel.  Until the sparse, threaded
- * kernel lands (issue "Train fast"), the default path runs the reference
- * arithmetic so both kernels always exist and agree.
+ * train_fast.c — the fast training kernel: the reference mini-batch SGD
+ * step (train.c, ref_step) with the work that has no effect left out, and
+ * the rest vectorised and split between threads.
+ *
+ * What it computes is exactly ref_step's update:
+ *     W[l] ← decay·W[l] − (η/m)·Σ_i δ[l+1]_i a[l]_iᵀ,   b[l] ← b[l] − (η/m)·Σ_i δ[l+1]_i
+ * with the same sums in the same order (over the examples of the batch, in
+ * batch order), so the two kernels differ only by float rounding: fused
+ * multiply-adds, 8-lane partial sums in the small dense layers, and the
+ * vector exponential (train_fast_simd.h).
+ *
+ * Where the time goes, and what is done about it (784-100-10, batch 10):
+ *   - The first layer is 99% of the arithmetic.  Its weights are mirrored
+ *     transposed, WT [n_in x ld] (train_fast_layers.h), so a non-zero pixel
+ *     k costs one contiguous axpy over the hidden units in the forward pass,
+ *         z_i += x_ik · WT[k, :],
+ *     and one in the update, WT[k, :] ← decay·WT[k, :] − (η/m) Σ_i x_ik δ_i,
+ *     where the sum runs only over the images of the batch in which pixel
+ *     k is lit (a zero pixel adds nothing to either).  Non-zero pixels come
+ *     from 64-bit masks built with byte compares each step, so nothing is
+ *     cached per dataset; x_ik comes from a 256-entry table, bit-identical to
+ *     dl_dataset_image.
+ *   - The network's own W[0] (row-major, in net->params) must hold the exact
+ *     weights after every step, because the caller may evaluate or save
+ *     between steps.  So each step writes back the 8-pixel column blocks it
+ *     changed, with 8x8 register transposes, right after updating them while
+ *     they are in cache.  With decay ≠ 1 (L2) every weight changes, so every
+ *     block is updated and written back: exact, and slower.
+ *   - Hidden units are split between threads in blocks of 8 (one vector);
+ *     every per-unit computation is the same whatever the split, and the
+ *     small later layers are computed identically (redundantly) by every
+ *     thread.  So the result does not depend on the thread count at all:
+ *     1, 2 or 13 threads give bit-identical weights.
+ *   - Per step: thread 0 prepares the batch (masks), all threads run the
+ *     first layer forward on their hidden blocks, meet at a barrier, run the
+ *     small layers and backprop to their own hidden units, update their own
+ *     columns of WT and rows of W[0]; then thread 0 alone updates layers ≥ 1
+ *     (a few thousand flops).  A batch longer than CHUNK examples is
+ *     processed CHUNK at a time, carrying partial first-layer gradients in
+ *     G so the sums keep their order.
+ *
+ * Contract (train_kernels.h): between steps the caller may read the
+ * network but must not change it; a step given a different net re-reads it.
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "train_fast_layers.h"
+#include "train_fast_pool.h"
+#include "train_fast_simd.h"
 #include "train_kernels.h"
 
-const dl_kernel_ops *dl_kernel_fast(void) { return dl_kernel_reference(); }
+/* Examples per pass through the threads; longer batches take several. */
+#define CHUNK 64
+#define MAX_T 64
+
+typedef struct fast_ctx {
+    dl_cost cost;
+    int L;               /* layers, input included */
+    int nin, nh, nout;   /* sizes[0], sizes[1], sizes[L-1] */
+    size_t ld;           /* nh rounded up to a whole vector: row length of WT and G */
+    size_t lda;          /* row stride of a1/d1 (ld rounded to a cache line) */
+    int nwords;          /* 64-bit mask words per image */
+    int T;               /* threads */
+    int blk[MAX_T + 1];  /* thread t owns hidden blocks [blk[t], blk[t+1]) */
+    dl_pool *pool;
+    const float *params; /* the net->params WT mirrors */
+    float tab[256];      /* pixel byte -> input value */
+
+    float *wt;           /* [nin x ld] first-layer weights, transposed (the mirror) */
+    float *g;            /* [nin x ld] partial first-layer gradient of a long batch */
+    float *gb0;          /* [ld] partial first-layer bias gradient */
+    float *a1, *d1;      /* [CHUNK x lda] first hidden layer: activations, deltas */
+    uint64_t *mask;      /* [CHUNK x nwords] lit pixels of each example */
+    uint64_t *lit;       /* [nwords] lit in any example of this chunk */
+    uint64_t *pend;      /* [nwords] pixels with a partial sum in g from earlier chunks */
+    uint8_t *pm;         /* [CHUNK/8 x nin] bit i of pm[q*nin + k]: example 8q+i lights pixel k */
+    float *deep[MAX_T];  /* per thread: a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]] */
+    size_t deep_off[DL_MAX_LAYERS]; /* offset of a[l] in deep[t]; d[l] follows it */
+    float *grest;        /* gradient of layers >= 1, laid out like params from W[1] on */
+    float *y;            /* [nout] target scratch for the cost */
+
+    /* The current chunk (set by thread 0 before each pool run). */
+    dl_net *net;
+    const uint8_t *px[CHUNK];
+    uint8_t lab[CHUNK];
+    float *drow[CHUNK];  /* d1 row of each example */
+    int cm;              /* examples in this chunk */
+    int first, last;     /* first / last chunk of the batch */
+    float r, decay;      /* η/m, weight decay factor */
+} fast_ctx;
+
+static void fast_free(void *kv)
+{
+    fast_ctx *k = kv;
+    if (!k) return;
+    dl_pool_free(k->pool);
+    free(k->wt);
+    free(k->g);
+    free(k->gb0);
+    free(k->a1);
+    free(k->d1);
+    free(k->mask);
+    free(k->lit);
+    free(k->pend);
+    free(k->pm);
+    for (int t = 0; t < MAX_T; t++) free(k->deep[t]);
+    free(k->grest);
+    free(k->y);
+    free(k);
+}
+
+/* 64-byte aligned, zeroed; sizes are rounded up to the alignment as
+ * aligned_alloc requires. */
+static void *alloc_zero(size_t bytes)
+{
+    size_t n = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, n ? n : 64);
+    if (p) memset(p, 0, n ? n : 64);
+    return p;
+}
+
+static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
+{
+    fast_ctx *k = calloc(1, sizeof *k);
+    if (!k) goto oom;
+    k->cost = cost;
+    k->L = net->nlayers;
+    k->nin = net->sizes[0];
+    k->nh = net->sizes[1];
+    k->nout = net->sizes[net->nlayers - 1];
+    k->ld = dl_vround((size_t)k->nh);
+    k->lda = (k->ld + 15) / 16 * 16;
+    k->nwords = (k->nin + 63) / 64;
+    dl_fast_xtable(k->tab);
+
+    /* More threads than hidden blocks would have nothing to do. */
+    int nb = (int)(k->ld / DL_VW);
+    int want = threads < 1 ? 1 : threads;
+    if (want > nb) want = nb;
+    if (want > MAX_T) want = MAX_T;
+    k->pool = dl_pool_new(want, e);
+    if (!k->pool) goto fail;
+    k->T = dl_pool_threads(k->pool);
+    for (int t = 0; t <= k->T; t++) k->blk[t] = nb * t / k->T;
+
+    size_t nw = (size_t)k->nin * k->ld;
+    k->wt = alloc_zero(nw * sizeof(float));
+    k->g = alloc_zero(nw * sizeof(float));
+    k->gb0 = alloc_zero(k->ld * sizeof(float));
+    k->a1 = alloc_zero(CHUNK * k->lda * sizeof(float));
+    k->d1 = alloc_zero(CHUNK * k->lda * sizeof(float));
+    k->mask = alloc_zero((size_t)CHUNK * k->nwords * sizeof(uint64_t));
+    k->lit = alloc_zero((size_t)k->nwords * sizeof(uint64_t));
+    k->pend = alloc_zero((size_t)k->nwords * sizeof(uint64_t));
+    k->pm = alloc_zero((size_t)(CHUNK / 8) * (size_t)k->nin);
+    k->y = alloc_zero((size_t)k->nout * sizeof(float));
+    if (!k->wt || !k->g || !k->gb0 || !k->a1 || !k->d1 || !k->mask || !k->lit || !k->pend ||
+        !k->pm || !k->y)
+        goto oom;
+    size_t deep = 0;
+    for (int l = 2; l < k->L; l++) {
+        k->deep_off[l] = deep;
+        deep += 2 * (size_t)CHUNK * net->sizes[l];
+    }
+    for (int t = 0; t < k->T; t++)
+        if (!(k->deep[t] = alloc_zero(deep * sizeof(float)))) goto oom;
+    size_t rest = net->nlayers > 2 ? net->nparams - dl_net_woff(net, 1) : 0;
+    k->grest = alloc_zero(rest * sizeof(float));
+    if (!k->grest) goto oom;
+
+    dl_fast_transpose_in(net, k->wt, k->ld);
+    k->params = net->params;
+    return k;
+oom:
+    dl_err_set(e, DL_ENOMEM, "out of memory for training buffers");
+fail:
+    fast_free(k);
+    return NULL;
+}
+
+/* ---- per-thread phases ------------------------------------------------- */
+
+/* Output-layer delta for one example: ∂C/∂z = (a − y)·σ'(z) (quadratic) or
+ * a − y (cross-entropy), as dl_net_backprop computes it. */
+static void output_delta(dl_cost cost, const float *a, int label, int j0, int j1, float *d)
+{
+    for (int j = j0; j < j1; j++) {
+        float aj = a[j], dj = aj - (j == label ? 1.0f : 0.0f);
+        d[j] = cost == DL_COST_CROSS_ENTROPY ? dj : dj * aj * (1.0f - aj);
+    }
+}
+
+/* d_in[c0..c1) = (W[:, c]ᵀ d_out) ⊙ a_in(1 − a_in) for one example;
+ * W [nout x nin] row-major; c0 a multiple of 8.  Sums over the outputs in
+ * order, as dl_net_backprop does; columns >= nin (padding) get zero. */
+static void hidden_delta(const float *w, int nin, int nout, const float *d_out, const float *a_in,
+                         int c0, int c1, float *d_in)
+{
+    for (int c = c0; c < c1; c += 4 * DL_VW) {
+        dl_vf s[4] = {vf_zero(), vf_zero(), vf_zero(), vf_zero()};
+        int nv = (c1 - c + DL_VW - 1) / DL_VW;
+        if (nv > 4) nv = 4;
+        for (int o = 0; o < nout; o++) {
+            dl_vf dv = vf_bcast(d_out + o);
+            const float *row = w + (size_t)o * nin;
+            for (int v = 0; v < nv; v++) {
+                int j = c + v * DL_VW, n = nin - j;
+                dl_vf wv = n >= DL_VW ? vf_load(row + j) : vf_load_n(row + j, n > 0 ? n : 0);
+                s[v] = vf_fmadd(wv, dv, s[v]);
+            }
+        }
+        for (int v = 0; v < nv; v++) {
+            int j = c + v * DL_VW, n = nin - j;
+            dl_vf a = vf_load(a_in + j);
+            dl_vf sp = vf_mul(a, vf_sub(vf_set1(1.0f), a));
+            dl_vf dv = vf_mul(s[v], sp);
+            if (n < DL_VW) dv = vf_keep_n(dv, n > 0 ? n : 0);
+            if (j + DL_VW <= c1) vf_store(d_in + j, dv);
+            else vf_store_n(d_in + j, dv, c1 - j);
+        }
+    }
+}
+
+/* Scalar version for the small dense layers (any widths). */
+static void hidden_delta_scalar(const float *w, int nin, int nout, const float *d_out,
+                                const float *a_in, float *d_in)
+{
+    for (int k = 0; k < nin; k++) d_in[k] = 0.0f;
+    for (int o = 0; o < nout; o++) {
+        const float *row = w + (size_t)o * nin;
+        for (int k = 0; k < nin; k++) d_in[k] += row[k] * d_out[o];
+    }
+    for (int k = 0; k < nin; k++) d_in[k] *= a_in[k] * (1.0f - a_in[k]);
+}
+
+static float *deep_a(const fast_ctx *k, int t, int l, int i, const dl_net *net)
+{
+    return k->deep[t] + k->deep_off[l] + (size_t)i * net->sizes[l];
+}
+
+static float *deep_d(const fast_ctx *k, int t, int l, int i, const dl_net *net)
+{
+    return k->deep[t] + k->deep_off[l] + (size_t)(CHUNK + i) * net->sizes[l];
+}
+
+/* Pixel `pix`'s first-layer update on nv vectors of hidden units from
+ * block s:  acc = (carried G) + Σ_{i lights pix} x_i,pix δ_i  (examples in
+ * order), then WT ← decay·WT − r·acc on the last chunk, else G ← acc. */
+DL_INLINE void pixel_tile(const int nv, const fast_ctx *k, size_t pix, int s, int carried)
+{
+    size_t off = pix * k->ld + (size_t)s * DL_VW;
+    const float *g = k->g + off;
+#define DECL(c) dl_vf s##c = vf_zero();
+    DL_REP13(DECL)
+#undef DECL
+#define INIT(c) \
+    if (c < nv && carried) s##c = vf_load(g + DL_VW * c);
+    DL_REP13(INIT)
+#undef INIT
+    /* One loop over all the examples lighting the pixel: its exit is the
+     * one hard-to-predict branch per pixel. */
+    uint64_t bits = 0;
+    for (int q = 0; q * 8 < k->cm; q++) bits |= (uint64_t)k->pm[(size_t)q * (size_t)k->nin + pix] << (8 * q);
+    while (bits) {
+        int i = __builtin_ctzll(bits);
+        bits &= bits - 1;
+        dl_vf x = vf_bcast(k->tab + k->px[i][pix]);
+        const float *d = k->drow[i] + (size_t)s * DL_VW;
+#define FMA(c) \
+    if (c < nv) s##c = vf_fmadd(x, vf_load(d + DL_VW * c), s##c);
+        DL_REP13(FMA)
+#undef FMA
+    }
+    if (k->last) {
+        dl_vf r = vf_set1(k->r), dec = vf_set1(k->decay);
+        float *w = k->wt + off;
+#define APPLY(c) \
+    if (c < nv) vf_store(w + DL_VW * c, vf_fnmadd(r, s##c, vf_mul(dec, vf_load(w + DL_VW * c))));
+        DL_REP13(APPLY)
+#undef APPLY
+    } else {
+        float *gw = k->g + off;
+#define KEEP(c) \
+    if (c < nv) vf_store(gw + DL_VW * c, s##c);
+        DL_REP13(KEEP)
+#undef KEEP
+    }
+}
+
+/* Writes pixel block kb of WT back to the net for hidden blocks [b0, b1):
+ * W[0][j][kb*8 + p] = WT[kb*8 + p][j]; np pixels in the block. */
+static void write_back(const fast_ctx *k, float *w0, int kb, int np, int b0, int b1)
+{
+    int nin = k->nin, nh = k->nh;
+    const float *src = k->wt + (size_t)kb * 8 * k->ld;
+    for (int b = b0; b < b1; b++) {
+        int rows = nh - b * DL_VW < DL_VW ? nh - b * DL_VW : DL_VW;
+        float *dst = w0 + (size_t)b * DL_VW * nin + (size_t)kb * 8;
+        if (np == 8 && rows == 8) {
+            dl_transpose8(src + (size_t)b * DL_VW, k->ld, dst, (size_t)nin);
+        } else {
+            for (int r = 0; r < rows; r++)
+                for (int p = 0; p < np; p++)
+                    dst[(size_t)r * nin + p] = src[(size_t)p * k->ld + (size_t)b * DL_VW + r];
+        }
+    }
+}
+
+/* The first-layer weights of one tile (nv vectors of hidden units from
+ * block s): every touched pixel, block of 8 pixels by block, each block
+ * written back to W[0] while it is still in cache. */
+DL_INLINE void update_tile(const int nv, fast_ctx *k, int s)
+{
+    int nin = k->nin;
+    int all = k->last && k->decay != 1.0f; /* L2: every weight moves */
+    for (int kb = 0; kb * 8 < nin; kb++) {
+        int w = kb / 8, sh = (kb % 8) * 8;
+        unsigned lit = (unsigned)(k->lit[w] >> sh) & 0xFF, pend = (unsigned)(k->pend[w] >> sh) & 0xFF;
+        unsigned touch = all ? 0xFF : (lit | (k->last ? pend : 0));
+        if (!touch) continue;
+        int np = nin - kb * 8 < 8 ? nin - kb * 8 : 8;
+        for (int p = 0; p < np; p++)
+            if (touch >> p & 1) pixel_tile(nv, k, (size_t)kb * 8 + p, s, (int)(pend >> p & 1));
+        if (k->last) write_back(k, k->net->w[0], kb, np, s, s + nv);
+    }
+}
+
+/* First-layer weights and biases of this thread's hidden blocks [b0, b1):
+ * accumulate (a long batch's earlier chunks) or apply (its last chunk). */
+static void update_first(fast_ctx *k, int t)
+{
+    dl_net *net = k->net;
+    int b0 = k->blk[t], b1 = k->blk[t + 1], nh = k->nh;
+    int j0 = b0 * DL_VW, j1 = b1 * DL_VW < nh ? b1 * DL_VW : nh;
+    /* Biases: Σ_i δ_ij in example order, as ref_step sums them. */
+    for (int j = j0; j < j1; j++) {
+        float s = k->first ? 0.0f : k->gb0[j];
+        for (int i = 0; i < k->cm; i++) s += k->drow[i][j];
+        if (k->last) net->b[0][j] -= k->r * s;
+        else k->gb0[j] = s;
+    }
+    /* Tiles of at most DL_TILE_MAX vectors, as equal as possible. */
+    int nb = b1 - b0, ntiles = (nb + DL_TILE_MAX - 1) / DL_TILE_MAX;
+    for (int q = 0; q < ntiles; q++) {
+        int s = b0 + nb * q / ntiles, nv = b0 + nb * (q + 1) / ntiles - s;
+        switch (nv) {
+#define CASE(N)                                                                          \
+    case N:                                                                              \
+        update_tile(N, k, s);                                                            \
+        break;
+            CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+            CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
+#undef CASE
+        default: break;
+        }
+    }
+}
+
+/* Everything one thread does for one chunk. */
+static void chunk_job(void *kv, int t)
+{
+    fast_ctx *k = kv;
+    dl_net *net = k->net;
+    int b0 = k->blk[t], b1 = k->blk[t + 1];
+    int c0 = b0 * DL_VW, c1 = b1 * DL_VW;
+
+    /* 1. First layer forward on this thread's hidden blocks. */
+    for (int i = 0; i < k->cm; i++)
+        dl_fast_first_forward(k->wt, k->ld, net->b[0], k->nh, k->tab, k->px[i],
+                              k->mask + (size_t)i * k->nwords, k->nwords, b0, b1,
+                              k->a1 + (size_t)i * k->lda);
+
+    if (k->L == 2) {
+        /* The first layer is the output layer: its deltas are local. */
+        for (int i = 0; i < k->cm; i++) {
+            float *a = k->a1 + (size_t)i * k->lda, *d = k->d1 + (size_t)i * k->lda;
+            int j1 = c1 < k->nh ? c1 : k->nh;
+            output_delta(k->cost, a, k->lab[i], c0, j1, d);
+            for (int j = j1; j < c1; j++) d[j] = 0.0f;
+        }
+    } else {
+        /* 2. All of a1 is needed by the next layer. */
+        dl_pool_barrier(k->pool);
+        /* 3. Later layers, forward and back, for every example (every thread
+         * the same way), then deltas of this thread's hidden units. */
+        for (int i = 0; i < k->cm; i++) {
+            const float *a = k->a1 + (size_t)i * k->lda;
+            for (int l = 1; l + 1 < k->L; l++) {
+                float *out = deep_a(k, t, l + 1, i, net);
+                dl_fast_dense_forward(net->w[l], net->b[l], net->sizes[l], net->sizes[l + 1], a, out);
+                a = out;
+            }
+            output_delta(k->cost, a, k->lab[i], 0, k->nout, deep_d(k, t, k->L - 1, i, net));
+            for (int l = k->L - 2; l >= 2; l--)
+                hidden_delta_scalar(net->w[l], net->sizes[l], net->sizes[l + 1],
+                                    deep_d(k, t, l + 1, i, net), deep_a(k, t, l, i, net),
+                                    deep_d(k, t, l, i, net));
+            hidden_delta(net->w[1], k->nh, net->sizes[2], deep_d(k, t, 2, i, net),
+                         k->a1 + (size_t)i * k->lda, c0, c1, k->d1 + (size_t)i * k->lda);
+        }
+    }
+    /* 4. This thread's columns of the first layer. */
+    update_first(k, t);
+}
+
+/* ---- thread 0 alone ---------------------------------------------------- */
+
+/* Masks of the chunk's examples: per example, per pixel (pm), and their union. */
+static void prepare_chunk(fast_ctx *k, const dl_dataset *d, const uint32_t *idx, int cm)
+{
+    k->cm = cm;
+    /* The examples are scattered through the dataset: ask for all their
+     * cache lines at once rather than one miss at a time. */
+    for (int i = 0; i < cm; i++) {
+        const char *p = (const char *)(d->pixels + (size_t)idx[i] * d->npix);
+        for (size_t o = 0; o < d->npix; o += 64) __builtin_prefetch(p + o);
+    }
+    for (int i = 0; i < cm; i++) {
+        k->px[i] = d->pixels + (size_t)idx[i] * d->npix;
+        k->lab[i] = d->labels[idx[i]];
+        k->drow[i] = k->d1 + (size_t)i * k->lda;
+        dl_fast_nzmask(k->px[i], d->npix, k->mask + (size_t)i * k->nwords);
+    }
+    for (int w = 0; w < k->nwords; w++) {
+        uint64_t u = 0;
+        for (int i = 0; i < cm; i++) u |= k->mask[(size_t)i * k->nwords + w];
+        k->lit[w] = u;
+    }
+    size_t stride = (size_t)k->nin, n32 = (size_t)k->nin / 32 * 32;
+    for (int q = 0; q * 8 < cm; q++) {
+        int n = cm - q * 8 < 8 ? cm - q * 8 : 8;
+        uint8_t *out = k->pm + (size_t)q * stride;
+        for (size_t p = 0; p < n32; p += 32) dl_lit32(k->px + q * 8, n, p, out + p);
+        for (size_t p = n32; p < (size_t)k->nin; p++) {
+            unsigned v = 0;
+            for (int i = 0; i < n; i++) v |= (unsigned)(k->px[q * 8 + i][p] != 0) << i;
+            out[p] = (uint8_t)v;
+        }
+    }
+}
+
+/* Adds this chunk's gradients of layers >= 1 to grest, example by example
+ * in order (the reference's summation order), 4 columns of vectors at a time. */
+static void accumulate_rest(fast_ctx *k, const dl_net *net)
+{
+    size_t base = dl_net_woff(net, 1);
+    for (int l = 1; l + 1 < k->L; l++) {
+        int nin = net->sizes[l], nout = net->sizes[l + 1];
+        float *gw = k->grest + (dl_net_woff(net, l) - base);
+        float *gb = k->grest + (dl_net_boff(net, l) - base);
+        for (int o = 0; o < nout; o++) {
+            float *g = gw + (size_t)o * nin;
+            for (int c = 0; c < nin; c += DL_VW) {
+                int n = nin - c < DL_VW ? nin - c : DL_VW;
+                dl_vf s = n == DL_VW ? vf_load(g + c) : vf_load_n(g + c, n);
+                for (int i = 0; i < k->cm; i++) {
+                    const float *a = l == 1 ? k->a1 + (size_t)i * k->lda : deep_a(k, 0, l, i, net);
+                    dl_vf av = n == DL_VW ? vf_load(a + c) : vf_load_n(a + c, n);
+                    s = vf_fmadd(vf_bcast(deep_d(k, 0, l + 1, i, net) + o), av, s);
+                }
+                if (n == DL_VW) vf_store(g + c, s);
+                else vf_store_n(g + c, s, n);
+            }
+            float sb = gb[o];
+            for (int i = 0; i < k->cm; i++) sb += deep_d(k, 0, l + 1, i, net)[o];
+            gb[o] = sb;
+        }
+    }
+}
+
+static void apply_rest(fast_ctx *k, dl_net *net, float r, float decay)
+{
+    size_t base = dl_net_woff(net, 1);
+    for (int l = 1; l + 1 < k->L; l++) {
+        size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
+        float *w = net->w[l];
+        const float *g = k->grest + (dl_net_woff(net, l) - base);
+        for (size_t i = 0; i < nw; i++) w[i] = decay * w[i] - r * g[i];
+        const float *gb = k->grest + (dl_net_boff(net, l) - base);
+        for (int j = 0; j < net->sizes[l + 1]; j++) net->b[l][j] -= r * gb[j];
+    }
+}
+
+/* Adds the chunk's costs to *c one example at a time, as ref_step does. */
+static void chunk_cost(fast_ctx *k, const dl_net *net, double *c)
+{
+    for (int i = 0; i < k->cm; i++) {
+        const float *a = k->L == 2 ? k->a1 + (size_t)i * k->lda : deep_a(k, 0, k->L - 1, i, net);
+        memset(k->y, 0, (size_t)k->nout * sizeof(float));
+        k->y[k->lab[i]] = 1.0f;
+        *c += dl_cost_value(k->cost, a, k->y, k->nout);
+    }
+}
+
+static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx, int m,
+                        float eta, float decay)
+{
+    fast_ctx *k = kv;
+    if (m <= 0) return 0.0;
+    if (net->params != k->params) {
+        dl_fast_transpose_in(net, k->wt, k->ld);
+        k->params = net->params;
+    }
+    k->net = net;
+    k->r = eta / (float)m;
+    k->decay = decay;
+    if (k->L > 2) {
+        size_t rest = net->nparams - dl_net_woff(net, 1);
+        memset(k->grest, 0, rest * sizeof(float));
+    }
+    memset(k->pend, 0, (size_t)k->nwords * sizeof(uint64_t));
+    double cost = 0.0;
+    for (int c0 = 0; c0 < m; c0 += CHUNK) {
+        int cm = m - c0 < CHUNK ? m - c0 : CHUNK;
+        k->first = c0 == 0;
+        k->last = c0 + cm == m;
+        prepare_chunk(k, d, idx + c0, cm);
+        dl_pool_run(k->pool, chunk_job, k);
+        chunk_cost(k, net, &cost);
+        if (k->L > 2) accumulate_rest(k, net);
+        for (int w = 0; w < k->nwords; w++) k->pend[w] |= k->lit[w];
+    }
+    if (k->L > 2) apply_rest(k, net, k->r, decay);
+    return cost;
+}
+
+static const dl_kernel_ops fast_ops = {fast_new, fast_step, fast_free};
+
+const dl_kernel_ops *dl_kernel_fast(void) { return &fast_ops; }
