@@ -63,8 +63,18 @@ typedef struct fast_ctx {
     size_t lda;          /* row stride of a1/d1 (ld rounded to a cache line) */
     int nwords;          /* 64-bit mask words per image */
     int T;               /* threads */
-    int blk[MAX_T + 1];  /* thread t owns hidden blocks [blk[t], blk[t+1]) */
+    /* Units of work are tiles of hidden blocks: tile u is blocks
+     * [tile[u], tile[u+1]).  Two splits, the same arithmetic: one tile per
+     * thread when the threads work together, and the fewest, widest tiles
+     * when thread 0 works alone (see fast_step). */
+    int ntiles, nteam, nsolo;
+    int *tile, *team, *solo; /* tile points to team or solo */
     dl_pool *pool;
+    dl_work fwd, upd;    /* tiles handed out for the forward pass and the update */
+    long waited;         /* ns thread 0 spent waiting for others in this run */
+    long solo_left;      /* runs still to do alone */
+    long backoff;        /* length of the next solo stretch */
+    long calm;           /* team runs since the last long wait */
     const float *params; /* the net->params WT mirrors */
     float tab[256];      /* pixel byte -> input value */
 
@@ -96,6 +106,8 @@ static void fast_free(void *kv)
     fast_ctx *k = kv;
     if (!k) return;
     dl_pool_free(k->pool);
+    free(k->team);
+    free(k->solo);
     free(k->wt);
     free(k->g);
     free(k->gb0);
@@ -143,7 +155,14 @@ static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
     k->pool = dl_pool_new(want, e);
     if (!k->pool) goto fail;
     k->T = dl_pool_threads(k->pool);
-    for (int t = 0; t <= k->T; t++) k->blk[t] = nb * t / k->T;
+    /* One tile per thread (or more, none wider than a register tile). */
+    k->nsolo = (nb + DL_TILE_MAX - 1) / DL_TILE_MAX;
+    k->nteam = k->T > k->nsolo ? k->T : k->nsolo;
+    k->team = malloc(((size_t)k->nteam + 1) * sizeof(int));
+    k->solo = malloc(((size_t)k->nsolo + 1) * sizeof(int));
+    if (!k->team || !k->solo) goto oom;
+    for (int u = 0; u <= k->nteam; u++) k->team[u] = (int)((int64_t)nb * u / k->nteam);
+    for (int u = 0; u <= k->nsolo; u++) k->solo[u] = (int)((int64_t)nb * u / k->nsolo);
 
     size_t nw = (size_t)k->nin * k->ld;
     k->wt = alloc_zero(nw * sizeof(float));
@@ -323,16 +342,27 @@ DL_INLINE void update_tile(const int nv, fast_ctx *k, int s)
         int np = nin - kb * 8 < 8 ? nin - kb * 8 : 8;
         for (int p = 0; p < np; p++)
             if (touch >> p & 1) pixel_tile(nv, k, (size_t)kb * 8 + p, s, (int)(pend >> p & 1));
-        if (k->last) write_back(k, k->net->w[0], kb, np, s, s + nv);
+        if (k->last) {
+            write_back(k, k->net->w[0], kb, np, s, s + nv);
+            /* The write-back stores land in ~100 rows of W at once, too
+             * many streams for the hardware prefetcher: ask for the lines
+             * two blocks ahead, for writing. */
+            if ((kb & 1) == 0 && (kb + 2) * 8 < nin) {
+                float *w0 = k->net->w[0] + (size_t)(kb + 2) * 8;
+                int j1 = (s + nv) * DL_VW < k->nh ? (s + nv) * DL_VW : k->nh;
+                for (int j = s * DL_VW; j < j1; j++) __builtin_prefetch(w0 + (size_t)j * nin, 1);
+            }
+        }
     }
 }
 
-/* First-layer weights and biases of this thread's hidden blocks [b0, b1):
- * accumulate (a long batch's earlier chunks) or apply (its last chunk). */
-static void update_first(fast_ctx *k, int t)
+/* First-layer weights and biases of hidden blocks [b0, b1), one register
+ * tile (b1 - b0 <= DL_TILE_MAX): accumulate (a long batch's earlier
+ * chunks) or apply (its last chunk). */
+static void update_first(fast_ctx *k, int b0, int b1)
 {
     dl_net *net = k->net;
-    int b0 = k->blk[t], b1 = k->blk[t + 1], nh = k->nh;
+    int nh = k->nh;
     int j0 = b0 * DL_VW, j1 = b1 * DL_VW < nh ? b1 * DL_VW : nh;
     /* Biases: Σ_i δ_ij in example order, as ref_step sums them. */
     for (int j = j0; j < j1; j++) {
@@ -341,68 +371,84 @@ static void update_first(fast_ctx *k, int t)
         if (k->last) net->b[0][j] -= k->r * s;
         else k->gb0[j] = s;
     }
-    /* Tiles of at most DL_TILE_MAX vectors, as equal as possible. */
-    int nb = b1 - b0, ntiles = (nb + DL_TILE_MAX - 1) / DL_TILE_MAX;
-    for (int q = 0; q < ntiles; q++) {
-        int s = b0 + nb * q / ntiles, nv = b0 + nb * (q + 1) / ntiles - s;
-        switch (nv) {
+    switch (b1 - b0) {
 #define CASE(N)                                                                          \
     case N:                                                                              \
-        update_tile(N, k, s);                                                            \
+        update_tile(N, k, b0);                                                           \
         break;
-            CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
-            CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+        CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
 #undef CASE
-        default: break;
-        }
+    default: break;
     }
 }
 
-/* Everything one thread does for one chunk. */
+/* Layers 1..L-1 for every example of the chunk, forward and back, into
+ * thread t's scratch; every thread that does this gets the same numbers. */
+static void later_layers(fast_ctx *k, int t)
+{
+    const dl_net *net = k->net;
+    for (int i = 0; i < k->cm; i++) {
+        const float *a = k->a1 + (size_t)i * k->lda;
+        for (int l = 1; l + 1 < k->L; l++) {
+            float *out = deep_a(k, t, l + 1, i, net);
+            dl_fast_dense_forward(net->w[l], net->b[l], net->sizes[l], net->sizes[l + 1], a, out);
+            a = out;
+        }
+        output_delta(k->cost, a, k->lab[i], 0, k->nout, deep_d(k, t, k->L - 1, i, net));
+        for (int l = k->L - 2; l >= 2; l--)
+            hidden_delta_scalar(net->w[l], net->sizes[l], net->sizes[l + 1],
+                                deep_d(k, t, l + 1, i, net), deep_a(k, t, l, i, net),
+                                deep_d(k, t, l, i, net));
+    }
+}
+
+/* What every thread of a run does for one chunk.  Units are tiles of
+ * hidden blocks, handed out by k->fwd and k->upd: thread 0 alone could do
+ * them all (train_fast_pool.h). */
 static void chunk_job(void *kv, int t)
 {
     fast_ctx *k = kv;
     dl_net *net = k->net;
-    int b0 = k->blk[t], b1 = k->blk[t + 1];
-    int c0 = b0 * DL_VW, c1 = b1 * DL_VW;
+    int u;
 
-    /* 1. First layer forward on this thread's hidden blocks. */
-    for (int i = 0; i < k->cm; i++)
-        dl_fast_first_forward(k->wt, k->ld, net->b[0], k->nh, k->tab, k->px[i],
-                              k->mask + (size_t)i * k->nwords, k->nwords, b0, b1,
-                              k->a1 + (size_t)i * k->lda);
-
-    if (k->L == 2) {
-        /* The first layer is the output layer: its deltas are local. */
-        for (int i = 0; i < k->cm; i++) {
-            float *a = k->a1 + (size_t)i * k->lda, *d = k->d1 + (size_t)i * k->lda;
-            int j1 = c1 < k->nh ? c1 : k->nh;
-            output_delta(k->cost, a, k->lab[i], c0, j1, d);
-            for (int j = j1; j < c1; j++) d[j] = 0.0f;
-        }
-    } else {
-        /* 2. All of a1 is needed by the next layer. */
-        dl_pool_barrier(k->pool);
-        /* 3. Later layers, forward and back, for every example (every thread
-         * the same way), then deltas of this thread's hidden units. */
-        for (int i = 0; i < k->cm; i++) {
-            const float *a = k->a1 + (size_t)i * k->lda;
-            for (int l = 1; l + 1 < k->L; l++) {
-                float *out = deep_a(k, t, l + 1, i, net);
-                dl_fast_dense_forward(net->w[l], net->b[l], net->sizes[l], net->sizes[l + 1], a, out);
-                a = out;
+    /* 1. First layer forward, tile by tile (and, when it is the output
+     * layer, its deltas, which are local to each unit). */
+    while ((u = dl_work_claim(&k->fwd)) >= 0) {
+        int b0 = k->tile[u], b1 = k->tile[u + 1], c0 = b0 * DL_VW, c1 = b1 * DL_VW;
+        for (int i = 0; i < k->cm; i++)
+            dl_fast_first_forward(k->wt, k->ld, net->b[0], k->nh, k->tab, k->px[i],
+                                  k->mask + (size_t)i * k->nwords, k->nwords, b0, b1,
+                                  k->a1 + (size_t)i * k->lda);
+        if (k->L == 2)
+            for (int i = 0; i < k->cm; i++) {
+                float *a = k->a1 + (size_t)i * k->lda, *d = k->drow[i];
+                int j1 = c1 < k->nh ? c1 : k->nh;
+                output_delta(k->cost, a, k->lab[i], c0, j1, d);
+                for (int j = j1; j < c1; j++) d[j] = 0.0f;
             }
-            output_delta(k->cost, a, k->lab[i], 0, k->nout, deep_d(k, t, k->L - 1, i, net));
-            for (int l = k->L - 2; l >= 2; l--)
-                hidden_delta_scalar(net->w[l], net->sizes[l], net->sizes[l + 1],
-                                    deep_d(k, t, l + 1, i, net), deep_a(k, t, l, i, net),
-                                    deep_d(k, t, l, i, net));
-            hidden_delta(net->w[1], k->nh, net->sizes[2], deep_d(k, t, 2, i, net),
-                         k->a1 + (size_t)i * k->lda, c0, c1, k->d1 + (size_t)i * k->lda);
-        }
+        dl_work_finish(&k->fwd);
     }
-    /* 4. This thread's columns of the first layer. */
-    update_first(k, t);
+    /* 2. The later layers need all of a1. */
+    long w = dl_work_wait(&k->fwd);
+    if (t == 0) k->waited += w;
+    if (k->L > 2) {
+        /* Thread 0 needs them for the later layers' gradients; a helper
+         * only if there is first-layer work left to share. */
+        if (t != 0 && atomic_load_explicit(&k->upd.next, memory_order_relaxed) >= k->upd.n) return;
+        later_layers(k, t);
+    }
+    /* 3. Deltas of each tile's hidden units, then its first-layer update. */
+    while ((u = dl_work_claim(&k->upd)) >= 0) {
+        int b0 = k->tile[u], b1 = k->tile[u + 1];
+        if (k->L > 2)
+            for (int i = 0; i < k->cm; i++)
+                hidden_delta(net->w[1], k->nh, net->sizes[2], deep_d(k, t, 2, i, net),
+                             k->a1 + (size_t)i * k->lda, b0 * DL_VW, b1 * DL_VW, k->drow[i]);
+        update_first(k, b0, b1);
+        dl_work_finish(&k->upd);
+    }
+    if (t == 0) k->waited += dl_work_wait(&k->upd);
 }
 
 /* ---- thread 0 alone ---------------------------------------------------- */
@@ -494,6 +540,40 @@ static void chunk_cost(fast_ctx *k, const dl_net *net, double *c)
     }
 }
 
+/* A descheduled helper stalls a run for a whole time slice (milliseconds,
+ * against tens of microseconds of work), which happens when the machine
+ * has more busy threads than cores.  Thread 0 then works alone for a
+ * stretch of runs that doubles each time it happens again.  The split
+ * never changes the arithmetic (train_fast_pool.h), so this only ever
+ * changes speed, never results. */
+#define STALL_NS 300000L
+#define SOLO_MIN 64
+#define SOLO_MAX 16384
+
+static void run_chunk(fast_ctx *k)
+{
+    int alone = k->T == 1 || k->solo_left > 0;
+    k->tile = alone ? k->solo : k->team;
+    k->ntiles = alone ? k->nsolo : k->nteam;
+    dl_work_reset(&k->fwd, k->ntiles);
+    dl_work_reset(&k->upd, k->ntiles);
+    k->waited = 0;
+    if (alone) {
+        chunk_job(k, 0);
+        if (k->solo_left > 0) k->solo_left--;
+        return;
+    }
+    k->waited += dl_pool_run(k->pool, chunk_job, k);
+    if (k->waited > STALL_NS) {
+        k->backoff = k->backoff ? 2 * k->backoff : SOLO_MIN;
+        if (k->backoff > SOLO_MAX) k->backoff = SOLO_MAX;
+        k->solo_left = k->backoff;
+        k->calm = 0;
+    } else if (++k->calm > SOLO_MAX) {
+        k->backoff = 0; /* a long calm spell: the next stall starts short again */
+    }
+}
+
 static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx, int m,
                         float eta, float decay)
 {
@@ -517,7 +597,7 @@ static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32
         k->first = c0 == 0;
         k->last = c0 + cm == m;
         prepare_chunk(k, d, idx + c0, cm);
-        dl_pool_run(k->pool, chunk_job, k);
+        run_chunk(k);
         chunk_cost(k, net, &cost);
         if (k->L > 2) accumulate_rest(k, net);
         for (int w = 0; w < k->nwords; w++) k->pend[w] |= k->lit[w];

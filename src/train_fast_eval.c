@@ -3,10 +3,11 @@
  * train_fast_eval.h): the first layer transposed and sparse in the inputs
  * (train_fast_layers.h), examples split between threads in fixed chunks.
  *
- * Determinism: examples are grouped in chunks of CHUNK; each chunk's cost
- * is summed in example order into its own slot, and the slots are added in
- * chunk order at the end, so the total is the same whichever thread ran
- * which chunk.  Confusion counts are integers.
+ * Determinism: examples are grouped in chunks of CHUNK, handed out to
+ * whichever threads are running; each chunk's cost is summed in example
+ * order into its own slot, and the slots are added in chunk order at the
+ * end, so the total is the same whichever thread ran which chunk.
+ * Confusion counts are integers.
  */
 #include "train_fast_eval.h"
 
@@ -32,6 +33,7 @@ typedef struct eval_job {
     size_t *correct;       /* [T] */
     float *scratch;        /* [T x per_thread] */
     size_t per_thread;
+    dl_work work;          /* chunks of CHUNK examples */
 } eval_job;
 
 static void eval_thread(void *arg, int t)
@@ -46,9 +48,9 @@ static void eval_thread(void *arg, int t)
     int nb = (int)(j->ld / DL_VW);
     size_t correct = 0;
     memset(y, 0, (size_t)j->K * sizeof(float));
-    /* Chunks t, t+T, t+2T, ...: interleaved so threads finish together. */
-    for (size_t c = (size_t)t; c < j->nchunks; c += (size_t)j->T) {
-        size_t i0 = c * CHUNK, i1 = i0 + CHUNK < d->n ? i0 + CHUNK : d->n;
+    int u;
+    while ((u = dl_work_claim(&j->work)) >= 0) {
+        size_t c = (size_t)u, i0 = c * CHUNK, i1 = i0 + CHUNK < d->n ? i0 + CHUNK : d->n;
         double cs = 0.0;
         for (size_t i = i0; i < i1; i++) {
             const uint8_t *px = d->pixels + i * d->npix;
@@ -64,8 +66,9 @@ static void eval_thread(void *arg, int t)
             correct += pred == lab;
         }
         j->chunk_cost[c] = cs;
+        dl_work_finish(&j->work);
     }
-    j->correct[t] = correct;
+    j->correct[t] += correct;
 }
 
 dl_status dl_fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
@@ -108,6 +111,7 @@ dl_status dl_fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost,
     } else {
         dl_fast_transpose_in(net, wt, j.ld);
         j.wt = wt;
+        dl_work_reset(&j.work, (int)j.nchunks);
         dl_pool_run(pool, eval_thread, &j);
         for (size_t c = 0; c < j.nchunks; c++) *cost_sum += j.chunk_cost[c];
         for (int t = 0; t < j.T; t++) {

@@ -1,28 +1,29 @@
 /*
  * train_fast_pool.c — the persistent pool (see train_fast_pool.h).
  *
- * Three hand-offs, all on C11 atomics:
- *   start    the caller publishes (fn, arg) and bumps `gen` (release); a
- *            worker that has seen the old value spins on it, then sleeps
- *            on `cv` once it has waited longer than SPIN_NS;
- *   barrier  a counter plus a generation (sense reversal): the last thread
- *            to arrive resets the counter and bumps the generation;
- *   finish   each worker increments `done`; the caller spins until all have.
- * Spinning waits give up the CPU (sched_yield) after SPIN_NS, so running
- * more threads than cores costs time but never livelocks.
+ * One atomic word, `state`, describes the current run:
+ *     bits 32..63  generation (one per run)
+ *     bit  31      open: workers may still join
+ *     bits 0..30   workers inside the run
+ * The caller publishes the job and a new generation, open, with nobody
+ * inside; a worker joins with a compare-and-swap that succeeds only while
+ * that generation is open; when the caller's own share is done it closes
+ * the run (another compare-and-swap) and waits for those inside to leave.
+ * A worker that wakes after the close sees the run closed and skips it, so
+ * it can never touch a job the caller has moved on from.
  *
- * Lost wake-ups are impossible: a worker increments `sleepers` and
- * re-reads `gen` under the mutex, the caller stores `gen` and then reads
- * `sleepers`; both are sequentially consistent, so either the worker sees
- * the new generation or the caller sees the sleeper and signals under the
- * mutex.
+ * Idle workers spin on `state` for SPIN_NS, then sleep on `cv`.  Lost
+ * wake-ups are impossible: a worker increments `sleepers` and re-reads the
+ * generation under the mutex; the caller stores the generation, then reads
+ * `sleepers`; both sequentially consistent, so either the worker sees the
+ * new run or the caller sees the sleeper and signals under the mutex.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "train_fast_pool.h"
 
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -33,26 +34,25 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* How long a waiting thread spins before yielding or sleeping: a few
- * training steps' worth, far below an evaluation pass. */
-#define SPIN_NS 20000L
+/* How long a waiting thread spins before it yields (inside a run) or
+ * sleeps (between runs): a few training steps, far below an epoch. */
+#define SPIN_NS 50000L
 
 #define MAX_THREADS 256
+#define OPEN ((uint64_t)1 << 31)
+#define INSIDE_MASK (OPEN - 1)
 
 struct dl_pool {
     int nthreads;
-    dl_pool_fn fn;         /* written by the caller before the release store of gen */
+    dl_pool_fn fn;          /* the job: written before the state store that publishes it */
     void *arg;
-    atomic_uint gen;       /* run generation */
-    atomic_int done;       /* workers finished with the current run */
+    _Atomic uint64_t state; /* generation | open | workers inside */
     atomic_int quit;
     atomic_int sleepers;
-    atomic_uint bar_count; /* threads arrived at the current barrier */
-    atomic_uint bar_gen;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pthread_t tid[MAX_THREADS];
     int nstarted;
+    pthread_t tid[MAX_THREADS];
 };
 
 typedef struct worker_arg {
@@ -60,30 +60,39 @@ typedef struct worker_arg {
     int t;
 } worker_arg;
 
-static long elapsed_ns(const struct timespec *t0)
+static uint32_t gen_of(uint64_t s) { return (uint32_t)(s >> 32); }
+
+/* A spin-then-yield waiter: call step() in the loop body. */
+typedef struct spin {
+    int n;
+    int timed;
+    struct timespec t0;
+} spin;
+
+static long since_ns(const struct timespec *t0)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
 }
 
-/* Spins while *a == old, yielding once SPIN_NS have passed. */
-static void wait_change(atomic_uint *a, unsigned old)
+/* Returns 1 once SPIN_NS have passed (checked every 256 calls). */
+static int spin_step(spin *s)
 {
-    struct timespec t0;
-    int spins = 0, timed = 0;
-    while (atomic_load_explicit(a, memory_order_acquire) == old) {
-        CPU_RELAX();
-        if (++spins < 256) continue;
-        spins = 0;
-        if (!timed) {
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            timed = 1;
-        } else if (elapsed_ns(&t0) > SPIN_NS) {
-            sched_yield();
-        }
+    CPU_RELAX();
+    if (++s->n < 256) return 0;
+    s->n = 0;
+    if (!s->timed) {
+        clock_gettime(CLOCK_MONOTONIC, &s->t0);
+        s->timed = 1;
+        return 0;
     }
+    return since_ns(&s->t0) > SPIN_NS;
 }
+
+/* Roughly how long a finished wait lasted: 0 if it never got to the first
+ * clock reading (a few hundred spins), else the time since that reading. */
+static long waited(const spin *s) { return s->timed ? since_ns(&s->t0) : 0; }
 
 static void *worker_main(void *va)
 {
@@ -91,34 +100,40 @@ static void *worker_main(void *va)
     dl_pool *p = wa->p;
     int t = wa->t;
     free(wa);
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        /* Wait for a new generation: spin first, then sleep. */
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int spins = 0;
-        while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen) {
-            CPU_RELAX();
-            if (++spins < 256) continue;
-            spins = 0;
-            if (elapsed_ns(&t0) < SPIN_NS) continue;
+        /* Wait for a new generation: spin, then sleep. */
+        spin s = {0, 0, {0, 0}};
+        uint64_t st;
+        while (gen_of(st = atomic_load_explicit(&p->state, memory_order_acquire)) == seen) {
+            if (!spin_step(&s)) continue;
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
-            while (atomic_load(&p->gen) == seen) pthread_cond_wait(&p->cv, &p->mu);
+            while (gen_of(atomic_load(&p->state)) == seen) pthread_cond_wait(&p->cv, &p->mu);
             atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
         }
-        seen = atomic_load_explicit(&p->gen, memory_order_acquire);
+        seen = gen_of(st);
         if (atomic_load_explicit(&p->quit, memory_order_acquire)) return NULL;
+        /* Join if this generation is still open. */
+        int joined = 0;
+        while (gen_of(st) == seen && (st & OPEN)) {
+            if (atomic_compare_exchange_weak_explicit(&p->state, &st, st + 1, memory_order_acquire,
+                                                      memory_order_acquire)) {
+                joined = 1;
+                break;
+            }
+        }
+        if (!joined) continue;
         p->fn(p->arg, t);
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        atomic_fetch_sub_explicit(&p->state, 1, memory_order_release);
     }
 }
 
-/* Publishes a new generation and wakes sleepers. */
-static void bump(dl_pool *p)
+/* Publishes a new state (seq_cst: see the file comment) and wakes sleepers. */
+static void publish(dl_pool *p, uint64_t st)
 {
-    atomic_fetch_add(&p->gen, 1); /* seq_cst: see the file comment */
+    atomic_store(&p->state, st);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
@@ -135,12 +150,9 @@ dl_pool *dl_pool_new(int threads, dl_err *e)
         dl_err_set(e, DL_ENOMEM, "out of memory for the thread pool");
         return NULL;
     }
-    atomic_init(&p->gen, 0);
-    atomic_init(&p->done, 0);
+    atomic_init(&p->state, 0);
     atomic_init(&p->quit, 0);
     atomic_init(&p->sleepers, 0);
-    atomic_init(&p->bar_count, 0);
-    atomic_init(&p->bar_gen, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->nthreads = 1;
@@ -151,7 +163,7 @@ dl_pool *dl_pool_new(int threads, dl_err *e)
         wa->t = t;
         if (pthread_create(&p->tid[t], NULL, worker_main, wa) != 0) {
             free(wa);
-            break; /* fewer threads: the kernels' results do not depend on the count */
+            break; /* fewer threads: results do not depend on the count */
         }
         p->nthreads = t + 1;
     }
@@ -161,52 +173,61 @@ dl_pool *dl_pool_new(int threads, dl_err *e)
 
 int dl_pool_threads(const dl_pool *p) { return p->nthreads; }
 
-void dl_pool_run(dl_pool *p, dl_pool_fn fn, void *arg)
+long dl_pool_run(dl_pool *p, dl_pool_fn fn, void *arg)
 {
     if (p->nthreads == 1) {
         fn(arg, 0);
-        return;
+        return 0;
     }
     p->fn = fn;
     p->arg = arg;
-    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    bump(p);
+    uint32_t g = gen_of(atomic_load_explicit(&p->state, memory_order_relaxed)) + 1;
+    publish(p, (uint64_t)g << 32 | OPEN);
     fn(arg, 0);
-    struct timespec t0;
-    int spins = 0, timed = 0;
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < p->nthreads - 1) {
-        CPU_RELAX();
-        if (++spins < 256) continue;
-        spins = 0;
-        if (!timed) {
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            timed = 1;
-        } else if (elapsed_ns(&t0) > SPIN_NS) {
-            sched_yield();
-        }
+    /* Close the run, then wait for those inside to leave. */
+    uint64_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&p->state, &st, st & ~OPEN, memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
     }
-}
-
-void dl_pool_barrier(dl_pool *p)
-{
-    if (p->nthreads == 1) return;
-    unsigned g = atomic_load_explicit(&p->bar_gen, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&p->bar_count, 1, memory_order_acq_rel) ==
-        (unsigned)p->nthreads - 1) {
-        atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
-        atomic_store_explicit(&p->bar_gen, g + 1, memory_order_release);
-    } else {
-        wait_change(&p->bar_gen, g);
-    }
+    spin s = {0, 0, {0, 0}};
+    while (atomic_load_explicit(&p->state, memory_order_acquire) & INSIDE_MASK)
+        if (spin_step(&s)) sched_yield();
+    return waited(&s);
 }
 
 void dl_pool_free(dl_pool *p)
 {
     if (!p) return;
     atomic_store(&p->quit, 1);
-    bump(p);
+    uint32_t g = gen_of(atomic_load(&p->state)) + 1;
+    publish(p, (uint64_t)g << 32); /* a new generation, closed: workers see quit */
     for (int t = 1; t <= p->nstarted; t++) pthread_join(p->tid[t], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);
+}
+
+void dl_work_reset(dl_work *w, int n)
+{
+    atomic_store_explicit(&w->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&w->done, 0, memory_order_relaxed);
+    w->n = n;
+}
+
+int dl_work_claim(dl_work *w)
+{
+    /* Cheap test first, so latecomers do not keep bumping the counter. */
+    if (atomic_load_explicit(&w->next, memory_order_relaxed) >= w->n) return -1;
+    int u = atomic_fetch_add_explicit(&w->next, 1, memory_order_relaxed);
+    return u < w->n ? u : -1;
+}
+
+void dl_work_finish(dl_work *w) { atomic_fetch_add_explicit(&w->done, 1, memory_order_release); }
+
+long dl_work_wait(dl_work *w)
+{
+    spin s = {0, 0, {0, 0}};
+    while (atomic_load_explicit(&w->done, memory_order_acquire) < w->n)
+        if (spin_step(&s)) sched_yield();
+    return waited(&s);
 }

@@ -1,42 +1,68 @@
 /*
  * train_fast_pool.h — a small persistent thread pool for the fast kernels
- * (private to train_fast*.c).
+ * (private to train_fast*.c), built for work that lasts microseconds.
  *
- * dl_pool_run(p, fn, arg) calls fn(arg, t) on every thread t = 0..T-1 (the
- * caller is thread 0) and returns when all have returned; inside fn,
- * dl_pool_barrier(p) waits for all T.  Hand-offs spin briefly, because a
- * training step lasts only tens of microseconds and a sleeping thread takes
- * that long to wake; an idle worker then sleeps on a condition variable so
- * it burns no CPU between epochs or after training.
+ * dl_pool_run(p, fn, arg) calls fn(arg, 0) on the caller and fn(arg, t) on
+ * each worker t that wakes up in time to join the run; it returns once the
+ * caller's fn has returned and every worker that joined has left.  A worker
+ * that is late (descheduled on a busy machine, or still asleep) skips the
+ * run rather than holding it up.  So fn must share its work out through a
+ * dl_work counter, never by thread index: units are claimed one at a time
+ * by whichever threads are there, and the caller alone can do them all.
+ * The thread index t is only for per-thread scratch memory.
  *
- * The pool never decides anything about the arithmetic: callers split work
- * by thread index, and all the fast kernels split it so that results do not
- * depend on how many threads there are.
+ * Which thread does a unit never changes what the unit computes, so
+ * results cannot depend on the number of threads or on timing.
+ *
+ * Waiting spins briefly (a training step lasts tens of microseconds and a
+ * sleeping thread takes that long to wake), then yields the CPU; an idle
+ * worker sleeps on a condition variable, so nothing burns CPU between
+ * epochs or after training.
  */
 #ifndef DIGITLENS_TRAIN_FAST_POOL_H
 #define DIGITLENS_TRAIN_FAST_POOL_H
+
+#include <stdatomic.h>
 
 #include "digitlens/err.h"
 
 typedef struct dl_pool dl_pool;
 typedef void (*dl_pool_fn)(void *arg, int t);
 
-/* A pool of up to `threads` threads (the caller counts as one).  If the
- * system refuses to start some, the pool keeps the ones it got (see
- * dl_pool_threads); NULL with *e only when out of memory. */
+/* A pool of up to `threads` threads, the caller included.  If the system
+ * refuses to start some, the pool keeps those it got (dl_pool_threads);
+ * NULL with *e only when out of memory. */
 dl_pool *dl_pool_new(int threads, dl_err *e);
 
-/* Threads the pool really runs fn on (>= 1). */
+/* Threads that may run fn, the caller included (>= 1). */
 int dl_pool_threads(const dl_pool *p);
 
-/* fn(arg, t) on every thread; returns after all have finished.  Not
- * reentrant: one run at a time, from the thread that created the pool. */
-void dl_pool_run(dl_pool *p, dl_pool_fn fn, void *arg);
-
-/* Inside fn: returns when all threads of the run have called it. */
-void dl_pool_barrier(dl_pool *p);
+/* fn(arg, t) on the caller (t = 0) and on the workers that join (see
+ * above).  One run at a time, from the thread that created the pool.
+ * Returns the nanoseconds the caller then waited for workers to leave. */
+long dl_pool_run(dl_pool *p, dl_pool_fn fn, void *arg);
 
 /* Stops and joins the workers; NULL is fine. */
 void dl_pool_free(dl_pool *p);
+
+/* n units of work shared by the threads of a run. */
+typedef struct dl_work {
+    atomic_int next;  /* next unit to hand out */
+    atomic_int done;  /* units finished */
+    int n;
+} dl_work;
+
+/* Before the run: n units, none handed out. */
+void dl_work_reset(dl_work *w, int n);
+
+/* The next unhanded unit, or -1 when all have been handed out. */
+int dl_work_claim(dl_work *w);
+
+/* Marks a claimed unit finished (publishing what it wrote). */
+void dl_work_finish(dl_work *w);
+
+/* Returns when all n units are finished (and their writes visible), with
+ * the nanoseconds it waited. */
+long dl_work_wait(dl_work *w);
 
 #endif
