@@ -27,18 +27,18 @@
  *     changed, with 8x8 register transposes, right after updating them while
  *     they are in cache.  With decay ≠ 1 (L2) every weight changes, so every
  *     block is updated and written back: exact, and slower.
- *   - Hidden units are split between threads in blocks of 8 (one vector);
- *     every per-unit computation is the same whatever the split, and the
- *     small later layers are computed identically (redundantly) by every
- *     thread.  So the result does not depend on the thread count at all:
- *     1, 2 or 13 threads give bit-identical weights.
- *   - Per step: thread 0 prepares the batch (masks), all threads run the
- *     first layer forward on their hidden blocks, meet at a barrier, run the
- *     small layers and backprop to their own hidden units, update their own
- *     columns of WT and rows of W[0]; then thread 0 alone updates layers ≥ 1
- *     (a few thousand flops).  A batch longer than CHUNK examples is
- *     processed CHUNK at a time, carrying partial first-layer gradients in
- *     G so the sums keep their order.
+ *   - Threads share each step in two phases of small units that any
+ *     thread may claim (train_fast_pool.h).  Forward: one unit per example
+ *     (first layer, later layers, backprop down to the first hidden layer,
+ *     cost).  Update: one unit per tile of hidden units (that tile's columns
+ *     of WT and rows of W[0]) and one for all later layers (their gradients,
+ *     summed over the examples in order, and their update).  No unit's
+ *     arithmetic depends on who runs it, so the result does not depend on
+ *     the thread count: 1, 2 or 13 threads give bit-identical weights.
+ *     Thread 0 alone prepares each batch (pixel masks) and adds the costs.
+ *   - A batch longer than CHUNK examples is processed CHUNK at a time,
+ *     carrying partial first-layer gradients in G so the sums keep their
+ *     order.
  *
  * Contract (train_kernels.h): between steps the caller may read the
  * network but must not change it; a step given a different net re-reads it.
@@ -56,21 +56,21 @@
 #define MAX_T 64
 
 typedef struct fast_ctx {
-    dl_cost cost;
+    dl_cost cost_kind;
     int L;               /* layers, input included */
     int nin, nh, nout;   /* sizes[0], sizes[1], sizes[L-1] */
     size_t ld;           /* nh rounded up to a whole vector: row length of WT and G */
     size_t lda;          /* row stride of a1/d1 (ld rounded to a cache line) */
     int nwords;          /* 64-bit mask words per image */
     int T;               /* threads */
-    /* Units of work are tiles of hidden blocks: tile u is blocks
+    /* Update units are tiles of hidden blocks: tile u is blocks
      * [tile[u], tile[u+1]).  Two splits, the same arithmetic: one tile per
      * thread when the threads work together, and the fewest, widest tiles
-     * when thread 0 works alone (see fast_step). */
+     * when thread 0 works alone (see run_chunk). */
     int ntiles, nteam, nsolo;
     int *tile, *team, *solo; /* tile points to team or solo */
     dl_pool *pool;
-    dl_work fwd, upd;    /* tiles handed out for the forward pass and the update */
+    dl_work fwd, upd;    /* forward: one unit per example; update: tiles, then later layers */
     long waited;         /* ns thread 0 spent waiting for others in this run */
     long solo_left;      /* runs still to do alone */
     long backoff;        /* length of the next solo stretch */
@@ -86,10 +86,12 @@ typedef struct fast_ctx {
     uint64_t *lit;       /* [nwords] lit in any example of this chunk */
     uint64_t *pend;      /* [nwords] pixels with a partial sum in g from earlier chunks */
     uint8_t *pm;         /* [CHUNK/8 x nin] bit i of pm[q*nin + k]: example 8q+i lights pixel k */
-    float *deep[MAX_T];  /* per thread: a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]] */
-    size_t deep_off[DL_MAX_LAYERS]; /* offset of a[l] in deep[t]; d[l] follows it */
+    float *deep;         /* a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]] */
+    size_t deep_off[DL_MAX_LAYERS]; /* offset of a[l] in deep; d[l] follows it */
     float *grest;        /* gradient of layers >= 1, laid out like params from W[1] on */
-    float *y;            /* [nout] target scratch for the cost */
+    float *y;            /* [MAX_T x ynext] per-thread target scratch for the cost */
+    size_t ynext;
+    double cost[CHUNK];  /* each example's cost */
 
     /* The current chunk (set by thread 0 before each pool run). */
     dl_net *net;
@@ -117,7 +119,7 @@ static void fast_free(void *kv)
     free(k->lit);
     free(k->pend);
     free(k->pm);
-    for (int t = 0; t < MAX_T; t++) free(k->deep[t]);
+    free(k->deep);
     free(k->grest);
     free(k->y);
     free(k);
@@ -137,7 +139,7 @@ static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
 {
     fast_ctx *k = calloc(1, sizeof *k);
     if (!k) goto oom;
-    k->cost = cost;
+    k->cost_kind = cost;
     k->L = net->nlayers;
     k->nin = net->sizes[0];
     k->nh = net->sizes[1];
@@ -174,7 +176,8 @@ static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
     k->lit = alloc_zero((size_t)k->nwords * sizeof(uint64_t));
     k->pend = alloc_zero((size_t)k->nwords * sizeof(uint64_t));
     k->pm = alloc_zero((size_t)(CHUNK / 8) * (size_t)k->nin);
-    k->y = alloc_zero((size_t)k->nout * sizeof(float));
+    k->ynext = dl_vround((size_t)k->nout) + 16; /* a cache line apart */
+    k->y = alloc_zero((size_t)MAX_T * k->ynext * sizeof(float));
     if (!k->wt || !k->g || !k->gb0 || !k->a1 || !k->d1 || !k->mask || !k->lit || !k->pend ||
         !k->pm || !k->y)
         goto oom;
@@ -183,8 +186,7 @@ static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
         k->deep_off[l] = deep;
         deep += 2 * (size_t)CHUNK * net->sizes[l];
     }
-    for (int t = 0; t < k->T; t++)
-        if (!(k->deep[t] = alloc_zero(deep * sizeof(float)))) goto oom;
+    if (!(k->deep = alloc_zero(deep * sizeof(float)))) goto oom;
     size_t rest = net->nlayers > 2 ? net->nparams - dl_net_woff(net, 1) : 0;
     k->grest = alloc_zero(rest * sizeof(float));
     if (!k->grest) goto oom;
@@ -254,14 +256,15 @@ static void hidden_delta_scalar(const float *w, int nin, int nout, const float *
     for (int k = 0; k < nin; k++) d_in[k] *= a_in[k] * (1.0f - a_in[k]);
 }
 
-static float *deep_a(const fast_ctx *k, int t, int l, int i, const dl_net *net)
+/* Example i's activations and deltas of layer l >= 2. */
+static float *deep_a(const fast_ctx *k, int l, int i, const dl_net *net)
 {
-    return k->deep[t] + k->deep_off[l] + (size_t)i * net->sizes[l];
+    return k->deep + k->deep_off[l] + (size_t)i * net->sizes[l];
 }
 
-static float *deep_d(const fast_ctx *k, int t, int l, int i, const dl_net *net)
+static float *deep_d(const fast_ctx *k, int l, int i, const dl_net *net)
 {
-    return k->deep[t] + k->deep_off[l] + (size_t)(CHUNK + i) * net->sizes[l];
+    return k->deep + k->deep_off[l] + (size_t)(CHUNK + i) * net->sizes[l];
 }
 
 /* Pixel `pix`'s first-layer update on nv vectors of hidden units from
@@ -383,69 +386,103 @@ static void update_first(fast_ctx *k, int b0, int b1)
     }
 }
 
-/* Layers 1..L-1 for every example of the chunk, forward and back, into
- * thread t's scratch; every thread that does this gets the same numbers. */
-static void later_layers(fast_ctx *k, int t)
+/* Update unit for the later layers: adds this chunk's gradients of layers
+ * >= 1 to grest, example by example in order (the reference's summation
+ * order). */
+static void accumulate_rest(fast_ctx *k, const dl_net *net)
 {
-    const dl_net *net = k->net;
-    for (int i = 0; i < k->cm; i++) {
-        const float *a = k->a1 + (size_t)i * k->lda;
-        for (int l = 1; l + 1 < k->L; l++) {
-            float *out = deep_a(k, t, l + 1, i, net);
-            dl_fast_dense_forward(net->w[l], net->b[l], net->sizes[l], net->sizes[l + 1], a, out);
-            a = out;
+    size_t base = dl_net_woff(net, 1);
+    for (int l = 1; l + 1 < k->L; l++) {
+        int nin = net->sizes[l], nout = net->sizes[l + 1];
+        float *gw = k->grest + (dl_net_woff(net, l) - base);
+        float *gb = k->grest + (dl_net_boff(net, l) - base);
+        for (int o = 0; o < nout; o++) {
+            float *g = gw + (size_t)o * nin;
+            for (int c = 0; c < nin; c += DL_VW) {
+                int n = nin - c < DL_VW ? nin - c : DL_VW;
+                dl_vf s = n == DL_VW ? vf_load(g + c) : vf_load_n(g + c, n);
+                for (int i = 0; i < k->cm; i++) {
+                    const float *a = l == 1 ? k->a1 + (size_t)i * k->lda : deep_a(k, l, i, net);
+                    dl_vf av = n == DL_VW ? vf_load(a + c) : vf_load_n(a + c, n);
+                    s = vf_fmadd(vf_bcast(deep_d(k, l + 1, i, net) + o), av, s);
+                }
+                if (n == DL_VW) vf_store(g + c, s);
+                else vf_store_n(g + c, s, n);
+            }
+            float sb = gb[o];
+            for (int i = 0; i < k->cm; i++) sb += deep_d(k, l + 1, i, net)[o];
+            gb[o] = sb;
         }
-        output_delta(k->cost, a, k->lab[i], 0, k->nout, deep_d(k, t, k->L - 1, i, net));
-        for (int l = k->L - 2; l >= 2; l--)
-            hidden_delta_scalar(net->w[l], net->sizes[l], net->sizes[l + 1],
-                                deep_d(k, t, l + 1, i, net), deep_a(k, t, l, i, net),
-                                deep_d(k, t, l, i, net));
     }
 }
 
-/* What every thread of a run does for one chunk.  Units are tiles of
- * hidden blocks, handed out by k->fwd and k->upd: thread 0 alone could do
- * them all (train_fast_pool.h). */
+static void apply_rest(fast_ctx *k, dl_net *net, float r, float decay)
+{
+    size_t base = dl_net_woff(net, 1);
+    for (int l = 1; l + 1 < k->L; l++) {
+        size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
+        float *w = net->w[l];
+        const float *g = k->grest + (dl_net_woff(net, l) - base);
+        for (size_t i = 0; i < nw; i++) w[i] = decay * w[i] - r * g[i];
+        const float *gb = k->grest + (dl_net_boff(net, l) - base);
+        for (int j = 0; j < net->sizes[l + 1]; j++) net->b[l][j] -= r * gb[j];
+    }
+}
+
+/* Forward unit: example i through the whole net and back down to the
+ * first hidden layer's deltas; its cost.  y is this thread's scratch. */
+static void example_unit(fast_ctx *k, int i, float *y)
+{
+    const dl_net *net = k->net;
+    int nb = (int)(k->ld / DL_VW);
+    float *a1 = k->a1 + (size_t)i * k->lda, *d1 = k->drow[i];
+    dl_fast_first_forward(k->wt, k->ld, net->b[0], k->nh, k->tab, k->px[i],
+                          k->mask + (size_t)i * k->nwords, k->nwords, 0, nb, a1);
+    const float *out = a1;
+    if (k->L == 2) {
+        /* The first layer is the output layer. */
+        output_delta(k->cost_kind, a1, k->lab[i], 0, k->nh, d1);
+        for (size_t j = (size_t)k->nh; j < k->ld; j++) d1[j] = 0.0f;
+    } else {
+        for (int l = 1; l + 1 < k->L; l++) {
+            float *o = deep_a(k, l + 1, i, net);
+            dl_fast_dense_forward(net->w[l], net->b[l], net->sizes[l], net->sizes[l + 1], out, o);
+            out = o;
+        }
+        output_delta(k->cost_kind, out, k->lab[i], 0, k->nout, deep_d(k, k->L - 1, i, net));
+        for (int l = k->L - 2; l >= 2; l--)
+            hidden_delta_scalar(net->w[l], net->sizes[l], net->sizes[l + 1], deep_d(k, l + 1, i, net),
+                                deep_a(k, l, i, net), deep_d(k, l, i, net));
+        hidden_delta(net->w[1], k->nh, net->sizes[2], deep_d(k, 2, i, net), a1, 0, (int)k->ld, d1);
+    }
+    memset(y, 0, (size_t)k->nout * sizeof(float));
+    y[k->lab[i]] = 1.0f;
+    k->cost[i] = dl_cost_value(k->cost_kind, out, y, k->nout);
+}
+
+/* What every thread of a run does for one chunk (thread 0 alone could do
+ * it all: train_fast_pool.h). */
 static void chunk_job(void *kv, int t)
 {
     fast_ctx *k = kv;
-    dl_net *net = k->net;
     int u;
-
-    /* 1. First layer forward, tile by tile (and, when it is the output
-     * layer, its deltas, which are local to each unit). */
+    /* 1. Examples, forward and back. */
     while ((u = dl_work_claim(&k->fwd)) >= 0) {
-        int b0 = k->tile[u], b1 = k->tile[u + 1], c0 = b0 * DL_VW, c1 = b1 * DL_VW;
-        for (int i = 0; i < k->cm; i++)
-            dl_fast_first_forward(k->wt, k->ld, net->b[0], k->nh, k->tab, k->px[i],
-                                  k->mask + (size_t)i * k->nwords, k->nwords, b0, b1,
-                                  k->a1 + (size_t)i * k->lda);
-        if (k->L == 2)
-            for (int i = 0; i < k->cm; i++) {
-                float *a = k->a1 + (size_t)i * k->lda, *d = k->drow[i];
-                int j1 = c1 < k->nh ? c1 : k->nh;
-                output_delta(k->cost, a, k->lab[i], c0, j1, d);
-                for (int j = j1; j < c1; j++) d[j] = 0.0f;
-            }
+        example_unit(k, u, k->y + (size_t)t * k->ynext);
         dl_work_finish(&k->fwd);
     }
-    /* 2. The later layers need all of a1. */
+    /* 2. The updates need every example's deltas. */
     long w = dl_work_wait(&k->fwd);
     if (t == 0) k->waited += w;
-    if (k->L > 2) {
-        /* Thread 0 needs them for the later layers' gradients; a helper
-         * only if there is first-layer work left to share. */
-        if (t != 0 && atomic_load_explicit(&k->upd.next, memory_order_relaxed) >= k->upd.n) return;
-        later_layers(k, t);
-    }
-    /* 3. Deltas of each tile's hidden units, then its first-layer update. */
+    /* 3. Tiles of the first layer; the later layers as one last unit (no
+     * update unit reads them any more, so they may change now). */
     while ((u = dl_work_claim(&k->upd)) >= 0) {
-        int b0 = k->tile[u], b1 = k->tile[u + 1];
-        if (k->L > 2)
-            for (int i = 0; i < k->cm; i++)
-                hidden_delta(net->w[1], k->nh, net->sizes[2], deep_d(k, t, 2, i, net),
-                             k->a1 + (size_t)i * k->lda, b0 * DL_VW, b1 * DL_VW, k->drow[i]);
-        update_first(k, b0, b1);
+        if (u < k->ntiles) {
+            update_first(k, k->tile[u], k->tile[u + 1]);
+        } else {
+            accumulate_rest(k, k->net);
+            if (k->last) apply_rest(k, k->net, k->r, k->decay);
+        }
         dl_work_finish(&k->upd);
     }
     if (t == 0) k->waited += dl_work_wait(&k->upd);
@@ -487,59 +524,6 @@ static void prepare_chunk(fast_ctx *k, const dl_dataset *d, const uint32_t *idx,
     }
 }
 
-/* Adds this chunk's gradients of layers >= 1 to grest, example by example
- * in order (the reference's summation order), 4 columns of vectors at a time. */
-static void accumulate_rest(fast_ctx *k, const dl_net *net)
-{
-    size_t base = dl_net_woff(net, 1);
-    for (int l = 1; l + 1 < k->L; l++) {
-        int nin = net->sizes[l], nout = net->sizes[l + 1];
-        float *gw = k->grest + (dl_net_woff(net, l) - base);
-        float *gb = k->grest + (dl_net_boff(net, l) - base);
-        for (int o = 0; o < nout; o++) {
-            float *g = gw + (size_t)o * nin;
-            for (int c = 0; c < nin; c += DL_VW) {
-                int n = nin - c < DL_VW ? nin - c : DL_VW;
-                dl_vf s = n == DL_VW ? vf_load(g + c) : vf_load_n(g + c, n);
-                for (int i = 0; i < k->cm; i++) {
-                    const float *a = l == 1 ? k->a1 + (size_t)i * k->lda : deep_a(k, 0, l, i, net);
-                    dl_vf av = n == DL_VW ? vf_load(a + c) : vf_load_n(a + c, n);
-                    s = vf_fmadd(vf_bcast(deep_d(k, 0, l + 1, i, net) + o), av, s);
-                }
-                if (n == DL_VW) vf_store(g + c, s);
-                else vf_store_n(g + c, s, n);
-            }
-            float sb = gb[o];
-            for (int i = 0; i < k->cm; i++) sb += deep_d(k, 0, l + 1, i, net)[o];
-            gb[o] = sb;
-        }
-    }
-}
-
-static void apply_rest(fast_ctx *k, dl_net *net, float r, float decay)
-{
-    size_t base = dl_net_woff(net, 1);
-    for (int l = 1; l + 1 < k->L; l++) {
-        size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
-        float *w = net->w[l];
-        const float *g = k->grest + (dl_net_woff(net, l) - base);
-        for (size_t i = 0; i < nw; i++) w[i] = decay * w[i] - r * g[i];
-        const float *gb = k->grest + (dl_net_boff(net, l) - base);
-        for (int j = 0; j < net->sizes[l + 1]; j++) net->b[l][j] -= r * gb[j];
-    }
-}
-
-/* Adds the chunk's costs to *c one example at a time, as ref_step does. */
-static void chunk_cost(fast_ctx *k, const dl_net *net, double *c)
-{
-    for (int i = 0; i < k->cm; i++) {
-        const float *a = k->L == 2 ? k->a1 + (size_t)i * k->lda : deep_a(k, 0, k->L - 1, i, net);
-        memset(k->y, 0, (size_t)k->nout * sizeof(float));
-        k->y[k->lab[i]] = 1.0f;
-        *c += dl_cost_value(k->cost, a, k->y, k->nout);
-    }
-}
-
 /* A descheduled helper stalls a run for a whole time slice (milliseconds,
  * against tens of microseconds of work), which happens when the machine
  * has more busy threads than cores.  Thread 0 then works alone for a
@@ -555,8 +539,8 @@ static void run_chunk(fast_ctx *k)
     int alone = k->T == 1 || k->solo_left > 0;
     k->tile = alone ? k->solo : k->team;
     k->ntiles = alone ? k->nsolo : k->nteam;
-    dl_work_reset(&k->fwd, k->ntiles);
-    dl_work_reset(&k->upd, k->ntiles);
+    dl_work_reset(&k->fwd, k->cm);
+    dl_work_reset(&k->upd, k->ntiles + (k->L > 2));
     k->waited = 0;
     if (alone) {
         chunk_job(k, 0);
@@ -598,11 +582,9 @@ static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32
         k->last = c0 + cm == m;
         prepare_chunk(k, d, idx + c0, cm);
         run_chunk(k);
-        chunk_cost(k, net, &cost);
-        if (k->L > 2) accumulate_rest(k, net);
+        for (int i = 0; i < cm; i++) cost += k->cost[i]; /* in order, as ref_step adds them */
         for (int w = 0; w < k->nwords; w++) k->pend[w] |= k->lit[w];
     }
-    if (k->L > 2) apply_rest(k, net, k->r, decay);
     return cost;
 }
 
