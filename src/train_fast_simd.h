@@ -4,8 +4,8 @@
  *
  * One algorithm, two spellings of its primitive operations: AVX2 + FMA
  * intrinsics when the compiler targets them (the default -march=native
- * build on x86-64), else plain loops over a struct of 8 floats (PORTABLE=1,
- * other CPUs).  Lane width is 8 in both, so every buffer layout, padding
+ * build on x86-64), else the GCC/Clang vector extension (PORTABLE=1, other
+ * CPUs), which the compiler lowers to the target's own vector unit.  Lane width is 8 in both, so every buffer layout, padding
  * rule and thread split is the same whichever spelling is compiled; only
  * the rounding of fused multiply-adds and of the exponential differs.
  *
@@ -168,75 +168,77 @@ DL_INLINE void dl_transpose8(const float *src, size_t ss, float *dst, size_t ds)
 #else /* portable spelling */
 #define DL_SIMD_NAME "portable"
 
+/* Two GCC/Clang 4-lane vectors: lane-wise arithmetic the compiler maps to
+ * the target's vector unit (SSE2 on any x86-64, NEON on ARM).  Two halves
+ * rather than one 8-lane vector, because passing 32-byte vectors without
+ * AVX changes the calling convention. */
+typedef float dl_v4 __attribute__((vector_size(16)));
 typedef struct dl_vf {
-    float v[DL_VW];
+    dl_v4 lo, hi;
 } dl_vf;
 
 DL_INLINE dl_vf vf_set1(float x)
 {
-    dl_vf r;
-    for (int i = 0; i < DL_VW; i++) r.v[i] = x;
-    return r;
+    dl_v4 v = {x, x, x, x};
+    return (dl_vf){v, v};
 }
 DL_INLINE dl_vf vf_zero(void) { return vf_set1(0.0f); }
 DL_INLINE dl_vf vf_bcast(const float *p) { return vf_set1(*p); }
 DL_INLINE dl_vf vf_load(const float *p)
 {
     dl_vf r;
-    memcpy(r.v, p, sizeof r.v);
+    memcpy(&r.lo, p, sizeof r.lo);
+    memcpy(&r.hi, p + 4, sizeof r.hi);
     return r;
 }
-DL_INLINE void vf_store(float *p, dl_vf v) { memcpy(p, v.v, sizeof v.v); }
-DL_INLINE dl_vf vf_add(dl_vf a, dl_vf b)
+DL_INLINE void vf_store(float *p, dl_vf v)
 {
-    for (int i = 0; i < DL_VW; i++) a.v[i] += b.v[i];
-    return a;
+    memcpy(p, &v.lo, sizeof v.lo);
+    memcpy(p + 4, &v.hi, sizeof v.hi);
 }
-DL_INLINE dl_vf vf_sub(dl_vf a, dl_vf b)
-{
-    for (int i = 0; i < DL_VW; i++) a.v[i] -= b.v[i];
-    return a;
-}
-DL_INLINE dl_vf vf_mul(dl_vf a, dl_vf b)
-{
-    for (int i = 0; i < DL_VW; i++) a.v[i] *= b.v[i];
-    return a;
-}
+DL_INLINE dl_vf vf_add(dl_vf a, dl_vf b) { return (dl_vf){a.lo + b.lo, a.hi + b.hi}; }
+DL_INLINE dl_vf vf_sub(dl_vf a, dl_vf b) { return (dl_vf){a.lo - b.lo, a.hi - b.hi}; }
+DL_INLINE dl_vf vf_mul(dl_vf a, dl_vf b) { return (dl_vf){a.lo * b.lo, a.hi * b.hi}; }
+/* Two roundings here (no fused multiply-add is assumed). */
 DL_INLINE dl_vf vf_fmadd(dl_vf a, dl_vf b, dl_vf c)
 {
-    for (int i = 0; i < DL_VW; i++) c.v[i] += a.v[i] * b.v[i];
-    return c;
+    return (dl_vf){a.lo * b.lo + c.lo, a.hi * b.hi + c.hi};
 }
 DL_INLINE dl_vf vf_fnmadd(dl_vf a, dl_vf b, dl_vf c)
 {
-    for (int i = 0; i < DL_VW; i++) c.v[i] -= a.v[i] * b.v[i];
-    return c;
+    return (dl_vf){c.lo - a.lo * b.lo, c.hi - a.hi * b.hi};
 }
 DL_INLINE dl_vf vf_load_n(const float *p, int n)
 {
-    dl_vf r = vf_zero();
-    for (int i = 0; i < n; i++) r.v[i] = p[i];
-    return r;
+    float t[DL_VW] = {0};
+    for (int i = 0; i < n; i++) t[i] = p[i];
+    return vf_load(t);
 }
 DL_INLINE void vf_store_n(float *p, dl_vf v, int n)
 {
-    for (int i = 0; i < n; i++) p[i] = v.v[i];
+    float t[DL_VW];
+    vf_store(t, v);
+    for (int i = 0; i < n; i++) p[i] = t[i];
 }
 DL_INLINE dl_vf vf_keep_n(dl_vf v, int n)
 {
-    for (int i = n; i < DL_VW; i++) v.v[i] = 0.0f;
-    return v;
+    float t[DL_VW];
+    vf_store(t, v);
+    for (int i = n; i < DL_VW; i++) t[i] = 0.0f;
+    return vf_load(t);
 }
 /* Same pairing as the AVX2 spelling, so sums agree where FMA does not matter. */
 DL_INLINE float vf_hsum(dl_vf v)
 {
-    float a0 = v.v[0] + v.v[4], a1 = v.v[1] + v.v[5], a2 = v.v[2] + v.v[6], a3 = v.v[3] + v.v[7];
-    return (a0 + a2) + (a1 + a3);
+    dl_v4 s = v.lo + v.hi;
+    return (s[0] + s[2]) + (s[1] + s[3]);
 }
 DL_INLINE dl_vf vf_sigmoid(dl_vf z)
 {
-    for (int i = 0; i < DL_VW; i++) z.v[i] = 1.0f / (1.0f + expf(-z.v[i]));
-    return z;
+    float t[DL_VW];
+    vf_store(t, z);
+    for (int i = 0; i < DL_VW; i++) t[i] = 1.0f / (1.0f + expf(-t[i]));
+    return vf_load(t);
 }
 DL_INLINE uint32_t dl_nz32(const uint8_t *p)
 {
