@@ -6,6 +6,7 @@
 #   make data            fill data/mnist/ (see scripts/get-mnist.sh)
 #   make data-fashion    install Debian's Fashion-MNIST and link data/fashion
 #   make bench           training/evaluation benchmarks
+#   make fuzz            libFuzzer harnesses, FUZZ_SECONDS=60 each (clang)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   PORTABLE=1           build without -march=native
 #   CC=clang             any C11 compiler
@@ -46,7 +47,7 @@ LIB      := $(BUILD)/libdigitlens.a
 BIN      := $(if $(filter build,$(BUILD)),digitlens,$(BUILD)/digitlens)
 UNIT     := $(BUILD)/unit-tests
 
-.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz
+.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz fuzz-build
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -72,6 +73,39 @@ $(BUILD)/mkfixture: tests/cli/mkfixture.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 unit-tests: $(UNIT) $(BIN) $(BUILD)/mkfixture
+
+# --- fuzzing: libFuzzer harnesses in tests/fuzz/ (clang) ------------------------
+#   make fuzz FUZZ_SECONDS=N   build them, write their seeds, run each N seconds
+# The library is rebuilt under build/fuzz/lib with coverage instrumentation
+# and ASan/UBSan; stb_image is compiled in from source (tests/fuzz/stb_impl.c,
+# ASan only: its own arithmetic is not ours to change) so faults inside the
+# decoder show where they happen.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_BINS    := $(FUZZ_DIR)/fuzz_idx $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_image
+FUZZ_LIB     := $(FUZZ_DIR)/lib/libdigitlens.a
+
+$(FUZZ_DIR)/stb_impl.o: tests/fuzz/stb_impl.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(STB_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer -w -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/stb_impl.o
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	  $(FUZZ_DIR)/stb_impl.o $(FUZZ_LIB) $(LDLIBS)
+
+# Seeds come from a generator, never from committed binaries.
+$(BUILD)/mkseeds: tests/fuzz/mkseeds.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+fuzz-build: $(BUILD)/mkseeds
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) SAN=1 \
+	  OPT="-O1 -fsanitize=fuzzer-no-link" $(FUZZ_LIB)
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # The whole suite: unit tests (plain and sanitized), command-line tests, and
 # one summary line at the end.

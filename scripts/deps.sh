@@ -14,6 +14,7 @@ PACKAGES=(
   clang                     # second compiler the tests build with
   libclang-rt-14-dev        # clang's fuzzer and sanitizer runtimes (libFuzzer harnesses)
   valgrind                  # the memory check of one training + pictures run
+  time                      # /usr/bin/time: peak memory of each bad input in the tests
   chromium                  # opens the HTML report in the browser test
 )
 missing=()

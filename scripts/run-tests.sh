@@ -4,6 +4,8 @@
 #   2. the same unit tests built with -fsanitize=address,undefined
 #   3. a warning-free build with clang (-Werror)
 #   4. the command-line tests (tests/cli/test_*.sh: PASS/FAIL/SKIP lines)
+#   5. each libFuzzer harness for FUZZ_TEST_SECONDS (default 20) seconds
+#   6. a training + pictures run under valgrind (tests/valgrind/pipeline.sh)
 # and finally "N passed, M failed, K skipped".
 set -u
 cd "$(dirname "$0")/.."
@@ -84,6 +86,42 @@ for t in tests/cli/test_*.sh; do
   fi
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 done
+
+# Adds the PASS/FAIL/SKIP lines of a step's output file to the counts.
+count_lines() {
+  local out=$1 p f s
+  grep -aE "^(PASS|FAIL|SKIP)" "$out" | sed 's/^/   /'
+  p=$(grep -ac "^PASS" "$out" || true)
+  f=$(grep -ac "^FAIL" "$out" || true)
+  s=$(grep -ac "^SKIP" "$out" || true)
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+
+# 5. Each libFuzzer harness (tests/fuzz/) for a short fixed budget, from the
+# generated seeds plus the corpus earlier runs grew; a crash, hang, leak,
+# sanitizer report or runaway allocation is one FAIL per harness.
+FUZZ_TEST_SECONDS=${FUZZ_TEST_SECONDS:-20}
+note "fuzzing (libFuzzer, $FUZZ_TEST_SECONDS s per harness)"
+if ! command -v clang >/dev/null ||
+   ! printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' |
+     clang -fsanitize=fuzzer -x c - -o "$log/fuzzprobe" >/dev/null 2>&1; then
+  skipped=$((skipped + 1)); echo "SKIP fuzzing: clang with libFuzzer is not installed (libclang-rt-14-dev)"
+elif make -s -j"$JOBS" fuzz-build >"$log/fuzzbuild.out" 2>&1; then
+  passed=$((passed + 1)); echo "PASS fuzz build"
+  tests/fuzz/run.sh "$FUZZ_TEST_SECONDS" >"$log/fuzz.out" 2>&1
+  count_lines "$log/fuzz.out"
+else
+  tail -20 "$log/fuzzbuild.out"; failed=$((failed + 1)); echo "FAIL fuzz build"
+fi
+
+# 6. One training + pictures pipeline under valgrind's memcheck.
+note "valgrind: train, test, pictures, classify"
+DIGITLENS="$PWD/digitlens" MKFIXTURE="$PWD/build/mkfixture" bash tests/valgrind/pipeline.sh >"$log/vg.out" 2>&1
+rc=$?
+count_lines "$log/vg.out"
+if [ "$rc" != 0 ] && ! grep -aq "^FAIL" "$log/vg.out"; then
+  echo "   valgrind pipeline exited $rc without a FAIL line"; failed=$((failed + 1))
+fi
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

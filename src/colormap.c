@@ -62,7 +62,7 @@ dl_rgb dl_cmap_diverging(float v, float limit)
     if (isnan(v)) return DL_RGB_NAN;
     if (!(limit > 0.0f) || v == 0.0f) return DL_RGB(255, 255, 255);
     float a = fabsf(v) / limit; /* inf / finite saturates, as it should */
-    if (a > 1.0f) a = 1.0f;
+    if (!(a <= 1.0f)) a = 1.0f; /* and so does inf / inf (NaN), which a hostile model can hold */
     if (v > 0.0f) {
         dl_rgb o = ramp6(rdbu_red, a);
         /* Near zero the lerp rounds back to white; keep the hue promise

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,9 @@ static dl_status gz_failure(dl_reader *r, dl_err *e)
     const char *m = gzerror(r->gz, &zerr);
     if (zerr == Z_ERRNO)
         return dl_err_set(e, DL_EIO, "%s: %s", r->path, strerror(errno));
+    /* zlib's message starts with the path; ours already does. */
+    size_t pl = strlen(r->path);
+    if (m && strncmp(m, r->path, pl) == 0 && m[pl] == ':' && m[pl + 1] == ' ') m += pl + 2;
     return dl_err_set(e, DL_EFORMAT, "%s: corrupt gzip data (%s)", r->path,
                       m && *m ? m : "unreadable stream");
 }
@@ -174,7 +179,32 @@ struct dl_writer {
     FILE *f;
     char *path;
     char *tmp;
+    sigset_t held; /* the signals this writer blocked, to unblock when it is done */
 };
+
+/* While a temporary file exists, the signals that would kill the process
+ * (Ctrl-C, kill, a closed terminal) are held back in the calling thread;
+ * one that arrives meanwhile is delivered when the writer is done, after
+ * the rename or the unlink, so it can never leave "<path>.tmp-XXXXXX"
+ * behind.  Writing takes milliseconds: nobody notices the delay.  Only the
+ * signals that were not blocked already are released afterwards, so a
+ * caller's own mask survives, and writers may nest. */
+static void hold_signals(sigset_t *held)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    sigset_t want, old;
+    sigemptyset(held);
+    sigemptyset(&want);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&want, sigs[i]);
+    if (pthread_sigmask(SIG_BLOCK, &want, &old) != 0) return;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (!sigismember(&old, sigs[i])) sigaddset(held, sigs[i]);
+}
+
+static void release_signals(const sigset_t *held)
+{
+    pthread_sigmask(SIG_UNBLOCK, held, NULL);
+}
 
 dl_writer *dl_writer_open(const char *path, dl_err *e)
 {
@@ -188,9 +218,11 @@ dl_writer *dl_writer_open(const char *path, dl_err *e)
     }
     memcpy(w->tmp, path, n);
     memcpy(w->tmp + n, ".tmp-XXXXXX", 12);
+    hold_signals(&w->held);
     int fd = mkstemp(w->tmp);
     if (fd < 0) {
         int err = errno;
+        release_signals(&w->held);
         /* Name the file the user asked for; the temporary name means nothing to them. */
         dl_err_set(e, DL_EIO, "%s: cannot create (%s)", path, strerror(err));
         free(w->tmp);
@@ -207,6 +239,7 @@ dl_writer *dl_writer_open(const char *path, dl_err *e)
         dl_err_set(e, DL_EIO, "%s: %s", path, strerror(errno));
         close(fd);
         unlink(w->tmp);
+        release_signals(&w->held);
         free(w->tmp);
         free(w->path);
         free(w);
@@ -222,11 +255,14 @@ dl_status dl_writer_write(dl_writer *w, const void *data, size_t n, dl_err *e)
     return DL_OK;
 }
 
+/* Frees w and only then lets held signals through. */
 static void writer_free(dl_writer *w)
 {
+    sigset_t held = w->held;
     free(w->tmp);
     free(w->path);
     free(w);
+    release_signals(&held);
 }
 
 dl_status dl_writer_commit(dl_writer *w, dl_err *e)

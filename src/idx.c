@@ -109,8 +109,11 @@ static dl_status read_body(dl_reader *r, size_t n, const char *what, uint8_t **o
     return DL_OK;
 }
 
-static dl_status load_images(const char *path, size_t *n, int *rows, int *cols, uint8_t **px,
-                             dl_err *e)
+/* labels_path non-NULL: the image count must equal want (that file's label
+ * count), checked before any pixel is read, so a mismatched pair costs no
+ * more than its headers. */
+static dl_status load_images(const char *path, const char *labels_path, size_t want, size_t *n,
+                             int *rows, int *cols, uint8_t **px, dl_err *e)
 {
     dl_reader *r = dl_reader_open(path, e);
     if (!r) return e ? e->code : DL_EIO;
@@ -131,6 +134,9 @@ static dl_status load_images(const char *path, size_t *n, int *rows, int *cols, 
                 st = dl_err_set(e, DL_ELIMIT,
                                 "%s: %u images of %ux%u exceed the limit of %u MiB of pixels", path, d[0],
                                 d[1], d[2], DL_IDX_MAX_BYTES >> 20);
+            else if (labels_path && d[0] != want)
+                st = dl_err_set(e, DL_EFORMAT, "%s: %u images but %s has %zu labels (files do not pair up)",
+                                path, d[0], labels_path, want);
             else
                 st = read_body(r, (size_t)d[0] * npix, "pixels", px, e);
         }
@@ -190,16 +196,10 @@ dl_status dl_idx_load(const char *images_path, const char *labels_path, dl_datas
     /* Labels first: small, and a wrong pairing is caught before 47 MB of pixels load. */
     dl_status st = load_labels(labels_path, &nl, &labels, e);
     if (st != DL_OK) return st;
-    st = load_images(images_path, &ni, &rows, &cols, &px, e);
+    st = load_images(images_path, labels_path, nl, &ni, &rows, &cols, &px, e);
     if (st != DL_OK) {
         free(labels);
         return st;
-    }
-    if (ni != nl) {
-        free(px);
-        free(labels);
-        return dl_err_set(e, DL_EFORMAT, "%s: %zu images but %s has %zu labels (files do not pair up)",
-                          images_path, ni, labels_path, nl);
     }
     *out = wrap(ni, rows, cols, px, labels, e);
     return *out ? DL_OK : DL_ENOMEM;
@@ -211,7 +211,7 @@ dl_status dl_idx_load_images(const char *images_path, dl_dataset **out, dl_err *
     size_t n = 0;
     int rows = 0, cols = 0;
     uint8_t *px = NULL;
-    dl_status st = load_images(images_path, &n, &rows, &cols, &px, e);
+    dl_status st = load_images(images_path, NULL, 0, &n, &rows, &cols, &px, e);
     if (st != DL_OK) return st;
     uint8_t *labels = calloc(n ? n : 1, 1);
     if (!labels) {

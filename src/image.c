@@ -22,6 +22,7 @@
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
+#include <zlib.h>
 
 #include "digitlens/fileio.h"
 
@@ -121,6 +122,92 @@ static int png_declared_size(const unsigned char *d, size_t n, unsigned long *w,
     *w = be32(d + 16);
     *h = be32(d + 20);
     return 1;
+}
+
+/* Bytes of filtered scanlines a w x h PNG of c channels at `depth` bits
+ * holds once inflated: a filter byte per row, per Adam7 pass if interlaced. */
+static uint64_t png_raw_size(uint64_t w, uint64_t h, unsigned c, unsigned depth, int interlace)
+{
+    static const unsigned X0[7] = {0, 4, 0, 2, 0, 1, 0}, Y0[7] = {0, 0, 4, 0, 2, 0, 1};
+    static const unsigned DX[7] = {8, 8, 4, 4, 2, 2, 1}, DY[7] = {8, 8, 8, 4, 4, 2, 2};
+    if (!interlace) return h * (1 + (w * c * depth + 7) / 8);
+    uint64_t total = 0;
+    for (int p = 0; p < 7; p++) {
+        uint64_t pw = w > X0[p] ? (w - X0[p] + DX[p] - 1) / DX[p] : 0;
+        uint64_t ph = h > Y0[p] ? (h - Y0[p] + DY[p] - 1) / DY[p] : 0;
+        if (pw && ph) total += ph * (1 + (pw * c * depth + 7) / 8);
+    }
+    return total;
+}
+
+/* stb_image trusts two things in a PNG that the file controls: an IDAT
+ * chunk's length (it reserves that much before reading the chunk), and how
+ * far the image data inflates (it grows its buffer up to 4 GB, whatever the
+ * header says: a 1 MB file could take 1 GB).  So a PNG is walked first:
+ * every chunk must fit in the file, and the image data is inflated once
+ * into a small scratch buffer, only counting, and refused when it holds
+ * more than the header's pixels need (64 KiB of slack for sloppy writers).
+ * Damage zlib sees is left to stb_image, which reports it as before. */
+static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_err *e)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n < 8 || memcmp(d, sig, 8) != 0) return DL_OK;
+    uint64_t limit = 0;
+    unsigned long iw = 0, ih = 0;
+    int cgbi = 0, zinit = 0, zdone = 0;
+    uint64_t out = 0;
+    unsigned char scratch[16384];
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    dl_status st = DL_OK;
+    size_t p = 8;
+    while (p + 12 <= n) {
+        size_t len = be32(d + p);
+        const unsigned char *type = d + p + 4, *body = d + p + 8;
+        if (len > n - p - 12) {
+            st = dl_err_set(e, DL_EFORMAT, "%s: a PNG chunk runs past the end of the file (the file is truncated or corrupt)",
+                            nm);
+            break;
+        }
+        if (memcmp(type, "CgBI", 4) == 0) cgbi = 1; /* Apple's: raw deflate, no zlib header */
+        if (memcmp(type, "IHDR", 4) == 0 && len == 13) {
+            static const unsigned char chans[7] = {1, 0, 3, 1, 2, 0, 4};
+            unsigned depth = body[8], ctype = body[9];
+            unsigned c = ctype < 7 ? chans[ctype] : 0;
+            if (c == 0 || depth == 0 || depth > 16) break; /* stb_image refuses these itself */
+            iw = be32(body);
+            ih = be32(body + 4);
+            limit = png_raw_size(iw, ih, c, depth, body[12] != 0) + 65536;
+        }
+        if (memcmp(type, "IDAT", 4) == 0 && limit && !zdone) {
+            if (!zinit) {
+                if (inflateInit2(&z, cgbi ? -15 : 15) != Z_OK) break;
+                zinit = 1;
+            }
+            z.next_in = (Bytef *)body;
+            z.avail_in = (uInt)len;
+            while (z.avail_in > 0 && !zdone) {
+                z.next_out = scratch;
+                z.avail_out = sizeof scratch;
+                int r = inflate(&z, Z_NO_FLUSH);
+                out += sizeof scratch - z.avail_out;
+                if (out > limit) {
+                    st = dl_err_set(e, DL_EFORMAT, "%s: PNG image data inflates to more than its %lu x %lu "
+                                    "pixels need (a decompression bomb or a corrupt file)",
+                                    nm, iw, ih);
+                    zdone = 1;
+                } else if (r == Z_BUF_ERROR) {
+                    break; /* no progress possible: wait for the next chunk */
+                } else if (r != Z_OK) {
+                    zdone = 1; /* the end of the stream, or damage */
+                }
+            }
+        }
+        if (st != DL_OK || memcmp(type, "IEND", 4) == 0) break;
+        p += 12 + len;
+    }
+    if (zinit) inflateEnd(&z);
+    return st;
 }
 
 /* Names formats people commonly try that stb_image cannot read, so the
@@ -320,15 +407,25 @@ dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
     }
     dl_status st = check_size(nm, (unsigned long)(w < 0 ? 0 : w), (unsigned long)(h < 0 ? 0 : h), e);
     if (st != DL_OK) return st;
+    if ((st = png_check(data, n, nm, e)) != DL_OK) return st;
 
     int dw = 0, dh = 0, dc = 0;
     unsigned char *pix = stbi_load_from_memory(data, (int)n, &dw, &dh, &dc, 0);
     if (!pix) {
-        const char *why = stbi_failure_reason();
-        if (why && strcmp(why, "outofmem") == 0)
+        const char *reason = stbi_failure_reason();
+        if (reason && strcmp(reason, "outofmem") == 0)
             return dl_err_set(e, DL_ENOMEM, "%s: out of memory while decoding", nm);
+        /* stb_image copies a PNG's unknown chunk name into its reason: bytes
+         * from the file, possibly a newline or a terminal escape.  Only
+         * printable ASCII goes into our one-line message. */
+        char why[64] = "";
+        for (size_t i = 0; reason && reason[i] && i + 1 < sizeof why; i++) {
+            unsigned char c = (unsigned char)reason[i];
+            why[i] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
+            why[i + 1] = '\0';
+        }
         return dl_err_set(e, DL_EFORMAT, "%s: cannot decode the picture (%s%sthe file may be truncated or corrupt)",
-                          nm, why && *why ? why : "", why && *why ? "; " : "");
+                          nm, why, *why ? "; " : "");
     }
     /* The decoder re-reads the header; a disagreement means a corrupt file
      * and, worse, a buffer of a size we did not check. */

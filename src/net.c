@@ -38,13 +38,15 @@ dl_status dl_net_check_sizes(int nlayers, const int *sizes, dl_err *e)
     return DL_OK;
 }
 
+/* With params NULL only counts: arithmetic on a null pointer, even + 0, is
+ * undefined (clang's UBSan reports it). */
 static void set_views(dl_net *n)
 {
     size_t off = 0;
     for (int l = 0; l + 1 < n->nlayers; l++) {
-        n->w[l] = n->params + off;
+        n->w[l] = n->params ? n->params + off : NULL;
         off += (size_t)n->sizes[l + 1] * n->sizes[l];
-        n->b[l] = n->params + off;
+        n->b[l] = n->params ? n->params + off : NULL;
         off += (size_t)n->sizes[l + 1];
     }
     n->nparams = off;

@@ -148,12 +148,21 @@ Test(idx, truncated_header_and_data_are_refused_with_the_numbers)
 
 Test(idx, a_header_promising_millions_of_images_fails_without_allocating_them)
 {
-    /* 600,000 images of 28x28 is under the byte limit, so only the data check stops it. */
+    /* 600,000 images of 28x28 is under the byte limit, so only the data check
+     * stops it (loaded alone: beside a label file of another count, the
+     * mismatch stops it even before that). */
     size_t n;
     unsigned char *b = ts_idx_images(DL_IDX_MAGIC_IMAGES, 600000, 28, 28, NULL, &n);
+    char *img = ts_path(dir, "img");
+    ts_write(img, b, n, 0);
+    dl_dataset *d = NULL;
     dl_err e;
-    cr_assert_eq(load_images_bytes(b, n, 0, &e), DL_EFORMAT);
+    cr_assert_eq(dl_idx_load_images(img, &d, &e), DL_EFORMAT);
     cr_expect(strstr(e.msg, "holds 0"), "%s", e.msg);
+    cr_expect_null(d);
+    cr_assert_eq(load_images_bytes(b, n, 0, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "600000 images but") && strstr(e.msg, "has 5 labels"), "%s", e.msg);
+    free(img);
     free(b);
 }
 

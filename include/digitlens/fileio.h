@@ -5,7 +5,11 @@
  * Knows nothing of formats.  Writers create "<path>.tmp-XXXXXX" in the
  * target's directory, and only dl_writer_commit (fsync + rename) makes the
  * data visible under <path>: an error, a crash or a signal never leaves a
- * half-written file where a good one was.
+ * half-written file where a good one was.  While a writer is open, SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT are held back in the calling thread and
+ * delivered once it is committed or aborted, so an interrupt does not leave
+ * the temporary file behind either (a crash or SIGKILL still can: such a
+ * leftover "*.tmp-XXXXXX" is harmless and may be deleted).
  */
 #ifndef DIGITLENS_FILEIO_H
 #define DIGITLENS_FILEIO_H

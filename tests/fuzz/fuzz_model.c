@@ -1,0 +1,141 @@
+/*
+ * fuzz_model.c — libFuzzer harness for the .dlm model decoder, and for
+ * what the picture commands do with a model once it has loaded.
+ *
+ * Every input is decoded twice: as it is, and with its last four bytes
+ * replaced by the right CRC-32.  Without the second pass almost every
+ * mutation would stop at "checksum mismatch" and the parser behind it
+ * would go unexplored; a hostile file can of course carry a valid CRC.
+ *
+ * A model that loads must survive: encoding and decoding again, a forward
+ * pass, and (when small enough to be quick) the weight picture, the weight
+ * grid, the activation and heatmap pictures, class templates and PNG
+ * encoding of a picture, with the arbitrary floats (NaN, infinities,
+ * huge values) such a file may hold.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "digitlens/model.h"
+#include "digitlens/png.h"
+#include "digitlens/viz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* An error message must be one printable line: the command line prints it
+ * as it is, and bytes from a hostile file must not reach the terminal. */
+static int bad_message(const dl_err *e, dl_status st)
+{
+    if (e->code != st || e->msg[0] == '\0') return 1;
+    for (const unsigned char *p = (const unsigned char *)e->msg; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return 1;
+    return 0;
+}
+
+static void draw(const dl_canvas *c)
+{
+    if (!c) return;
+    unsigned char *png = NULL;
+    size_t len = 0;
+    dl_err e;
+    if (dl_png_encode(c, &png, &len, &e) == DL_OK && (len < 8 || png[1] != 'P')) abort();
+    free(png);
+}
+
+static void exercise(const dl_model *m)
+{
+    const dl_net *n = m->net;
+    int L = n->nlayers, np = n->sizes[0];
+    if (m->rows * m->cols != np || m->nclasses != n->sizes[L - 1]) abort();
+    dl_err e;
+
+    /* Round trip: what decoded must encode, and decode again. */
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (dl_model_encode(m, &buf, &len, &e) != DL_OK) abort();
+    dl_model *again = NULL;
+    if (dl_model_decode(buf, len, "again", &again, &e) != DL_OK) abort();
+    if (again->net->nparams != n->nparams ||
+        memcmp(again->net->params, n->params, n->nparams * sizeof(float)) != 0)
+        abort();
+    dl_model_free(again);
+    free(buf);
+
+    float *x = malloc((size_t)np * sizeof *x);
+    if (!x) abort();
+    for (int i = 0; i < np; i++) x[i] = (float)(i % 7) / 6.0f;
+    dl_trace *t = dl_trace_new(n, &e);
+    if (!t) abort();
+    const float *a = dl_net_forward(n, x, t);
+    int best = dl_argmax(a, n->sizes[L - 1]);
+    if (best < 0 || best >= n->sizes[L - 1]) abort();
+    dl_trace_free(t);
+
+    /* Pictures cost time in proportion to the model; keep the fuzzer fast. */
+    if (n->nparams <= 20000 && m->rows <= 64 && m->cols <= 64) {
+        dl_viz_style st = {NULL, 1};
+        dl_canvas *c = dl_viz_weight_picture(m, 1, 0, 0, 0.0f, &st, &e);
+        draw(c);
+        dl_canvas_free(c);
+        c = dl_viz_weight_picture(m, L - 1, n->sizes[L - 1] - 1, 1, dl_viz_layer_limit(m, L - 1, 1), &st, &e);
+        dl_canvas_free(c);
+        if (n->sizes[1] <= 64) {
+            c = dl_viz_weight_grid(m, 1, 0, 0, &st, &e);
+            dl_canvas_free(c);
+            c = dl_viz_weight_grid(m, L - 1, 1, 1, &st, &e);
+            dl_canvas_free(c);
+        }
+        c = dl_viz_activation_picture(m, x, &st, &e);
+        draw(c);
+        dl_canvas_free(c);
+        int cls = L == 3 ? 0 : -1;
+        int neuron = cls >= 0 ? dl_viz_top_hidden_for_class(n, 0, 1) : 0;
+        if (neuron >= 0) {
+            c = dl_viz_heatmap_picture(m, neuron, cls, x, &st, &e);
+            dl_canvas_free(c);
+        }
+        int K = n->sizes[L - 1] < 4 ? n->sizes[L - 1] : 4;
+        float *maps = malloc((size_t)K * np * sizeof *maps);
+        if (!maps) abort();
+        const char *titles[4] = {"0", "1", "2", "3"};
+        for (int k = 0; k < K; k++)
+            if (dl_viz_template_map(n, k, maps + (size_t)k * np, &e) != DL_OK) abort();
+        c = dl_viz_map_row(maps, K, m->cols, m->rows, titles, "templates", &st, &e);
+        dl_canvas_free(c);
+        free(maps);
+    }
+    free(x);
+}
+
+static void one(const uint8_t *data, size_t size)
+{
+    dl_model *m = NULL;
+    dl_err e;
+    dl_status st = dl_model_decode(data, size, "fuzz.dlm", &m, &e);
+    if (st == DL_OK) {
+        if (!m) abort();
+        exercise(m);
+        dl_model_free(m);
+    } else if (m || bad_message(&e, st)) {
+        abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    one(data, size);
+    if (size < 16) return 0;
+    uint8_t *copy = malloc(size);
+    if (!copy) abort();
+    memcpy(copy, data, size);
+    uint32_t crc = (uint32_t)crc32_z(0L, copy, size - 4);
+    copy[size - 4] = (uint8_t)crc;
+    copy[size - 3] = (uint8_t)(crc >> 8);
+    copy[size - 2] = (uint8_t)(crc >> 16);
+    copy[size - 1] = (uint8_t)(crc >> 24);
+    if (memcmp(copy, data, size) != 0) one(copy, size);
+    free(copy);
+    return 0;
+}

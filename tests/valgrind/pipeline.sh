@@ -1,0 +1,38 @@
+# pipeline.sh — one short run of everything a user does, each command under
+# valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
+# threads), test it, then draw weights, a heatmap, activations and
+# templates, and classify PNG files.  Any invalid read or write, use of
+# uninitialised memory, or definitely lost block fails that step (memcheck
+# exits 1 through --error-exitcode).  One PASS/FAIL line per command.
+# Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
+. "$(dirname "$0")/../cli/lib.sh"
+if ! command -v valgrind >/dev/null; then
+  skip valgrind "valgrind is not installed (apt-get install valgrind)"
+  finish
+fi
+VG=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
+    --show-leak-kinds=definite --track-origins=yes)
+FIX=$TMP/fix
+mkdir -p "$FIX" "$TMP/png"
+"${MKFIXTURE:-build/mkfixture}" "$FIX" 120 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
+"${MKFIXTURE:-build/mkfixture}" --png "$TMP/png" "$FIX/t10k-images-idx3-ubyte.gz" 2 || { fail fixtures "png"; finish; }
+IMG=$FIX/t10k-images-idx3-ubyte.gz
+
+# memcheck NAME CMD...: runs the command under memcheck; passes when it exits 0.
+memcheck() {
+  local name=$1
+  shift
+  "${VG[@]}" "$@" >"$TMP/vg.out" 2>"$TMP/vg.err"
+  local rc=$?
+  if [ "$rc" = 0 ]; then pass "valgrind_$name"
+  else fail "valgrind_$name" "exit $rc: $(grep -m3 -E '==[0-9]+== [A-Z]|digitlens:' "$TMP/vg.err" | tr '\n' ' ')"; fi
+}
+
+memcheck train "$DL" train --data "$FIX" --layers 784,8,2 --epochs 2 --batch 10 --threads 2 --quiet --out "$TMP/m.dlm"
+memcheck test "$DL" test --model "$TMP/m.dlm" --data "$FIX" --threads 2
+memcheck weights "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w"
+memcheck heatmap "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 1 --class 1 --out "$TMP/h.png"
+memcheck activations_of_a_png "$DL" activations --model "$TMP/m.dlm" "$TMP/png/00000.png" --out "$TMP/a.png"
+memcheck templates "$DL" templates --model "$TMP/m.dlm" --out "$TMP/t" --data "$FIX"
+memcheck classify_pngs "$DL" classify --model "$TMP/m.dlm" --json "$TMP/png/00000.png" "$TMP/png/00001.png"
+finish
