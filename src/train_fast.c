@@ -345,17 +345,7 @@ DL_INLINE void update_tile(const int nv, fast_ctx *k, int s)
         int np = nin - kb * 8 < 8 ? nin - kb * 8 : 8;
         for (int p = 0; p < np; p++)
             if (touch >> p & 1) pixel_tile(nv, k, (size_t)kb * 8 + p, s, (int)(pend >> p & 1));
-        if (k->last) {
-            write_back(k, k->net->w[0], kb, np, s, s + nv);
-            /* The write-back stores land in ~100 rows of W at once, too
-             * many streams for the hardware prefetcher: ask for the lines
-             * two blocks ahead, for writing. */
-            if ((kb & 1) == 0 && (kb + 2) * 8 < nin) {
-                float *w0 = k->net->w[0] + (size_t)(kb + 2) * 8;
-                int j1 = (s + nv) * DL_VW < k->nh ? (s + nv) * DL_VW : k->nh;
-                for (int j = s * DL_VW; j < j1; j++) __builtin_prefetch(w0 + (size_t)j * nin, 1);
-            }
-        }
+        if (k->last) write_back(k, k->net->w[0], kb, np, s, s + nv);
     }
 }
 
