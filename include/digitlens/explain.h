@@ -80,7 +80,8 @@ typedef struct dl_attr_info {
 } dl_attr_info;
 
 /* The attribution of output `out` (0..sizes[L]−1) for input x [sizes[0]]
- * into attr [sizes[0]] by method m; info (may be NULL) gets the numbers.
+ * into attr [sizes[0]] by method m; info (may be NULL) gets the numbers;
+ * o NULL means the defaults with the input taken as one row.
  * DL_EINVAL for a bad output index, shape or option (message names it).
  *
  * LRP for a sigmoid network (our definition, after Bach et al. 2015 and
@@ -126,7 +127,8 @@ typedef struct dl_maximize_info {
  * For a first-layer neuron z = w·x + b is linear, so with λ = 0 the answer
  * is known: xᵢ = 1 where wᵢ > 0 and 0 where wᵢ < 0 ("ink where the weight
  * is positive"); the method becomes informative for outputs and deeper
- * layers, where the sigmoids in between make it non-linear. */
+ * layers, where the sigmoids in between make it non-linear.  o NULL: the
+ * defaults, with the input taken as one row (matters only for blur). */
 dl_status dl_explain_maximize(const dl_net *n, int layer, int neuron, const dl_maximize_opts *o,
                               float *x, dl_maximize_info *info, dl_err *e);
 

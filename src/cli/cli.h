@@ -91,5 +91,8 @@ int cmd_weights(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
 int cmd_activations(int argc, char **argv);
 int cmd_templates(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_neuron(int argc, char **argv);
+int cmd_maximize(int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@ static const command COMMANDS[] = {
     {"heatmap", cmd_heatmap, "input x weights: what one hidden neuron sees in an input"},
     {"activations", cmd_activations, "the hidden layer's outputs for one input, as a grid"},
     {"templates", cmd_templates, "what each output class responds to in input space"},
+    {"explain", cmd_explain, "attribution maps: which pixels made an output (gradient, IG, LRP, ...)"},
+    {"neuron", cmd_neuron, "what one hidden neuron is looking for: a card over the test set"},
+    {"maximize", cmd_maximize, "the input that drives a neuron or an output highest"},
     {NULL, NULL, NULL},
 };
 

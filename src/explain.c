@@ -1,0 +1,549 @@
+/*
+ * explain.c — attributions, maximisation and neuron statistics (see
+ * explain.h for what each computes and the definitions chosen).
+ *
+ * Everything here is plain reference arithmetic on one example at a time
+ * through dl_net_forward and a backward pass written out below; nothing is
+ * threaded or cached, because explanations run on one input or one data
+ * set at a time and must be easy to check against their equations.  Sums
+ * that a property test compares (completeness, conservation) are kept in
+ * double so that the property, not float rounding, decides the test.
+ */
+#include "digitlens/explain.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const METHOD_NAMES[DL_ATTR_NMETHODS] = {
+    "gradient", "input-x-gradient", "integrated-gradients", "lrp", "occlusion",
+};
+
+const char *dl_attr_method_name(dl_attr_method m)
+{
+    return (int)m >= 0 && m < DL_ATTR_NMETHODS ? METHOD_NAMES[m] : NULL;
+}
+
+int dl_attr_method_parse(const char *s)
+{
+    for (int m = 0; s && m < DL_ATTR_NMETHODS; m++)
+        if (strcmp(s, METHOD_NAMES[m]) == 0) return m;
+    return -1;
+}
+
+dl_attr_opts dl_attr_opts_defaults(int rows, int cols)
+{
+    dl_attr_opts o = {rows, cols, 64, NULL, 0.01f, 4, 2};
+    return o;
+}
+
+dl_maximize_opts dl_maximize_opts_defaults(int rows, int cols)
+{
+    dl_maximize_opts o = {rows, cols, 200, 0.05f, 0.01f, 0.0f, 0.0f};
+    return o;
+}
+
+/* ---- shared passes ------------------------------------------------------ */
+
+/* Forward from layer `from` upwards, taking t->a[from] as given (possibly
+ * edited by the caller); rewrites z and a of the layers above. */
+static void forward_from(const dl_net *n, dl_trace *t, int from)
+{
+    for (int l = from; l + 1 < n->nlayers; l++) {
+        int in = n->sizes[l], out = n->sizes[l + 1];
+        const float *a = t->a[l];
+        for (int j = 0; j < out; j++) {
+            const float *row = n->w[l] + (size_t)j * in;
+            float s = n->b[l][j];
+            for (int k = 0; k < in; k++) s += row[k] * a[k];
+            t->z[l + 1][j] = s;
+            t->a[l + 1][j] = dl_sigmoid(s);
+        }
+    }
+}
+
+/* gx [sizes[0]] = ∂z[layer][unit]/∂x after a forward pass on t.  Unlike
+ * dl_net_input_gradient this seeds the backward pass with 1 at z, not
+ * σ'(z) at a, so it stays informative when the unit saturates (σ'(z)
+ * rounds to 0 in float once |z| > ~17).  Uses t->delta as scratch:
+ *   δ[layer] = e_unit,  δ[l] = (W[l]ᵀ δ[l+1]) ⊙ σ'(z[l]),  gx = W[0]ᵀ δ[1]. */
+static void z_input_gradient(const dl_net *n, dl_trace *t, int layer, int unit, float *gx)
+{
+    for (int j = 0; j < n->sizes[layer]; j++) t->delta[layer][j] = 0.0f;
+    t->delta[layer][unit] = 1.0f;
+    for (int l = layer - 1; l >= 0; l--) {
+        int in = n->sizes[l], o = n->sizes[l + 1];
+        float *dst = l == 0 ? gx : t->delta[l];
+        for (int k = 0; k < in; k++) dst[k] = 0.0f;
+        for (int j = 0; j < o; j++) {
+            float d = t->delta[l + 1][j];
+            if (d == 0.0f) continue;
+            const float *row = n->w[l] + (size_t)j * in;
+            for (int k = 0; k < in; k++) dst[k] += row[k] * d;
+        }
+        if (l > 0)
+            for (int k = 0; k < in; k++) dst[k] *= t->a[l][k] * (1.0f - t->a[l][k]);
+    }
+}
+
+/* ---- 1. attributions ---------------------------------------------------- */
+
+static dl_status check_attr(const dl_net *n, dl_attr_method m, int out, const dl_attr_opts *o, dl_err *e)
+{
+    int L = n->nlayers - 1;
+    if ((int)m < 0 || m >= DL_ATTR_NMETHODS)
+        return dl_err_set(e, DL_EINVAL, "explain: unknown attribution method %d (use one of dl_attr_method)", (int)m);
+    if (out < 0 || out >= n->sizes[L])
+        return dl_err_set(e, DL_EINVAL, "explain: output %d is out of range (the network has outputs 0..%d)", out,
+                          n->sizes[L] - 1);
+    if (!o) return DL_OK;
+    if (o->rows < 1 || o->cols < 1 || (long long)o->rows * o->cols != n->sizes[0])
+        return dl_err_set(e, DL_EINVAL, "explain: input shape %dx%d does not match the network's %d inputs", o->rows,
+                          o->cols, n->sizes[0]);
+    if (m == DL_ATTR_INTEGRATED_GRADIENTS && (o->steps < 1 || o->steps > 1000000))
+        return dl_err_set(e, DL_EINVAL, "explain: integrated gradients needs 1..1000000 steps, not %d", o->steps);
+    if (m == DL_ATTR_LRP && !(o->epsilon > 0.0f))
+        return dl_err_set(e, DL_EINVAL, "explain: the LRP epsilon must be positive, not %g", (double)o->epsilon);
+    if (m == DL_ATTR_OCCLUSION && (o->patch < 1 || o->stride < 1))
+        return dl_err_set(e, DL_EINVAL, "explain: occlusion needs a patch and stride of at least 1 pixel (got %d, %d)",
+                          o->patch, o->stride);
+    return DL_OK;
+}
+
+/* Integrated gradients by the midpoint rule: α_s = (s + ½)/S. */
+static void integrated_gradients(const dl_net *n, dl_trace *t, int out, const float *x, const float *x0,
+                                 int steps, float *xs, float *g, double *acc, float *attr)
+{
+    int np = n->sizes[0], L = n->nlayers - 1;
+    for (int i = 0; i < np; i++) acc[i] = 0.0;
+    for (int s = 0; s < steps; s++) {
+        float alpha = (float)((s + 0.5) / steps);
+        for (int i = 0; i < np; i++) {
+            float b = x0 ? x0[i] : 0.0f;
+            xs[i] = b + alpha * (x[i] - b);
+        }
+        dl_net_forward(n, xs, t);
+        dl_net_input_gradient(n, t, L, out, g);
+        for (int i = 0; i < np; i++) acc[i] += g[i];
+    }
+    for (int i = 0; i < np; i++) attr[i] = (float)((x[i] - (x0 ? x0[i] : 0.0f)) * (acc[i] / steps));
+}
+
+/* The ε-rule backwards through every linear step (see explain.h).  R and
+ * Rn are scratch vectors as wide as the widest layer. */
+static void lrp(const dl_net *n, dl_trace *t, int out, float eps, double *R, double *Rn, float *attr,
+                double *bias_rel, double *eps_rel)
+{
+    int L = n->nlayers - 1;
+    double rb = 0.0, re = 0.0;
+    for (int j = 0; j < n->sizes[L]; j++) R[j] = j == out ? t->a[L][j] : 0.0;
+    for (int l = L - 1; l >= 0; l--) {
+        int in = n->sizes[l], o = n->sizes[l + 1];
+        const float *a = t->a[l];
+        for (int k = 0; k < in; k++) Rn[k] = 0.0;
+        for (int j = 0; j < o; j++) {
+            if (R[j] == 0.0) continue;
+            double z = t->z[l + 1][j], se = z >= 0.0 ? eps : -eps;
+            double f = R[j] / (z + se); /* relevance per unit of z_j */
+            const float *row = n->w[l] + (size_t)j * in;
+            for (int k = 0; k < in; k++) Rn[k] += (double)a[k] * row[k] * f;
+            rb += n->b[l][j] * f;
+            re += se * f;
+        }
+        /* The sigmoid below passes R(z) on as R(a) unchanged. */
+        memcpy(R, Rn, (size_t)in * sizeof(double));
+    }
+    for (int i = 0; i < n->sizes[0]; i++) attr[i] = (float)R[i];
+    *bias_rel = rb;
+    *eps_rel = re;
+}
+
+/* Patch positions along one axis: 0, stride, 2·stride, ... and, when the
+ * stride does not land on it, the last position side − patch, so every
+ * pixel is covered by at least one patch.  Returns the count. */
+static int patch_positions(int side, int patch, int stride, int *pos)
+{
+    int n = 0, last = side - patch;
+    for (int p = 0; p <= last; p += stride) pos[n++] = p;
+    if (pos[n - 1] != last) pos[n++] = last;
+    return n;
+}
+
+static dl_status occlusion(const dl_net *n, dl_trace *t, int out, const float *x, const dl_attr_opts *o,
+                           float y0, float *attr, dl_err *e)
+{
+    int R = o->rows, C = o->cols, np = n->sizes[0];
+    int ph = o->patch < R ? o->patch : R, pw = o->patch < C ? o->patch : C;
+    int *py = malloc(((size_t)R + 1) * sizeof(int)), *px = malloc(((size_t)C + 1) * sizeof(int));
+    float *xo = malloc((size_t)np * sizeof(float));
+    double *sum = calloc((size_t)np, sizeof(double));
+    int *count = calloc((size_t)np, sizeof(int));
+    if (!py || !px || !xo || !sum || !count) {
+        free(py), free(px), free(xo), free(sum), free(count);
+        return dl_err_set(e, DL_ENOMEM, "explain: out of memory for occlusion");
+    }
+    int ny = patch_positions(R, ph, o->stride, py), nx = patch_positions(C, pw, o->stride, px);
+    memcpy(xo, x, (size_t)np * sizeof(float));
+    for (int a = 0; a < ny; a++)
+        for (int b = 0; b < nx; b++) {
+            for (int r = py[a]; r < py[a] + ph; r++)
+                for (int c = px[b]; c < px[b] + pw; c++) xo[r * C + c] = 0.0f;
+            float drop = y0 - dl_net_forward(n, xo, t)[out];
+            for (int r = py[a]; r < py[a] + ph; r++)
+                for (int c = px[b]; c < px[b] + pw; c++) {
+                    sum[r * C + c] += drop;
+                    count[r * C + c]++;
+                    xo[r * C + c] = x[r * C + c];
+                }
+        }
+    for (int i = 0; i < np; i++) attr[i] = count[i] ? (float)(sum[i] / count[i]) : 0.0f;
+    free(py), free(px), free(xo), free(sum), free(count);
+    return DL_OK;
+}
+
+dl_status dl_explain_attribution(const dl_net *n, dl_attr_method m, int out, const float *x,
+                                 const dl_attr_opts *o, float *attr, dl_attr_info *info, dl_err *e)
+{
+    dl_attr_opts def;
+    if (!o) {
+        /* Without a shape, occlusion takes the input as one row. */
+        def = dl_attr_opts_defaults(1, n->sizes[0]);
+        o = &def;
+    }
+    if (check_attr(n, m, out, o, e) != DL_OK) return e ? e->code : DL_EINVAL;
+    int L = n->nlayers - 1, np = n->sizes[0], maxw = 0;
+    for (int l = 0; l <= L; l++)
+        if (n->sizes[l] > maxw) maxw = n->sizes[l];
+    dl_trace *t = dl_trace_new(n, e);
+    float *xs = malloc((size_t)np * sizeof(float)), *g = malloc((size_t)np * sizeof(float));
+    double *d1 = malloc((size_t)maxw * sizeof(double)), *d2 = malloc((size_t)maxw * sizeof(double));
+    dl_status st = DL_OK;
+    if (!t || !xs || !g || !d1 || !d2) {
+        st = dl_err_set(e, DL_ENOMEM, "explain: out of memory");
+        goto out;
+    }
+    dl_attr_info inf;
+    memset(&inf, 0, sizeof inf);
+    inf.method = m;
+    inf.out = out;
+    inf.output = dl_net_forward(n, x, t)[out];
+    switch (m) {
+    case DL_ATTR_GRADIENT:
+    case DL_ATTR_INPUT_X_GRADIENT:
+        dl_net_input_gradient(n, t, L, out, attr);
+        if (m == DL_ATTR_INPUT_X_GRADIENT)
+            for (int i = 0; i < np; i++) attr[i] *= x[i];
+        break;
+    case DL_ATTR_INTEGRATED_GRADIENTS:
+        if (o->baseline) {
+            memcpy(xs, o->baseline, (size_t)np * sizeof(float));
+        } else {
+            for (int i = 0; i < np; i++) xs[i] = 0.0f;
+        }
+        inf.baseline_output = dl_net_forward(n, xs, t)[out];
+        integrated_gradients(n, t, out, x, o->baseline, o->steps, xs, g, d1, attr);
+        break;
+    case DL_ATTR_LRP:
+        lrp(n, t, out, o->epsilon, d1, d2, attr, &inf.bias_relevance, &inf.eps_relevance);
+        break;
+    case DL_ATTR_OCCLUSION:
+        st = occlusion(n, t, out, x, o, inf.output, attr, e);
+        break;
+    case DL_ATTR_NMETHODS: break;
+    }
+    double sum = 0.0;
+    for (int i = 0; i < np; i++) sum += attr[i];
+    inf.sum = sum;
+    if (m == DL_ATTR_INTEGRATED_GRADIENTS) inf.completeness_gap = sum - ((double)inf.output - inf.baseline_output);
+    if (info && st == DL_OK) *info = inf;
+out:
+    dl_trace_free(t);
+    free(xs);
+    free(g);
+    free(d1);
+    free(d2);
+    return st;
+}
+
+/* ---- 2. maximisation ---------------------------------------------------- */
+
+/* In-place separable Gaussian blur of x [rows x cols] with σ pixels; the
+ * kernel is cut at 3σ and renormalised at the borders, so a constant
+ * picture stays constant (no dark frame from zero padding). */
+static void blur(float *x, float *tmp, float *k, int rows, int cols, float sigma)
+{
+    int r = (int)ceilf(3.0f * sigma);
+    if (r < 1) r = 1;
+    for (int i = -r; i <= r; i++) k[i + r] = expf(-(float)(i * i) / (2.0f * sigma * sigma));
+    for (int y = 0; y < rows; y++)
+        for (int c = 0; c < cols; c++) {
+            float s = 0.0f, wsum = 0.0f;
+            for (int i = -r; i <= r; i++)
+                if (c + i >= 0 && c + i < cols) s += k[i + r] * x[y * cols + c + i], wsum += k[i + r];
+            tmp[y * cols + c] = s / wsum;
+        }
+    for (int y = 0; y < rows; y++)
+        for (int c = 0; c < cols; c++) {
+            float s = 0.0f, wsum = 0.0f;
+            for (int i = -r; i <= r; i++)
+                if (y + i >= 0 && y + i < rows) s += k[i + r] * tmp[(y + i) * cols + c], wsum += k[i + r];
+            x[y * cols + c] = s / wsum;
+        }
+}
+
+static float clamp01(float v) { return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v; }
+
+dl_status dl_explain_maximize(const dl_net *n, int layer, int neuron, const dl_maximize_opts *o, float *x,
+                              dl_maximize_info *info, dl_err *e)
+{
+    int L = n->nlayers - 1, np = n->sizes[0];
+    dl_maximize_opts def;
+    if (!o) {
+        def = dl_maximize_opts_defaults(1, np);
+        o = &def;
+    }
+    if (layer < 1 || layer > L)
+        return dl_err_set(e, DL_EINVAL, "maximize: layer %d is out of range (1..%d)", layer, L);
+    if (neuron < 0 || neuron >= n->sizes[layer])
+        return dl_err_set(e, DL_EINVAL, "maximize: neuron %d is out of range (layer %d has neurons 0..%d)", neuron,
+                          layer, n->sizes[layer] - 1);
+    if (o->rows < 1 || o->cols < 1 || (long long)o->rows * o->cols != np)
+        return dl_err_set(e, DL_EINVAL, "maximize: input shape %dx%d does not match the network's %d inputs", o->rows,
+                          o->cols, np);
+    if (o->steps < 0 || !(o->lr > 0.0f) || !(o->l2 >= 0.0f) || !(o->blur >= 0.0f) || o->blur > 100.0f ||
+        !(o->start >= 0.0f && o->start <= 1.0f))
+        return dl_err_set(e, DL_EINVAL, "maximize: bad options (need steps >= 0, lr > 0, l2 >= 0, blur 0..100, "
+                                        "start 0..1)");
+    int kr = (int)ceilf(3.0f * o->blur);
+    dl_trace *t = dl_trace_new(n, e);
+    float *g = malloc((size_t)np * sizeof(float)), *m1 = calloc((size_t)np, sizeof(float));
+    float *m2 = calloc((size_t)np, sizeof(float)), *tmp = malloc((size_t)np * sizeof(float));
+    float *k = malloc(((size_t)2 * (kr > 1 ? kr : 1) + 1) * sizeof(float));
+    dl_status st = DL_OK;
+    if (!t || !g || !m1 || !m2 || !tmp || !k) {
+        st = dl_err_set(e, DL_ENOMEM, "maximize: out of memory");
+        goto out;
+    }
+    for (int i = 0; i < np; i++) x[i] = o->start;
+    dl_net_forward(n, x, t);
+    float start_act = t->a[layer][neuron];
+    /* Adam (Kingma & Ba) on the objective, ascending; its per-pixel step
+     * size ~lr lets pixels with small gradients reach the box edges as
+     * fast as those with large ones, which plain gradient steps do not. */
+    const float b1 = 0.9f, b2 = 0.999f;
+    float p1 = 1.0f, p2 = 1.0f;
+    for (int s = 0; s < o->steps; s++) {
+        dl_net_forward(n, x, t);
+        z_input_gradient(n, t, layer, neuron, g);
+        p1 *= b1;
+        p2 *= b2;
+        for (int i = 0; i < np; i++) {
+            float gi = g[i] - 2.0f * o->l2 * x[i];
+            m1[i] = b1 * m1[i] + (1.0f - b1) * gi;
+            m2[i] = b2 * m2[i] + (1.0f - b2) * gi * gi;
+            float mh = m1[i] / (1.0f - p1), vh = m2[i] / (1.0f - p2);
+            x[i] = clamp01(x[i] + o->lr * mh / (sqrtf(vh) + 1e-8f));
+        }
+        if (o->blur > 0.0f) blur(x, tmp, k, o->rows, o->cols, o->blur);
+    }
+    dl_net_forward(n, x, t);
+    if (info) {
+        double sq = 0.0;
+        for (int i = 0; i < np; i++) sq += (double)x[i] * x[i];
+        info->activation = t->a[layer][neuron];
+        info->z = t->z[layer][neuron];
+        info->objective = (float)(info->z - o->l2 * sq);
+        info->start_activation = start_act;
+    }
+out:
+    dl_trace_free(t);
+    free(g);
+    free(m1);
+    free(m2);
+    free(tmp);
+    free(k);
+    return st;
+}
+
+/* ---- 3. neuron statistics ----------------------------------------------- */
+
+typedef struct ranked {
+    float a;
+    size_t i;
+} ranked;
+
+/* Does p rank before q?  top: higher activation first; bottom: lower
+ * first; equal activations by lower index, so results are deterministic. */
+static int before(ranked p, ranked q, int top)
+{
+    if (p.a != q.a) return top ? p.a > q.a : p.a < q.a;
+    return p.i < q.i;
+}
+
+/* A heap of the k best seen so far with the worst at the root: a new item
+ * only enters by beating the root.  O(n log k) for n items. */
+static void heap_offer(ranked *h, int *len, int k, ranked v, int top)
+{
+    int i;
+    if (*len < k) {
+        i = (*len)++;
+        while (i > 0 && before(h[(i - 1) / 2], v, top)) { /* parent ranks before: sift up */
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = v;
+        return;
+    }
+    if (!before(v, h[0], top)) return;
+    i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *len) break;
+        if (c + 1 < *len && before(h[c], h[c + 1], top)) c++; /* the worse child */
+        if (!before(v, h[c], top)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+}
+
+/* Heap → sorted best first (insertion sort: k is small). */
+static void heap_sorted(ranked *h, int len, int top)
+{
+    for (int i = 1; i < len; i++) {
+        ranked v = h[i];
+        int j = i;
+        for (; j > 0 && before(v, h[j - 1], top); j--) h[j] = h[j - 1];
+        h[j] = v;
+    }
+}
+
+void dl_neuron_stats_free(dl_neuron_stats *s)
+{
+    if (!s) return;
+    free(s->top);
+    free(s->top_act);
+    free(s->bottom);
+    free(s->bottom_act);
+    free(s->class_mean);
+    free(s->class_count);
+    free(s->out_weights);
+    memset(s, 0, sizeof *s);
+}
+
+/* Predicted output after setting a[layer][j] = v on a trace that holds a
+ * full forward pass (the trace's upper layers are overwritten). */
+static int predict_with(const dl_net *n, dl_trace *t, int layer, int j, float v)
+{
+    float keep = t->a[layer][j];
+    t->a[layer][j] = v;
+    forward_from(n, t, layer);
+    t->a[layer][j] = keep;
+    int L = n->nlayers - 1;
+    return dl_argmax(t->a[L], n->sizes[L]);
+}
+
+dl_status dl_neuron_stats_compute(const dl_net *n, const dl_dataset *d, int layer, int neuron, int k,
+                                  dl_neuron_stats *s, dl_err *e)
+{
+    memset(s, 0, sizeof *s);
+    int L = n->nlayers - 1, K = n->sizes[L], np = n->sizes[0];
+    if (layer < 1 || layer >= L)
+        return dl_err_set(e, DL_EINVAL, "neuron: layer %d is not a hidden layer (this network has hidden layers 1..%d)",
+                          layer, L - 1);
+    if (neuron < 0 || neuron >= n->sizes[layer])
+        return dl_err_set(e, DL_EINVAL, "neuron: neuron %d is out of range (layer %d has neurons 0..%d)", neuron, layer,
+                          n->sizes[layer] - 1);
+    if (k < 1 || k > DL_NEURON_MAX_TOP)
+        return dl_err_set(e, DL_EINVAL, "neuron: top-k of %d is out of range (1..%d)", k, DL_NEURON_MAX_TOP);
+    if (d->npix != (size_t)np)
+        return dl_err_set(e, DL_EINVAL, "neuron: the data's images have %zu pixels but the network takes %d", d->npix,
+                          np);
+    if (d->n == 0) return dl_err_set(e, DL_EINVAL, "neuron: the data set is empty (give it some images)");
+    for (size_t i = 0; i < d->n; i++)
+        if (d->labels[i] >= K)
+            return dl_err_set(e, DL_EINVAL, "neuron: example %zu has label %d but the network has only %d outputs", i,
+                              d->labels[i], K);
+    if ((size_t)k > d->n) k = (int)d->n;
+
+    dl_trace *t = dl_trace_new(n, e);
+    float *x = malloc((size_t)np * sizeof(float));
+    ranked *hi = malloc((size_t)k * sizeof(ranked)), *lo = malloc((size_t)k * sizeof(ranked));
+    double *csum = calloc((size_t)K, sizeof(double));
+    s->top = malloc((size_t)k * sizeof(size_t));
+    s->bottom = malloc((size_t)k * sizeof(size_t));
+    s->top_act = malloc((size_t)k * sizeof(float));
+    s->bottom_act = malloc((size_t)k * sizeof(float));
+    s->class_mean = malloc((size_t)K * sizeof(float));
+    s->class_count = calloc((size_t)K, sizeof(uint32_t));
+    s->out_weights = malloc((size_t)n->sizes[layer + 1] * sizeof(float));
+    dl_status st = DL_OK;
+    if (!t || !x || !hi || !lo || !csum || !s->top || !s->bottom || !s->top_act || !s->bottom_act ||
+        !s->class_mean || !s->class_count || !s->out_weights) {
+        st = dl_err_set(e, DL_ENOMEM, "neuron: out of memory");
+        goto out;
+    }
+    s->layer = layer;
+    s->neuron = neuron;
+    s->n = d->n;
+    s->k = k;
+    s->nclasses = K;
+    s->nout = n->sizes[layer + 1];
+    for (int j = 0; j < s->nout; j++) s->out_weights[j] = n->w[layer][(size_t)j * n->sizes[layer] + neuron];
+
+    /* Pass 1: activations, rankings, class means, saturation, accuracy
+     * intact and with the neuron's output zeroed. */
+    int nhi = 0, nlo = 0;
+    size_t correct = 0, correct0 = 0, sat_hi = 0, sat_lo = 0;
+    double sum = 0.0;
+    for (size_t i = 0; i < d->n; i++) {
+        dl_dataset_image(d, i, x);
+        const float *y = dl_net_forward(n, x, t);
+        float a = t->a[layer][neuron];
+        int lab = d->labels[i];
+        correct += dl_argmax(y, K) == lab;
+        ranked r = {a, i};
+        heap_offer(hi, &nhi, k, r, 1);
+        heap_offer(lo, &nlo, k, r, 0);
+        csum[lab] += a;
+        s->class_count[lab]++;
+        sum += a;
+        sat_hi += a > 0.99f;
+        sat_lo += a < 0.01f;
+        correct0 += predict_with(n, t, layer, neuron, 0.0f) == lab;
+    }
+    s->mean = (float)(sum / (double)d->n);
+    /* Pass 2: the same with the activation held at its mean. */
+    size_t correctm = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        dl_dataset_image(d, i, x);
+        dl_net_forward(n, x, t);
+        correctm += predict_with(n, t, layer, neuron, s->mean) == d->labels[i];
+    }
+    heap_sorted(hi, nhi, 1);
+    heap_sorted(lo, nlo, 0);
+    for (int j = 0; j < k; j++) {
+        s->top[j] = hi[j].i;
+        s->top_act[j] = hi[j].a;
+        s->bottom[j] = lo[j].i;
+        s->bottom_act[j] = lo[j].a;
+    }
+    for (int c = 0; c < K; c++) s->class_mean[c] = s->class_count[c] ? (float)(csum[c] / s->class_count[c]) : NAN;
+    double nn = (double)d->n;
+    s->saturated_high = (float)(sat_hi / nn);
+    s->saturated_low = (float)(sat_lo / nn);
+    s->saturated = (float)((sat_hi + sat_lo) / nn);
+    s->accuracy = correct / nn;
+    s->ablated_accuracy = correct0 / nn;
+    s->ablation_drop = s->accuracy - s->ablated_accuracy;
+    s->mean_ablated_accuracy = correctm / nn;
+    s->mean_ablation_drop = s->accuracy - s->mean_ablated_accuracy;
+out:
+    dl_trace_free(t);
+    free(x);
+    free(hi);
+    free(lo);
+    free(csum);
+    if (st != DL_OK) dl_neuron_stats_free(s);
+    return st;
+}
