@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/train_fast_pool.h"
 #include "../src/train_kernels.h"
 #include "digitlens/net.h"
 #include "digitlens/train.h"
@@ -432,4 +433,54 @@ Test(train_fast, evaluation_of_an_empty_set_is_zero)
     dl_eval_free(&ev);
     dl_net_free(n);
     dl_dataset_free(d);
+}
+
+/* ---- the thread pool ---------------------------------------------------------- */
+
+typedef struct tf_job {
+    dl_work work;
+    int *hits;     /* [n] how often each unit ran in this run */
+    int *owner;    /* [n] which thread ran it */
+    long spin;     /* busy work per unit, to let helpers join mid-run */
+} tf_job;
+
+static void tf_unit(void *arg, int t)
+{
+    tf_job *j = arg;
+    int u;
+    while ((u = dl_work_claim(&j->work)) >= 0) {
+        j->hits[u]++;
+        j->owner[u] = t;
+        volatile long x = 0;
+        for (long q = 0; q < j->spin; q++) x += q;
+        dl_work_finish(&j->work);
+    }
+    dl_work_wait(&j->work);
+}
+
+/* Every unit of every run is done exactly once, whoever joins, and the run
+ * does not return before all of them are; helpers do take part. */
+Test(train_fast, the_pool_runs_every_unit_exactly_once)
+{
+    dl_err e;
+    for (int threads = 1; threads <= 4; threads++) {
+        dl_pool *p = dl_pool_new(threads, &e);
+        cr_assert_not_null(p, "%s", e.msg);
+        cr_expect(dl_pool_threads(p) >= 1 && dl_pool_threads(p) <= threads);
+        int hits[64], owner[64], helped = 0;
+        for (int run = 0; run < 2000; run++) {
+            int n = 1 + run % 64;
+            memset(hits, 0, sizeof hits);
+            tf_job j = {.hits = hits, .owner = owner, .spin = run % 7 == 0 ? 2000 : 0};
+            dl_work_reset(&j.work, n);
+            dl_pool_run(p, tf_unit, &j);
+            for (int u = 0; u < n; u++) {
+                cr_assert_eq(hits[u], 1, "%d threads, run %d: unit %d ran %d times", threads, run, u,
+                             hits[u]);
+                helped |= owner[u] != 0;
+            }
+        }
+        if (dl_pool_threads(p) > 1) cr_log_info("%d threads: helpers took part: %d", threads, helped);
+        dl_pool_free(p);
+    }
 }
