@@ -83,9 +83,13 @@ typedef struct fast_ctx {
     float *gb0;          /* [ld] partial first-layer bias gradient */
     float *a1, *d1;      /* [CHUNK x lda] first hidden layer: activations, deltas */
     uint64_t *mask;      /* [CHUNK x nwords] lit pixels of each example */
-    uint64_t *lit;       /* [nwords] lit in any example of this chunk */
     uint64_t *pend;      /* [nwords] pixels with a partial sum in g from earlier chunks */
-    uint8_t *pm;         /* [CHUNK/8 x nin] bit i of pm[q*nin + k]: example 8q+i lights pixel k */
+    /* Per thread t (built by each thread that takes an update unit):
+     * lit + t*nwords: pixels lit in any example of the chunk;
+     * pm + t*pmsize:  bit i of pm[q*nin + k] set when example 8q+i lights pixel k. */
+    uint64_t *lit;       /* [(T+1) x nwords]; row T is thread 0's after the run */
+    uint8_t *pm;
+    size_t pmsize;       /* CHUNK/8 x nin */
     float *deep;         /* a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]] */
     size_t deep_off[DL_MAX_LAYERS]; /* offset of a[l] in deep; d[l] follows it */
     float *grest;        /* gradient of layers >= 1, laid out like params from W[1] on */
@@ -173,9 +177,10 @@ static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
     k->a1 = alloc_zero(CHUNK * k->lda * sizeof(float));
     k->d1 = alloc_zero(CHUNK * k->lda * sizeof(float));
     k->mask = alloc_zero((size_t)CHUNK * k->nwords * sizeof(uint64_t));
-    k->lit = alloc_zero((size_t)k->nwords * sizeof(uint64_t));
+    k->lit = alloc_zero(((size_t)k->T + 1) * k->nwords * sizeof(uint64_t));
     k->pend = alloc_zero((size_t)k->nwords * sizeof(uint64_t));
-    k->pm = alloc_zero((size_t)(CHUNK / 8) * (size_t)k->nin);
+    k->pmsize = (size_t)(CHUNK / 8) * (size_t)k->nin;
+    k->pm = alloc_zero((size_t)k->T * k->pmsize);
     k->ynext = dl_vround((size_t)k->nout) + 16; /* a cache line apart */
     k->y = alloc_zero((size_t)MAX_T * k->ynext * sizeof(float));
     if (!k->wt || !k->g || !k->gb0 || !k->a1 || !k->d1 || !k->mask || !k->lit || !k->pend ||
@@ -270,7 +275,8 @@ static float *deep_d(const fast_ctx *k, int l, int i, const dl_net *net)
 /* Pixel `pix`'s first-layer update on nv vectors of hidden units from
  * block s:  acc = (carried G) + Σ_{i lights pix} x_i,pix δ_i  (examples in
  * order), then WT ← decay·WT − r·acc on the last chunk, else G ← acc. */
-DL_INLINE void pixel_tile(const int nv, const fast_ctx *k, size_t pix, int s, int carried)
+DL_INLINE void pixel_tile(const int nv, const fast_ctx *k, const uint8_t *pm, size_t pix, int s,
+                          int carried)
 {
     size_t off = pix * k->ld + (size_t)s * DL_VW;
     const float *g = k->g + off;
@@ -284,7 +290,7 @@ DL_INLINE void pixel_tile(const int nv, const fast_ctx *k, size_t pix, int s, in
     /* One loop over all the examples lighting the pixel: its exit is the
      * one hard-to-predict branch per pixel. */
     uint64_t bits = 0;
-    for (int q = 0; q * 8 < k->cm; q++) bits |= (uint64_t)k->pm[(size_t)q * (size_t)k->nin + pix] << (8 * q);
+    for (int q = 0; q * 8 < k->cm; q++) bits |= (uint64_t)pm[(size_t)q * (size_t)k->nin + pix] << (8 * q);
     while (bits) {
         int i = __builtin_ctzll(bits);
         bits &= bits - 1;
@@ -333,18 +339,19 @@ static void write_back(const fast_ctx *k, float *w0, int kb, int np, int b0, int
 /* The first-layer weights of one tile (nv vectors of hidden units from
  * block s): every touched pixel, block of 8 pixels by block, each block
  * written back to W[0] while it is still in cache. */
-DL_INLINE void update_tile(const int nv, fast_ctx *k, int s)
+DL_INLINE void update_tile(const int nv, fast_ctx *k, const uint8_t *pm, const uint64_t *litmap,
+                           int s)
 {
     int nin = k->nin;
     int all = k->last && k->decay != 1.0f; /* L2: every weight moves */
     for (int kb = 0; kb * 8 < nin; kb++) {
         int w = kb / 8, sh = (kb % 8) * 8;
-        unsigned lit = (unsigned)(k->lit[w] >> sh) & 0xFF, pend = (unsigned)(k->pend[w] >> sh) & 0xFF;
+        unsigned lit = (unsigned)(litmap[w] >> sh) & 0xFF, pend = (unsigned)(k->pend[w] >> sh) & 0xFF;
         unsigned touch = all ? 0xFF : (lit | (k->last ? pend : 0));
         if (!touch) continue;
         int np = nin - kb * 8 < 8 ? nin - kb * 8 : 8;
         for (int p = 0; p < np; p++)
-            if (touch >> p & 1) pixel_tile(nv, k, (size_t)kb * 8 + p, s, (int)(pend >> p & 1));
+            if (touch >> p & 1) pixel_tile(nv, k, pm, (size_t)kb * 8 + p, s, (int)(pend >> p & 1));
         if (k->last) write_back(k, k->net->w[0], kb, np, s, s + nv);
     }
 }
@@ -352,7 +359,7 @@ DL_INLINE void update_tile(const int nv, fast_ctx *k, int s)
 /* First-layer weights and biases of hidden blocks [b0, b1), one register
  * tile (b1 - b0 <= DL_TILE_MAX): accumulate (a long batch's earlier
  * chunks) or apply (its last chunk). */
-static void update_first(fast_ctx *k, int b0, int b1)
+static void update_first(fast_ctx *k, const uint8_t *pm, const uint64_t *lit, int b0, int b1)
 {
     dl_net *net = k->net;
     int nh = k->nh;
@@ -367,7 +374,7 @@ static void update_first(fast_ctx *k, int b0, int b1)
     switch (b1 - b0) {
 #define CASE(N)                                                                          \
     case N:                                                                              \
-        update_tile(N, k, b0);                                                           \
+        update_tile(N, k, pm, lit, b0);                                                  \
         break;
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
         CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
@@ -426,8 +433,10 @@ static void example_unit(fast_ctx *k, int i, float *y)
     const dl_net *net = k->net;
     int nb = (int)(k->ld / DL_VW);
     float *a1 = k->a1 + (size_t)i * k->lda, *d1 = k->drow[i];
-    dl_fast_first_forward(k->wt, k->ld, net->b[0], k->nh, k->tab, k->px[i],
-                          k->mask + (size_t)i * k->nwords, k->nwords, 0, nb, a1);
+    uint64_t *mask = k->mask + (size_t)i * k->nwords;
+    dl_fast_nzmask(k->px[i], (size_t)k->nin, mask);
+    dl_fast_first_forward(k->wt, k->ld, net->b[0], k->nh, k->tab, k->px[i], mask, k->nwords, 0, nb,
+                          a1);
     const float *out = a1;
     if (k->L == 2) {
         /* The first layer is the output layer. */
@@ -450,6 +459,31 @@ static void example_unit(fast_ctx *k, int i, float *y)
     k->cost[i] = dl_cost_value(k->cost_kind, out, y, k->nout);
 }
 
+/* Which pixels the chunk's examples light, for the update: lit (any
+ * example) and pm (which examples, one byte per 8 examples per pixel),
+ * from the examples' pixel bytes and masks. */
+static void light_maps(const fast_ctx *k, uint8_t *pm, uint64_t *lit)
+{
+    for (int w = 0; w < k->nwords; w++) {
+        uint64_t u = 0;
+        for (int i = 0; i < k->cm; i++) u |= k->mask[(size_t)i * k->nwords + w];
+        lit[w] = u;
+    }
+    if (!pm) return;
+    size_t n32 = (size_t)k->nin / 32 * 32;
+    for (int q = 0; q * 8 < k->cm; q++) {
+        int n = k->cm - q * 8 < 8 ? k->cm - q * 8 : 8;
+        const uint8_t *const *rows = k->px + q * 8;
+        uint8_t *out = pm + (size_t)q * k->nin;
+        for (size_t p = 0; p < n32; p += 32) dl_lit32(rows, n, p, out + p);
+        for (size_t p = n32; p < (size_t)k->nin; p++) {
+            unsigned v = 0;
+            for (int i = 0; i < n; i++) v |= (unsigned)(rows[i][p] != 0) << i;
+            out[p] = (uint8_t)v;
+        }
+    }
+}
+
 /* What every thread of a run does for one chunk (thread 0 alone could do
  * it all: train_fast_pool.h). */
 static void chunk_job(void *kv, int t)
@@ -466,9 +500,14 @@ static void chunk_job(void *kv, int t)
     if (t == 0) k->waited += w;
     /* 3. Tiles of the first layer; the later layers as one last unit (no
      * update unit reads them any more, so they may change now). */
+    uint8_t *pm = k->pm + (size_t)t * k->pmsize;
+    uint64_t *lit = k->lit + (size_t)t * k->nwords;
+    int maps = 0;
     while ((u = dl_work_claim(&k->upd)) >= 0) {
         if (u < k->ntiles) {
-            update_first(k, k->tile[u], k->tile[u + 1]);
+            if (!maps) light_maps(k, pm, lit); /* each thread its own: no wait */
+            maps = 1;
+            update_first(k, pm, lit, k->tile[u], k->tile[u + 1]);
         } else {
             accumulate_rest(k, k->net);
             if (k->last) apply_rest(k, k->net, k->r, k->decay);
@@ -480,37 +519,17 @@ static void chunk_job(void *kv, int t)
 
 /* ---- thread 0 alone ---------------------------------------------------- */
 
-/* Masks of the chunk's examples: per example, per pixel (pm), and their union. */
+/* The chunk's examples, and a prefetch of their pixels: they are scattered
+ * through the dataset, so ask for all their cache lines at once rather
+ * than one miss at a time. */
 static void prepare_chunk(fast_ctx *k, const dl_dataset *d, const uint32_t *idx, int cm)
 {
     k->cm = cm;
-    /* The examples are scattered through the dataset: ask for all their
-     * cache lines at once rather than one miss at a time. */
-    for (int i = 0; i < cm; i++) {
-        const char *p = (const char *)(d->pixels + (size_t)idx[i] * d->npix);
-        for (size_t o = 0; o < d->npix; o += 64) __builtin_prefetch(p + o);
-    }
     for (int i = 0; i < cm; i++) {
         k->px[i] = d->pixels + (size_t)idx[i] * d->npix;
         k->lab[i] = d->labels[idx[i]];
         k->drow[i] = k->d1 + (size_t)i * k->lda;
-        dl_fast_nzmask(k->px[i], d->npix, k->mask + (size_t)i * k->nwords);
-    }
-    for (int w = 0; w < k->nwords; w++) {
-        uint64_t u = 0;
-        for (int i = 0; i < cm; i++) u |= k->mask[(size_t)i * k->nwords + w];
-        k->lit[w] = u;
-    }
-    size_t stride = (size_t)k->nin, n32 = (size_t)k->nin / 32 * 32;
-    for (int q = 0; q * 8 < cm; q++) {
-        int n = cm - q * 8 < 8 ? cm - q * 8 : 8;
-        uint8_t *out = k->pm + (size_t)q * stride;
-        for (size_t p = 0; p < n32; p += 32) dl_lit32(k->px + q * 8, n, p, out + p);
-        for (size_t p = n32; p < (size_t)k->nin; p++) {
-            unsigned v = 0;
-            for (int i = 0; i < n; i++) v |= (unsigned)(k->px[q * 8 + i][p] != 0) << i;
-            out[p] = (uint8_t)v;
-        }
+        for (size_t o = 0; o < d->npix; o += 64) __builtin_prefetch(k->px[i] + o);
     }
 }
 
@@ -573,7 +592,11 @@ static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32
         prepare_chunk(k, d, idx + c0, cm);
         run_chunk(k);
         for (int i = 0; i < cm; i++) cost += k->cost[i]; /* in order, as ref_step adds them */
-        for (int w = 0; w < k->nwords; w++) k->pend[w] |= k->lit[w];
+        if (!k->last) {
+            uint64_t *lit = k->lit + (size_t)k->T * k->nwords;
+            light_maps(k, NULL, lit);
+            for (int w = 0; w < k->nwords; w++) k->pend[w] |= lit[w];
+        }
     }
     return cost;
 }
