@@ -35,7 +35,13 @@
  *     summed over the examples in order, and their update).  No unit's
  *     arithmetic depends on who runs it, so the result does not depend on
  *     the thread count: 1, 2 or 13 threads give bit-identical weights.
- *     Thread 0 alone prepares each batch (pixel masks) and adds the costs.
+ *     Thread 0 alone only points at the batch's examples (prefetching
+ *     their pixels) and adds the costs; each example's pixel mask is built
+ *     by its forward unit, and each thread taking update units builds its
+ *     own map of which examples light which pixel.
+ *   - When the machine has more busy threads than cores, a helper that is
+ *     descheduled mid-unit stalls a whole run; thread 0 then works alone
+ *     for a while (run_chunk).  Speed only: the arithmetic is the same.
  *   - A batch longer than CHUNK examples is processed CHUNK at a time,
  *     carrying partial first-layer gradients in G so the sums keep their
  *     order.
