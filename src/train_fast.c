@@ -40,8 +40,9 @@
  *     by its forward unit, and each thread taking update units builds its
  *     own map of which examples light which pixel.
  *   - When the machine has more busy threads than cores, a helper that is
- *     descheduled mid-unit stalls a whole run; thread 0 then works alone
- *     for a while (run_chunk).  Speed only: the arithmetic is the same.
+ *     descheduled mid-unit stalls a whole run; thread 0 measures, and works
+ *     alone while that is faster (run_chunk).  Speed only: the arithmetic
+ *     is the same.
  *   - A batch longer than CHUNK examples is processed CHUNK at a time,
  *     carrying partial first-layer gradients in G so the sums keep their
  *     order.
@@ -49,8 +50,10 @@
  * Contract (train_kernels.h): between steps the caller may read the
  * network but must not change it; a step given a different net re-reads it.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "train_fast_layers.h"
 #include "train_fast_pool.h"
@@ -78,9 +81,9 @@ typedef struct fast_ctx {
     dl_pool *pool;
     dl_work fwd, upd;    /* forward: one unit per example; update: tiles, then later layers */
     long waited;         /* ns thread 0 spent waiting for others in this run */
-    long solo_left;      /* runs still to do alone */
-    long backoff;        /* length of the next solo stretch */
-    long calm;           /* team runs since the last long wait */
+    long sched;          /* runs into the current probe/exploit cycle (run_chunk) */
+    double t_team, t_solo; /* summed ns per example over the probe runs */
+    int solo_wins;       /* the last probe found working alone faster */
     const float *params; /* the net->params WT mirrors */
     float tab[256];      /* pixel byte -> input value */
 
@@ -539,38 +542,54 @@ static void prepare_chunk(fast_ctx *k, const dl_dataset *d, const uint32_t *idx,
     }
 }
 
-/* A descheduled helper stalls a run for a whole time slice (milliseconds,
- * against tens of microseconds of work), which happens when the machine
- * has more busy threads than cores.  Thread 0 then works alone for a
- * stretch of runs that doubles each time it happens again.  The split
- * never changes the arithmetic (train_fast_pool.h), so this only ever
- * changes speed, never results. */
+/* Working together is not always faster: when the machine has more busy
+ * threads than cores, a helper descheduled mid-unit stalls a run for a
+ * whole time slice (milliseconds, against tens of microseconds of work).
+ * So thread 0 keeps measuring: PROBE runs as a team, PROBE runs alone,
+ * then EXPLOIT runs the faster way, and again; a stall during a team
+ * stretch ends it at once.  Only speed depends on this choice: the units'
+ * arithmetic is the same either way (train_fast_pool.h). */
+#define PROBE 64
+#define EXPLOIT 4096
 #define STALL_NS 300000L
-#define SOLO_MIN 64
-#define SOLO_MAX 16384
+
+static double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
 
 static void run_chunk(fast_ctx *k)
 {
-    int alone = k->T == 1 || k->solo_left > 0;
+    /* Schedule: runs [0, PROBE) team, [PROBE, 2 PROBE) alone, then exploit. */
+    int alone;
+    if (k->T == 1) alone = 1;
+    else if (k->sched < PROBE) alone = 0;
+    else if (k->sched < 2 * PROBE) alone = 1;
+    else alone = k->solo_wins;
     k->tile = alone ? k->solo : k->team;
     k->ntiles = alone ? k->nsolo : k->nteam;
     dl_work_reset(&k->fwd, k->cm);
     dl_work_reset(&k->upd, k->ntiles + (k->L > 2));
     k->waited = 0;
-    if (alone) {
+    if (k->T == 1) {
         chunk_job(k, 0);
-        if (k->solo_left > 0) k->solo_left--;
         return;
     }
-    k->waited += dl_pool_run(k->pool, chunk_job, k);
-    if (k->waited > STALL_NS) {
-        k->backoff = k->backoff ? 2 * k->backoff : SOLO_MIN;
-        if (k->backoff > SOLO_MAX) k->backoff = SOLO_MAX;
-        k->solo_left = k->backoff;
-        k->calm = 0;
-    } else if (++k->calm > SOLO_MAX) {
-        k->backoff = 0; /* a long calm spell: the next stall starts short again */
+    double t0 = now_ns();
+    if (alone) chunk_job(k, 0);
+    else k->waited += dl_pool_run(k->pool, chunk_job, k);
+    double per = (now_ns() - t0) / k->cm;
+    if (k->sched < PROBE) k->t_team += per;
+    else if (k->sched < 2 * PROBE) k->t_solo += per;
+    k->sched++;
+    if (k->sched == 2 * PROBE) {
+        k->solo_wins = k->t_solo < k->t_team;
+        k->t_team = k->t_solo = 0.0;
     }
+    if (k->sched >= 2 * PROBE + EXPLOIT || (!alone && k->sched > 2 * PROBE && k->waited > STALL_NS))
+        k->sched = 0;
 }
 
 static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx, int m,
