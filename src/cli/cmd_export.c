@@ -1,0 +1,66 @@
+/*
+ * cmd_export.c — `digitlens export`: a model's weights and biases for
+ * Python: NumPy .npy files shaped as network.py keeps them, and/or the
+ * JSON network2.py's Network.load reads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "digitlens/fileio.h"
+#include "digitlens/interop.h"
+
+int cmd_export(int argc, char **argv)
+{
+    const char *model = NULL, *npy = NULL, *json = NULL;
+    int quiet = 0;
+    cli_opt opts[] = {
+        {"model", OPT_STR, &model, 0, 0, "FILE", "the model to export (required)", 0},
+        {"npy", OPT_STR, &npy, 0, 0, "DIR", "write weights<l>.npy (out x in) and biases<l>.npy (out x 1) here", 0},
+        {"json", OPT_STR, &json, 0, 0, "FILE", "write network2.py's JSON (sizes, weights, biases, cost) here", 0},
+        {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
+    };
+    static const cli_cmd cmd = {
+        "export", "",
+        "Export a model's parameters for NumPy: weights<l>.npy has shape (sizes[l+1], sizes[l]) and\n"
+        "biases<l>.npy (sizes[l+1], 1), float32, exactly the arrays network.py keeps in weights[l]\n"
+        "and biases[l].  --json writes the file network2.py's load() reads.",
+        "  digitlens export --model mnist.dlm --npy weights/\n"
+        "  python3 -c \"import numpy as np; w = np.load('weights/weights0.npy'); print(w.shape)\"\n"
+        "  digitlens export --model mnist.dlm --json mnist.json", 0};
+    char *pos[1];
+    int npos = 0;
+    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (!model) return cli_fail(EXIT_USAGE, "export: --model FILE is required");
+    if (!npy && !json) return cli_fail(EXIT_USAGE, "export: say where to: --npy DIR and/or --json FILE");
+
+    dl_err e;
+    dl_err_clear(&e);
+    dl_model *m = NULL;
+    int code = EXIT_OK;
+    if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
+    const dl_net *n = m->net;
+    if (npy) {
+        int files = 0;
+        if (dl_mkdir_p(npy, &e) != DL_OK || dl_model_export_npy(m, npy, &files, &e) != DL_OK) goto fail;
+        if (!quiet) {
+            for (int l = 0; l + 1 < n->nlayers; l++)
+                printf("wrote %s/weights%d.npy (%d, %d) and biases%d.npy (%d, 1), float32\n", npy, l, n->sizes[l + 1],
+                       n->sizes[l], l, n->sizes[l + 1]);
+            printf("in Python: weights = [np.load(f\"%s/weights{l}.npy\") for l in range(%d)]\n", npy,
+                   n->nlayers - 1);
+        }
+    }
+    if (json) {
+        if (dl_nielsen_save(m, json, &e) != DL_OK) goto fail;
+        if (!quiet) printf("wrote %s (network2.py format: network2.load(\"%s\"))\n", json, json);
+    }
+    goto done;
+fail:
+    code = cli_fail_err(&e);
+done:
+    dl_model_free(m);
+    return code;
+}
