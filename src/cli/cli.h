@@ -94,6 +94,7 @@ int cmd_templates(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_neuron(int argc, char **argv);
 int cmd_maximize(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 

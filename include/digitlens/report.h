@@ -1,0 +1,81 @@
+/*
+ * report.h — the HTML report: one self-contained folder a user opens in a
+ * browser to see what a trained network learned.
+ *
+ *   DIR/index.html     model summary, training history (inline SVG),
+ *                      confusion matrix (table heatmap), every hidden
+ *                      neuron's weight map (each a link to its card),
+ *                      class templates, maximising inputs per class,
+ *                      misclassified test images with their attributions
+ *   DIR/neurons.html   one card per hidden neuron (anchor #l<L>n<J>)
+ *   DIR/img/...        the PNGs both pages show
+ *
+ * No scripts, fonts or anything else from the network: plain HTML and CSS,
+ * PNGs and inline SVG, so the folder can be zipped, mailed and opened
+ * offline.  Every file is written atomically (fileio, png).
+ *
+ * The pictures come from viz.h and viz_explain.h.  Neuron cards need each
+ * hidden neuron's statistics over the test set; computing them one neuron
+ * at a time (dl_neuron_stats_compute) costs two passes over the data per
+ * neuron, so dl_report_layer_stats computes a whole layer's in one pass
+ * (same definitions; see below).  Work is spread over opts.threads
+ * threads; nothing is global.  Knows nothing of the command line.
+ */
+#ifndef DIGITLENS_REPORT_H
+#define DIGITLENS_REPORT_H
+
+#include <stddef.h>
+
+#include "digitlens/canvas.h"
+#include "digitlens/err.h"
+#include "digitlens/explain.h"
+#include "digitlens/idx.h"
+#include "digitlens/model.h"
+
+typedef struct dl_report_opts {
+    const char *title;        /* shown on top (e.g. the model's file name); NULL: "digitlens report" */
+    const dl_dataset *test;   /* labelled test set, labels = output indices (cli_match_classes);
+                                 NULL: a report of the model alone (no confusion matrix, gallery or
+                                 statistics; the neuron links lead to weight pictures) */
+    const dl_font *font;      /* labels in the PNGs; NULL: the built-in pixel font */
+    int threads;              /* >= 1 */
+    int misclassified;        /* gallery size: the first N misclassified test images (0..1000) */
+    int top_k;                /* examples per end on each neuron card (1..64) */
+    dl_attr_method method;    /* the gallery's attribution method */
+} dl_report_opts;
+
+/* title NULL, no test set, no font, 1 thread, 24 misclassified, top 8,
+ * integrated gradients. */
+dl_report_opts dl_report_opts_defaults(void);
+
+typedef struct dl_report_summary {
+    int files;                /* files written */
+    size_t bytes;             /* their total size */
+    int cards;                /* neuron cards */
+    int gallery;              /* misclassified images shown */
+    size_t test_n;            /* test images evaluated (0 without a test set) */
+    double accuracy;          /* on the test set; -1 without one */
+    size_t stats_n;           /* images the neuron statistics looked at */
+} dl_report_summary;
+
+/* Writes the report for m into dir (created when missing).  sum may be
+ * NULL.  On failure some files may already have been written (each one
+ * whole); the message names what failed. */
+dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_opts *o,
+                          dl_report_summary *sum, dl_err *e);
+
+/* The statistics of every neuron of hidden layer `layer` on d, in one
+ * pass: out[j] (j < sizes[layer]) as dl_neuron_stats_compute(n, d, layer,
+ * j, k, &out[j]) fills it, with the same definitions and tie-breaking.
+ * Activations, rankings, class means, saturation and accuracy are
+ * bit-identical to it (the forward pass skips exact zeros, which adds the
+ * same floats in the same order); the two ablated accuracies come from the
+ * stored weighted inputs of the layer above, moved by the neuron's change
+ * (in double), so an example whose top two outputs are within rounding of
+ * each other may count differently.  threads >= 1.  Free each with
+ * dl_report_stats_free.  On failure out[] is left empty. */
+dl_status dl_report_layer_stats(const dl_net *n, const dl_dataset *d, int layer, int k, int threads,
+                                dl_neuron_stats *out, dl_err *e);
+void dl_report_stats_free(dl_neuron_stats *s, int count);
+
+#endif

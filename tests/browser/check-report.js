@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+// check-report.js — opens a digitlens report in headless Chromium and checks
+// what a user would notice: every image loaded (naturalWidth > 0), every link
+// to a neuron card leads to a file and an anchor that exist, no console
+// errors or failed loads, and index.html's load time.  Optionally saves
+// screenshots.
+//
+//   node tests/browser/check-report.js REPORT_DIR [--screenshot OUT.png]
+//        [--card-screenshot OUT.png] [--width 1200] [--height 1400] [--max-load-ms 1000]
+//
+// Talks to Chromium over the DevTools protocol on a pipe
+// (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), so it needs
+// nothing but Node and Chromium.  Prints "ok ..." / "not ok ..." lines
+// and exits 1 when a check fails, 2 when the browser cannot be driven.
+'use strict';
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { pathToFileURL, fileURLToPath } = require('url');
+
+function parseArgs(argv) {
+  const a = { dir: null, screenshot: null, cardScreenshot: null, width: 1200, height: 1400, maxLoadMs: 1000 };
+  for (let i = 2; i < argv.length; i++) {
+    const v = argv[i];
+    if (v === '--screenshot') a.screenshot = argv[++i];
+    else if (v === '--card-screenshot') a.cardScreenshot = argv[++i];
+    else if (v === '--width') a.width = +argv[++i];
+    else if (v === '--height') a.height = +argv[++i];
+    else if (v === '--max-load-ms') a.maxLoadMs = +argv[++i];
+    else if (!a.dir) a.dir = v;
+    else throw new Error(`unexpected argument ${v}`);
+  }
+  if (!a.dir) throw new Error('usage: check-report.js REPORT_DIR [--screenshot OUT.png]');
+  return a;
+}
+
+function findChromium() {
+  for (const p of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
+    if (p && fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+// A DevTools connection over the pipe.
+class Browser {
+  constructor(exe) {
+    this.profile = fs.mkdtempSync(path.join(os.tmpdir(), 'digitlens-chromium-'));
+    this.proc = spawn(exe, [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-default-apps', '--disable-extensions', '--mute-audio', '--hide-scrollbars',
+      '--allow-file-access-from-files', `--user-data-dir=${this.profile}`,
+      '--remote-debugging-pipe', 'about:blank',
+    ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    this.stderr = '';
+    this.proc.stderr.on('data', (d) => { this.stderr += d; });
+    this.out = this.proc.stdio[3];
+    this.in = this.proc.stdio[4];
+    this.nextId = 1;
+    this.pending = new Map();
+    this.listeners = [];
+    let buf = Buffer.alloc(0);
+    this.in.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      let z;
+      while ((z = buf.indexOf(0)) >= 0) {
+        const msg = JSON.parse(buf.subarray(0, z).toString('utf8'));
+        buf = buf.subarray(z + 1);
+        if (msg.id && this.pending.has(msg.id)) {
+          const { resolve, reject } = this.pending.get(msg.id);
+          this.pending.delete(msg.id);
+          if (msg.error) reject(new Error(`${msg.error.message} (${msg.error.code})`));
+          else resolve(msg.result);
+        } else if (msg.method) {
+          for (const l of this.listeners) l(msg);
+        }
+      }
+    });
+    this.exited = new Promise((res) => this.proc.on('exit', res));
+  }
+
+  send(method, params = {}, sessionId) {
+    const id = this.nextId++;
+    const msg = { id, method, params };
+    if (sessionId) msg.sessionId = sessionId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.out.write(JSON.stringify(msg) + '\0');
+    });
+  }
+
+  on(fn) { this.listeners.push(fn); }
+
+  waitFor(pred, ms, what) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      this.on((m) => { if (pred(m)) { clearTimeout(t); resolve(m); } });
+    });
+  }
+
+  async close() {
+    try { await Promise.race([this.send('Browser.close'), new Promise((r) => setTimeout(r, 2000))]); } catch (e) { /* gone */ }
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+    await Promise.race([this.exited, new Promise((r) => setTimeout(r, 3000))]);
+    // Chromium's helper processes may still be writing into the profile for
+    // a moment after the browser exits: retry, and never fail the check on it.
+    for (let i = 0; i < 20; i++) {
+      try { fs.rmSync(this.profile, { recursive: true, force: true }); return; } catch (e) { /* still busy */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(`# could not remove the browser profile ${this.profile}`);
+  }
+}
+
+let failures = 0;
+function ok(cond, name, detail) {
+  if (cond) console.log(`ok ${name}`);
+  else { failures++; console.log(`not ok ${name}: ${detail}`); }
+}
+
+async function openPage(b, session, url, problems) {
+  const loaded = b.waitFor((m) => m.sessionId === session && m.method === 'Page.loadEventFired', 20000, `${url} to load`);
+  const nav = await b.send('Page.navigate', { url }, session);
+  if (nav.errorText) throw new Error(`cannot open ${url}: ${nav.errorText}`);
+  await loaded;
+  // Let late image decodes and console messages arrive.
+  await new Promise((r) => setTimeout(r, 150));
+  return problems;
+}
+
+async function evaluate(b, session, expr) {
+  const r = await b.send('Runtime.evaluate', { expression: expr, returnByValue: true, awaitPromise: true }, session);
+  if (r.exceptionDetails) throw new Error(`evaluate failed: ${r.exceptionDetails.text}`);
+  return r.result.value;
+}
+
+const PAGE_FACTS = `(async () => {
+  const imgs = [...document.images];
+  await Promise.all(imgs.map((i) => i.decode().catch(() => null)));
+  const nav = performance.getEntriesByType('navigation')[0];
+  return {
+    images: imgs.map((i) => ({ src: i.getAttribute('src').slice(0, 80), w: i.naturalWidth, complete: i.complete })),
+    links: [...document.querySelectorAll('a[href]')].map((a) => a.href),
+    ids: [...document.querySelectorAll('[id]')].map((e) => e.id),
+    scripts: document.scripts.length,
+    external: [...document.querySelectorAll('[src],[href]')].map((e) => e.getAttribute('src') || e.getAttribute('href'))
+      .filter((u) => /^(https?:)?\\/\\//.test(u)),
+    loadMs: nav ? nav.loadEventEnd - nav.startTime : -1,
+    title: document.title,
+  };
+})()`;
+
+async function shoot(b, session, out, width, height) {
+  await b.send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: false }, session);
+  await new Promise((r) => setTimeout(r, 200));
+  const shot = await b.send('Page.captureScreenshot', { format: 'png', clip: { x: 0, y: 0, width, height, scale: 1 } }, session);
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(out, Buffer.from(shot.data, 'base64'));
+  console.log(`# screenshot ${out} (${width}x${height}, ${fs.statSync(out).size} bytes)`);
+}
+
+async function main() {
+  const args = parseArgs(process.argv);
+  const dir = path.resolve(args.dir);
+  const index = path.join(dir, 'index.html');
+  if (!fs.existsSync(index)) { console.log(`not ok report_exists: ${index} is missing`); process.exit(1); }
+  const exe = findChromium();
+  if (!exe) { console.log('# chromium not found'); process.exit(2); }
+  const b = new Browser(exe);
+  const watchdog = setTimeout(() => { console.log('not ok browser: no answer in 90 s'); b.proc.kill('SIGKILL'); process.exit(2); }, 90000);
+  try {
+    const { targetId } = await b.send('Target.createTarget', { url: 'about:blank' });
+    const { sessionId: s } = await b.send('Target.attachToTarget', { targetId, flatten: true });
+    const problems = [];
+    b.on((m) => {
+      if (m.sessionId !== s) return;
+      if (m.method === 'Runtime.consoleAPICalled' && (m.params.type === 'error' || m.params.type === 'assert'))
+        problems.push(`console.${m.params.type}: ${m.params.args.map((a) => a.value || a.description).join(' ')}`);
+      else if (m.method === 'Runtime.exceptionThrown')
+        problems.push(`exception: ${m.params.exceptionDetails.text}`);
+      else if (m.method === 'Log.entryAdded' && m.params.entry.level === 'error')
+        problems.push(`${m.params.entry.source}: ${m.params.entry.text} ${m.params.entry.url || ''}`);
+      else if (m.method === 'Network.loadingFailed')
+        problems.push(`load failed: ${m.params.errorText}`);
+    });
+    for (const dom of ['Page', 'Runtime', 'Log', 'Network']) await b.send(`${dom}.enable`, {}, s);
+    await b.send('Emulation.setDeviceMetricsOverride', { width: args.width, height: args.height, deviceScaleFactor: 1, mobile: false }, s);
+
+    // index.html
+    await openPage(b, s, pathToFileURL(index).href, problems);
+    const f = await evaluate(b, s, PAGE_FACTS);
+    const broken = f.images.filter((i) => !(i.w > 0));
+    ok(f.images.length > 0 && broken.length === 0, 'index_every_image_loaded',
+      `${broken.length} of ${f.images.length} images did not load: ${broken.slice(0, 3).map((i) => i.src).join(', ')}`);
+    console.log(`# index.html: ${f.images.length} images, ${f.links.length} links, loaded in ${f.loadMs.toFixed(0)} ms`);
+    ok(f.scripts === 0 && f.external.length === 0, 'index_is_self_contained',
+      `${f.scripts} scripts, external references: ${f.external.slice(0, 3).join(', ')}`);
+    ok(f.loadMs >= 0 && f.loadMs < args.maxLoadMs, `index_loads_under_${args.maxLoadMs}_ms`, `took ${f.loadMs} ms`);
+
+    // Every link to a neuron card: the file exists and has the anchor.
+    const cardLinks = f.links.filter((u) => /neurons\.html#/.test(u));
+    const anchors = new Map();
+    let bad = [];
+    for (const u of cardLinks) {
+      const url = new URL(u);
+      const file = fileURLToPath(url.href.split('#')[0]);
+      if (!fs.existsSync(file)) { bad.push(`${u}: no file`); continue; }
+      if (!anchors.has(file)) {
+        const html = fs.readFileSync(file, 'utf8');
+        anchors.set(file, new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1])));
+      }
+      if (!anchors.get(file).has(decodeURIComponent(url.hash.slice(1)))) bad.push(`${u}: no anchor`);
+    }
+    ok(cardLinks.length > 0 && bad.length === 0, `every_neuron_link_resolves_${cardLinks.length}`,
+      cardLinks.length ? bad.slice(0, 3).join('; ') : 'no links to neuron cards');
+    // Every other local link resolves to a file (and anchor when it has one).
+    bad = [];
+    for (const u of f.links.filter((x) => x.startsWith('file:'))) {
+      const url = new URL(u);
+      const file = fileURLToPath(url.href.split('#')[0]);
+      if (!fs.existsSync(file)) bad.push(`${u}: no file`);
+      else if (url.hash && file === index && !f.ids.includes(decodeURIComponent(url.hash.slice(1)))) bad.push(`${u}: no anchor`);
+    }
+    ok(bad.length === 0, 'every_local_link_resolves', bad.slice(0, 3).join('; '));
+    if (args.screenshot) await shoot(b, s, args.screenshot, args.width, args.height);
+    ok(problems.length === 0, 'index_no_console_errors', problems.slice(0, 3).join(' | '));
+
+    // neurons.html: its images, and following a card link lands on the card.
+    problems.length = 0;
+    const first = cardLinks[0] || pathToFileURL(path.join(dir, 'neurons.html')).href;
+    await b.send('Emulation.setDeviceMetricsOverride', { width: args.width, height: args.height, deviceScaleFactor: 1, mobile: false }, s);
+    await openPage(b, s, first, problems);
+    const g = await evaluate(b, s, PAGE_FACTS);
+    const broken2 = g.images.filter((i) => !(i.w > 0));
+    ok(g.images.length > 0 && broken2.length === 0, 'cards_every_image_loaded',
+      `${broken2.length} of ${g.images.length} images did not load: ${broken2.slice(0, 3).map((i) => i.src).join(', ')}`);
+    console.log(`# neurons.html: ${g.images.length} card images, loaded in ${g.loadMs.toFixed(0)} ms`);
+    const target = await evaluate(b, s, `(() => { const t = document.querySelector(':target'); return t ? t.id : null; })()`);
+    const want = decodeURIComponent(new URL(first).hash.slice(1));
+    ok(!want || target === want, 'card_link_targets_its_card', `:target is ${target}, wanted ${want}`);
+    if (args.cardScreenshot) await shoot(b, s, args.cardScreenshot, args.width, args.height);
+    ok(problems.length === 0, 'cards_no_console_errors', problems.slice(0, 3).join(' | '));
+  } catch (err) {
+    console.log(`not ok browser: ${err.message}`);
+    if (b.stderr) console.log(`# chromium stderr: ${b.stderr.split('\n').slice(-5).join(' / ')}`);
+    failures++;
+  } finally {
+    clearTimeout(watchdog);
+    await b.close();
+  }
+  process.exit(failures ? 1 : 0);
+}
+
+main();

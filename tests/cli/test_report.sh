@@ -1,0 +1,110 @@
+# test_report.sh — `report` end to end: options and messages, the folder it
+# writes, and what a browser makes of it (headless Chromium through
+# tests/browser/check-report.js: every image loads, every neuron link
+# resolves, no console errors, index.html loads in under a second), with or
+# without data, for an imported model, and for a real 100-neuron model on
+# the 10k MNIST test set (written in under 3 s).
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+CHECK=$HERE/../browser/check-report.js
+FIX=$TMP/fix
+mkdir -p "$FIX"
+"${MKFIXTURE:-build/mkfixture}" "$FIX" 400 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
+"$DL" train --data "$FIX" --layers 784,12,2 --epochs 2 --quiet --out "$TMP/m.dlm" || { fail train "no model"; finish; }
+
+# busy: more runnable work than cores (timings then measure the neighbours).
+busy() { awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$(nproc)" 'BEGIN { exit !(l > c) }'; }
+
+have_browser() { command -v node >/dev/null && { [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM:-}" ]; }; }
+
+# browser_check NAME DIR [ARGS...]: one PASS/FAIL line per check of check-report.js.
+browser_check() {
+  local name=$1 dir=$2
+  shift 2
+  if ! have_browser; then
+    skip "${name}_in_browser" "chromium or node is not installed (apt-get install chromium nodejs)"
+    return
+  fi
+  node "$CHECK" "$dir" "$@" >"$TMP/browser.out" 2>&1
+  local rc=$?
+  if [ "$rc" = 2 ]; then
+    skip "${name}_in_browser" "could not drive chromium: $(tail -3 "$TMP/browser.out" | tr '\n' ' ')"
+    return
+  fi
+  grep '^# ' "$TMP/browser.out"
+  while IFS= read -r line; do
+    case $line in
+      "ok "*) pass "${name}_${line#ok }" ;;
+      "not ok "*)
+        line=${line#not ok }
+        # A load time missed on an oversubscribed machine says nothing about the page.
+        if [[ "$line" == index_loads_under_* ]] && busy; then
+          skip "${name}_${line%%:*}" "${line#*: } with load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores (busy machine)"
+        else
+          fail "${name}_${line%%:*}" "${line#*: }"
+        fi ;;
+    esac
+  done <"$TMP/browser.out"
+  grep -q '^ok ' "$TMP/browser.out" || fail "${name}_in_browser" "no result: $(tail -3 "$TMP/browser.out" | tr '\n' ' ')"
+}
+
+# --- report: usage -----------------------------------------------------------
+run "$DL" report --help
+n_opts=$(grep -c '^  --' <<<"$OUT")
+n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet\|--no-data' | grep -c 'default')
+[ "$RC" = 0 ] && [ "$n_defaults" -eq $((n_opts - 3)) ] && grep -q "example:" <<<"$OUT" \
+  && pass report_help_lists_every_default || fail report_help_lists_every_default "rc $RC, $n_opts options, $n_defaults defaults"
+expect_fail report_needs_model_and_out 2 "--model FILE and --out DIR are required" "$DL" report --model "$TMP/m.dlm"
+expect_fail report_unknown_method 2 "--method 'saliency' is not known" \
+  "$DL" report --model "$TMP/m.dlm" --out "$TMP/r0" --method saliency
+expect_fail report_no_data_excludes_data 2 "--no-data cannot be combined" \
+  "$DL" report --model "$TMP/m.dlm" --out "$TMP/r0" --no-data --data "$FIX"
+expect_fail report_missing_data_names_file_and_way_out 1 "nowhere/t10k-(images|labels)-idx[13]-ubyte.*--no-data" \
+  "$DL" report --model "$TMP/m.dlm" --out "$TMP/r0" --data "$TMP/nowhere"
+expect_fail report_missing_model 1 "nope.dlm" "$DL" report --model "$TMP/nope.dlm" --out "$TMP/r0" --data "$FIX"
+[ ! -e "$TMP/r0" ] && pass report_failures_write_nothing || fail report_failures_write_nothing "$TMP/r0 exists"
+
+# --- report: the folder ------------------------------------------------------
+run "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/rep" --threads 2
+cards=$(ls "$TMP/rep/img" 2>/dev/null | grep -c '^neuron-l1-0[0-9][0-9]\.png$')
+if [ "$RC" = 0 ] && [ -s "$TMP/rep/index.html" ] && [ -s "$TMP/rep/neurons.html" ] && [ "$cards" = 12 ] \
+  && grep -q "12 neuron cards" <<<"$OUT"; then pass report_writes_pages_and_a_card_per_neuron
+else fail report_writes_pages_and_a_card_per_neuron "rc $RC, $cards cards, out: $OUT $ERR"; fi
+links=$(grep -o 'href="neurons.html#l1n[0-9]*"' "$TMP/rep/index.html" | sort -u | wc -l)
+[ "$links" = 12 ] && pass report_links_every_neuron || fail report_links_every_neuron "$links links"
+ls "$TMP/rep" "$TMP/rep/img" | grep -q 'tmp-' && fail report_leaves_no_temporary_files "$(ls "$TMP/rep/img" | grep tmp-)" \
+  || pass report_leaves_no_temporary_files
+run "$DL" report --model "$TMP/m.dlm" --no-data --out "$TMP/rep-nodata" --quiet
+[ "$RC" = 0 ] && [ -z "$OUT" ] && [ -s "$TMP/rep-nodata/img/neuron-l1-011.png" ] && ! grep -q 'id="confusion"' "$TMP/rep-nodata/index.html" \
+  && pass report_without_data || fail report_without_data "rc $RC $OUT $ERR"
+browser_check report "$TMP/rep" --screenshot "$TMP/shot.png"
+if [ -s "$TMP/shot.png" ]; then
+  size=$(stat -c %s "$TMP/shot.png")
+  [ "$size" -le 307200 ] && pass "report_screenshot_${size}_bytes" || fail report_screenshot_small "$size bytes"
+fi
+browser_check report_nodata "$TMP/rep-nodata"
+
+# --- a model imported from network2.py's JSON -------------------------------
+"$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet && "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
+run "$DL" report --model "$TMP/back.dlm" --data "$FIX" --out "$TMP/rep-imported" --quiet
+[ "$RC" = 0 ] && grep -q "imported model" "$TMP/rep-imported/index.html" && pass report_of_an_imported_model \
+  || fail report_of_an_imported_model "rc $RC $ERR"
+
+# --- a real 100-neuron model on the 10k MNIST test set ---------------------------
+MN=${DIGITLENS_SHARED_MNIST:-$HERE/../../../shared/data/mnist}
+if [ -f "$MN/t10k-images-idx3-ubyte.gz" ]; then
+  "$DL" train --data "$MN" --epochs 1 --limit 20000 --quiet --out "$TMP/real.dlm"
+  t0=$(date +%s.%N)
+  run "$DL" report --model "$TMP/real.dlm" --data "$MN" --out "$TMP/real-report"
+  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  if [ "$RC" != 0 ]; then fail report_100_neurons_10k_images "$ERR"
+  elif awk -v s="$secs" 'BEGIN { exit !(s < 3) }'; then pass "report_100_neurons_10k_images_in_${secs}s"
+  elif busy; then
+    skip report_100_neurons_10k_images_under_3s "took $secs s with load average $load on $(nproc) cores (busy machine)"
+  else fail report_100_neurons_10k_images_under_3s "took $secs s (load $load)"; fi
+  browser_check real_report "$TMP/real-report" --max-load-ms 1000
+else
+  skip report_100_neurons_10k_images "real MNIST not found at $MN"
+fi
+finish
