@@ -16,6 +16,8 @@ PACKAGES=(
   valgrind                  # the memory check of one training + pictures run
   time                      # /usr/bin/time: peak memory of each bad input in the tests
   chromium                  # opens the HTML report in the browser test
+  nodejs                    # drives Chromium in that test (DevTools over a pipe)
+  python3-numpy             # checks exported .npy files with np.load
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
