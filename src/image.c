@@ -391,6 +391,17 @@ dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
         return dl_err_set(e, DL_ELIMIT, "%s: larger than %zu bytes (not a picture digitlens reads)",
                           nm, (size_t)DL_IMAGE_MAX_BYTES);
 
+    /* Only the formats we promise reach stb_image: it also reads TGA, PSD,
+     * HDR and PIC, and TGA has no magic, so random bytes (27 of them, seen
+     * by the fuzzer) could decode to a 10-megapixel picture. */
+    if (!claimed_format(data, n)) {
+        const char *why = unsupported_format(data, n);
+        if (why) return dl_err_set(e, DL_EFORMAT, "%s: %s", nm, why);
+        return dl_err_set(e, DL_EFORMAT,
+                          "%s: not a picture digitlens can read (expected PNG, JPEG, BMP, GIF "
+                          "or binary PGM/PPM)", nm);
+    }
+
     /* The header first: nothing is allocated for pixels until the declared
      * size is known to be sane.  n fits an int because of the check above. */
     int w = 0, h = 0, comp = 0;
@@ -400,15 +411,8 @@ dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
             dl_status st = check_size(nm, pw, ph, e);
             if (st != DL_OK) return st;
         }
-        const char *why = unsupported_format(data, n);
-        if (why) return dl_err_set(e, DL_EFORMAT, "%s: %s", nm, why);
-        const char *fmt = claimed_format(data, n);
-        if (fmt)
-            return dl_err_set(e, DL_EFORMAT, "%s: damaged %s header (the file is truncated or corrupt)",
-                              nm, fmt);
-        return dl_err_set(e, DL_EFORMAT,
-                          "%s: not a picture digitlens can read (expected PNG, JPEG, BMP, GIF "
-                          "or binary PGM/PPM)", nm);
+        return dl_err_set(e, DL_EFORMAT, "%s: damaged %s header (the file is truncated or corrupt)",
+                          nm, claimed_format(data, n));
     }
     dl_status st = check_size(nm, (unsigned long)(w < 0 ? 0 : w), (unsigned long)(h < 0 ? 0 : h), e);
     if (st != DL_OK) return st;

@@ -1178,3 +1178,17 @@ Test(image, to_mnist_refuses_impossible_arguments)
     cr_expect_null(none);
     dl_gray_free(g);
 }
+
+/* TGA has no magic: stb_image would read 27 arbitrary bytes as a
+ * 1034x9824 picture.  Formats we do not promise never reach it. */
+Test(image, formats_outside_the_promised_ones_are_refused_before_decoding)
+{
+    unsigned char tga[27] = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0x04, 0x60, 0x26, 8, 0};
+    unsigned char hdr[] = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X 2\n";
+    dl_gray *g = NULL;
+    dl_err e;
+    cr_assert_eq(dl_image_decode(tga, sizeof tga, "x.tga", &g, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "not a picture digitlens can read"), "%s", e.msg);
+    cr_assert_eq(dl_image_decode(hdr, sizeof hdr - 1, "x.hdr", &g, &e), DL_EFORMAT);
+    cr_assert_null(g);
+}
