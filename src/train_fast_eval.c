@@ -111,7 +111,7 @@ dl_status dl_fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost,
     } else {
         dl_fast_transpose_in(net, wt, j.ld);
         j.wt = wt;
-        dl_work_reset(&j.work, (int)j.nchunks);
+        dl_work_reset(&j.work, (int)j.nchunks, NULL);
         dl_pool_run(pool, eval_thread, &j);
         for (size_t c = 0; c < j.nchunks; c++) *cost_sum += j.chunk_cost[c];
         for (int t = 0; t < j.T; t++) {

@@ -12,7 +12,7 @@
  * A worker that wakes after the close sees the run closed and skips it, so
  * it can never touch a job the caller has moved on from.
  *
- * Idle workers spin on `state` for SPIN_NS, then sleep on `cv`.  Lost
+ * Idle workers spin on `state` for IDLE_NS, then sleep on `cv`.  Lost
  * wake-ups are impossible: a worker increments `sleepers` and re-reads the
  * generation under the mutex; the caller stores the generation, then reads
  * `sleepers`; both sequentially consistent, so either the worker sees the
@@ -34,9 +34,12 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* How long a waiting thread spins before it yields (inside a run) or
- * sleeps (between runs): a few training steps, far below an epoch. */
+/* How long a waiting thread spins: inside a run, before it starts yielding
+ * the CPU; between runs, before it sleeps.  The second must cover a whole
+ * run plus the caller's work between runs: a worker that fell asleep wakes
+ * too late to join the next run, and would fall asleep again after it. */
 #define SPIN_NS 50000L
+#define IDLE_NS 2000000L
 
 #define MAX_THREADS 256
 #define OPEN ((uint64_t)1 << 31)
@@ -66,6 +69,7 @@ static uint32_t gen_of(uint64_t s) { return (uint32_t)(s >> 32); }
 typedef struct spin {
     int n;
     int timed;
+    long limit;
     struct timespec t0;
 } spin;
 
@@ -76,7 +80,7 @@ static long since_ns(const struct timespec *t0)
     return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
 }
 
-/* Returns 1 once SPIN_NS have passed (checked every 256 calls). */
+/* Returns 1 once s->limit ns have passed (checked every 256 calls). */
 static int spin_step(spin *s)
 {
     CPU_RELAX();
@@ -87,7 +91,7 @@ static int spin_step(spin *s)
         s->timed = 1;
         return 0;
     }
-    return since_ns(&s->t0) > SPIN_NS;
+    return since_ns(&s->t0) > s->limit;
 }
 
 /* Roughly how long a finished wait lasted: 0 if it never got to the first
@@ -103,7 +107,7 @@ static void *worker_main(void *va)
     uint32_t seen = 0;
     for (;;) {
         /* Wait for a new generation: spin, then sleep. */
-        spin s = {0, 0, {0, 0}};
+        spin s = {0, 0, IDLE_NS, {0, 0}};
         uint64_t st;
         while (gen_of(st = atomic_load_explicit(&p->state, memory_order_acquire)) == seen) {
             if (!spin_step(&s)) continue;
@@ -189,7 +193,7 @@ long dl_pool_run(dl_pool *p, dl_pool_fn fn, void *arg)
     while (!atomic_compare_exchange_weak_explicit(&p->state, &st, st & ~OPEN, memory_order_acq_rel,
                                                   memory_order_relaxed)) {
     }
-    spin s = {0, 0, {0, 0}};
+    spin s = {0, 0, SPIN_NS, {0, 0}};
     while (atomic_load_explicit(&p->state, memory_order_acquire) & INSIDE_MASK)
         if (spin_step(&s)) sched_yield();
     return waited(&s);
@@ -207,11 +211,14 @@ void dl_pool_free(dl_pool *p)
     free(p);
 }
 
-void dl_work_reset(dl_work *w, int n)
+void dl_work_reset(dl_work *w, int n, atomic_uchar *taken)
 {
     atomic_store_explicit(&w->next, 0, memory_order_relaxed);
     atomic_store_explicit(&w->done, 0, memory_order_relaxed);
     w->n = n;
+    w->taken = taken;
+    if (taken)
+        for (int u = 0; u < n; u++) atomic_store_explicit(&taken[u], 0, memory_order_relaxed);
 }
 
 int dl_work_claim(dl_work *w)
@@ -222,11 +229,26 @@ int dl_work_claim(dl_work *w)
     return u < w->n ? u : -1;
 }
 
+static int take(dl_work *w, int u)
+{
+    return !atomic_load_explicit(&w->taken[u], memory_order_relaxed) &&
+           !atomic_exchange_explicit(&w->taken[u], 1, memory_order_relaxed);
+}
+
+int dl_work_claim_own(dl_work *w, int t, int T)
+{
+    for (int u = t; u < w->n; u += T)
+        if (take(w, u)) return u;
+    for (int u = 0; u < w->n; u++)
+        if (take(w, u)) return u;
+    return -1;
+}
+
 void dl_work_finish(dl_work *w) { atomic_fetch_add_explicit(&w->done, 1, memory_order_release); }
 
 long dl_work_wait(dl_work *w)
 {
-    spin s = {0, 0, {0, 0}};
+    spin s = {0, 0, SPIN_NS, {0, 0}};
     while (atomic_load_explicit(&w->done, memory_order_acquire) < w->n)
         if (spin_step(&s)) sched_yield();
     return waited(&s);

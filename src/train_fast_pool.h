@@ -47,16 +47,25 @@ void dl_pool_free(dl_pool *p);
 
 /* n units of work shared by the threads of a run. */
 typedef struct dl_work {
-    atomic_int next;  /* next unit to hand out */
-    atomic_int done;  /* units finished */
+    atomic_int next;      /* next unit to hand out (dl_work_claim) */
+    atomic_int done;      /* units finished */
     int n;
+    atomic_uchar *taken;  /* [n] per-unit claims (dl_work_claim_own), or NULL */
 } dl_work;
 
-/* Before the run: n units, none handed out. */
-void dl_work_reset(dl_work *w, int n);
+/* Before the run: n units, none handed out.  taken is NULL for units
+ * handed out in order (dl_work_claim), or caller storage for n flags for
+ * units with owners (dl_work_claim_own). */
+void dl_work_reset(dl_work *w, int n, atomic_uchar *taken);
 
 /* The next unhanded unit, or -1 when all have been handed out. */
 int dl_work_claim(dl_work *w);
+
+/* Units with owners: unit u belongs to thread u % T.  Thread t takes its
+ * own units first, then any other still free (a helper that is late or
+ * absent leaves its units to the others), or -1.  Owners keep their data
+ * in their own core's cache from one run to the next. */
+int dl_work_claim_own(dl_work *w, int t, int T);
 
 /* Marks a claimed unit finished (publishing what it wrote). */
 void dl_work_finish(dl_work *w);

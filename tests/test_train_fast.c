@@ -442,13 +442,14 @@ typedef struct tf_job {
     int *hits;     /* [n] how often each unit ran in this run */
     int *owner;    /* [n] which thread ran it */
     long spin;     /* busy work per unit, to let helpers join mid-run */
+    int owned, T;  /* units with owners (dl_work_claim_own) among T threads */
 } tf_job;
 
 static void tf_unit(void *arg, int t)
 {
     tf_job *j = arg;
     int u;
-    while ((u = dl_work_claim(&j->work)) >= 0) {
+    while ((u = j->owned ? dl_work_claim_own(&j->work, t, j->T) : dl_work_claim(&j->work)) >= 0) {
         j->hits[u]++;
         j->owner[u] = t;
         volatile long x = 0;
@@ -459,7 +460,8 @@ static void tf_unit(void *arg, int t)
 }
 
 /* Every unit of every run is done exactly once, whoever joins, and the run
- * does not return before all of them are; helpers do take part. */
+ * does not return before all of them are; helpers do take part.  Units
+ * handed out in order and units with owners alike. */
 Test(train_fast, the_pool_runs_every_unit_exactly_once)
 {
     dl_err e;
@@ -468,11 +470,13 @@ Test(train_fast, the_pool_runs_every_unit_exactly_once)
         cr_assert_not_null(p, "%s", e.msg);
         cr_expect(dl_pool_threads(p) >= 1 && dl_pool_threads(p) <= threads);
         int hits[64], owner[64], helped = 0;
+        atomic_uchar taken[64];
         for (int run = 0; run < 2000; run++) {
             int n = 1 + run % 64;
             memset(hits, 0, sizeof hits);
-            tf_job j = {.hits = hits, .owner = owner, .spin = run % 7 == 0 ? 2000 : 0};
-            dl_work_reset(&j.work, n);
+            tf_job j = {.hits = hits, .owner = owner, .spin = run % 7 == 0 ? 2000 : 0,
+                        .owned = run % 2, .T = dl_pool_threads(p)};
+            dl_work_reset(&j.work, n, j.owned ? taken : NULL);
             dl_pool_run(p, tf_unit, &j);
             for (int u = 0; u < n; u++) {
                 cr_assert_eq(hits[u], 1, "%d threads, run %d: unit %d ran %d times", threads, run, u,
