@@ -29,7 +29,8 @@ typedef struct eval_job {
     const float *wt;       /* [nin x ld] */
     float tab[256];
     double *chunk_cost;    /* [nchunks] */
-    uint32_t *conf;        /* [T x K x K] per-thread confusion */
+    uint32_t *conf;        /* [T x confn] per-thread confusion [K x K] */
+    size_t confn;
     size_t *correct;       /* [T] */
     float *scratch;        /* [T x per_thread] */
     size_t per_thread;
@@ -44,7 +45,7 @@ static void eval_thread(void *arg, int t)
     float *s = j->scratch + (size_t)t * j->per_thread;
     float *a1 = s, *bufa = a1 + j->ld, *bufb = bufa + j->maxw, *y = bufb + j->maxw;
     uint64_t *mask = (uint64_t *)(void *)(y + dl_vround((size_t)j->K));
-    uint32_t *conf = j->conf + (size_t)t * j->K * j->K;
+    uint32_t *conf = j->conf + (size_t)t * j->confn;
     int nb = (int)(j->ld / DL_VW);
     size_t correct = 0;
     memset(y, 0, (size_t)j->K * sizeof(float));
@@ -100,9 +101,13 @@ dl_status dl_fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost,
     /* Per thread: a1 [ld], two layer buffers, target, then the pixel mask. */
     j.per_thread = j.ld + 2 * dl_vround((size_t)j.maxw) + dl_vround((size_t)j.K) +
                    2 * (size_t)j.nwords + DL_VW;
+    /* Whole cache lines plus a spare one per thread: threads write these
+     * for every example, and must not share a line. */
+    j.per_thread = (j.per_thread + 31) / 16 * 16;
+    j.confn = ((size_t)j.K * j.K + 31) / 16 * 16;
     float *wt = malloc((size_t)net->sizes[0] * j.ld * sizeof(float));
     j.chunk_cost = calloc(j.nchunks, sizeof(double));
-    j.conf = calloc((size_t)j.T * j.K * j.K, sizeof(uint32_t));
+    j.conf = calloc((size_t)j.T * j.confn, sizeof(uint32_t));
     j.correct = calloc((size_t)j.T, sizeof(size_t));
     j.scratch = calloc((size_t)j.T * j.per_thread, sizeof(float));
     dl_status st = DL_OK;
@@ -116,7 +121,7 @@ dl_status dl_fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost,
         for (size_t c = 0; c < j.nchunks; c++) *cost_sum += j.chunk_cost[c];
         for (int t = 0; t < j.T; t++) {
             *correct += j.correct[t];
-            for (size_t q = 0; q < (size_t)j.K * j.K; q++) confusion[q] += j.conf[(size_t)t * j.K * j.K + q];
+            for (size_t q = 0; q < (size_t)j.K * j.K; q++) confusion[q] += j.conf[(size_t)t * j.confn + q];
         }
     }
     dl_pool_free(pool);
