@@ -90,13 +90,17 @@ typedef struct fast_ctx {
     tile *tiles;         /* [ntiles]; tile u belongs to thread u % T */
     atomic_uchar *taken; /* [2 x ntiles] claim flags of fwd and upd */
     dl_pool *pool;
-    dl_work fwd, upd;    /* the forward pass and the update, tile by tile */
-    long waited;         /* ns thread 0 spent waiting for others in this run */
+    /* The forward pass and the update, tile by tile: written by every
+     * thread during a run, so on cache lines of their own, away from the
+     * fields the inner loops read. */
+    _Alignas(64) dl_work fwd;
+    _Alignas(64) dl_work upd;
+    _Alignas(64) long waited; /* ns thread 0 spent waiting for others in this run */
     long sched;          /* runs into the current probe/exploit cycle (run_chunk) */
     double t_team, t_solo; /* summed ns per example over the probe runs */
     int solo_wins;       /* the last probe found working alone faster */
     const float *params; /* the net->params the tiles mirror */
-    float tab[256];      /* pixel byte -> input value */
+    _Alignas(64) float tab[256]; /* pixel byte -> input value */
     uint64_t *pend;      /* [nwords] pixels with a partial sum in g from earlier chunks */
 
     /* Per thread t, each block a whole number of cache lines:
@@ -120,6 +124,7 @@ typedef struct fast_ctx {
     int cm;              /* examples in this chunk */
     int first, last;     /* first / last chunk of the batch */
     float r, decay;      /* η/m, weight decay factor */
+    double step_cost;    /* the batch's summed cost so far (thread 0) */
 } fast_ctx;
 
 static void fast_free(void *kv)
@@ -172,7 +177,7 @@ static void load_tiles(fast_ctx *k, const dl_net *net)
 
 static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
 {
-    fast_ctx *k = calloc(1, sizeof *k);
+    fast_ctx *k = alloc_zero(sizeof *k);
     if (!k) goto oom;
     k->cost_kind = cost;
     k->L = net->nlayers;
@@ -194,8 +199,8 @@ static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
     k->T = dl_pool_threads(k->pool);
     k->ntiles = k->T;
     while ((nb + k->ntiles - 1) / k->ntiles > DL_TILE_MAX) k->ntiles++;
-    k->tiles = calloc((size_t)k->ntiles, sizeof *k->tiles);
-    k->taken = malloc(2 * (size_t)k->ntiles * sizeof(atomic_uchar));
+    k->tiles = alloc_zero((size_t)k->ntiles * sizeof *k->tiles);
+    k->taken = alloc_zero(2 * (size_t)k->ntiles * sizeof(atomic_uchar));
     if (!k->tiles || !k->taken) goto oom;
     for (int u = 0; u < k->ntiles; u++) {
         tile *tl = &k->tiles[u];
@@ -543,6 +548,23 @@ static void light_maps(const fast_ctx *k, uint64_t *mask, uint64_t *lit, uint8_t
     }
 }
 
+/* Thread 0's part of a chunk that needs no other thread (after the
+ * forward pass): the costs, in example order (as ref_step adds them), and
+ * the later layers' gradients.  For a 2-layer net the outputs are the
+ * tiles' activations. */
+static void finish_chunk(fast_ctx *k)
+{
+    const dl_net *net = k->net;
+    const float *a1 = k->L == 2 ? gather_a1(k, 0) : NULL;
+    for (int i = 0; i < k->cm; i++) {
+        const float *a = k->L == 2 ? a1 + (size_t)i * k->lda : deep_a(k, 0, k->L - 1, i, net);
+        memset(k->y, 0, (size_t)k->nout * sizeof(float));
+        k->y[k->lab[i]] = 1.0f;
+        k->step_cost += dl_cost_value(k->cost_kind, a, k->y, k->nout);
+    }
+    if (k->L > 2) accumulate_rest(k, net);
+}
+
 /* What every thread of a run does for one chunk (thread 0 alone could do
  * it all: train_fast_pool.h). */
 static void chunk_job(void *kv, int t)
@@ -579,7 +601,12 @@ static void chunk_job(void *kv, int t)
         update_first(k, tl, pm, lit);
         dl_work_finish(&k->upd);
     }
-    if (t == 0) k->waited += dl_work_wait(&k->upd);
+    if (t == 0) {
+        /* Thread 0's share of the later layers' update, while the others
+         * finish their tiles: it reads only thread 0's own scratch. */
+        finish_chunk(k);
+        k->waited += dl_work_wait(&k->upd);
+    }
 }
 
 /* The chunk's examples, and a prefetch of their pixels: they are scattered
@@ -661,28 +688,19 @@ static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32
         memset(k->grest, 0, rest * sizeof(float));
     }
     memset(k->pend, 0, (size_t)k->nwords * sizeof(uint64_t));
-    double cost = 0.0;
+    k->step_cost = 0.0;
     for (int c0 = 0; c0 < m; c0 += CHUNK) {
         int cm = m - c0 < CHUNK ? m - c0 : CHUNK;
         k->first = c0 == 0;
         k->last = c0 + cm == m;
         prepare_chunk(k, d, idx + c0, cm);
         run_chunk(k);
-        /* Thread 0's scratch holds every example's output (for a 2-layer
-         * net, the tiles' activations are the outputs: gather them). */
-        const float *a1 = k->L == 2 ? gather_a1(k, 0) : NULL;
-        float *y = k->y;
-        for (int i = 0; i < cm; i++) {
-            const float *a = k->L == 2 ? a1 + (size_t)i * k->lda : deep_a(k, 0, k->L - 1, i, net);
-            memset(y, 0, (size_t)k->nout * sizeof(float));
-            y[k->lab[i]] = 1.0f;
-            cost += dl_cost_value(k->cost_kind, a, y, k->nout); /* in order, as ref_step adds them */
-        }
-        if (k->L > 2) accumulate_rest(k, net);
         for (int w = 0; w < k->nwords; w++) k->pend[w] |= k->lit[w]; /* thread 0's union */
     }
+    /* Not inside a run: a helper still computing the later layers may
+     * be reading these weights until the run ends. */
     if (k->L > 2) apply_rest(k, net, k->r, decay);
-    return cost;
+    return k->step_cost;
 }
 
 static const dl_kernel_ops fast_ops = {fast_new, fast_step, fast_free};
