@@ -431,11 +431,10 @@ static void update_first(fast_ctx *k, tile *tl, const uint8_t *pm, const uint64_
  * its deltas when the first layer is the output layer). */
 static void forward_tile(fast_ctx *k, tile *tl, const uint64_t *mask)
 {
-    const float *bias = k->net->b[0] + tl->j0;
+    dl_fast_first_forward(tl->wt, tl->ld, k->net->b[0] + tl->j0, tl->nvalid, k->tab, k->px, mask,
+                          k->nwords, k->cm, tl->width / DL_VW, tl->a1, tl->ld);
     for (int i = 0; i < k->cm; i++) {
         float *a = tl->a1 + (size_t)i * tl->ld;
-        dl_fast_first_forward(tl->wt, tl->ld, bias, tl->nvalid, k->tab, k->px[i],
-                              mask + (size_t)i * k->nwords, k->nwords, 0, tl->width / DL_VW, a);
         if (k->L == 2) {
             float *d = tl->d1 + (size_t)i * tl->ld;
             output_delta(k->cost_kind, a, k->lab[i], tl->j0, tl->nvalid, d);

@@ -31,14 +31,16 @@ void dl_fast_transpose_in(const dl_net *net, float *wt, size_t ld);
 /* mask[w] bit b set when px[64w + b] != 0; nwords = ceil(npix / 64). */
 void dl_fast_nzmask(const uint8_t *px, size_t npix, uint64_t *mask);
 
-/* First layer, hidden blocks [b0, b1) of one image:
- *     a[j] = σ(b[j] + Σ_{k: px[k] != 0} tab[px[k]] * WT[k*ld + j]),  8*b0 <= j < 8*b1
- * with the sum taken in increasing k, as dl_net_forward does.  bias has
- * nh entries (it is the net's b[0]); a has ld entries, lanes j >= nh get
- * σ(0) (the padding lanes of WT are zero) and must be ignored. */
+/* First layer for n examples, hidden blocks [0, nb):
+ *     a_i[j] = σ(b[j] + Σ_{k: px_i[k] != 0} tab[px_i[k]] * WT[k*ld + j]),  j < 8*nb
+ * with each sum taken in increasing k, as dl_net_forward does; mask holds
+ * n rows of nwords words (dl_fast_nzmask), a n rows of lda floats.  bias
+ * has nh entries; lanes j >= nh get σ(0) (the padding columns of WT are
+ * zero) and must be ignored.  A caller may pass a tile of a wider layer:
+ * its own WT columns, bias + j0 and nh - j0. */
 void dl_fast_first_forward(const float *wt, size_t ld, const float *bias, int nh,
-                           const float *tab, const uint8_t *px, const uint64_t *mask, int nwords,
-                           int b0, int b1, float *a);
+                           const float *tab, const uint8_t *const *px, const uint64_t *mask,
+                           int nwords, int n, int nb, float *a, size_t lda);
 
 /* A dense sigmoid layer for one example: a_out[o] = σ(b[o] + W[o,:]·a_in),
  * W [nout x nin] row-major (the net's layout).  The dot product runs in 8
