@@ -97,7 +97,7 @@ typedef struct fast_ctx {
     _Alignas(64) dl_work upd;
     _Alignas(64) long waited; /* ns thread 0 spent waiting for others in this run */
     long sched;          /* runs into the current probe/exploit cycle (run_chunk) */
-    double t_team, t_solo; /* summed ns per example over the probe runs */
+    double probe[2][64]; /* ns per example of the probe runs: [0] team, [1] alone */
     int solo_wins;       /* the last probe found working alone faster */
     const float *params; /* the net->params the tiles mirror */
     _Alignas(64) float tab[256]; /* pixel byte -> input value */
@@ -625,12 +625,18 @@ static void prepare_chunk(fast_ctx *k, const dl_dataset *d, const uint32_t *idx,
  * threads than cores, a helper descheduled mid-tile stalls a run for a
  * whole time slice (milliseconds, against tens of microseconds of work).
  * So thread 0 keeps measuring: PROBE runs as a team, PROBE runs alone,
- * then EXPLOIT runs the faster way, and again; a stall during a team
- * stretch ends it at once.  Only speed depends on this choice: the tiles'
+ * then EXPLOIT runs the faster way by the medians (one preempted run must
+ * not decide), and again; a stall during a team stretch ends it at once.  Only speed depends on this choice: the tiles'
  * arithmetic is the same either way (train_fast_pool.h). */
 #define PROBE 64
 #define EXPLOIT 4096
 #define STALL_NS 300000L
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 static double now_ns(void)
 {
@@ -659,12 +665,12 @@ static void run_chunk(fast_ctx *k)
     if (alone) chunk_job(k, 0);
     else k->waited += dl_pool_run(k->pool, chunk_job, k);
     double per = (now_ns() - t0) / k->cm;
-    if (k->sched < PROBE) k->t_team += per;
-    else if (k->sched < 2 * PROBE) k->t_solo += per;
+    if (k->sched < 2 * PROBE) k->probe[k->sched / PROBE][k->sched % PROBE] = per;
     k->sched++;
     if (k->sched == 2 * PROBE) {
-        k->solo_wins = k->t_solo < k->t_team;
-        k->t_team = k->t_solo = 0.0;
+        qsort(k->probe[0], PROBE, sizeof(double), cmp_double);
+        qsort(k->probe[1], PROBE, sizeof(double), cmp_double);
+        k->solo_wins = k->probe[1][PROBE / 2] < k->probe[0][PROBE / 2];
     }
     if (k->sched >= 2 * PROBE + EXPLOIT || (!alone && k->sched > 2 * PROBE && k->waited > STALL_NS))
         k->sched = 0;
