@@ -65,6 +65,8 @@
 /* Examples per pass through the threads; longer batches take several. */
 #define CHUNK 64
 #define MAX_T 64
+/* Runs timed as a team and alone before choosing (run_chunk). */
+#define PROBE 64
 
 /* A tile: hidden units [j0, j0 + width), and everything of the first layer
  * that only they touch.  Each array is its own allocation. */
@@ -97,7 +99,7 @@ typedef struct fast_ctx {
     _Alignas(64) dl_work upd;
     _Alignas(64) long waited; /* ns thread 0 spent waiting for others in this run */
     long sched;          /* runs into the current probe/exploit cycle (run_chunk) */
-    double probe[2][64]; /* ns per example of the probe runs: [0] team, [1] alone */
+    double probe[2][PROBE]; /* ns per example of the probe runs: [0] team, [1] alone */
     int solo_wins;       /* the last probe found working alone faster */
     const float *params; /* the net->params the tiles mirror */
     _Alignas(64) float tab[256]; /* pixel byte -> input value */
@@ -109,7 +111,7 @@ typedef struct fast_ctx {
      *   pm + t*pmn:     bit i of pm[q*nin + k] set when example 8q+i lights pixel k;
      *   a1 + t*a1n:     [CHUNK x lda] a1 gathered from the tiles;
      *   deep + t*deepn: a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]];
-     *   y + t*yn:       a target vector. */
+     *   y + t*yn:       a target vector (for the costs, which thread 0 adds). */
     uint64_t *mask, *lit;
     uint8_t *pm;
     float *a1, *deep, *y;
@@ -628,7 +630,6 @@ static void prepare_chunk(fast_ctx *k, const dl_dataset *d, const uint32_t *idx,
  * then EXPLOIT runs the faster way by the medians (one preempted run must
  * not decide), and again; a stall during a team stretch ends it at once.  Only speed depends on this choice: the tiles'
  * arithmetic is the same either way (train_fast_pool.h). */
-#define PROBE 64
 #define EXPLOIT 4096
 #define STALL_NS 300000L
 
