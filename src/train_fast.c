@@ -20,7 +20,9 @@
  *     k is lit (a zero pixel adds nothing to either).  Lit pixels come from
  *     64-bit masks built with byte compares each step, so nothing is cached
  *     per dataset; x_ik comes from a 256-entry table, bit-identical to
- *     dl_dataset_image.
+ *     dl_dataset_image.  The forward pass takes all the batch's examples
+ *     64 pixels at a time, so each row of WT is read into L1 once per batch
+ *     rather than once per example; the update visits each touched row once.
  *   - The network's own W[0] (row-major, in net->params) must hold the exact
  *     weights after every step, because the caller may evaluate or save
  *     between steps.  So each step writes back the 8-pixel column blocks it
