@@ -62,30 +62,6 @@ static void forward_from(const dl_net *n, dl_trace *t, int from)
     }
 }
 
-/* gx [sizes[0]] = ∂z[layer][unit]/∂x after a forward pass on t.  Unlike
- * dl_net_input_gradient this seeds the backward pass with 1 at z, not
- * σ'(z) at a, so it stays informative when the unit saturates (σ'(z)
- * rounds to 0 in float once |z| > ~17).  Uses t->delta as scratch:
- *   δ[layer] = e_unit,  δ[l] = (W[l]ᵀ δ[l+1]) ⊙ σ'(z[l]),  gx = W[0]ᵀ δ[1]. */
-static void z_input_gradient(const dl_net *n, dl_trace *t, int layer, int unit, float *gx)
-{
-    for (int j = 0; j < n->sizes[layer]; j++) t->delta[layer][j] = 0.0f;
-    t->delta[layer][unit] = 1.0f;
-    for (int l = layer - 1; l >= 0; l--) {
-        int in = n->sizes[l], o = n->sizes[l + 1];
-        float *dst = l == 0 ? gx : t->delta[l];
-        for (int k = 0; k < in; k++) dst[k] = 0.0f;
-        for (int j = 0; j < o; j++) {
-            float d = t->delta[l + 1][j];
-            if (d == 0.0f) continue;
-            const float *row = n->w[l] + (size_t)j * in;
-            for (int k = 0; k < in; k++) dst[k] += row[k] * d;
-        }
-        if (l > 0)
-            for (int k = 0; k < in; k++) dst[k] *= t->a[l][k] * (1.0f - t->a[l][k]);
-    }
-}
-
 /* ---- 1. attributions ---------------------------------------------------- */
 
 static dl_status check_attr(const dl_net *n, dl_attr_method m, int out, const dl_attr_opts *o, dl_err *e)
@@ -334,7 +310,7 @@ dl_status dl_explain_maximize(const dl_net *n, int layer, int neuron, const dl_m
     float p1 = 1.0f, p2 = 1.0f;
     for (int s = 0; s < o->steps; s++) {
         dl_net_forward(n, x, t);
-        z_input_gradient(n, t, layer, neuron, g);
+        dl_net_input_gradient_seeded(n, t, layer, neuron, 1.0f, g); /* ∂z/∂x: alive when σ saturates */
         p1 *= b1;
         p2 *= b2;
         for (int i = 0; i < np; i++) {
@@ -367,14 +343,9 @@ out:
 
 /* ---- 3. neuron statistics ----------------------------------------------- */
 
-typedef struct ranked {
-    float a;
-    size_t i;
-} ranked;
-
 /* Does p rank before q?  top: higher activation first; bottom: lower
  * first; equal activations by lower index, so results are deterministic. */
-static int before(ranked p, ranked q, int top)
+static int before(dl_ranked p, dl_ranked q, int top)
 {
     if (p.a != q.a) return top ? p.a > q.a : p.a < q.a;
     return p.i < q.i;
@@ -382,7 +353,7 @@ static int before(ranked p, ranked q, int top)
 
 /* A heap of the k best seen so far with the worst at the root: a new item
  * only enters by beating the root.  O(n log k) for n items. */
-static void heap_offer(ranked *h, int *len, int k, ranked v, int top)
+void dl_rank_offer(dl_ranked *h, int *len, int k, dl_ranked v, int top)
 {
     int i;
     if (*len < k) {
@@ -408,10 +379,10 @@ static void heap_offer(ranked *h, int *len, int k, ranked v, int top)
 }
 
 /* Heap → sorted best first (insertion sort: k is small). */
-static void heap_sorted(ranked *h, int len, int top)
+void dl_rank_sorted(dl_ranked *h, int len, int top)
 {
     for (int i = 1; i < len; i++) {
-        ranked v = h[i];
+        dl_ranked v = h[i];
         int j = i;
         for (; j > 0 && before(v, h[j - 1], top); j--) h[j] = h[j - 1];
         h[j] = v;
@@ -468,7 +439,7 @@ dl_status dl_neuron_stats_compute(const dl_net *n, const dl_dataset *d, int laye
 
     dl_trace *t = dl_trace_new(n, e);
     float *x = malloc((size_t)np * sizeof(float));
-    ranked *hi = malloc((size_t)k * sizeof(ranked)), *lo = malloc((size_t)k * sizeof(ranked));
+    dl_ranked *hi = malloc((size_t)k * sizeof(dl_ranked)), *lo = malloc((size_t)k * sizeof(dl_ranked));
     double *csum = calloc((size_t)K, sizeof(double));
     s->top = malloc((size_t)k * sizeof(size_t));
     s->bottom = malloc((size_t)k * sizeof(size_t));
@@ -502,9 +473,9 @@ dl_status dl_neuron_stats_compute(const dl_net *n, const dl_dataset *d, int laye
         float a = t->a[layer][neuron];
         int lab = d->labels[i];
         correct += dl_argmax(y, K) == lab;
-        ranked r = {a, i};
-        heap_offer(hi, &nhi, k, r, 1);
-        heap_offer(lo, &nlo, k, r, 0);
+        dl_ranked r = {a, i};
+        dl_rank_offer(hi, &nhi, k, r, 1);
+        dl_rank_offer(lo, &nlo, k, r, 0);
         csum[lab] += a;
         s->class_count[lab]++;
         sum += a;
@@ -520,8 +491,8 @@ dl_status dl_neuron_stats_compute(const dl_net *n, const dl_dataset *d, int laye
         dl_net_forward(n, x, t);
         correctm += predict_with(n, t, layer, neuron, s->mean) == d->labels[i];
     }
-    heap_sorted(hi, nhi, 1);
-    heap_sorted(lo, nlo, 0);
+    dl_rank_sorted(hi, nhi, 1);
+    dl_rank_sorted(lo, nlo, 0);
     for (int j = 0; j < k; j++) {
         s->top[j] = hi[j].i;
         s->top_act[j] = hi[j].a;

@@ -179,11 +179,16 @@ void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost 
 
 void dl_net_input_gradient(const dl_net *n, dl_trace *t, int layer, int out, float *gx)
 {
-    /* δ at the chosen neuron is σ'(z); everything else in that layer is 0.
-     * Then the usual backward recursion, ending one step further, at x. */
-    for (int j = 0; j < n->sizes[layer]; j++) t->delta[layer][j] = 0.0f;
     float a = t->a[layer][out];
-    t->delta[layer][out] = a * (1.0f - a);
+    dl_net_input_gradient_seeded(n, t, layer, out, a * (1.0f - a), gx);
+}
+
+void dl_net_input_gradient_seeded(const dl_net *n, dl_trace *t, int layer, int out, float seed, float *gx)
+{
+    /* δ at the chosen neuron is the seed; everything else in that layer is
+     * 0.  Then the usual backward recursion, ending one step further, at x. */
+    for (int j = 0; j < n->sizes[layer]; j++) t->delta[layer][j] = 0.0f;
+    t->delta[layer][out] = seed;
     for (int l = layer - 1; l >= 0; l--) {
         int in = n->sizes[l], o = n->sizes[l + 1];
         float *dst = l == 0 ? gx : t->delta[l];

@@ -181,66 +181,9 @@ static dl_status store_forward(const dl_net *net, const dl_dataset *d, size_t n,
 
 /* ---- one neuron's statistics from the stored pass --------------------- */
 
-typedef struct ranked {
-    float a;
-    size_t i;
-} ranked;
-
-/* As explain.c ranks: higher (top) or lower (bottom) first, ties by index. */
-static int before(ranked p, ranked q, int top)
-{
-    if (p.a != q.a) return top ? p.a > q.a : p.a < q.a;
-    return p.i < q.i;
-}
-
-/* A heap of the k best so far, worst at the root. */
-static void heap_offer(ranked *h, int *len, int k, ranked v, int top)
-{
-    int i;
-    if (*len < k) {
-        i = (*len)++;
-        while (i > 0 && before(h[(i - 1) / 2], v, top)) {
-            h[i] = h[(i - 1) / 2];
-            i = (i - 1) / 2;
-        }
-        h[i] = v;
-        return;
-    }
-    if (!before(v, h[0], top)) return;
-    i = 0;
-    for (;;) {
-        int c = 2 * i + 1;
-        if (c >= *len) break;
-        if (c + 1 < *len && before(h[c], h[c + 1], top)) c++;
-        if (!before(v, h[c], top)) break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = v;
-}
-
-static void heap_sorted(ranked *h, int len, int top)
-{
-    for (int i = 1; i < len; i++) {
-        ranked v = h[i];
-        int j = i;
-        for (; j > 0 && before(v, h[j - 1], top); j--) h[j] = h[j - 1];
-        h[j] = v;
-    }
-}
-
 void dl_report_stats_free(dl_neuron_stats *s, int count)
 {
-    for (int i = 0; s && i < count; i++) {
-        free(s[i].top);
-        free(s[i].top_act);
-        free(s[i].bottom);
-        free(s[i].bottom_act);
-        free(s[i].class_mean);
-        free(s[i].class_count);
-        free(s[i].out_weights);
-        memset(&s[i], 0, sizeof s[i]);
-    }
+    for (int i = 0; s && i < count; i++) dl_neuron_stats_free(&s[i]);
 }
 
 /* The prediction for example i when neuron j of `layer` outputs v instead
@@ -296,7 +239,7 @@ static dl_status stats_range(const fwd_store *st, int layer, int j0, int j1, int
     if ((size_t)k > st->n) k = (int)st->n;
     memset(out, 0, (size_t)H * sizeof *out);
     size_t hk = (size_t)H * (size_t)k;
-    ranked *hi = malloc(hk * sizeof(ranked)), *lo = malloc(hk * sizeof(ranked));
+    dl_ranked *hi = malloc(hk * sizeof(dl_ranked)), *lo = malloc(hk * sizeof(dl_ranked));
     int *nhi = calloc((size_t)H, sizeof(int)), *nlo = calloc((size_t)H, sizeof(int));
     double *csum = calloc((size_t)H * K, sizeof(double)), *sum = calloc((size_t)H, sizeof(double));
     size_t *cnt = calloc((size_t)H * 4, sizeof(size_t)); /* sat_hi, sat_lo, correct at 0, correct at mean */
@@ -324,9 +267,9 @@ static dl_status stats_range(const fwd_store *st, int layer, int j0, int j1, int
             ccount[lab]++;
             for (int jj = 0; jj < H; jj++) {
                 float a = dl_sigmoid(z[jj]);
-                ranked r = {a, i};
-                heap_offer(hi + (size_t)jj * k, &nhi[jj], k, r, 1);
-                heap_offer(lo + (size_t)jj * k, &nlo[jj], k, r, 0);
+                dl_ranked r = {a, i};
+                dl_rank_offer(hi + (size_t)jj * k, &nhi[jj], k, r, 1);
+                dl_rank_offer(lo + (size_t)jj * k, &nlo[jj], k, r, 0);
                 csum[(size_t)jj * K + lab] += a;
                 sum[jj] += a;
                 cnt[4 * jj] += a > 0.99f;
@@ -345,9 +288,9 @@ static dl_status stats_range(const fwd_store *st, int layer, int j0, int j1, int
         }
         for (int jj = 0; jj < H; jj++) {
             dl_neuron_stats *s = &out[jj];
-            ranked *h = hi + (size_t)jj * k, *l = lo + (size_t)jj * k;
-            heap_sorted(h, nhi[jj], 1);
-            heap_sorted(l, nlo[jj], 0);
+            dl_ranked *h = hi + (size_t)jj * k, *l = lo + (size_t)jj * k;
+            dl_rank_sorted(h, nhi[jj], 1);
+            dl_rank_sorted(l, nlo[jj], 0);
             for (int t = 0; t < k; t++) {
                 s->top[t] = h[t].i;
                 s->top_act[t] = h[t].a;

@@ -160,6 +160,18 @@ typedef struct dl_neuron_stats {
     double mean_ablation_drop;    /* accuracy − mean_ablated_accuracy */
 } dl_neuron_stats;
 
+/* Top-k selection shared by the neuron statistics and the report: an
+ * activation and its example index.  dl_rank_offer keeps the k best seen
+ * so far in a heap (top: highest first, else lowest; equal activations by
+ * lower index, so results are deterministic); dl_rank_sorted turns the heap
+ * into a list, best first. */
+typedef struct dl_ranked {
+    float a;
+    size_t i;
+} dl_ranked;
+void dl_rank_offer(dl_ranked *h, int *len, int k, dl_ranked v, int top);
+void dl_rank_sorted(dl_ranked *h, int len, int top);
+
 /* Runs every example of d through n and fills *s for neuron `neuron` of
  * hidden layer `layer`; k (1..DL_NEURON_MAX_TOP) examples each end.
  * Labels of d must be output indices (< K; cli_match_classes maps digits).

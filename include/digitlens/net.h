@@ -80,6 +80,10 @@ void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost 
  * ∂a[layer][out]/∂x.  Uses t->delta as scratch. */
 void dl_net_input_gradient(const dl_net *n, dl_trace *t, int layer, int out, float *gx);
 
+/* The same backward pass started from `seed` at that neuron instead of
+ * σ'(z): seed 1 gives ∂z/∂x, which stays informative when σ saturates. */
+void dl_net_input_gradient_seeded(const dl_net *n, dl_trace *t, int layer, int out, float seed, float *gx);
+
 /* Cost of one example: quadratic 0.5*||a-y||^2 or cross-entropy
  * sum(-y ln a - (1-y) ln(1-a)), with a clamped away from 0 and 1. */
 double dl_cost_value(dl_cost cost, const float *a, const float *y, int n);
