@@ -3,7 +3,7 @@
  * to explain it (initial parameters, history) and to resume training.
  *
  * Format (version 1), all integers little-endian, floats IEEE-754 binary32:
- *   "DLMODEL\0" magic (8 bytes), u32 version, u32 flags (bit 0: partial)
+ *   "DLMODEL\0" magic (8 bytes), u32 version, u32 flags (bit 0: partial, bit 1: class subset)
  *   u32 nlayers, u32 sizes[nlayers], u32 rows, u32 cols (input image shape)
  *   u32 cost, u32 init, f32 eta, f32 lambda, u32 batch, u64 seed,
  *   u32 epochs_planned, u32 nclasses, u8 classes[nclasses],
@@ -29,6 +29,7 @@
 
 #define DL_MODEL_VERSION 1u
 #define DL_MODEL_PARTIAL 1u   /* flags: training was interrupted */
+#define DL_MODEL_SUBSET 2u    /* flags: trained on chosen classes (--digits); other labels are skipped */
 #define DL_MODEL_MAX_BYTES (256u * 1024 * 1024)
 
 typedef struct dl_model {

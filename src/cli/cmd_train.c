@@ -233,8 +233,10 @@ int cmd_train(int argc, char **argv)
         m->eta = (float)eta;
         m->lambda = (float)lambda;
         m->batch = (uint32_t)batch;
-        if (digits_s)
+        if (digits_s) {
             for (int k = 0; k < nd; k++) m->classes[k] = (uint8_t)digits[k];
+            m->flags |= DL_MODEL_SUBSET;
+        }
     }
     m->epochs_planned = (uint32_t)epochs;
     if (dl_model_reserve_history(m, (uint32_t)epochs, &e) != DL_OK) goto fail;

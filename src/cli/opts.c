@@ -201,8 +201,9 @@ dl_status cli_match_classes(const dl_model *m, const char *model, const char *im
     }
     /* A model over labels 0..K-1 scores every example: a label it cannot
      * output is a data error, not something to drop quietly.  A --digits
-     * model scores only the examples of its classes. */
-    if (identity) {
+     * model (even --digits 0,1, whose classes look like 0..K-1) scores only
+     * the examples of its classes. */
+    if (identity && !(m->flags & DL_MODEL_SUBSET)) {
         for (size_t i = 0; i < in->n; i++)
             if (in->labels[i] >= m->nclasses)
                 return dl_err_set(e, DL_EFORMAT, "%s: label %d at example %zu, but the network has only %d "

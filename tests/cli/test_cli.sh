@@ -86,6 +86,10 @@ run "$DL" classify --model "$TMP/s.dlm" --images "$FIX/t10k-images-idx3-ubyte.gz
 wrong=$(grep -o '"label":[0-9],"digit":[0-9]' <<<"$OUT" | awk -F'[:,]' '$2 != $4' | wc -l)
 [ "$wrong" -le 1 ] && pass digits_subset_maps_outputs_back_to_labels || fail digits_subset_maps_outputs_back_to_labels "$wrong of 20 wrong"
 
+run "$DL" train --data "$FIX" --layers 16,1,2 --digits 0,1 --epochs 1 --quiet --out "$TMP/s01.dlm"
+run "$DL" test --model "$TMP/s01.dlm" --images "$FIX/train-images-idx3-ubyte.gz" --labels "$FIX/bad-labels-idx1-ubyte.gz" --json
+[ "$RC" = 0 ] && grep -q '"total":399' <<<"$OUT" && pass digits_0_1_model_skips_other_labels || fail digits_0_1_model_skips_other_labels "rc $RC $ERR $OUT"
+
 # --- Ctrl-C and resume -------------------------------------------------------
 # The interrupted run asks for far more epochs than it will get, and is
 # stopped once it has finished two, so the test does not depend on speed.
