@@ -79,11 +79,12 @@ void cli_json_floats(const float *v, int n);
  * else NULL (the canvas's built-in pixel font).  Free with dl_font_free. */
 struct dl_font *cli_font(void);
 
-/* The input a picture command works on, as floats [rows*cols] for model m:
- * an image file (preprocessed like MNIST) when image is non-NULL, else
- * image `index` of the IDX file `images`.  desc receives a short name. */
+/* The input a picture command works on, as a new malloc'd float array
+ * [rows*cols] for model m (*x; the caller frees it): an image file
+ * (preprocessed like MNIST) when image is non-NULL, else image `index` of
+ * the IDX file `images`.  desc receives a short name. */
 dl_status cli_load_input(const dl_model *m, const char *image, const char *images, int index,
-                         float *x, char *desc, size_t desc_cap, dl_err *e);
+                         float **x, char *desc, size_t desc_cap, dl_err *e);
 
 /* The subcommands: each takes argv[0] = its own name, returns an exit code. */
 int cmd_train(int argc, char **argv);

@@ -43,11 +43,7 @@ int cmd_activations(int argc, char **argv)
     int code = EXIT_OK;
     char desc[4200];
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
-    if (!(x = malloc((size_t)m->net->sizes[0] * sizeof(float)))) {
-        dl_err_set(&e, DL_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (cli_load_input(m, npos ? pos[0] : NULL, images, index, x, desc, sizeof desc, &e) != DL_OK) goto fail;
+    if (cli_load_input(m, npos ? pos[0] : NULL, images, index, &x, desc, sizeof desc, &e) != DL_OK) goto fail;
     font = cli_font();
     dl_viz_style st = {font, scale};
     c = dl_viz_activation_picture(m, x, &st, &e);

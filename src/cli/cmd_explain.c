@@ -171,14 +171,8 @@ int cmd_explain(int argc, char **argv)
     char desc[4200], bdesc[4200];
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
     int np = m->net->sizes[0], K = m->nclasses, L = m->net->nlayers - 1;
-    x = malloc((size_t)np * sizeof(float));
-    x0 = baseline ? malloc((size_t)np * sizeof(float)) : NULL;
-    if (!x || (baseline && !x0)) {
-        dl_err_set(&e, DL_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (cli_load_input(m, npos ? pos[0] : NULL, images, index, x, desc, sizeof desc, &e) != DL_OK) goto fail;
-    if (baseline && cli_load_input(m, baseline, NULL, 0, x0, bdesc, sizeof bdesc, &e) != DL_OK) goto fail;
+    if (cli_load_input(m, npos ? pos[0] : NULL, images, index, &x, desc, sizeof desc, &e) != DL_OK) goto fail;
+    if (baseline && cli_load_input(m, baseline, NULL, 0, &x0, bdesc, sizeof bdesc, &e) != DL_OK) goto fail;
 
     /* The output to explain: the predicted one, or the digit asked for. */
     dl_trace *t = dl_trace_new(m->net, &e);

@@ -70,13 +70,8 @@ int cmd_heatmap(int argc, char **argv)
         code = cli_fail(EXIT_USAGE, "heatmap: --neuron %d is out of range (0..%d)", neuron, H - 1);
         goto done;
     }
-    x = malloc((size_t)m->net->sizes[0] * sizeof(float));
     char desc[4200];
-    if (!x) {
-        dl_err_set(&e, DL_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (cli_load_input(m, npos ? pos[0] : NULL, images, index, x, desc, sizeof desc, &e) != DL_OK) goto fail;
+    if (cli_load_input(m, npos ? pos[0] : NULL, images, index, &x, desc, sizeof desc, &e) != DL_OK) goto fail;
     font = cli_font();
     dl_viz_style st = {font, scale};
     c = dl_viz_heatmap_picture(m, neuron, out_idx, x, &st, &e);

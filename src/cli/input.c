@@ -18,8 +18,8 @@ struct dl_font *cli_font(void)
     return dl_font_default(NULL);
 }
 
-dl_status cli_load_input(const dl_model *m, const char *image, const char *images, int index,
-                         float *x, char *desc, size_t desc_cap, dl_err *e)
+static dl_status load_into(const dl_model *m, const char *image, const char *images, int index,
+                           float *x, char *desc, size_t desc_cap, dl_err *e)
 {
     if (image) {
         snprintf(desc, desc_cap, "%s", image);
@@ -39,5 +39,18 @@ dl_status cli_load_input(const dl_model *m, const char *image, const char *image
         snprintf(desc, desc_cap, "%s #%d", images, index);
     }
     dl_dataset_free(d);
+    return st;
+}
+
+dl_status cli_load_input(const dl_model *m, const char *image, const char *images, int index,
+                         float **x, char *desc, size_t desc_cap, dl_err *e)
+{
+    *x = malloc((size_t)m->net->sizes[0] * sizeof(float));
+    if (!*x) return dl_err_set(e, DL_ENOMEM, "out of memory");
+    dl_status st = load_into(m, image, images, index, *x, desc, desc_cap, e);
+    if (st != DL_OK) {
+        free(*x);
+        *x = NULL;
+    }
     return st;
 }
