@@ -20,24 +20,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-dl_status dl_train_state_init(dl_train_state *s, uint32_t n, const dl_rng *rng, dl_err *e)
-{
-    memset(s, 0, sizeof *s);
-    s->order = malloc((n ? n : 1) * sizeof(uint32_t));
-    if (!s->order) return dl_err_set(e, DL_ENOMEM, "out of memory for %u indices", n);
-    for (uint32_t i = 0; i < n; i++) s->order[i] = i;
-    s->n = n;
-    s->rng = *rng;
-    return DL_OK;
-}
-
-void dl_train_state_free(dl_train_state *s)
-{
-    if (!s) return;
-    free(s->order);
-    s->order = NULL;
-}
-
 dl_status dl_check_fit(const dl_net *net, const dl_dataset *d, const char *what, dl_err *e)
 {
     if (d->npix != (size_t)net->sizes[0])

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "digitlens/err.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/net.h"
 
 /* ---- 1. attributions --------------------------------------------------- */

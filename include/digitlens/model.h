@@ -23,9 +23,9 @@
 #include <stdint.h>
 
 #include "digitlens/err.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/net.h"
-#include "digitlens/train.h"
+#include "digitlens/train_state.h"
 
 #define DL_MODEL_VERSION 1u
 #define DL_MODEL_PARTIAL 1u   /* flags: training was interrupted */
