@@ -99,15 +99,8 @@ static dl_status check_stats(const dl_net *n, const dl_dataset *d, int layer, in
                           what, layer, L - 1);
     if (k < 1 || k > DL_NEURON_MAX_TOP)
         return dl_err_set(e, DL_EINVAL, "%s: top-k of %d is out of range (1..%d)", what, k, DL_NEURON_MAX_TOP);
-    if (d->npix != (size_t)n->sizes[0])
-        return dl_err_set(e, DL_EINVAL, "%s: the data's images have %zu pixels but the network takes %d", what,
-                          d->npix, n->sizes[0]);
     if (d->n == 0) return dl_err_set(e, DL_EINVAL, "%s: the data set is empty (give it some images)", what);
-    for (size_t i = 0; i < d->n; i++)
-        if (d->labels[i] >= K)
-            return dl_err_set(e, DL_EINVAL, "%s: example %zu has label %d but the network has only %d outputs", what,
-                              i, d->labels[i], K);
-    return DL_OK;
+    return dl_dataset_check(d, n->sizes[0], K, what, "the data's labels must be output indices: dl_model_fit_data", e);
 }
 
 /* Predicted output after setting a[layer][j] = v on a trace that holds a

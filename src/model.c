@@ -8,6 +8,7 @@
  */
 #include "digitlens/model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -403,4 +404,32 @@ dl_status dl_model_load(const char *path, dl_model **out, dl_err *e)
     st = dl_model_decode(data, len, path, out, e);
     free(data);
     return st;
+}
+
+dl_status dl_model_fit_data(const dl_model *m, const char *model, const char *images, const char *labels,
+                            dl_dataset **d, dl_err *e)
+{
+    const dl_dataset *in = *d;
+    if (in->rows != m->rows || in->cols != m->cols)
+        return dl_err_set(e, DL_EFORMAT, "%s: images are %dx%d but %s expects %dx%d", images, in->rows, in->cols,
+                          model, m->rows, m->cols);
+    int identity = 1, classes[256];
+    for (int k = 0; k < m->nclasses; k++) {
+        classes[k] = m->classes[k];
+        if (m->classes[k] != k) identity = 0;
+    }
+    /* A model over labels 0..K-1 scores every example: a label it cannot
+     * output is a data error, not something to drop quietly.  A --digits
+     * model (even --digits 0,1, whose classes look like 0..K-1) scores only
+     * the examples of its classes. */
+    if (identity && !(m->flags & DL_MODEL_SUBSET)) {
+        char hint[300];
+        snprintf(hint, sizeof hint, "%s knows labels 0..%d", model, m->nclasses - 1);
+        return dl_dataset_check(in, m->net->sizes[0], m->nclasses, labels, hint, e);
+    }
+    dl_dataset *s = dl_dataset_select(in, classes, m->nclasses, e);
+    if (!s) return e ? e->code : DL_ENOMEM;
+    dl_dataset_free(*d);
+    *d = s;
+    return DL_OK;
 }

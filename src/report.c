@@ -38,19 +38,12 @@
 
 #define TILE_SCALE 1 /* tiles are drawn 1:1 and enlarged by CSS (pixelated) */
 
-/* The data fits the network: pixels, at least one example, labels < K. */
+/* The data fits the network: at least one example, pixels, labels < K. */
 static dl_status check_data(const dl_net *n, const dl_dataset *d, dl_err *e)
 {
-    int K = n->sizes[n->nlayers - 1];
-    if (d->npix != (size_t)n->sizes[0])
-        return dl_err_set(e, DL_EINVAL, "report: the data's images have %zu pixels but the network takes %d", d->npix,
-                          n->sizes[0]);
     if (d->n == 0) return dl_err_set(e, DL_EINVAL, "report: the data set is empty (give it some images)");
-    for (size_t i = 0; i < d->n; i++)
-        if (d->labels[i] >= K)
-            return dl_err_set(e, DL_EINVAL, "report: example %zu has label %d but the network has only %d outputs", i,
-                              d->labels[i], K);
-    return DL_OK;
+    return dl_dataset_check(d, n->sizes[0], n->sizes[n->nlayers - 1], "report: the test set",
+                            "the data's labels must be output indices: dl_model_fit_data", e);
 }
 
 dl_report_opts dl_report_opts_defaults(void)

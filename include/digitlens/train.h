@@ -72,8 +72,4 @@ dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int 
                       dl_eval *out, dl_err *e);
 void dl_eval_free(dl_eval *ev);
 
-/* Checks that a dataset fits a network: pixel count = input size, every
- * label < output count.  Names the first offending example. */
-dl_status dl_check_fit(const dl_net *net, const dl_dataset *d, const char *what, dl_err *e);
-
 #endif

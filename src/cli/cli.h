@@ -59,12 +59,6 @@ int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap);
 
-/* Fits a labelled data set to a model (file names for the messages): the
- * image size must match; for a model trained on --digits, keeps only those
- * classes, relabelled to outputs; otherwise every label must be one the
- * model can output. */
-dl_status cli_match_classes(const dl_model *m, const char *model, const char *images, const char *labels,
-                            dl_dataset **d, dl_err *e);
 
 /* The number of online processors (at least 1). */
 int cli_ncores(void);

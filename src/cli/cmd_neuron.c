@@ -143,7 +143,7 @@ int cmd_neuron(int argc, char **argv)
     char b1[4096], b2[4096];
     const char *ti = cli_data_file(dir ? dir : "data/mnist", "t10k-images-idx3-ubyte", images, b1, sizeof b1);
     const char *tl = cli_data_file(dir ? dir : "data/mnist", "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);
-    if (dl_idx_load(ti, tl, &d, &e) != DL_OK || cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
+    if (dl_idx_load(ti, tl, &d, &e) != DL_OK || dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
     if (dl_neuron_stats_compute(m->net, d, layer, neuron, top, &s, &e) != DL_OK) goto fail;
     if (dl_mkdir_p(out, &e) != DL_OK) goto fail;
     font = cli_font();

@@ -77,7 +77,7 @@ int cmd_report(int argc, char **argv)
             code = cli_fail(EXIT_DATA, "%s (give --data DIR, or --no-data for a report of the model alone)", e.msg);
             goto done;
         }
-        if (cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
+        if (dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
     }
     font = cli_font();
     const char *base = strrchr(model, '/');

@@ -40,7 +40,7 @@ int cmd_test(int argc, char **argv)
     dl_eval ev = {0};
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK || dl_idx_load(ti, tl, &d, &e) != DL_OK ||
-        cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK || dl_evaluate(m->net, d, m->cost, threads, &ev, &e) != DL_OK) {
+        dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK || dl_evaluate(m->net, d, m->cost, threads, &ev, &e) != DL_OK) {
         code = cli_fail_err(&e);
         goto done;
     }

@@ -187,37 +187,6 @@ const char *cli_data_file(const char *dir, const char *name, const char *overrid
     return buf;
 }
 
-dl_status cli_match_classes(const dl_model *m, const char *model, const char *images, const char *labels,
-                            dl_dataset **d, dl_err *e)
-{
-    const dl_dataset *in = *d;
-    if (in->rows != m->rows || in->cols != m->cols)
-        return dl_err_set(e, DL_EFORMAT, "%s: images are %dx%d but %s expects %dx%d", images, in->rows,
-                          in->cols, model, m->rows, m->cols);
-    int identity = 1, classes[256];
-    for (int k = 0; k < m->nclasses; k++) {
-        classes[k] = m->classes[k];
-        if (m->classes[k] != k) identity = 0;
-    }
-    /* A model over labels 0..K-1 scores every example: a label it cannot
-     * output is a data error, not something to drop quietly.  A --digits
-     * model (even --digits 0,1, whose classes look like 0..K-1) scores only
-     * the examples of its classes. */
-    if (identity && !(m->flags & DL_MODEL_SUBSET)) {
-        for (size_t i = 0; i < in->n; i++)
-            if (in->labels[i] >= m->nclasses)
-                return dl_err_set(e, DL_EFORMAT, "%s: label %d at example %zu, but the network has only %d "
-                                  "outputs (%s knows labels 0..%d)", labels, in->labels[i], i, m->nclasses,
-                                  model, m->nclasses - 1);
-        return DL_OK;
-    }
-    dl_dataset *s = dl_dataset_select(in, classes, m->nclasses, e);
-    if (!s) return e ? e->code : DL_ENOMEM;
-    dl_dataset_free(*d);
-    *d = s;
-    return DL_OK;
-}
-
 int cli_ncores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
