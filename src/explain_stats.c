@@ -208,7 +208,7 @@ out:
  * of a: the layer above's z moves by W[layer][:, j]·(v − a) (in double),
  * and the layers above that are recomputed.  up, up2: scratch [maxw]. */
 static int predict_ablated(const dl_layer_pass *s, size_t i, int layer, int j, float a, float v, double *up,
-                           float *act, float *act2)
+                           dl_trace *t)
 {
     const dl_net *n = s->net;
     int L = n->nlayers - 1, no = n->sizes[layer + 1], ni = n->sizes[layer];
@@ -229,21 +229,13 @@ static int predict_ablated(const dl_layer_pass *s, size_t i, int layer, int j, f
             if ((flat || up[c] >= up[best] - 1.0) && dl_sigmoid((float)up[c]) == smax) return c;
         return best;
     }
+    /* A deeper layer: the moved layer above, then the one forward pass
+     * from there up. */
     for (int c = 0; c < no; c++) {
         up[c] = (double)z[c] + (double)n->w[layer][(size_t)c * ni + j] * dv;
-        act[c] = dl_sigmoid((float)up[c]);
+        t->a[layer + 1][c] = dl_sigmoid((float)up[c]);
     }
-    for (int l = layer + 1; l < L; l++) {
-        int li = n->sizes[l], lo = n->sizes[l + 1];
-        for (int c = 0; c < lo; c++) {
-            const float *row = n->w[l] + (size_t)c * li;
-            float t = n->b[l][c];
-            for (int k = 0; k < li; k++) t += row[k] * act[k];
-            act2[c] = dl_sigmoid(t);
-        }
-        memcpy(act, act2, (size_t)lo * sizeof(float));
-    }
-    return dl_argmax(act, n->sizes[L]);
+    return dl_argmax(dl_net_forward_from(n, t, layer + 1), n->sizes[L]);
 }
 
 /* Statistics of neurons j0 .. j1-1 of `layer` into out[0 .. j1-j0), in two
@@ -263,8 +255,8 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
     size_t *cnt = calloc((size_t)H * 4, sizeof(size_t)); /* sat_hi, sat_lo, correct at 0, correct at mean */
     uint32_t *ccount = calloc((size_t)K, sizeof(uint32_t));
     double *up = malloc((size_t)st->maxw * sizeof(double));
-    float *act = malloc((size_t)st->maxw * sizeof(float)), *act2 = malloc((size_t)st->maxw * sizeof(float));
-    int ok = hi && lo && nhi && nlo && csum && sum && cnt && ccount && up && act && act2;
+    dl_trace *tr = dl_trace_new(n, NULL);
+    int ok = hi && lo && nhi && nlo && csum && sum && cnt && ccount && up && tr;
     for (int jj = 0; jj < H && ok; jj++) ok = stats_alloc(&out[jj], k, K, nout);
     if (ok) {
         size_t correct = 0, za = st->off[layer] + (size_t)j0;
@@ -282,7 +274,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
                 sum[jj] += a;
                 cnt[4 * jj] += a > 0.99f;
                 cnt[4 * jj + 1] += a < 0.01f;
-                cnt[4 * jj + 2] += predict_ablated(st, i, layer, j0 + jj, a, 0.0f, up, act, act2) == lab;
+                cnt[4 * jj + 2] += predict_ablated(st, i, layer, j0 + jj, a, 0.0f, up, tr) == lab;
             }
         }
         double nn = (double)st->n;
@@ -292,7 +284,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
             int lab = d->labels[i];
             for (int jj = 0; jj < H; jj++)
                 cnt[4 * jj + 3] +=
-                    predict_ablated(st, i, layer, j0 + jj, dl_sigmoid(z[jj]), out[jj].mean, up, act, act2) == lab;
+                    predict_ablated(st, i, layer, j0 + jj, dl_sigmoid(z[jj]), out[jj].mean, up, tr) == lab;
         }
         for (int jj = 0; jj < H; jj++) {
             dl_neuron_stats *s = &out[jj];
@@ -337,8 +329,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
     free(cnt);
     free(ccount);
     free(up);
-    free(act);
-    free(act2);
+    dl_trace_free(tr);
     return ok ? DL_OK : DL_ENOMEM;
 }
 
