@@ -204,12 +204,9 @@ static dl_status tile_uri(dl_buf *b, const dl_model *m, int layer, int neuron, f
     int mw, mh;
     dl_viz_weight_shape(m, layer, &mw, &mh);
     dl_viz_weight_map(m, layer, neuron, 0, map);
-    float lim = 0.0f;
-    for (int i = 0; i < mw * mh; i++)
-        if (isfinite(map[i]) && fabsf(map[i]) > lim) lim = fabsf(map[i]);
     dl_canvas *c = dl_canvas_new(mw * TILE_SCALE, mh * TILE_SCALE, DL_RGB(255, 255, 255), e);
     if (!c) return e ? e->code : DL_ENOMEM;
-    dl_canvas_draw_map(c, 0, 0, map, mw, mh, TILE_SCALE, dl_scale_diverging(lim > 0 ? lim : 1.0f));
+    dl_canvas_draw_map(c, 0, 0, map, mw, mh, TILE_SCALE, dl_scale_fit(DL_CMAP_DIVERGING, map, (size_t)mw * mh));
     unsigned char *png = NULL;
     size_t len = 0;
     dl_status st = dl_png_encode(c, &png, &len, e);
