@@ -15,6 +15,7 @@
 
 #include "layer_pass.h"
 #include "parallel.h"
+#include "contract.h"
 
 /* Does p rank before q?  top: higher activation first; bottom: lower
  * first; equal activations by lower index, so results are deterministic. */
@@ -86,6 +87,7 @@ static int stats_alloc(dl_neuron_stats *s, int k, int K, int nout)
     s->class_mean = f + 2 * k;
     s->out_weights = f + 2 * k + K;
     s->class_count = (uint32_t *)(void *)(f + nf);
+    DL_ASSERT((unsigned char *)(s->class_count + K) == p + bytes);
     return 1;
 }
 
@@ -351,6 +353,8 @@ static void stats_part(void *ctx, int t, int nt)
 dl_status dl_layer_pass_stats(const dl_layer_pass *st, int layer, int k, int threads, dl_neuron_stats *out,
                               dl_err *e)
 {
+    /* The callers (dl_neuron_stats_layer, the report) checked these. */
+    DL_ASSERT(layer >= 1 && layer < st->net->nlayers - 1 && k >= 1 && k <= DL_NEURON_MAX_TOP && st->n >= 1);
     int H = st->net->sizes[layer];
     stats_job job = {st, layer, k, out, {DL_OK}};
     int nt = dl_parallel_threads(threads, (size_t)H);

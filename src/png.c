@@ -65,6 +65,7 @@ static unsigned char *zlib_compress(unsigned char *data, int len, int *out_len, 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #endif
 #include <stb_image_write.h>
+#include "contract.h"
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
@@ -90,6 +91,7 @@ dl_status dl_png_encode(const dl_canvas *c, unsigned char **out, size_t *len, dl
     int n = 0;
     unsigned char *png = stbi_write_png_to_mem(c->px, c->w * 3, c->w, c->h, 3, &n);
     if (!png) return dl_err_set(e, DL_ENOMEM, "png: out of memory encoding a %d×%d picture", c->w, c->h);
+    DL_ASSERT(n > 8 + 25 + 12 + 12 && memcmp(png + 1, "PNG", 3) == 0);
     *out = png;
     *len = (size_t)n;
     return DL_OK;
