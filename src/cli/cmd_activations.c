@@ -15,7 +15,7 @@ int cmd_activations(int argc, char **argv)
     int index = 0, scale = 8;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each input pixel to KxK", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "the PNG to write (required)", 0},

@@ -17,8 +17,8 @@ int cmd_export(int argc, char **argv)
     int quiet = 0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to export (required)", 0},
-        {"npy", OPT_STR, &npy, 0, 0, "DIR", "write weights<l>.npy (out x in) and biases<l>.npy (out x 1) here", 0},
-        {"json", OPT_STR, &json, 0, 0, "FILE", "write network2.py's JSON (sizes, weights, biases, cost) here", 0},
+        {"npy", OPT_STR, &npy, 0, 0, "DIR", "write weights<l>.npy (out x in) and biases<l>.npy (out x 1) here (default: no .npy files)", 0},
+        {"json", OPT_STR, &json, 0, 0, "FILE", "write network2.py's JSON (sizes, weights, biases, cost) here (default: no JSON)", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };

@@ -15,10 +15,10 @@ int cmd_heatmap(int argc, char **argv)
     int index = 0, neuron = -1, cls = -1, rank = 1, scale = 8;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
-        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "first-hidden-layer neuron to explain", 0},
-        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: the neuron with the largest weight into output C", 0},
+        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "first-hidden-layer neuron to explain (required unless --class)", 0},
+        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: the neuron with the largest weight into output C (default: use --neuron)", 0},
         {"rank", OPT_INT, &rank, 1, DL_MAX_WIDTH, "K", "with --class: take the K-th largest weight", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each pixel to KxK", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "the PNG to write (required)", 0},

@@ -18,9 +18,9 @@ int cmd_maximize(int argc, char **argv)
     double l2 = 0.01, blur = 0.0, lr = 0.05, start = 0.0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "maximise this hidden neuron (of --layer; -1: none)", 0},
+        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "maximise this hidden neuron of --layer (required unless --class)", 0},
         {"layer", OPT_INT, &layer, 1, DL_MAX_LAYERS - 2, "L", "with --neuron: its hidden layer", 0},
-        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: maximise the output of digit C (-1: none)", 0},
+        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: maximise the output of digit C (default: use --neuron)", 0},
         {"steps", OPT_INT, &steps, 0, 1000000, "N", "gradient-ascent steps", 0},
         {"lr", OPT_FLOAT, &lr, 1e-6, 10, "R", "step size (Adam; roughly how far a pixel moves per step)", 0},
         {"l2", OPT_FLOAT, &l2, 0, 1e6, "L", "penalty L * sum of squared pixels (keeps the ink to what matters)", 0},

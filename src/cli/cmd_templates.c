@@ -34,9 +34,9 @@ int cmd_templates(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "directory for the PNGs (required; created if missing)", 0},
-        {"data", OPT_STR, &dir, 0, 0, "DIR", "also average input × gradient over this directory's test set", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images for the average (overrides --data)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels", 0},
+        {"data", OPT_STR, &dir, 0, 0, "DIR", "also average input × gradient over this directory's test set (default: no average)", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images for the average (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each pixel to KxK", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };

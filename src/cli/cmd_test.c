@@ -15,9 +15,9 @@ int cmd_test(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to test (required)", 0},
         {"data", OPT_STR, &dir, 0, 0, "DIR", "directory holding t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "test images (overrides --data)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "test labels (overrides --data)", 0},
-        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "test images (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "test labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
+        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores here)", 0},
         {"json", OPT_FLAG, &json, 0, 0, NULL, "print one JSON object instead of tables", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };

@@ -45,23 +45,50 @@ static void default_text(const cli_opt *o, char *buf, size_t cap)
     }
 }
 
+/* An option's help line ends with what it does when not given: either its
+ * help says so itself ("(default: the number of cores here)", "(required)")
+ * or the printer appends the value it starts with ("(default 30)").  A
+ * whole-number option also shows its accepted range, without the sentinel
+ * (-1 = "not given") when the help explains the default in words. */
+static void help_line(const cli_opt *o)
+{
+    char left[64], text[512];
+    snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "X");
+    const size_t hl = strlen(o->help);
+    const int words = strstr(o->help, "(default") || strstr(o->help, "(required");
+    const int ranged = o->kind == OPT_INT && o->max > o->min;
+    if (words) {
+        double lo = o->min;
+        if (ranged && lo < 0 && *(int *)o->dst == (int)lo) lo += 1; /* the sentinel is the words */
+        if (ranged && o->help[hl - 1] == ')')
+            snprintf(text, sizeof text, "%.*s; %.0f..%.0f)", (int)(hl - 1), o->help, lo, o->max);
+        else if (ranged)
+            snprintf(text, sizeof text, "%s (%.0f..%.0f)", o->help, lo, o->max);
+        else
+            snprintf(text, sizeof text, "%s", o->help);
+    } else {
+        char def[128];
+        default_text(o, def, sizeof def);
+        if (ranged)
+            snprintf(text, sizeof text, "%s (default %s; %.0f..%.0f)", o->help, def, o->min, o->max);
+        else
+            snprintf(text, sizeof text, "%s (default %s)", o->help, def);
+    }
+    printf("  %-26s %s\n", left, text);
+}
+
 void cli_print_help(const cli_cmd *cmd, const cli_opt *opts)
 {
     printf("usage: digitlens %s [options]%s%s\n\n%s\n\noptions:\n", cmd->name,
            cmd->args[0] ? " " : "", cmd->args, cmd->summary);
     for (const cli_opt *o = opts; o->name; o++) {
-        char left[64], def[128];
-        if (o->kind == OPT_FLAG)
+        if (o->kind == OPT_FLAG) {
+            char left[64];
             snprintf(left, sizeof left, "--%s", o->name);
-        else
-            snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "X");
-        default_text(o, def, sizeof def);
-        if (o->kind == OPT_FLAG)
             printf("  %-26s %s\n", left, o->help);
-        else if (o->kind == OPT_INT && o->max > o->min)
-            printf("  %-26s %s (default %s; %.0f..%.0f)\n", left, o->help, def, o->min, o->max);
-        else
-            printf("  %-26s %s (default %s)\n", left, o->help, def);
+        } else {
+            help_line(o);
+        }
     }
     printf("  %-26s %s\n\nexample:\n%s\n", "--help", "show this help", cmd->example);
 }
