@@ -71,10 +71,7 @@ dl_status dl_npy_write(const char *path, const float *data, int ndim, const size
     unsigned char *p = NULL;
     size_t n = 0;
     dl_status st = dl_npy_encode(data, ndim, shape, &p, &n, e);
-    if (st != DL_OK) return st;
-    st = dl_file_write_atomic(path, p, n, e);
-    free(p);
-    return st;
+    return st != DL_OK ? st : dl_file_write_atomic_free(path, p, n, e);
 }
 
 /* A cursor over the header's Python literal. */

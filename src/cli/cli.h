@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitlens/canvas.h"
 #include "digitlens/err.h"
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
@@ -51,6 +52,10 @@ int cli_fail(int code, const char *fmt, ...)
     ;
 /* Prints the error's message and maps its status to an exit code. */
 int cli_fail_err(const dl_err *e);
+
+/* The end of a picture command: frees what it held (any may be NULL) and
+ * returns code. */
+int cli_done(int code, dl_model *m, dl_canvas *c, dl_font *font);
 
 /* Parses "784,100,10" into out[0..*n); EXIT_USAGE (printed) naming flag on error. */
 int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi);

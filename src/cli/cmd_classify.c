@@ -117,8 +117,7 @@ int cmd_classify(int argc, char **argv)
         return cli_fail(EXIT_USAGE, "classify: give IMAGE files, or --images FILE (an IDX file) with --index N");
     }
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_trace *t = NULL;

@@ -147,8 +147,7 @@ int cmd_explain(int argc, char **argv)
         "  digitlens explain --model mnist.dlm my-three.png --method lrp --json > lrp.json",
         1};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model) return cli_fail(EXIT_USAGE, "explain: --model FILE is required");
     if (!out && !json) return cli_fail(EXIT_USAGE, "explain: give --out FILE.png (or --json for the raw values)");
@@ -159,11 +158,8 @@ int cmd_explain(int argc, char **argv)
         return cli_fail(EXIT_USAGE, "explain: --method '%s' is not one of gradient, input-x-gradient, "
                         "integrated-gradients, lrp, occlusion, all", method);
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
     float *x = NULL, *x0 = NULL;
     result res[DL_ATTR_NMETHODS];
     memset(res, 0, sizeof res);
@@ -235,8 +231,5 @@ done:
     for (int r = 0; r < DL_ATTR_NMETHODS; r++) free(res[r].map);
     free(x);
     free(x0);
-    dl_canvas_free(c);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

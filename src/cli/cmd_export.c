@@ -31,14 +31,12 @@ int cmd_export(int argc, char **argv)
         "  python3 -c \"import numpy as np; w = np.load('weights/weights0.npy'); print(w.shape)\"\n"
         "  digitlens export --model mnist.dlm --json mnist.json", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model) return cli_fail(EXIT_USAGE, "export: --model FILE is required");
     if (!npy && !json) return cli_fail(EXIT_USAGE, "export: say where to: --npy DIR and/or --json FILE");
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;

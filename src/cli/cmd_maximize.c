@@ -48,17 +48,13 @@ int cmd_maximize(int argc, char **argv)
         "  digitlens maximize --model mnist.dlm --neuron 42 --l2 0 --out max-n42.png",
         0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_fail(EXIT_USAGE, "maximize: --model FILE and --out FILE are required");
     if ((neuron >= 0) == (cls >= 0)) return cli_fail(EXIT_USAGE, "maximize: give either --neuron N or --class C");
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
     float *x = NULL;
     dl_trace *t = NULL;
     int code = EXIT_OK;
@@ -136,8 +132,5 @@ fail:
 done:
     dl_trace_free(t);
     free(x);
-    dl_canvas_free(c);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

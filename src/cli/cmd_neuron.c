@@ -113,14 +113,12 @@ int cmd_neuron(int argc, char **argv)
         "reported too.  Writes DIR/neuron-N.png (the card) and DIR/neuron-N.json (the numbers).",
         "  digitlens neuron --model mnist.dlm --data data/mnist --neuron 42 --out neurons/", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out || neuron < 0)
         return cli_fail(EXIT_USAGE, "neuron: --model FILE, --neuron N and --out DIR are required");
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_font *font = NULL;
@@ -183,9 +181,6 @@ fail:
     code = cli_fail_err(&e);
 done:
     dl_neuron_stats_free(&s);
-    dl_canvas_free(c);
-    dl_font_free(font);
     dl_dataset_free(d);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

@@ -47,8 +47,7 @@ int cmd_report(int argc, char **argv)
         "  digitlens report --model mnist.dlm --data data/mnist --out report/\n"
         "  digitlens report --model imported.dlm --no-data --out report/", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_fail(EXIT_USAGE, "report: --model FILE and --out DIR are required");
     int method = dl_attr_method_parse(method_s);
@@ -61,8 +60,7 @@ int cmd_report(int argc, char **argv)
         return cli_fail(EXIT_USAGE, "report: --no-data cannot be combined with --data, --images or --labels");
 
     double t0 = now_seconds();
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_font *font = NULL;

@@ -47,13 +47,11 @@ int cmd_templates(int argc, char **argv)
         "output c over the test images of class c (saliency.png).",
         "  digitlens templates --model mnist.dlm --out templates/ --data data/mnist", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_fail(EXIT_USAGE, "templates: --model FILE and --out DIR are required");
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_font *font = NULL;

@@ -25,16 +25,14 @@ int cmd_test(int argc, char **argv)
                                 "  digitlens test --model mnist.dlm --data data/mnist\n"
                                 "  digitlens test --model mnist.dlm --json", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model) return cli_fail(EXIT_USAGE, "test: --model FILE is required");
 
     char b1[4096], b2[4096];
     const char *ti = cli_data_file(dir, "t10k-images-idx3-ubyte", images, b1, sizeof b1);
     const char *tl = cli_data_file(dir, "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_eval ev = {0};

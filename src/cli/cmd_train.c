@@ -99,8 +99,7 @@ int cmd_train(int argc, char **argv)
         "  digitlens train --data data/mnist --layers 784,100,10 --epochs 30 --batch 10 --eta 3.0 --out mnist.dlm\n"
         "  digitlens train --layers 784,1,2 --digits 0,1 --out zero-one.dlm", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
 
     dl_cost cost;
@@ -134,8 +133,7 @@ int cmd_train(int argc, char **argv)
     const char *trl = cli_data_file(d.dir, "train-labels-idx1-ubyte", d.train_labels, b2, sizeof b2);
     const char *tei = cli_data_file(d.dir, "t10k-images-idx3-ubyte", d.test_images, b3, sizeof b3);
     const char *tel = cli_data_file(d.dir, "t10k-labels-idx1-ubyte", d.test_labels, b4, sizeof b4);
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_dataset *train = NULL, *eval = NULL;
     dl_model *m = NULL;
     int code = EXIT_OK;

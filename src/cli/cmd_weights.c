@@ -29,13 +29,11 @@ int cmd_weights(int argc, char **argv)
         "  digitlens weights --model mnist.dlm --out weights/\n"
         "  digitlens weights --model mnist.dlm --out weights/ --delta --neuron 42", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_fail(EXIT_USAGE, "weights: --model FILE and --out DIR are required");
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_canvas *c = NULL;
     dl_font *font = NULL;

@@ -30,6 +30,14 @@ int cli_fail_err(const dl_err *e)
     return cli_fail(code, "%s", e->msg[0] ? e->msg : dl_status_name(e->code));
 }
 
+int cli_done(int code, dl_model *m, dl_canvas *c, dl_font *font)
+{
+    dl_canvas_free(c);
+    dl_font_free(font);
+    dl_model_free(m);
+    return code;
+}
+
 static void default_text(const cli_opt *o, char *buf, size_t cap)
 {
     switch (o->kind) {
