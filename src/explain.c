@@ -60,6 +60,8 @@ static dl_status check_attr(const dl_net *n, dl_attr_method m, int out, const dl
                           o->cols, n->sizes[0]);
     if (m == DL_ATTR_INTEGRATED_GRADIENTS && (o->steps < 1 || o->steps > 1000000))
         return dl_err_set(e, DL_EINVAL, "explain: integrated gradients needs 1..1000000 steps, not %d", o->steps);
+    if (m == DL_ATTR_LRP && !dl_net_all_sigmoid(n))
+        return dl_err_set(e, DL_EINVAL, "explain: LRP is defined for sigmoid networks only so far");
     if (m == DL_ATTR_LRP && !(o->epsilon > 0.0f))
         return dl_err_set(e, DL_EINVAL, "explain: the LRP epsilon must be positive, not %g", (double)o->epsilon);
     if (m == DL_ATTR_OCCLUSION && (o->patch < 1 || o->stride < 1))

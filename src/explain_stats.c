@@ -102,6 +102,8 @@ static dl_status check_stats(const dl_net *n, const dl_dataset *d, int layer, in
     if (k < 1 || k > DL_NEURON_MAX_TOP)
         return dl_err_set(e, DL_EINVAL, "%s: top-k of %d is out of range (1..%d)", what, k, DL_NEURON_MAX_TOP);
     if (d->n == 0) return dl_err_set(e, DL_EINVAL, "%s: the data set is empty (give it some images)", what);
+    if (!dl_net_all_sigmoid(n))
+        return dl_err_set(e, DL_EINVAL, "%s: neuron statistics are defined for sigmoid networks only so far", what);
     return dl_dataset_check(d, n->sizes[0], K, what, "the data's labels must be output indices: dl_model_fit_data", e);
 }
 
@@ -355,6 +357,8 @@ dl_status dl_layer_pass_stats(const dl_layer_pass *st, int layer, int k, int thr
 {
     /* The callers (dl_neuron_stats_layer, the report) checked these. */
     DL_ASSERT(layer >= 1 && layer < st->net->nlayers - 1 && k >= 1 && k <= DL_NEURON_MAX_TOP && st->n >= 1);
+    if (!dl_net_all_sigmoid(st->net))
+        return dl_err_set(e, DL_EINVAL, "neuron statistics are defined for sigmoid networks only so far");
     int H = st->net->sizes[layer];
     stats_job job = {st, layer, k, out, {DL_OK}};
     int nt = dl_parallel_threads(threads, (size_t)H);

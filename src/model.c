@@ -130,6 +130,9 @@ static void put_f32s(dl_buf *b, const float *f, size_t n)
 dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, dl_err *e)
 {
     const dl_net *n = m->net;
+    if (!dl_net_all_sigmoid(n) || (int)m->cost < 0 || m->cost > DL_COST_CROSS_ENTROPY)
+        return dl_err_set(e, DL_EINVAL, "model format version %u stores sigmoid networks with the quadratic or "
+                          "cross-entropy cost only", DL_MODEL_VERSION);
     dl_buf b = {0};
     dl_buf_append(&b, MAGIC, 8);
     put_u32(&b, DL_MODEL_VERSION);

@@ -210,6 +210,10 @@ static void sb_float(dl_buf *b, float v)
 dl_status dl_nielsen_encode(const dl_model *m, char **out, size_t *len, dl_err *e)
 {
     const dl_net *n = m->net;
+    if (!dl_net_all_sigmoid(n) || (int)m->cost < 0 || m->cost > DL_COST_CROSS_ENTROPY)
+        return dl_err_set(e, DL_EINVAL, "network2.py knows sigmoid layers with the quadratic or cross-entropy cost "
+                          "only; this model has %s layers and the %s cost (export it to ONNX or .npy instead)",
+                          dl_act_name(n->act[0]), dl_cost_name(m->cost) ? dl_cost_name(m->cost) : "unknown");
     for (size_t i = 0; i < n->nparams; i++)
         if (!isfinite(n->params[i]))
             return dl_err_set(e, DL_EINVAL, "the model holds a non-finite parameter (JSON has no NaN or infinity)");

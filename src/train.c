@@ -107,6 +107,8 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
     if (train->n == 0) return dl_err_set(e, DL_EINVAL, "no training examples");
     dl_status st = dl_dataset_check(train, net->sizes[0], net->sizes[net->nlayers - 1], "training data", FIT_HINT, e);
     if (st == DL_OK && eval) st = dl_dataset_check(eval, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
+    if (st == DL_OK) st = dl_net_check_acts(net, e);
+    if (st == DL_OK) st = dl_net_check_cost(net, o->cost, e);
     if (st != DL_OK) return st;
 
     const dl_kernel_ops *ops = o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference()
@@ -173,6 +175,36 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
 
 /* --- evaluation ---------------------------------------------------------- */
 
+/* One example at a time through dl_net_forward, on one thread. */
+static dl_status evaluate_plain(const dl_net *net, const dl_dataset *d, dl_cost cost, uint32_t *confusion,
+                                size_t *correct, double *cost_sum, dl_err *e)
+{
+    int K = net->sizes[net->nlayers - 1];
+    dl_trace *t = dl_trace_new(net, e);
+    float *x = malloc(d->npix * sizeof(float)), *y = calloc((size_t)K, sizeof(float));
+    dl_status st = DL_OK;
+    *correct = 0;
+    *cost_sum = 0.0;
+    if (!t || !x || !y) {
+        st = dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
+    } else {
+        for (size_t i = 0; i < d->n; i++) {
+            dl_dataset_image(d, i, x);
+            const float *a = dl_net_forward(net, x, t);
+            int lab = d->labels[i], pred = dl_argmax(a, K);
+            y[lab] = 1.0f;
+            *cost_sum += dl_cost_value(cost, a, y, K);
+            y[lab] = 0.0f;
+            confusion[(size_t)lab * K + pred]++;
+            *correct += pred == lab;
+        }
+    }
+    dl_trace_free(t);
+    free(x);
+    free(y);
+    return st;
+}
+
 dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
                       dl_eval *out, dl_err *e)
 {
@@ -184,9 +216,11 @@ dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int 
     out->confusion = calloc((size_t)K * K, sizeof(uint32_t));
     if (!out->confusion) return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
     /* The fast kernel's forward pass (sparse first layer, threads); it
-     * agrees with dl_net_forward up to float rounding. */
+     * agrees with dl_net_forward up to float rounding.  It computes σ only,
+     * so other networks go through dl_net_forward itself. */
     double c = 0.0;
-    st = dl_fast_evaluate(net, d, cost, threads, out->confusion, &out->correct, &c, e);
+    st = dl_net_all_sigmoid(net) ? dl_fast_evaluate(net, d, cost, threads, out->confusion, &out->correct, &c, e)
+                                 : evaluate_plain(net, d, cost, out->confusion, &out->correct, &c, e);
     if (st != DL_OK) {
         dl_eval_free(out);
         return st;

@@ -181,6 +181,12 @@ static void load_tiles(fast_ctx *k, const dl_net *net)
 
 static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
 {
+    /* Its arithmetic is σ's and the two chapter-1/3 costs only. */
+    if (!dl_net_all_sigmoid(net) || cost == DL_COST_LOG_LIKELIHOOD) {
+        dl_err_set(e, DL_EINVAL, "the fast kernel trains sigmoid networks with the quadratic or cross-entropy "
+                   "cost only (use the reference kernel)");
+        return NULL;
+    }
     fast_ctx *k = alloc_zero(sizeof *k);
     if (!k) goto oom;
     k->cost_kind = cost;

@@ -282,8 +282,11 @@ dl_canvas *dl_viz_heatmap_picture(const dl_model *m, int neuron, int cls, const 
     snprintf(t, sizeof t, "z = Σ wᵢxᵢ + b = %.3f + (%.3f) = %.3f", sum, b, z);
     if (!st->font) snprintf(t, sizeof t, "z = sum(w*x) + b = %.3f + (%.3f) = %.3f", sum, b, z);
     text(c, st, PAD, ty, t, TITLE);
-    snprintf(t, sizeof t, "activation σ(z) = %.4f   (red pixels push z up, blue pull it down)", dl_sigmoid(z));
-    if (!st->font) snprintf(t, sizeof t, "activation sigmoid(z) = %.4f  (red pushes z up, blue down)", dl_sigmoid(z));
+    float a;
+    dl_act_apply(n->act[0], &z, &a, 1);
+    const char *f = n->act[0] == DL_ACT_SIGMOID ? "σ" : dl_act_name(n->act[0]);
+    snprintf(t, sizeof t, "activation %s(z) = %.4f   (red pixels push z up, blue pull it down)", f, a);
+    if (!st->font) snprintf(t, sizeof t, "activation %s(z) = %.4f  (red pushes z up, blue down)", dl_act_name(n->act[0]), a);
     text(c, st, PAD, ty + TITLE + 6, t, TITLE);
 out:
     free(w);

@@ -258,3 +258,18 @@ Test(model, fit_data_refuses_images_of_another_shape)
     dl_dataset_free(d);
     dl_model_free(m);
 }
+
+/* Until the model file stores activations, a network with any other than
+ * sigmoid is refused rather than saved as if it were sigmoid. */
+Test(model, a_network_that_is_not_all_sigmoid_is_not_saved_as_one)
+{
+    dl_model *m = sample_model();
+    m->net->act[0] = DL_ACT_TANH;
+    unsigned char *p = NULL;
+    size_t n = 0;
+    dl_err e;
+    cr_expect_eq(dl_model_encode(m, &p, &n, &e), DL_EINVAL);
+    cr_expect_null(p);
+    cr_expect(strstr(e.msg, "sigmoid"), "%s", e.msg);
+    dl_model_free(m);
+}
