@@ -10,26 +10,12 @@
 
 #include "digitlens/contrib.h"
 #include "digitlens/viz_contrib.h"
+#include "support/support.h"
 
 TestSuite(contrib);
 
-static dl_net *random_net(int nl, const int *sizes, uint64_t seed)
-{
-    dl_err e;
-    dl_net *n = dl_net_new(nl, sizes, &e);
-    cr_assert_not_null(n, "%s", e.msg);
-    dl_rng r;
-    dl_rng_seed(&r, seed);
-    dl_net_init(n, DL_INIT_NORMAL, &r);
-    return n;
-}
-
-static void random_input(float *x, int n, uint64_t seed)
-{
-    dl_rng r;
-    dl_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) x[i] = (float)dl_rng_uniform(&r);
-}
+/* The book's N(0, 1) weights: large enough to saturate, so the tests see sigmoids at work. */
+static dl_net *random_net(int nl, const int *sizes, uint64_t seed) { return ts_random_net(nl, sizes, DL_INIT_NORMAL, seed); }
 
 static dl_contrib *compute(const dl_net *n, int out, const float *x, int vs, int steps, const float *x0)
 {
@@ -69,7 +55,7 @@ Test(contrib, votes_plus_bias_equal_z_to_float_rounding)
     for (int k = 0; k < 2; k++) {
         dl_net *n = random_net(depth[k], nets[k], 40 + (uint64_t)k);
         for (int trial = 0; trial < 5; trial++) {
-            random_input(x, 64, 50 + (uint64_t)trial);
+            ts_random_input(x, 64, 50 + (uint64_t)trial);
             for (int c = 0; c < 5; c++) {
                 dl_contrib *r = compute(n, c, x, -1, 0, NULL);
                 double abs_sum = fabs(r->bias);
@@ -160,7 +146,7 @@ Test(contrib, vs_is_antisymmetric)
     int sizes[] = {64, 20, 6};
     dl_net *n = random_net(3, sizes, 61);
     float x[64];
-    random_input(x, 64, 62);
+    ts_random_input(x, 64, 62);
     for (int c = 0; c < 6; c++)
         for (int d = 0; d < 6; d++) {
             if (c == d) continue;
@@ -193,7 +179,7 @@ Test(contrib, conductance_is_complete_within_1_percent_at_256_steps_on_a_deeper_
     int deep[] = {64, 16, 12, 8, 4};
     dl_net *n = random_net(5, deep, 71);
     float x[64], x0[64];
-    random_input(x, 64, 72);
+    ts_random_input(x, 64, 72);
     for (int i = 0; i < 64; i++) x0[i] = 0.5f * x[(i * 7) % 64];
     int checked = 0;
     for (int c = 0; c < 4; c++) {
@@ -219,7 +205,7 @@ Test(contrib, conductance_gap_shrinks_with_more_steps)
     int deep[] = {64, 16, 12, 4};
     dl_net *n = random_net(4, deep, 81);
     float x[64];
-    random_input(x, 64, 82);
+    ts_random_input(x, 64, 82);
     dl_contrib *coarse = compute(n, 0, x, -1, 4, NULL), *fine = compute(n, 0, x, -1, 1024, NULL);
     for (int l = 1; l <= 2; l++)
         cr_assert(fabs(fine->gap[l]) < fabs(coarse->gap[l]) || fabs(fine->gap[l]) < 1e-6,
@@ -234,7 +220,7 @@ Test(contrib, last_layer_conductance_is_the_change_of_its_votes)
     int deep[] = {64, 16, 12, 4};
     dl_net *n = random_net(4, deep, 91);
     float x[64], zero[64] = {0};
-    random_input(x, 64, 92);
+    ts_random_input(x, 64, 92);
     dl_contrib *c = compute(n, 2, x, -1, 512, NULL), *b = compute(n, 2, zero, -1, 0, NULL);
     cr_assert_eq(c->layer, 2);
     for (int j = 0; j < c->width; j++)
@@ -251,7 +237,7 @@ Test(contrib, conductance_from_the_input_itself_is_zero)
     int deep[] = {16, 8, 6, 3};
     dl_net *n = random_net(4, deep, 93);
     float x[16];
-    random_input(x, 16, 94);
+    ts_random_input(x, 16, 94);
     dl_contrib *c = compute(n, 1, x, -1, 16, x);
     for (int l = 1; l <= 2; l++)
         for (int j = 0; j < deep[l]; j++) cr_assert_eq(c->conductance[l][j], 0.0f);
@@ -341,7 +327,7 @@ Test(contrib, contributions_picture_draws_for_one_and_two_hidden_layers)
     dl_font *f = dl_font_default(NULL);
     dl_viz_style st = {f, 2};
     float x[784];
-    random_input(x, 784, 5);
+    ts_random_input(x, 784, 5);
     int heights[2];
     for (int k = 0; k < 2; k++) {
         dl_model *m = dl_model_new(k + 3, sizes[k], 28, 28, &e);
@@ -374,7 +360,7 @@ Test(contrib, shaded_activation_picture_and_notes)
     cr_assert_not_null(m, "%s", e.msg);
     dl_viz_style st = {NULL, 2};
     float x[784], shade[16];
-    random_input(x, 784, 6);
+    ts_random_input(x, 784, 6);
     for (int j = 0; j < 16; j++) shade[j] = j < 8 ? 1.0f : -1.0f;
     dl_canvas *plain = dl_viz_activation_picture(m, x, &st, &e);
     dl_canvas *sh = dl_viz_activation_picture_shaded(m, x, shade, "votes", "vote", &st, &e);
