@@ -16,6 +16,8 @@
 
 #include "digitlens/explain.h"
 
+#include "contract.h"
+
 dl_contrib_opts dl_contrib_opts_defaults(void)
 {
     dl_contrib_opts o = {-1, 256, NULL};
@@ -68,6 +70,7 @@ static dl_contrib *alloc_result(const dl_net *n, int steps, dl_err *e)
         c->conductance[l] = f;
         f += n->sizes[l];
     }
+    DL_ASSERT(f == (float *)(void *)(c + 1) + nf); /* every array inside the one block */
     return c;
 }
 
@@ -90,6 +93,7 @@ static void grad_and_z(const dl_net *n, dl_trace *t, int out, int vs, float *g, 
             g[k] = t->delta[l][j];
             u[k] = t->z[l][j];
         }
+    DL_ASSERT(k > 0 && t->nlayers == n->nlayers);
     if (vs < 0) return;
     dl_net_input_gradient_seeded(n, t, L, vs, 1.0f, gx);
     k = 0;

@@ -17,7 +17,7 @@ int cmd_activations(int argc, char **argv)
     int index = 0, scale = 8;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
         {"shade", OPT_STR, &shade, 0, 0, "WHAT",
          "colour the grid's cells by activation, or by votes: each neuron's vote W2[C,j]*a_j for the predicted "
@@ -35,8 +35,7 @@ int cmd_activations(int argc, char **argv)
         "  digitlens activations --model mnist.dlm --images data/mnist/t10k-images-idx3-ubyte.gz --index 0 --out a.png\n"
         "  digitlens activations --model mnist.dlm my-three.png --shade votes --out votes.png", 1};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_fail(EXIT_USAGE, "activations: --model FILE and --out FILE are required");
     if ((npos == 1) == (images != NULL))
@@ -45,11 +44,8 @@ int cmd_activations(int argc, char **argv)
     if (!votes && strcmp(shade, "activation") != 0)
         return cli_fail(EXIT_USAGE, "activations: --shade '%s' is not one of activation, votes", shade);
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
     float *x = NULL;
     dl_contrib *v = NULL;
     int code = EXIT_OK;
@@ -95,8 +91,5 @@ fail:
 done:
     dl_contrib_free(v);
     free(x);
-    dl_canvas_free(c);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

@@ -112,15 +112,15 @@ int cmd_contributions(int argc, char **argv)
     int index = 0, cls = -1, vs = -1, top = 6, steps = 256, scale = 4, json = 0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
-        {"class", OPT_INT, &cls, -1, 255, "C", "explain the output of digit C (-1: the predicted one)", 0},
-        {"vs", OPT_INT, &vs, -1, 255, "D", "why C and not D: votes for the margin z_C - z_D (-1: none)", 0},
+        {"class", OPT_INT, &cls, -1, 255, "C", "explain the output of digit C (default: the predicted one)", 0},
+        {"vs", OPT_INT, &vs, -1, 255, "D", "why C and not D: votes for the margin z_C - z_D (default: no rival, votes for z_C)", 0},
         {"top", OPT_INT, &top, 1, 64, "K", "how many of the strongest voters get a row (and a line)", 0},
         {"steps", OPT_INT, &steps, 1, DL_CONTRIB_MAX_STEPS, "N",
          "deeper networks: integration steps of the conductance of earlier hidden layers", 0},
         {"baseline", OPT_STR, &baseline, 0, 0, "FILE",
-         "deeper networks: start the conductance path from this image file instead of black", 0},
+         "deeper networks: start the conductance path from this image file (default: black)", 0},
         {"scale", OPT_INT, &scale, 1, 16, "K", "upscale each map pixel to KxK", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "the PNG to write (required unless --json)", 0},
         {"json", OPT_FLAG, &json, 0, 0, NULL,
@@ -155,11 +155,8 @@ int cmd_contributions(int argc, char **argv)
     if (cls >= 0 && vs == cls)
         return cli_fail(EXIT_USAGE, "contributions: --vs %d is the class being explained (give another digit)", vs);
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *pic = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *pic = NULL; dl_font *font = NULL; /* cli_done frees them */
     dl_contrib *c = NULL;
     float *x = NULL, *x0 = NULL;
     int code = EXIT_OK;
@@ -227,8 +224,5 @@ done:
     dl_contrib_free(c);
     free(x);
     free(x0);
-    dl_canvas_free(pic);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, pic, font);
 }

@@ -56,10 +56,10 @@ int cmd_heatmap(int argc, char **argv)
     int index = 0, neuron = -1, cls = -1, rank = 1, scale = 8;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
-        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "first-hidden-layer neuron to explain", 0},
-        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: the neuron with the largest weight into output C", 0},
+        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "first-hidden-layer neuron to explain (required unless --class)", 0},
+        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: the neuron with the largest weight into output C (default: use --neuron)", 0},
         {"by", OPT_STR, &by, 0, 0, "HOW",
          "with --class: weight (the largest weight into C) or contribution (the largest vote W2[C,j]*a_j on this input)", 0},
         {"rank", OPT_INT, &rank, 1, DL_MAX_WIDTH, "K", "with --class: take the K-th largest weight (or vote)", 0},
@@ -77,8 +77,7 @@ int cmd_heatmap(int argc, char **argv)
         "  digitlens heatmap --model mnist.dlm --images data/mnist/t10k-images-idx3-ubyte.gz --index 0 --neuron 42 --out h.png\n"
         "  digitlens heatmap --model mnist.dlm my-three.png --class 3 --by contribution --out h3.png", 1};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_fail(EXIT_USAGE, "heatmap: --model FILE and --out FILE are required");
     if ((npos == 1) == (images != NULL))
@@ -90,11 +89,9 @@ int cmd_heatmap(int argc, char **argv)
     if (cls < 0 && (cli_seen(opts, &by) || cli_seen(opts, &rank)))
         return cli_fail(EXIT_USAGE, "heatmap: --%s goes with --class C", cli_seen(opts, &by) ? "by" : "rank");
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL, *noted = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
+    dl_canvas *noted = NULL;
     dl_contrib *v = NULL;
     float *x = NULL;
     int code = EXIT_OK, out_idx = -1;
@@ -156,9 +153,6 @@ fail:
 done:
     free(x);
     dl_contrib_free(v);
-    dl_canvas_free(c);
     dl_canvas_free(noted);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }
