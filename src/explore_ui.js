@@ -384,7 +384,9 @@
   buildBars();
   buildHidden();
   buildSamples();
-  update();
+  // explore.html#test=N opens embedded test image N (a link can point at one).
+  const want = /^#test=(\d+)$/.exec(location.hash), at = want && meta.samples ? meta.index.indexOf(+want[1]) : -1;
+  if (at >= 0) showSample(at); else update();
 
   const list = (v) => Array.from(v);
   window.digitlens = {

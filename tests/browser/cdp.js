@@ -126,4 +126,28 @@ async function openPage(b, session, url, problems) {
   return problems;
 }
 
-module.exports = { Browser, findChromium, evaluate, openPage };
+// Runs body(b) with a new Browser: an exception becomes one "not ok browser"
+// line, no answer within `seconds` one "not ok" line and exit status 2, and
+// the browser is closed whatever happens.  Resolves to the number of
+// failures it reported (0 or 1).
+async function withBrowser(exe, seconds, body) {
+  const b = new Browser(exe);
+  const watchdog = setTimeout(() => {
+    console.log(`not ok browser: no answer in ${seconds} s`);
+    b.proc.kill('SIGKILL');
+    process.exit(2);
+  }, seconds * 1000);
+  try {
+    await body(b);
+    return 0;
+  } catch (err) {
+    console.log(`not ok browser: ${err.message}`);
+    if (b.stderr) console.log(`# chromium stderr: ${b.stderr.split('\n').slice(-5).join(' / ')}`);
+    return 1;
+  } finally {
+    clearTimeout(watchdog);
+    await b.close();
+  }
+}
+
+module.exports = { Browser, findChromium, evaluate, openPage, withBrowser };

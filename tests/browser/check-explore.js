@@ -30,7 +30,7 @@ const path = require('path');
 const zlib = require('zlib');
 const { execFileSync } = require('child_process');
 const { pathToFileURL } = require('url');
-const { Browser, findChromium, evaluate, openPage } = require('./cdp.js');
+const { findChromium, evaluate, openPage, withBrowser } = require('./cdp.js');
 
 function parseArgs(argv) {
   const a = { dir: null, dl: null, model: null, images: null, count: 100, shot: null, neuronShot: null, keep: null };
@@ -127,14 +127,17 @@ const PANELS = `(() => {
     votes: c('votes'), gradient: c('grad'), answer: h(document.getElementById('answer').textContent) };
 })()`;
 
-async function shootPage(b, s, out) {
-  const m = await b.send('Page.getLayoutMetrics', {}, s);
-  const size = m.cssContentSize || m.contentSize;
+// A screenshot of the page from the top of element `from` to the bottom of
+// element `to` (the whole width).
+async function shootPage(b, s, out, from, to) {
+  const r = await evaluate(b, s, `(() => { const a = document.getElementById('${from}').getBoundingClientRect(),
+    z = document.getElementById('${to}').getBoundingClientRect();
+    return { y: a.top + scrollY - 10, h: z.bottom - a.top + 20, w: document.documentElement.scrollWidth }; })()`);
   const shot = await b.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true,
-    clip: { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(4000, Math.ceil(size.height)), scale: 1 } }, s);
+    clip: { x: 0, y: Math.max(0, r.y), width: r.w, height: Math.min(3000, r.h), scale: 1 } }, s);
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   fs.writeFileSync(out, Buffer.from(shot.data, 'base64'));
-  console.log(`# screenshot ${out} (${fs.statSync(out).size} bytes)`);
+  console.log(`# screenshot ${out} (${Math.round(r.w)}x${Math.round(r.h)}, ${fs.statSync(out).size} bytes)`);
 }
 
 async function clickAt(b, s, x, y) {
@@ -263,7 +266,7 @@ async function checkNeuron(b, s, shot) {
   const moved = maxDiff(les.outputs, before.outputs);
   ok(les.lesioned.length === 1 && les.hidden[j] === 0 && moved > 0, 'lesion_changes_the_outputs',
     `lesioned ${les.lesioned}, a_${j} = ${les.hidden[j]}, outputs moved by ${moved}`);
-  if (shot) await shootPage(b, s, shot);
+  if (shot) await shootPage(b, s, shot, 'hidden-panel', 'neuron-panel');
   await evaluate(b, s, "document.getElementById('reset').click(), 0");
   const back = await evaluate(b, s, 'window.digitlens.state()');
   ok(back.lesioned.length === 0 && maxDiff(back.outputs, before.outputs) === 0, 'reset_restores_the_network',
@@ -278,9 +281,7 @@ async function main() {
   if (!exe) { console.log('# chromium not found'); process.exit(2); }
   const tmp = a.keep || fs.mkdtempSync(path.join(os.tmpdir(), 'digitlens-explore-'));
   fs.mkdirSync(tmp, { recursive: true });
-  const b = new Browser(exe);
-  const watchdog = setTimeout(() => { console.log('not ok browser: no answer in 150 s'); b.proc.kill('SIGKILL'); process.exit(2); }, 150000);
-  try {
+  failures += await withBrowser(exe, 150, async (b) => {
     const { session: s, problems } = await b.page();
     await b.send('DOM.enable', {}, s);
     await b.send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 1000, deviceScaleFactor: 1, mobile: false }, s);
@@ -298,18 +299,11 @@ async function main() {
     await checkPredict(a, b, s);
     // Back to a hand-drawn 3 for the pictures and the neuron checks.
     await draw(b, s, DRAWINGS.three, 'mouse');
-    if (a.shot) await shootPage(b, s, a.shot);
+    if (a.shot) await shootPage(b, s, a.shot, 'pad-panel', 'grad-panel');
     await checkNeuron(b, s, a.neuronShot);
     ok(problems.length === 0, 'no_console_errors', problems.slice(0, 3).join(' | '));
-  } catch (err) {
-    console.log(`not ok browser: ${err.message}`);
-    if (b.stderr) console.log(`# chromium stderr: ${b.stderr.split('\n').slice(-5).join(' / ')}`);
-    failures++;
-  } finally {
-    clearTimeout(watchdog);
-    await b.close();
-    if (!a.keep) fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
+  if (!a.keep) fs.rmSync(tmp, { recursive: true, force: true });
   process.exit(failures ? 1 : 0);
 }
 

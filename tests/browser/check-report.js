@@ -21,7 +21,7 @@
 const fs = require('fs');
 const path = require('path');
 const { pathToFileURL, fileURLToPath } = require('url');
-const { Browser, findChromium, evaluate, openPage } = require('./cdp.js');
+const { findChromium, evaluate, openPage, withBrowser } = require('./cdp.js');
 
 function parseArgs(argv) {
   const a = { dir: null, screenshot: null, cardScreenshot: null, width: 1200, height: 1400, maxLoadMs: 1000,
@@ -105,9 +105,7 @@ async function main() {
   if (!fs.existsSync(index)) { console.log(`not ok report_exists: ${index} is missing`); process.exit(1); }
   const exe = findChromium();
   if (!exe) { console.log('# chromium not found'); process.exit(2); }
-  const b = new Browser(exe);
-  const watchdog = setTimeout(() => { console.log('not ok browser: no answer in 90 s'); b.proc.kill('SIGKILL'); process.exit(2); }, 90000);
-  try {
+  failures += await withBrowser(exe, 90, async (b) => {
     const { session: s, problems } = await b.page();
     await b.send('Emulation.setDeviceMetricsOverride', { width: args.width, height: args.height, deviceScaleFactor: 1, mobile: false }, s);
 
@@ -172,14 +170,7 @@ async function main() {
     ok(!want || target === want, 'card_link_targets_its_card', `:target is ${target}, wanted ${want}`);
     if (args.cardScreenshot) await shoot(b, s, args.cardScreenshot, args.width, args.height);
     ok(problems.length === 0, 'cards_no_console_errors', problems.slice(0, 3).join(' | '));
-  } catch (err) {
-    console.log(`not ok browser: ${err.message}`);
-    if (b.stderr) console.log(`# chromium stderr: ${b.stderr.split('\n').slice(-5).join(' / ')}`);
-    failures++;
-  } finally {
-    clearTimeout(watchdog);
-    await b.close();
-  }
+  });
   process.exit(failures ? 1 : 0);
 }
 

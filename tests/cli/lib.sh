@@ -61,4 +61,13 @@ browser_results() {
   grep -q '^ok ' "$out" || fail "${name}_in_browser" "no result: $(tail -3 "$out" | tr '\n' ' ')"
 }
 
+# small_model: 400 fixture images of 28x28 in $FIX (= $TMP/fix) and a
+# 784-12-2 model trained on them, $TMP/m.dlm (the report and explorer tests).
+small_model() {
+  FIX=$TMP/fix
+  mkdir -p "$FIX"
+  "${MKFIXTURE:-build/mkfixture}" "$FIX" 400 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
+  "$DL" train --data "$FIX" --layers 784,12,2 --epochs 2 --quiet --out "$TMP/m.dlm" || { fail train "no model"; finish; }
+}
+
 finish() { exit $((FAILS > 0)); }

@@ -9,10 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHECK=$HERE/../browser/check-explore.js
-FIX=$TMP/fix
-mkdir -p "$FIX"
-"${MKFIXTURE:-build/mkfixture}" "$FIX" 400 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
-"$DL" train --data "$FIX" --layers 784,12,2 --epochs 2 --quiet --out "$TMP/m.dlm" || { fail train "no model"; finish; }
+small_model
 
 # --- usage and bad inputs ------------------------------------------------------
 run "$DL" explore --help

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHECK=$HERE/../browser/check-report.js
-FIX=$TMP/fix
-mkdir -p "$FIX"
-"${MKFIXTURE:-build/mkfixture}" "$FIX" 400 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
-"$DL" train --data "$FIX" --layers 784,12,2 --epochs 2 --quiet --out "$TMP/m.dlm" || { fail train "no model"; finish; }
+small_model
 
 # browser_check NAME DIR [ARGS...]: one PASS/FAIL line per check of check-report.js.
 browser_check() {
