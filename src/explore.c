@@ -145,14 +145,15 @@ static void meta_block(dl_buf *b, const dl_model *m, const dl_explore_opts *o, c
 static void params_block(dl_buf *b, const dl_net *n)
 {
     dl_buf_puts(b, "<script type=\"application/octet-stream\" id=\"dl-params\">");
-    unsigned char chunk[3 * 1024]; /* a multiple of 3 bytes: chunks join without padding */
+    /* 3072 bytes hold whole floats (a multiple of 4) and encode without
+     * padding (a multiple of 3), so the chunks' base64 joins up. */
+    unsigned char chunk[3072];
     size_t used = 0;
     for (size_t i = 0; i < n->nparams; i++) {
         uint32_t u;
         memcpy(&u, &n->params[i], sizeof u);
         dl_put_le32(chunk + used, u);
-        used += 4;
-        if (used + 4 > sizeof chunk) { /* 3072 is a multiple of 4 and 3: flush when full */
+        if ((used += 4) == sizeof chunk) {
             dl_html_base64(b, chunk, used);
             used = 0;
         }

@@ -250,7 +250,8 @@ const DLPrep = (() => {
     }
 
     undo() { this.strokes.pop(); this.active = null; this.redraw(); this.onChange(); }
-    clear() { this.strokes = []; this.active = null; this.redraw(); this.onChange(); }
+    // quiet: no onChange (the page shows something else now).
+    clear(quiet) { this.strokes = []; this.active = null; this.redraw(); if (!quiet) this.onChange(); }
     empty() { return this.strokes.length === 0; }
 
     // The box around every stroke (a pixel wider than the pen), clipped to

@@ -309,6 +309,7 @@
   function showSample(i) {
     for (let k = 0; k < npix; k++) S.x[k] = DLNet.f32(samples[i * npix + k] * BYTE);
     S.source = 'sample';
+    pad.clear(true); // the pad starts afresh when you draw again
     const lab = classes[meta.labels[i]], got = classes[meta.predicted[i]];
     S.label = `test image ${meta.index[i]} (label ${lab}${lab !== got ? `, digitlens says ${got}` : ''})`;
     markSample(i);
@@ -355,6 +356,7 @@
       S.x.fill(0);
       if (v) S.x.set(DLPrep.asBytes(v));
       S.source = 'file';
+      pad.clear(true);
       S.label = v ? `${file.name} (${p.inverted ? 'dark ink on light paper, turned around' : 'light ink on dark'}; ` +
         'read with one paper level for the whole picture: for photos of paper, digitlens classify ' +
         '--save-preprocessed DIR does more, then open the 28x28 it writes)' : `${file.name}: no ink found`;
@@ -392,6 +394,8 @@
   window.digitlens = {
     predict(pixels) {
       if (!pixels || pixels.length !== npix) throw new Error(`predict: expected ${npix} values, got ${pixels && pixels.length}`);
+      for (let i = 0; i < npix; i++)
+        if (typeof pixels[i] !== 'number' || !Number.isFinite(pixels[i])) throw new Error(`predict: value ${i} is not a finite number`);
       const t = net.forward(Float32Array.from(pixels), S.probe, null), out = t.a[L];
       return { outputs: list(out), hidden: list(t.a[L - 1]), digit: classes[DLNet.argmax(out)] };
     },
