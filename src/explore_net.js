@@ -84,7 +84,7 @@ const DLNet = (() => {
         if (name === 'softmax') {
           let mx = -Infinity, sum = 0;
           for (let j = 0; j < m; j++) mx = z[j] > mx ? z[j] : mx;
-          for (let j = 0; j < m; j++) { out[j] = f32(Math.exp(z[j] - mx)); sum = f32(sum + out[j]); }
+          for (let j = 0; j < m; j++) { out[j] = f32(Math.exp(f32(z[j] - mx))); sum = f32(sum + out[j]); }
           for (let j = 0; j < m; j++) out[j] = f32(out[j] / sum);
         } else {
           const f = ACT[name].f;

@@ -256,6 +256,15 @@
     $('source').textContent = `${S.label}${last}`;
   }
 
+  // How layer l's activations a are shaded, by its activation function:
+  // sigmoid 0..1 and ReLU 0..its largest on viridis, tanh -1..1 diverging.
+  function actColor(l, a) {
+    const act = meta.activations[l - 1];
+    if (act === 'tanh') return (v) => divRGB(v, 1);
+    if (act === 'relu') { const m = maxAbs(a) || 1; return (v) => virRGB(v / m); }
+    return virRGB;
+  }
+
   // ---- the update -----------------------------------------------------
   function readPad() {
     S.x.fill(0);
@@ -272,7 +281,7 @@
     const out = S.t.a[L], win = DLNet.argmax(out), C = S.chosen >= 0 ? S.chosen : win;
     paintMap($('seen'), S.x, cols, rows, gray);
     renderOutputs(out, win, C);
-    for (const { l, canvas } of grids) paintGrid(canvas, l, S.t.a[l], virRGB);
+    for (const { l, canvas } of grids) paintGrid(canvas, l, S.t.a[l], actColor(l, S.t.a[l]));
     renderVotes(C);
     renderGradient(C);
     renderNeuron(C);
@@ -380,8 +389,12 @@
     update();
   });
   $('reset').addEventListener('click', () => { S.lesions.clear(); S.chosen = -1; update(); });
-  const legend = $('act-legend');
-  legend.style.background = `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1].map((t) => css(virRGB(t))).join(',')})`;
+  const legend = $('act-legend'), acts = new Set(meta.activations.slice(0, L - 1));
+  const tanh = acts.size === 1 && acts.has('tanh');
+  legend.style.background = `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1]
+    .map((t) => css(tanh ? divRGB(2 * t - 1, 1) : virRGB(t))).join(',')})`;
+  $('act-range').textContent = tanh ? '-1 to 1' : acts.size === 1 && acts.has('relu') ? '0 to the largest' :
+    acts.size > 1 ? 'by each layer\'s activation: sigmoid 0 to 1, tanh -1 to 1, ReLU 0 to its largest' : '0 to 1';
   if (meta.report) $('foot').insertAdjacentHTML('beforeend', ' \u00b7 <a href="index.html">the report on this model</a>');
   buildBars();
   buildHidden();
