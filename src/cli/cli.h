@@ -100,5 +100,6 @@ int cmd_maximize(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const command COMMANDS[] = {
     {"report", cmd_report, "an HTML report of a model: history, confusion, every neuron, mistakes"},
     {"export", cmd_export, "weights and biases as NumPy .npy files (or network2.py JSON)"},
     {"import", cmd_import, "a network saved by network2.py (JSON) as a digitlens model"},
+    {"embed", cmd_embed, "the data set mapped to 2-D (PCA, t-SNE) in pixel and hidden-layer space"},
     {NULL, NULL, NULL},
 };
 
