@@ -140,7 +140,9 @@ static uint32_t build(bh_tree *T, uint32_t lo, uint32_t hi, int depth, double si
     return u;
 }
 
-static void tree_build(bh_tree *T, const float *Y, double theta)
+/* The points in Morton order of their quantised coordinates: T->perm
+ * (sorted position -> point) and T->key; returns the root cell's side. */
+static double morton_sort(bh_tree *T, const float *Y)
 {
     size_t n = T->n;
     float x0 = Y[0], x1 = Y[0], y0 = Y[1], y1 = Y[1];
@@ -161,6 +163,13 @@ static void tree_build(bh_tree *T, const float *Y, double theta)
         T->perm[i] = (uint32_t)i;
     }
     radix_sort(T);
+    return side;
+}
+
+static void tree_build(bh_tree *T, const float *Y, double theta)
+{
+    size_t n = T->n;
+    double side = morton_sort(T, Y);
     for (size_t p = 0; p < n; p++) {
         uint32_t i = T->perm[p];
         T->pos[i] = (uint32_t)p;
@@ -266,6 +275,27 @@ static float repulse_list(const bh_list *L, float x, float y, float *f)
     return sz;
 }
 
+/* ln(1 + v) for v >= 0 (finite), to float precision: 1 + v = m·2^e with m
+ * in [√½, √2), then ln m = 2·atanh(t), t = (m − 1)/(m + 1), |t| <= 0.172,
+ * by its series to t⁹ (the next term is below 1e-9 relative).  For v
+ * below 2^-24, 1 + v rounds to 1 and the answer is 0 instead of v: a
+ * neighbour that close contributes P·v to the KL sum, which is nothing. */
+static float ln_1p_fast(float v)
+{
+    float x = 1.0f + v, m;
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    int ex = (int)(b >> 23) - 127;
+    b = (b & 0x007fffffu) | 0x3f800000u;
+    memcpy(&m, &b, sizeof m);
+    int big = m > 1.41421356f;
+    m = big ? 0.5f * m : m;
+    ex += big;
+    float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+    float p = t * (2.0f + t2 * (2.0f / 3.0f + t2 * (2.0f / 5.0f + t2 * (2.0f / 7.0f + t2 * (2.0f / 9.0f)))));
+    return p + (float)ex * 0.693147181f;
+}
+
 /* F_attr of point i (P's row i) into f[2]; with plogw, also Σ_j P_ij·ln w_ij.
  * Two passes: the neighbours' differences are gathered pairwise (one 8-byte
  * load each) into d [len x 2], then the kernel runs over d as contiguous
@@ -301,10 +331,12 @@ static void attract(const dl_sparse *P, const float *Y, uint32_t i, float *d, fl
     f[0] = sx;
     f[1] = sy;
     if (plogw) {
+        /* ln w = −ln(1 + r²): needed only every kl_every iterations, but a
+         * libm log per non-zero of P costs several gradients, so ln_1p_fast. */
         double lw = 0.0;
         for (size_t q = 0; q < len; q++) {
-            double x = d[2 * q], y = d[2 * q + 1];
-            lw -= (double)val[q] * log1p(x * x + y * y);
+            float x = d[2 * q], y = d[2 * q + 1];
+            lw -= (double)(val[q] * ln_1p_fast(x * x + y * y));
         }
         *plogw = lw;
     }
@@ -407,6 +439,12 @@ embed_bh *embed_bh_new(size_t n, int threads)
 }
 
 void embed_bh_free(embed_bh *w) { free(w); }
+
+void embed_bh_order(embed_bh *w, const float *Y, uint32_t *perm)
+{
+    morton_sort(&w->T, Y);
+    memcpy(perm, w->T.perm, w->T.n * sizeof(uint32_t));
+}
 
 double embed_bh_gradient(embed_bh *w, const dl_sparse *P, const float *Y, double theta, double exaggeration,
                          int threads, float *grad, double plogp, double *kl)

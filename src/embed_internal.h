@@ -19,17 +19,34 @@
 typedef void (*embed_task)(void *ctx, int tid);
 void embed_run(int threads, embed_task fn, void *ctx);
 
+/* The kernel's tile: EMBED_MR rows of A by EMBED_NR rows of B, two vectors
+ * of the widest unit the build targets (AVX-512: 16 floats, AVX: 8, else
+ * 4) per row of the tile.  EMBED_ABLOCK rows of A and EMBED_KC of the
+ * common length are packed at a time (a block stays in L2, a panel's slice
+ * in L1). */
+#if defined(__AVX512F__)
+#define EMBED_VW 16
+#elif defined(__AVX__)
+#define EMBED_VW 8
+#else
+#define EMBED_VW 4
+#endif
+enum { EMBED_MR = 6, EMBED_NR = 2 * EMBED_VW, EMBED_ABLOCK = 96, EMBED_KC = 512 };
+#define EMBED_SCRATCH ((size_t)EMBED_ABLOCK * EMBED_KC + (size_t)(EMBED_ABLOCK / EMBED_MR) * 64 * EMBED_MR * EMBED_NR)
+
 /* Rows of B packed for the kernel: panels of EMBED_NR rows, each stored
  * k-major ([len][EMBED_NR], rows past rb zero).  Free with free(). */
-enum { EMBED_MR = 6, EMBED_NR = 16, EMBED_ABLOCK = 96 };
 float *embed_pack_rows(const float *B, size_t rb, size_t ldb, size_t len);
 
 /* out[i*ldo + j] = Σ_k A[i*lda + k] · B[j][k] for i < ra, j in [j0, j1),
  * where B is packed by embed_pack_rows (rb rows, len columns) and j0 is a
- * multiple of EMBED_NR.  scratch holds at least EMBED_ABLOCK·len floats
- * (A is packed there a block of rows at a time). */
+ * multiple of EMBED_NR.  scratch holds EMBED_SCRATCH floats (A is packed
+ * there a block at a time, and partial sums are kept).  The sums run over the length in blocks
+ * of EMBED_KC, in order: the result depends on the shapes only.  With na
+ * and nb (squared norms of A's rows from i = 0, of B's rows), out holds
+ * max(0, na[i] + nb[j] − 2·dot) instead: squared distances. */
 void embed_gram(const float *A, size_t ra, size_t lda, const float *Bp, size_t rb, size_t len,
-                size_t j0, size_t j1, float *out, size_t ldo, float *scratch);
+                size_t j0, size_t j1, float *out, size_t ldo, float *scratch, const float *na, const float *nb);
 
 /* A walk over every row's squared distances to all n points: the rows are
  * cut into blocks, each thread takes the next block, fills
@@ -66,5 +83,8 @@ void embed_bh_free(embed_bh *w);
 double embed_bh_gradient(embed_bh *w, const dl_sparse *P, const float *Y, double theta, double exaggeration,
                          int threads, float *grad, double plogp, double *kl);
 double embed_plogp(const dl_sparse *P);
+/* perm [n]: the points of Y in Morton (Z-curve) order, the order the tree
+ * stores them in: perm[q] is the point at position q. */
+void embed_bh_order(embed_bh *w, const float *Y, uint32_t *perm);
 
 #endif

@@ -83,10 +83,9 @@ dl_status embed_check_shape(const char *what, const float *X, size_t n, int d, s
 /* ---- the kernel ---------------------------------------------------------- */
 
 typedef float vf8 __attribute__((vector_size(32)));
-/* An unaligned, aliasing view for loads and stores of packed floats. */
+/* An unaligned, aliasing view for loads of 8 floats (the reductions). */
 typedef float vf8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define LD(p) (*(const vf8u *)(const void *)(p))
-#define ST(p, v) (*(vf8u *)(void *)(p) = (v))
 
 float *embed_pack_rows(const float *B, size_t rb, size_t ldb, size_t len)
 {
@@ -146,13 +145,28 @@ float embed_dot(const float *a, const float *b, size_t len)
     return s;
 }
 
-/* A [len][6] by B [len][16] (both packed k-major) into c [6][16]. */
-static void tile(const float *a, const float *b, size_t len, float *c)
+/* The tile's vector: EMBED_VW floats (embed_internal.h). */
+typedef float vfk __attribute__((vector_size(4 * EMBED_VW)));
+typedef float vfku __attribute__((vector_size(4 * EMBED_VW), aligned(4), may_alias));
+#define LDK(p) (*(const vfku *)(const void *)(p))
+#define STK(p, v) (*(vfku *)(void *)(p) = (v))
+
+/* c [6][NR] (+)= A [kl][6] by B [kl][NR], both packed k-major; acc: add
+ * to what c holds instead of overwriting it. */
+static void tile(const float *a, const float *b, size_t kl, float *c, int acc)
 {
-    vf8 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
-    vf8 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
-    for (size_t k = 0; k < len; k++, a += EMBED_MR, b += EMBED_NR) {
-        vf8 b0 = LD(b), b1 = LD(b + 8);
+    vfk c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
+    vfk c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+    if (acc) {
+        c00 = LDK(c + 0 * EMBED_NR), c01 = LDK(c + 0 * EMBED_NR + EMBED_VW);
+        c10 = LDK(c + 1 * EMBED_NR), c11 = LDK(c + 1 * EMBED_NR + EMBED_VW);
+        c20 = LDK(c + 2 * EMBED_NR), c21 = LDK(c + 2 * EMBED_NR + EMBED_VW);
+        c30 = LDK(c + 3 * EMBED_NR), c31 = LDK(c + 3 * EMBED_NR + EMBED_VW);
+        c40 = LDK(c + 4 * EMBED_NR), c41 = LDK(c + 4 * EMBED_NR + EMBED_VW);
+        c50 = LDK(c + 5 * EMBED_NR), c51 = LDK(c + 5 * EMBED_NR + EMBED_VW);
+    }
+    for (size_t k = 0; k < kl; k++, a += EMBED_MR, b += EMBED_NR) {
+        vfk b0 = LDK(b), b1 = LDK(b + EMBED_VW);
         float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
         c00 += a0 * b0; c01 += a0 * b1;
         c10 += a1 * b0; c11 += a1 * b1;
@@ -161,48 +175,76 @@ static void tile(const float *a, const float *b, size_t len, float *c)
         c40 += a4 * b0; c41 += a4 * b1;
         c50 += a5 * b0; c51 += a5 * b1;
     }
-    ST(c + 0, c00); ST(c + 8, c01);
-    ST(c + 16, c10); ST(c + 24, c11);
-    ST(c + 32, c20); ST(c + 40, c21);
-    ST(c + 48, c30); ST(c + 56, c31);
-    ST(c + 64, c40); ST(c + 72, c41);
-    ST(c + 80, c50); ST(c + 88, c51);
+    STK(c + 0 * EMBED_NR, c00); STK(c + 0 * EMBED_NR + EMBED_VW, c01);
+    STK(c + 1 * EMBED_NR, c10); STK(c + 1 * EMBED_NR + EMBED_VW, c11);
+    STK(c + 2 * EMBED_NR, c20); STK(c + 2 * EMBED_NR + EMBED_VW, c21);
+    STK(c + 3 * EMBED_NR, c30); STK(c + 3 * EMBED_NR + EMBED_VW, c31);
+    STK(c + 4 * EMBED_NR, c40); STK(c + 4 * EMBED_NR + EMBED_VW, c41);
+    STK(c + 5 * EMBED_NR, c50); STK(c + 5 * EMBED_NR + EMBED_VW, c51);
 }
 
-/* Rows [i0, i0 + m) of A (m <= EMBED_ABLOCK) packed into groups of 6,
- * k-major, rows past m zero. */
-static void pack_a(const float *A, size_t i0, size_t m, size_t lda, size_t len, float *dst)
+/* Rows [i0, i0 + m) of A (m <= EMBED_ABLOCK), columns [k0, k0 + kl),
+ * packed into groups of 6 rows, k-major, rows past m zero. */
+static void pack_a(const float *A, size_t i0, size_t m, size_t lda, size_t k0, size_t kl, float *dst)
 {
     size_t ng = (m + EMBED_MR - 1) / EMBED_MR;
-    for (size_t g = 0; g < ng; g++, dst += EMBED_MR * len)
+    for (size_t g = 0; g < ng; g++, dst += EMBED_MR * kl)
         for (int r = 0; r < EMBED_MR; r++) {
             size_t row = g * EMBED_MR + (size_t)r;
-            const float *src = A + (i0 + row) * lda;
+            const float *src = A + (i0 + row) * lda + k0;
             if (row < m)
-                for (size_t k = 0; k < len; k++) dst[k * EMBED_MR + (size_t)r] = src[k];
+                for (size_t k = 0; k < kl; k++) dst[k * EMBED_MR + (size_t)r] = src[k];
             else
-                for (size_t k = 0; k < len; k++) dst[k * EMBED_MR + (size_t)r] = 0.0f;
+                for (size_t k = 0; k < kl; k++) dst[k * EMBED_MR + (size_t)r] = 0.0f;
         }
 }
 
 void embed_gram(const float *A, size_t ra, size_t lda, const float *Bp, size_t rb, size_t len,
-                size_t j0, size_t j1, float *out, size_t ldo, float *scratch)
+                size_t j0, size_t j1, float *out, size_t ldo, float *scratch, const float *na, const float *nb)
 {
     if (j1 > rb) j1 = rb;
-    float c[EMBED_MR * EMBED_NR];
+    size_t np = (j1 - j0 + EMBED_NR - 1) / EMBED_NR;
+    /* Partial sums of whole tiles live in a tile-shaped buffer after the
+     * packed A: [groups][panels][6][NR], so that no tile needs clipping
+     * until the end.  Panels are processed a stripe at a time to bound it. */
+    enum { STRIPE = 64 };
+    float *acc = scratch + EMBED_ABLOCK * EMBED_KC;
     for (size_t i0 = 0; i0 < ra; i0 += EMBED_ABLOCK) {
-        size_t m = ra - i0 < EMBED_ABLOCK ? ra - i0 : EMBED_ABLOCK;
-        pack_a(A, i0, m, lda, len, scratch);
-        /* Panel outermost: each 16-row panel of B is read from memory once
-         * per block of A and reused by all its groups, which stay in cache. */
-        for (size_t jp = j0; jp < j1; jp += EMBED_NR) {
-            const float *b = Bp + (jp / EMBED_NR) * EMBED_NR * len;
-            size_t nc = j1 - jp < EMBED_NR ? j1 - jp : EMBED_NR;
-            for (size_t g = 0; g * EMBED_MR < m; g++) {
-                tile(scratch + g * EMBED_MR * len, b, len, c);
-                size_t nr = m - g * EMBED_MR < EMBED_MR ? m - g * EMBED_MR : EMBED_MR;
-                for (size_t r = 0; r < nr; r++)
-                    memcpy(out + (i0 + g * EMBED_MR + r) * ldo + jp, c + r * EMBED_NR, nc * sizeof(float));
+        size_t m = ra - i0 < EMBED_ABLOCK ? ra - i0 : EMBED_ABLOCK, mg = (m + EMBED_MR - 1) / EMBED_MR;
+        for (size_t p0 = 0; p0 < np; p0 += STRIPE) {
+            size_t p1 = p0 + STRIPE < np ? p0 + STRIPE : np;
+            for (size_t k0 = 0; k0 < len; k0 += EMBED_KC) {
+                size_t kl = len - k0 < EMBED_KC ? len - k0 : EMBED_KC;
+                pack_a(A, i0, m, lda, k0, kl, scratch);
+                /* Panel outermost: each slice of B is read once per block
+                 * of A and reused by all its groups, which stay in cache. */
+                for (size_t p = p0; p < p1; p++) {
+                    const float *b = Bp + (j0 / EMBED_NR + p) * EMBED_NR * len + k0 * EMBED_NR;
+                    for (size_t g = 0; g < mg; g++)
+                        tile(scratch + g * EMBED_MR * kl, b, kl,
+                             acc + ((g * STRIPE) + (p - p0)) * EMBED_MR * EMBED_NR, k0 > 0);
+                }
+            }
+            for (size_t p = p0; p < p1; p++) {
+                size_t jp = j0 + p * EMBED_NR, nc = j1 - jp < EMBED_NR ? j1 - jp : EMBED_NR;
+                for (size_t g = 0; g < mg; g++) {
+                    const float *c = acc + ((g * STRIPE) + (p - p0)) * EMBED_MR * EMBED_NR;
+                    size_t nr = m - g * EMBED_MR < EMBED_MR ? m - g * EMBED_MR : EMBED_MR;
+                    for (size_t r = 0; r < nr; r++) {
+                        float *restrict o = out + (i0 + g * EMBED_MR + r) * ldo + jp;
+                        const float *restrict cr = c + r * EMBED_NR;
+                        if (!na) {
+                            memcpy(o, cr, nc * sizeof(float));
+                            continue;
+                        }
+                        /* Squared distances while the tile is in cache. */
+                        float ni = na[i0 + g * EMBED_MR + r];
+                        for (size_t q = 0; q < nc; q++) {
+                            float v = ni + nb[jp + q] - 2.0f * cr[q];
+                            o[q] = v > 0.0f ? v : 0.0f;
+                        }
+                    }
+                }
             }
         }
     }
@@ -233,14 +275,7 @@ static void rows_task(void *p, int tid)
         size_t m = n - row0 < J->block ? n - row0 : J->block;
         float *D = J->D[tid];
         embed_gram(J->X + row0 * (size_t)J->d, m, (size_t)J->d, J->Bp, n, (size_t)J->d, 0, n, D, n,
-                   J->scratch[tid]);
-        for (size_t r = 0; r < m; r++) {
-            float ni = J->norm2[row0 + r], *row = D + r * n;
-            for (size_t j = 0; j < n; j++) {
-                float v = ni + J->norm2[j] - 2.0f * row[j];
-                row[j] = v > 0.0f ? v : 0.0f;
-            }
-        }
+                   J->scratch[tid], J->norm2 + row0, J->norm2);
         J->visit(J->ctx, tid, row0, m, D);
     }
 }
@@ -259,7 +294,7 @@ dl_status embed_distance_rows(const float *X, size_t n, int d, int threads, embe
     float *Bp = embed_pack_rows(X, n, (size_t)d, (size_t)d);
     int ok = norm2 && Bp;
     for (int t = 0; t < threads && ok; t++) {
-        J.scratch[t] = malloc((size_t)EMBED_ABLOCK * (size_t)d * sizeof(float));
+        J.scratch[t] = malloc(EMBED_SCRATCH * sizeof(float));
         J.D[t] = malloc((size_t)EMBED_ABLOCK * n * sizeof(float));
         ok = J.scratch[t] && J.D[t];
     }
@@ -315,11 +350,26 @@ void embed_select_k(const float *v, size_t n, size_t skip, int k, uint32_t *idx,
         m++;
     }
     for (int p = m / 2 - 1; p >= 0; p--) sift_down(val, idx, m, p);
-    for (; j < n; j++) {
-        if (j == skip || !(v[j] < val[0])) continue;
-        val[0] = v[j];
-        idx[0] = (uint32_t)j;
-        sift_down(val, idx, m, 0);
+    /* Most candidates are beaten by the heap's top: test eight at a time
+     * (a loop the compiler vectorises) and look closer only at a hit. */
+    while (j < n) {
+        size_t end = j + 8 <= n ? j + 8 : n;
+        float top = val[0];
+        int any = 0;
+        if (end - j == 8)
+            for (int l = 0; l < 8; l++) any |= v[j + (size_t)l] < top;
+        else
+            any = 1;
+        if (!any) {
+            j = end;
+            continue;
+        }
+        for (; j < end; j++) {
+            if (j == skip || !(v[j] < val[0])) continue;
+            val[0] = v[j];
+            idx[0] = (uint32_t)j;
+            sift_down(val, idx, m, 0);
+        }
     }
     /* Heap sort in place: the largest goes last. */
     for (int end = m - 1; end > 0; end--) {

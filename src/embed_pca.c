@@ -35,7 +35,7 @@ static void cov_task(void *p, int tid)
          * every entry on or above the diagonal, a few below it. */
         size_t j0 = i0 / EMBED_NR * EMBED_NR;
         embed_gram(J->XT + i0 * J->n, m, J->n, J->Bp, J->d, J->n, j0, J->d, J->C + i0 * J->d, J->d,
-                   J->scratch[tid]);
+                   J->scratch[tid], NULL, NULL);
     }
 }
 
@@ -62,7 +62,7 @@ dl_pca *dl_pca_fit(const float *X, size_t n, int d, int ncomp, int threads, dl_e
     float *scratch[64] = {0};
     float *Bp = NULL;
     int ok = p && mean && XT && C && A && w && z && isuppz;
-    for (int t = 0; t < threads && ok; t++) ok = (scratch[t] = malloc(EMBED_ABLOCK * n * sizeof(float))) != NULL;
+    for (int t = 0; t < threads && ok; t++) ok = (scratch[t] = malloc(EMBED_SCRATCH * sizeof(float))) != NULL;
     if (ok) {
         for (size_t i = 0; i < n; i++)
             for (size_t c = 0; c < D; c++) mean[c] += X[i * D + c];

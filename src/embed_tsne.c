@@ -278,20 +278,87 @@ static dl_status init_map(const float *X, size_t n, int d, const dl_tsne_opts *o
     return DL_OK;
 }
 
-static dl_status optimise(const dl_sparse *P, const dl_tsne_opts *o, float *Y, dl_tsne_result *r, dl_err *e)
+static dl_sparse *sparse_new(size_t n, size_t nnz)
 {
-    size_t n = P->n;
+    dl_sparse *s = malloc(sizeof(dl_sparse) + (n + 1) * sizeof(size_t) + nnz * (sizeof(uint32_t) + sizeof(float)));
+    if (!s) return NULL;
+    s->n = n;
+    s->nnz = nnz;
+    s->rowptr = (size_t *)(s + 1);
+    s->col = (uint32_t *)(s->rowptr + n + 1);
+    s->val = (float *)(s->col + nnz);
+    return s;
+}
+
+/* dst = src with its points renumbered: new point q is old point perm[q]
+ * (inv is perm's inverse). */
+static void sparse_permute(const dl_sparse *src, const uint32_t *perm, const uint32_t *inv, dl_sparse *dst)
+{
+    size_t nz = 0;
+    for (size_t q = 0; q < src->n; q++) {
+        dst->rowptr[q] = nz;
+        for (size_t t = src->rowptr[perm[q]]; t < src->rowptr[perm[q] + 1]; t++) {
+            dst->col[nz] = inv[src->col[t]];
+            dst->val[nz++] = src->val[t];
+        }
+    }
+    dst->rowptr[src->n] = nz;
+}
+
+/* Renumbers the working arrays (Y, update, gain [n x 2], orig [n]) and P
+ * into Morton order of the current map: the point at working position q
+ * moves to the position its cell has in the tree, so that the points a walk
+ * or a row of P touches together lie together in memory.  The order is a
+ * function of the map alone, so results stay independent of threads. */
+static void renumber(embed_bh *w, dl_sparse **P, dl_sparse **spare, float *Y, float *upd, float *gain,
+                     uint32_t *orig, uint32_t *perm, uint32_t *inv, float *tmp)
+{
+    size_t n = (*P)->n;
+    embed_bh_order(w, Y, perm);
+    for (size_t q = 0; q < n; q++) inv[perm[q]] = (uint32_t)q;
+    float *arr[3] = {Y, upd, gain};
+    for (int a = 0; a < 3; a++) {
+        for (size_t q = 0; q < n; q++) {
+            tmp[2 * q] = arr[a][2 * perm[q]];
+            tmp[2 * q + 1] = arr[a][2 * perm[q] + 1];
+        }
+        memcpy(arr[a], tmp, 2 * n * sizeof(float));
+    }
+    uint32_t *o2 = (uint32_t *)(void *)tmp; /* tmp holds 2n floats: room for n indices */
+    for (size_t q = 0; q < n; q++) o2[q] = orig[perm[q]];
+    memcpy(orig, o2, n * sizeof(uint32_t));
+    sparse_permute(*P, perm, inv, *spare);
+    dl_sparse *t = *P;
+    *P = *spare;
+    *spare = t;
+}
+
+enum { RENUMBER_EVERY = 25 };
+
+static dl_status optimise(const dl_sparse *P0, const dl_tsne_opts *o, float *Yout, dl_tsne_result *r, dl_err *e)
+{
+    size_t n = P0->n;
     float *grad = malloc(2 * n * sizeof(float)), *upd = calloc(2 * n, sizeof(float)),
-          *gain = malloc(2 * n * sizeof(float));
+          *gain = malloc(2 * n * sizeof(float)), *Y = malloc(2 * n * sizeof(float)),
+          *tmp = malloc(2 * n * sizeof(float));
+    uint32_t *orig = malloc(n * sizeof(uint32_t)), *perm = malloc(n * sizeof(uint32_t)),
+             *inv = malloc(n * sizeof(uint32_t));
+    dl_sparse *P = sparse_new(n, P0->nnz), *spare = sparse_new(n, P0->nnz);
     int cap = o->iterations / (o->kl_every > 0 ? o->kl_every : o->iterations) + 2;
     r->kl_iteration = malloc((size_t)cap * sizeof(int));
     r->kl_history = malloc((size_t)cap * sizeof(double));
     embed_bh *w = embed_bh_new(n, o->threads);
     dl_status st = DL_OK;
-    if (!grad || !upd || !gain || !w || !r->kl_iteration || !r->kl_history) {
+    if (!grad || !upd || !gain || !Y || !tmp || !orig || !perm || !inv || !P || !spare || !w || !r->kl_iteration ||
+        !r->kl_history) {
         st = dl_err_set(e, DL_ENOMEM, "t-SNE: out of memory for %zu points", n);
         goto done;
     }
+    memcpy(P->rowptr, P0->rowptr, (n + 1) * sizeof(size_t));
+    memcpy(P->col, P0->col, P0->nnz * sizeof(uint32_t));
+    memcpy(P->val, P0->val, P0->nnz * sizeof(float));
+    memcpy(Y, Yout, 2 * n * sizeof(float));
+    for (size_t i = 0; i < n; i++) orig[i] = (uint32_t)i;
     for (size_t i = 0; i < 2 * n; i++) gain[i] = 1.0f;
     double lr = o->learning_rate > 0.0 ? o->learning_rate : fmax((double)n / o->exaggeration / 4.0, 50.0);
     double plogp = embed_plogp(P), t0 = embed_now();
@@ -301,6 +368,7 @@ static dl_status optimise(const dl_sparse *P, const dl_tsne_opts *o, float *Y, d
             st = dl_err_set(e, DL_EINTR, "t-SNE: interrupted after %d iterations", it);
             goto done;
         }
+        if (it % RENUMBER_EVERY == 0) renumber(w, &P, &spare, Y, upd, gain, orig, perm, inv, tmp);
         int early = it < o->exaggeration_iters;
         int want_kl = it + 1 == o->iterations || (o->kl_every > 0 && (it + 1) % o->kl_every == 0);
         double kl = 0.0;
@@ -323,13 +391,24 @@ static dl_status optimise(const dl_sparse *P, const dl_tsne_opts *o, float *Y, d
             }
         }
     }
+    for (size_t q = 0; q < n; q++) {
+        Yout[2 * orig[q]] = Y[2 * q];
+        Yout[2 * orig[q] + 1] = Y[2 * q + 1];
+    }
     for (size_t i = 0; i < 2 * n; i++)
-        if (!isfinite(Y[i])) {
+        if (!isfinite(Yout[i])) {
             st = dl_err_set(e, DL_EINVAL, "t-SNE diverged (learning rate %g too large for these data?)", lr);
             break;
         }
 done:
     embed_bh_free(w);
+    dl_sparse_free(spare);
+    dl_sparse_free(P);
+    free(inv);
+    free(perm);
+    free(orig);
+    free(tmp);
+    free(Y);
     free(gain);
     free(upd);
     free(grad);
