@@ -364,8 +364,9 @@ typedef struct grad_job {
     _Atomic size_t next;
 } grad_job;
 
-static void grad_task(void *v, int tid)
+static void grad_task(void *v, int tid, int nthreads)
 {
+    (void)nthreads;
     grad_job *J = v;
     const dl_sparse *P = J->P;
     const float *Y = J->Y;
@@ -464,7 +465,7 @@ double embed_bh_gradient(embed_bh *w, const dl_sparse *P, const float *Y, double
     }
     grad_job J = {.P = P, .Y = Y, .w = w, .kl = kl != NULL};
     J.next = 0;
-    embed_run(threads < w->threads ? threads : w->threads, grad_task, &J);
+    dl_parallel_run(threads < w->threads ? threads : w->threads, grad_task, &J);
     double Z = 0.0;
     for (size_t i = 0; i < n; i++) Z += w->zsum[i];
     if (!(Z > 0.0)) Z = 1e-300;

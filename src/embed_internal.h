@@ -1,6 +1,6 @@
 /*
  * embed_internal.h — what the embed room's files share (private to
- * src/embed*.c): the thread runner, the blocked dot-product kernel, and the
+ * src/embed*.c): the blocked dot-product kernel, and the
  * row-block walk over all pairwise squared distances that the exact
  * nearest neighbours, trustworthiness and 1-NN accuracy are built on.
  */
@@ -11,13 +11,11 @@
 #include <stdint.h>
 
 #include "digitlens/embed.h"
+#include "parallel.h"
 
-/* Runs fn(ctx, tid) on `threads` threads (tid 0 on the caller) and waits for
- * them all.  Work is shared out by the callee (an atomic counter), never by
- * tid, so that a thread that could not be started costs time, not results:
- * when pthread_create fails the others do its share. */
-typedef void (*embed_task)(void *ctx, int tid);
-void embed_run(int threads, embed_task fn, void *ctx);
+/* Threads: dl_parallel_run (parallel.h).  Every task here takes its work
+ * from an atomic counter, never by thread number, and keeps its results
+ * per point; the thread number only picks the scratch buffers. */
 
 /* The kernel's tile: EMBED_MR rows of A by EMBED_NR rows of B, two vectors
  * of the widest unit the build targets (AVX-512: 16 floats, AVX: 8, else

@@ -1,6 +1,6 @@
 /*
  * embed_kernel.c — the embed room's shared machinery (embed_internal.h):
- * threads, the blocked dot-product kernel behind PCA's covariance and every
+ * the blocked dot-product kernel behind PCA's covariance and every
  * exact distance computation, the walk over all pairwise distances, and
  * k-smallest selection.
  *
@@ -22,41 +22,9 @@
 #include "embed_internal.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ---- threads ------------------------------------------------------------ */
-
-typedef struct run_arg {
-    embed_task fn;
-    void *ctx;
-    int tid;
-} run_arg;
-
-static void *run_thread(void *p)
-{
-    run_arg *a = p;
-    a->fn(a->ctx, a->tid);
-    return NULL;
-}
-
-void embed_run(int threads, embed_task fn, void *ctx)
-{
-    enum { MAXT = 64 };
-    if (threads > MAXT) threads = MAXT;
-    pthread_t th[MAXT];
-    run_arg args[MAXT];
-    int started[MAXT] = {0};
-    for (int t = 1; t < threads; t++) {
-        args[t] = (run_arg){fn, ctx, t};
-        started[t] = pthread_create(&th[t], NULL, run_thread, &args[t]) == 0;
-    }
-    fn(ctx, 0);
-    for (int t = 1; t < threads; t++)
-        if (started[t]) pthread_join(th[t], NULL);
-}
 
 double embed_now(void)
 {
@@ -265,8 +233,9 @@ typedef struct rows_job {
     _Atomic size_t next;
 } rows_job;
 
-static void rows_task(void *p, int tid)
+static void rows_task(void *p, int tid, int nthreads)
 {
+    (void)nthreads;
     rows_job *J = p;
     size_t n = J->n;
     for (;;) {
@@ -305,7 +274,7 @@ dl_status embed_distance_rows(const float *X, size_t n, int d, int threads, embe
         for (size_t i = 0; i < n; i++) norm2[i] = embed_dot(X + i * (size_t)d, X + i * (size_t)d, (size_t)d);
         J.Bp = Bp;
         J.norm2 = norm2;
-        embed_run(threads, rows_task, &J);
+        dl_parallel_run(threads, rows_task, &J);
     }
     for (int t = 0; t < 128; t++) free(bufs[t]);
     free(Bp);

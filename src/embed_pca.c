@@ -24,8 +24,9 @@ typedef struct cov_job {
     _Atomic size_t next;
 } cov_job;
 
-static void cov_task(void *p, int tid)
+static void cov_task(void *p, int tid, int nthreads)
 {
+    (void)nthreads;
     cov_job *J = p;
     for (;;) {
         size_t i0 = J->next++ * EMBED_ABLOCK;
@@ -77,7 +78,7 @@ dl_pca *dl_pca_fit(const float *X, size_t n, int d, int ncomp, int threads, dl_e
     }
     cov_job J = {.XT = XT, .Bp = Bp, .n = n, .d = D, .C = C, .scratch = scratch};
     J.next = 0;
-    embed_run(threads, cov_task, &J);
+    dl_parallel_run(threads, cov_task, &J);
     double total = 0.0;
     for (size_t i = 0; i < D; i++) {
         for (size_t j = i; j < D; j++) A[i * D + j] = A[j * D + i] = (double)C[i * D + j] / (double)(n - 1);

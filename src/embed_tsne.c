@@ -104,8 +104,9 @@ typedef struct aff_job {
     _Atomic size_t next;
 } aff_job;
 
-static void aff_task(void *v, int tid)
+static void aff_task(void *v, int tid, int nthreads)
 {
+    (void)nthreads;
     aff_job *J = v;
     for (;;) {
         size_t i0 = J->next++ * 64;
@@ -140,7 +141,7 @@ dl_status dl_tsne_affinities(const float *dist2, size_t n, int k, double perplex
         aff_job J = {.dist2 = dist2, .n = n, .k = k, .target = log(perplexity), .p = p, .beta = beta,
                      .scratch = scratch};
         J.next = 0;
-        embed_run(threads, aff_task, &J);
+        dl_parallel_run(threads, aff_task, &J);
     }
     for (int t = 0; t < threads; t++) free(scratch[t]);
     return st;
