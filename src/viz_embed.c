@@ -20,7 +20,7 @@
 enum { PAD = 16, GAP = 28, TITLE_PX = 18, HEAD_PX = 14, NOTE_PX = 12, LEGEND_PX = 13, LINE = 4 };
 
 static const dl_rgb FRAME = {190, 190, 190};
-static const dl_rgb RING = {20, 20, 20};
+static const dl_rgb RING = {30, 30, 30};
 static const dl_rgb NOTE = {90, 90, 90};
 
 dl_rgb dl_class_color(int k)
@@ -76,6 +76,42 @@ static void add_rect(builder *b, int x, int y, int w, int h, dl_rgb col, int fil
 }
 
 static int text_w(const dl_font *f, const char *s, int px) { return s ? dl_canvas_text_width(f, s, px) : 0; }
+
+/* Splits a note into lines no wider than w at its " · " separators (a
+ * piece wider than w stays whole); writes them NUL-separated into out
+ * (cap bytes, at least strlen(note) + 1) and returns how many. */
+static int wrap_note(const dl_font *f, const char *note, int w, char *out, size_t cap)
+{
+    static const char SEP[] = " · ";
+    size_t len = strlen(note), sl = strlen(SEP), o = 0, line = 0;
+    int lines = 1;
+    if (cap < len + 1) return 0;
+    for (size_t i = 0; i < len;) {
+        const char *next = strstr(note + i, SEP);
+        size_t piece = next ? (size_t)(next - note) - i : len - i, at = o;
+        /* Append " · piece" to the line, measure, and move the piece to a
+         * line of its own when the line got too wide.  (The output is never
+         * longer than the note: a separator becomes one NUL or stays.) */
+        if (o > line) {
+            memcpy(out + o, SEP, sl);
+            o += sl;
+        }
+        memcpy(out + o, note + i, piece);
+        o += piece;
+        out[o] = '\0';
+        if (at > line && text_w(f, out + line, NOTE_PX) > w) {
+            out[at] = '\0';
+            line = at + 1;
+            memmove(out + line, note + i, piece);
+            o = line + piece;
+            out[o] = '\0';
+            lines++;
+        }
+        i += piece + (next ? sl : 0);
+    }
+    out[o] = '\0';
+    return lines;
+}
 
 /* The legend's items, measured the same way whether placing or sizing. */
 typedef struct legend_item {
@@ -155,7 +191,16 @@ dl_scatter_layout *dl_scatter_layout_new(const dl_scatter_spec *s, const dl_font
         return NULL;
     }
     int lrows = legend_rows(s, f, width - 2 * PAD, items, nwrong);
-    int head = HEAD_PX + LINE + NOTE_PX + 8; /* a panel's title and note above its frame */
+    /* A panel's title and its note above the frame, the note wrapped to the
+     * frame's width; every panel gets the height of the tallest. */
+    int note_lines = 1;
+    for (int p = 0; p < P; p++)
+        if (s->panels[p].note) {
+            char tmp[1024];
+            int nl = strlen(s->panels[p].note) < sizeof tmp ? wrap_note(f, s->panels[p].note, side, tmp, sizeof tmp) : 1;
+            note_lines = nl > note_lines ? nl : note_lines;
+        }
+    int head = HEAD_PX + LINE + note_lines * (NOTE_PX + 3) + 5;
     int top = PAD + (s->title ? TITLE_PX + 10 : 0);
     int height = top + s->rows * (head + side) + (s->rows - 1) * GAP + 14 + lrows * (LEGEND_PX + 8) + PAD;
     if ((long long)width * height * 3 > (long long)DL_CANVAS_MAX_BYTES || width > DL_CANVAS_MAX_SIDE ||
@@ -166,12 +211,12 @@ dl_scatter_layout *dl_scatter_layout_new(const dl_scatter_spec *s, const dl_font
     }
     /* Counts are bounded in advance: per panel a dot, a glyph, a ring and a
      * frame per point at most; the legend's marks; titles, notes, labels. */
-    size_t cap_marks = (size_t)P * (4 * n) + (size_t)K + 2, cap_texts = 1 + 2 * (size_t)P + (size_t)K + 1,
+    size_t cap_marks = (size_t)P * (4 * n) + (size_t)K + 2, cap_texts = 1 + (size_t)P * (1 + (size_t)note_lines) + (size_t)K + 1,
            cap_rects = (size_t)P;
     size_t pool = 64 + (s->title ? strlen(s->title) + 1 : 0);
     for (int p = 0; p < P; p++) {
         pool += (s->panels[p].title ? strlen(s->panels[p].title) + 1 : 0);
-        pool += (s->panels[p].note ? strlen(s->panels[p].note) + 1 : 0);
+        pool += (s->panels[p].note ? strlen(s->panels[p].note) + 1 + (size_t)note_lines : 0);
     }
     pool += (size_t)(K + 1) * sizeof items[0].label;
     size_t bytes = sizeof(dl_scatter_layout) + cap_marks * sizeof(dl_scene_mark) + cap_texts * sizeof(dl_scene_text) +
@@ -213,7 +258,17 @@ dl_scatter_layout *dl_scatter_layout_new(const dl_scatter_spec *s, const dl_font
         int px = PAD + (p % s->cols) * (side + GAP), py = top + (p / s->cols) * (head + side + GAP);
         if (!pn->xy) continue;
         add_text(&b, px, py, HEAD_PX, DL_ALIGN_LEFT, DL_RGB_TEXT, pn->title);
-        add_text(&b, px, py + HEAD_PX + LINE, NOTE_PX, DL_ALIGN_LEFT, NOTE, pn->note);
+        if (pn->note) {
+            char tmp[1024];
+            if (strlen(pn->note) < sizeof tmp) {
+                int nl = wrap_note(f, pn->note, side, tmp, sizeof tmp);
+                const char *ln = tmp;
+                for (int k = 0; k < nl; k++, ln += strlen(ln) + 1)
+                    add_text(&b, px, py + HEAD_PX + LINE + k * (NOTE_PX + 3), NOTE_PX, DL_ALIGN_LEFT, NOTE, ln);
+            } else {
+                add_text(&b, px, py + HEAD_PX + LINE, NOTE_PX, DL_ALIGN_LEFT, NOTE, pn->note);
+            }
+        }
         int fy = py + head;
         add_rect(&b, px, fy, side, side, FRAME, 0);
         double margin = G ? G / 2.0 + 3 : r + 6;
@@ -260,7 +315,7 @@ dl_scatter_layout *dl_scatter_layout_new(const dl_scatter_spec *s, const dl_font
                 if (d->kind == DL_MARK_GLYPH)
                     add_mark(&b, d->x, d->y, d->r + 1.0f, RING, DL_MARK_FRAME, 255, d->point);
                 else
-                    add_mark(&b, d->x, d->y, d->r + 2.5f, RING, DL_MARK_RING, 255, d->point);
+                    add_mark(&b, d->x, d->y, d->r + 2.0f, RING, DL_MARK_RING, 220, d->point);
             }
         }
     }
@@ -348,7 +403,7 @@ dl_canvas *dl_scatter_render(const dl_scatter_layout *l, const dl_font *f, dl_er
         if (m->kind == DL_MARK_DOT)
             draw_circle(c, m->x, m->y, m->r, 0.0f, m->color, m->alpha / 255.0f);
         else if (m->kind == DL_MARK_RING)
-            draw_circle(c, m->x, m->y, m->r, 1.5f, m->color, m->alpha / 255.0f);
+            draw_circle(c, m->x, m->y, m->r, 1.3f, m->color, m->alpha / 255.0f);
         else if (m->kind == DL_MARK_FRAME)
             dl_canvas_rect_outline(c, (int)lrintf(m->x - m->r), (int)lrintf(m->y - m->r), (int)lrintf(2 * m->r),
                                    (int)lrintf(2 * m->r), 1, m->color);

@@ -114,6 +114,7 @@ static dl_status map_space(embed_result *r, embed_space *sp, const dl_tsne_opts 
         progress_ctx pc = {quiet_tty, sp->name};
         dl_tsne_opts o = *to;
         o.ctx = &pc;
+        double t0 = now();
         if (!idx || !d2)
             st = dl_err_set(e, DL_ENOMEM, "out of memory for the neighbours of %zu images", n);
         else if ((st = dl_embed_knn(sp->X, n, sp->d, k, threads, idx, d2, e)) == DL_OK) {
@@ -126,7 +127,7 @@ static dl_status map_space(embed_result *r, embed_space *sp, const dl_tsne_opts 
         sp->tsne = res.Y;
         res.Y = NULL;
         sp->kl = res.kl;
-        sp->tsne_seconds = res.seconds_affinities + res.seconds_optimise;
+        sp->tsne_seconds = now() - t0; /* neighbours included */
         dl_tsne_result_free(&res);
     } else if ((st = dl_embed_nn_accuracy(sp->X, n, sp->d, lab, threads, &sp->nn_accuracy, e)) != DL_OK) {
         return st;
