@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "digitlens/embed.h"
+#include "digitlens/fileio.h"
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
 
@@ -32,29 +33,26 @@ static double now(void)
 
 static int write_f32(const char *path, const float *v, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(v, sizeof(float), n, f) != n || fclose(f) != 0) {
-        fprintf(stderr, "bench_embed: cannot write %s\n", path);
+    dl_err e;
+    if (dl_file_write_atomic(path, v, n * sizeof(float), &e) != DL_OK) {
+        fprintf(stderr, "bench_embed: %s\n", e.msg);
         return 1;
     }
     return 0;
 }
 
+/* A raw float32 file as a malloc'd array of *count floats (NULL on error). */
 static float *read_f32(const char *path, size_t *count)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *v = len > 0 ? malloc((size_t)len) : NULL;
-    if (v && fread(v, 1, (size_t)len, f) != (size_t)len) {
-        free(v);
-        v = NULL;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    dl_err e;
+    if (dl_file_read_all(path, (size_t)1 << 31, &buf, &len, &e) != DL_OK) {
+        fprintf(stderr, "bench_embed: %s\n", e.msg);
+        return NULL;
     }
-    fclose(f);
-    *count = v ? (size_t)len / sizeof(float) : 0;
-    return v;
+    *count = len / sizeof(float);
+    return (float *)(void *)buf;
 }
 
 static int dump(const char *images, const char *model, const char *out, size_t limit)

@@ -49,7 +49,7 @@ fi
 make -s build/libdigitlens.a digitlens
 # shellcheck disable=SC2086
 $CC -Iinclude -D_POSIX_C_SOURCE=200809L -O3 $ARCH -g -std=c11 $WARN -fno-math-errno \
-    bench/bench_embed.c build/libdigitlens.a -lstb -llapacke -lz -lm -lpthread -o build/bench_embed
+    bench/bench_embed.c build/libdigitlens.a -lstb -lz -lm -lpthread -ldl -o build/bench_embed
 
 SK=""
 for p in /usr/bin/python3 python3; do

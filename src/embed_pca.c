@@ -7,13 +7,63 @@
  * tridiagonal reduction of the d x d matrix is the rest.  The eigenvalues
  * are the variances along the components, and C's trace is the total, so
  * explained variance needs no other eigenvalues.
+ *
+ * LAPACKE is loaded on first use (dlopen), with every signal blocked in the
+ * calling thread meanwhile, rather than linked: Debian's LAPACK may be
+ * OpenBLAS, which starts threads of its own when it is loaded, and a thread
+ * that does not block SIGINT/SIGTERM can take a Ctrl-C meant for digitlens
+ * and kill it in the middle of an atomic write (fileio holds signals back
+ * only in the writing thread).  Threads started while the signals are
+ * blocked inherit the block, so OpenBLAS's never see one; and commands that
+ * make no PCA never load LAPACK at all.
  */
 #include "embed_internal.h"
 
+#include <dlfcn.h>
+#include <stdio.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- LAPACKE, loaded once ---------------------------------------------------- */
+
+typedef __typeof__(LAPACKE_dsyevr) dsyevr_fn;
+
+/* Written once under pthread_once, read-only afterwards. */
+static dsyevr_fn *g_dsyevr;
+static char g_dlerr[256];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void load_lapacke(void)
+{
+    static const char *const names[] = {"liblapacke.so.3", "liblapacke.so"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !g_dsyevr; i++) {
+        void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char *m = dlerror();
+            snprintf(g_dlerr, sizeof g_dlerr, "%s", m ? m : names[i]);
+            continue;
+        }
+        g_dsyevr = (dsyevr_fn *)dlsym(h, "LAPACKE_dsyevr"); /* the library stays loaded */
+    }
+}
+
+/* Runs with every signal blocked in this thread (see the top of the file). */
+static dsyevr_fn *lapacke(dl_err *e)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_once(&g_once, load_lapacke);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!g_dsyevr)
+        dl_err_set(e, DL_EIO, "PCA needs LAPACKE, which could not be loaded (%s; apt-get install liblapacke)",
+                   g_dlerr[0] ? g_dlerr : "no LAPACKE_dsyevr");
+    return g_dsyevr;
+}
 
 typedef struct cov_job {
     const float *XT;   /* [d x n] centred, transposed */
@@ -76,6 +126,8 @@ dl_pca *dl_pca_fit(const float *X, size_t n, int d, int ncomp, int threads, dl_e
         dl_err_set(e, DL_ENOMEM, "PCA: out of memory for %zu points in %d dimensions", n, d);
         goto fail;
     }
+    dsyevr_fn *dsyevr = lapacke(e);
+    if (!dsyevr) goto fail;
     cov_job J = {.XT = XT, .Bp = Bp, .n = n, .d = D, .C = C, .scratch = scratch};
     J.next = 0;
     dl_parallel_run(threads, cov_task, &J);
@@ -84,10 +136,15 @@ dl_pca *dl_pca_fit(const float *X, size_t n, int d, int ncomp, int threads, dl_e
         for (size_t j = i; j < D; j++) A[i * D + j] = A[j * D + i] = (double)C[i * D + j] / (double)(n - 1);
         total += A[i * D + i];
     }
+    /* Signals blocked here too, in case the library starts its threads
+     * only when first asked to work. */
     lapack_int m = 0;
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)d, A, (lapack_int)d, 0.0, 0.0,
-                                     (lapack_int)(d - ncomp + 1), (lapack_int)d, 0.0, &m, w, z, (lapack_int)ncomp,
-                                     isuppz);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    lapack_int info = dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)d, A, (lapack_int)d, 0.0, 0.0,
+                             (lapack_int)(d - ncomp + 1), (lapack_int)d, 0.0, &m, w, z, (lapack_int)ncomp, isuppz);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (info != 0 || m != ncomp) {
         dl_err_set(e, DL_EFORMAT, "PCA: LAPACK dsyevr failed (info %d, %d of %d eigenvalues)", (int)info, (int)m,
                    ncomp);
