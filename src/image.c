@@ -17,6 +17,7 @@
 
 #include "digitlens/fileio.h"
 
+#include "bytes.h"
 #include "image_border.h"
 
 /* ---- pictures ---------------------------------------------------------- */
@@ -65,11 +66,6 @@ void dl_gray_free(dl_gray *g)
 
 /* ---- decoding ---------------------------------------------------------- */
 
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* stbi_info refuses a PNG whose header promises more than about 1 GB and
  * then only says "unknown image type"; reading the IHDR ourselves lets us
  * name the size instead. */
@@ -77,8 +73,8 @@ static int png_declared_size(const unsigned char *d, size_t n, unsigned long *w,
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (n < 24 || memcmp(d, sig, 8) != 0 || memcmp(d + 12, "IHDR", 4) != 0) return 0;
-    *w = be32(d + 16);
-    *h = be32(d + 20);
+    *w = dl_get_be32(d + 16);
+    *h = dl_get_be32(d + 20);
     return 1;
 }
 
@@ -120,7 +116,7 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
     dl_status st = DL_OK;
     size_t p = 8;
     while (p + 12 <= n) {
-        size_t len = be32(d + p);
+        size_t len = dl_get_be32(d + p);
         const unsigned char *type = d + p + 4, *body = d + p + 8;
         if (len > n - p - 12) {
             st = dl_err_set(e, DL_EFORMAT, "%s: a PNG chunk runs past the end of the file (the file is truncated or corrupt)",
@@ -133,8 +129,8 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
             unsigned depth = body[8], ctype = body[9];
             unsigned c = ctype < 7 ? chans[ctype] : 0;
             if (c == 0 || depth == 0 || depth > 16) break; /* stb_image refuses these itself */
-            iw = be32(body);
-            ih = be32(body + 4);
+            iw = dl_get_be32(body);
+            ih = dl_get_be32(body + 4);
             limit = png_raw_size(iw, ih, c, depth, body[12] != 0) + 65536;
         }
         if (memcmp(type, "IDAT", 4) == 0 && limit && !zdone) {

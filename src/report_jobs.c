@@ -13,6 +13,7 @@
 
 #include "digitlens/png.h"
 #include "digitlens/viz_explain.h"
+#include "contract.h"
 
 /* Encodes c as PNG and hands it to the writers for dir/name. */
 static dl_status save_png(report_ctx *r, const char *name, const dl_canvas *c, dl_err *e)
@@ -216,6 +217,7 @@ static void worker(void *arg, int t, int nt)
         pthread_mutex_unlock(&r->lock);
         if (i >= r->njobs) break;
         const job *jb = &r->jobs[i];
+        DL_ASSERT(jb->kind != JOB_CARD || (jb->layer >= 1 && jb->index < r->m->net->sizes[jb->layer]));
         dl_err_clear(&e);
         dl_status st;
         switch (jb->kind) {

@@ -194,19 +194,19 @@ int cmd_embed(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
         {"data", OPT_STR, &dir, 0, 0, "DIR", "directory with t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images to map (overrides --data)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels (overrides --data)", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images to map (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "directory for embed.png, points.tsv and the projector files (required; created)", 0},
         {"method", OPT_STR, &method, 0, 0, "NAME", "pca, tsne or both", 0},
         {"layer", OPT_STR, &layer_s, 0, 0, "L", "the hidden layer to map besides the pixels (1 = the first), or all", 0},
-        {"limit", OPT_INT, &limit, 0, 1000000, "N", "map only the first N images (0 = all)", 0},
+        {"limit", OPT_INT, &limit, 0, 1000000, "N", "map only the first N images (default: all of them)", 0},
         {"perplexity", OPT_FLOAT, &perplexity, 2, 1000, "P", "t-SNE's perplexity: about how many neighbours each image keeps", 0},
         {"iterations", OPT_INT, &iterations, 1, 100000, "N", "t-SNE's gradient steps (the first 250 exaggerated)", 0},
         {"init", OPT_STR, &init, 0, 0, "NAME", "t-SNE's starting map: pca (the first two components) or random", 0},
         {"seed", OPT_INT, &seed, 0, 2147483647, "S", "seed of a random start and of the order dots are drawn in", 0},
         {"glyphs", OPT_FLAG, &glyphs, 0, 0, NULL, "draw digit thumbnails (as many as fit) instead of dots only", 0},
-        {"panel", OPT_INT, &panel, 0, 2000, "PX", "side of each map in the picture, in pixels (0: 440, or 640 with --glyphs)", 0},
-        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (results do not depend on it)", 0},
+        {"panel", OPT_INT, &panel, 0, 2000, "PX", "side of each map in the picture, in pixels (default: 440, or 640 with --glyphs)", 0},
+        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads; the results do not depend on it (default: the number of cores here)", 0},
         {"json", OPT_FLAG, &json, 0, 0, NULL, "print the numbers as one JSON object", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
@@ -262,7 +262,7 @@ int cmd_embed(int argc, char **argv)
     }
     for (int l = 1; l <= hidden; l++)
         if (!layer || l == layer) layers[nl++] = l;
-    if (dl_idx_load(ti, tl, &d, &e) != DL_OK || cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
+    if (dl_idx_load(ti, tl, &d, &e) != DL_OK || dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
     if (limit > 0 && (size_t)limit < d->n) {
         dl_dataset *s = dl_dataset_slice(d, 0, (size_t)limit, &e);
         if (!s) goto fail;

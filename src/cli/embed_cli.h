@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "digitlens/err.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/model.h"
 
 /* One space the images are seen in: the pixels, or a hidden layer's
