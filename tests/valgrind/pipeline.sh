@@ -12,7 +12,7 @@ if ! command -v valgrind >/dev/null; then
   finish
 fi
 VG=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
-    --show-leak-kinds=definite --track-origins=yes)
+    --show-leak-kinds=definite --track-origins=yes --suppressions="$(dirname "$0")/ld-so.supp")
 FIX=$TMP/fix
 mkdir -p "$FIX" "$TMP/png"
 "${MKFIXTURE:-build/mkfixture}" "$FIX" 120 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
