@@ -17,12 +17,18 @@
  * Morton (Z-order) curve of their 16-bit quantised coordinates, so that a
  * cell's points are one contiguous range of the sorted order, and the cells
  * are stored depth-first, each knowing where its subtree ends ("skip"), so
- * the walk is a loop over an array with no stack: open a cell by stepping
- * to the next entry, summarise or finish it by jumping to its skip.  Cells
- * of at most LEAF points (or at the deepest level) are leaves whose points
- * are visited one by one.  A cell holding y_i itself is always opened, so a
- * point never repels itself (exact for any θ).  Points are processed in the
- * sorted order, so neighbouring walks touch the same cells.
+ * a walk is a loop over an array with no stack: open a cell by stepping to
+ * the next entry, summarise or finish it by jumping to its skip.  Cells of
+ * at most LEAF points (or at the deepest level) are leaves.
+ *
+ * The tree is walked once per group (the largest cells of at most GROUP
+ * points), not once per point: a cell goes into the group's interaction
+ * list as one body when it is far enough from every point of the group (its
+ * centre more than side/θ from the group's bounding box), a near leaf as
+ * its points.  Each of the group's points then sums the list in vector
+ * registers, a branch-free loop, and its own group's points exactly.  A body
+ * that passes for the whole group passes for each of its points, so this is
+ * at least as accurate as a walk per point; a point never repels itself.
  *
  * Determinism: each point's forces and its share of Z are computed by one
  * thread, in an order fixed by the tree, and stored; Z is then summed over
@@ -32,13 +38,14 @@
 #pragma GCC optimize("fp-contract=fast") /* fused multiply-adds, as clang does by default */
 #endif
 
+#include "contract.h"
 #include "embed_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { LEAF = 8, MAXDEPTH = 16, CHUNK = 128 };
+enum { LEAF = 8, MAXDEPTH = 16 };
 
 typedef struct bh_node {
     float cx, cy;      /* centre of mass */
@@ -50,11 +57,10 @@ typedef struct bh_node {
 } bh_node;
 
 typedef struct bh_tree {
-    size_t n, nnodes, cap;
-    bh_node *node;
+    size_t n, nnodes;
+    bh_node *node;          /* fewer than 2n (see embed_bh_new) */
     uint32_t *key, *key2;   /* Morton keys, radix-sort scratch */
     uint32_t *perm, *perm2; /* sorted position -> point index */
-    uint32_t *pos;          /* point index -> sorted position */
     float *sx, *sy;         /* coordinates in sorted order */
     double inv_theta2;
 } bh_tree;
@@ -101,6 +107,7 @@ static uint32_t build(bh_tree *T, uint32_t lo, uint32_t hi, int depth, double si
         depth++;
         side *= 0.5;
     }
+    DL_ASSERT(T->nnodes < 2 * T->n + 1); /* the bound embed_bh_new allocates for */
     uint32_t u = (uint32_t)T->nnodes++;
     bh_node *nd = &T->node[u];
     nd->lo = lo;
@@ -172,7 +179,6 @@ static void tree_build(bh_tree *T, const float *Y, double theta)
     double side = morton_sort(T, Y);
     for (size_t p = 0; p < n; p++) {
         uint32_t i = T->perm[p];
-        T->pos[i] = (uint32_t)p;
         T->sx[p] = Y[2 * i];
         T->sy[p] = Y[2 * i + 1];
     }
@@ -408,7 +414,7 @@ embed_bh *embed_bh_new(size_t n, int threads)
      * fewer than 2n cells whatever the data; a list holds at most every
      * cell and every point once, plus padding. */
     size_t cap = 2 * n + 1, lcap = cap + n + 8;
-    size_t bytes = sizeof(embed_bh) + cap * sizeof(bh_node) + n * sizeof(double) + 6 * n * sizeof(uint32_t) +
+    size_t bytes = sizeof(embed_bh) + cap * sizeof(bh_node) + n * sizeof(double) + 5 * n * sizeof(uint32_t) +
                    7 * n * sizeof(float) + (size_t)threads * (3 * lcap + 2 * n) * sizeof(float);
     char *m = malloc(bytes);
     if (!m) return NULL;
@@ -417,7 +423,6 @@ embed_bh *embed_bh_new(size_t n, int threads)
     m += sizeof(embed_bh);
     w->threads = threads;
     w->T.n = n;
-    w->T.cap = cap;
     w->T.node = (bh_node *)(void *)m;
     m += cap * sizeof(bh_node);
     w->plogw = (double *)(void *)m;
@@ -426,8 +431,7 @@ embed_bh *embed_bh_new(size_t n, int threads)
     w->T.key2 = w->T.key + n;
     w->T.perm = w->T.key2 + n;
     w->T.perm2 = w->T.perm + n;
-    w->T.pos = w->T.perm2 + n;
-    w->group = w->T.pos + n;
+    w->group = w->T.perm2 + n;
     w->T.sx = (float *)(void *)(w->group + n);
     w->T.sy = w->T.sx + n;
     w->attr = w->T.sy + n;
