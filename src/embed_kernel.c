@@ -254,7 +254,11 @@ dl_status embed_distance_rows(const float *X, size_t n, int d, int threads, embe
 {
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
-    rows_job J = {.X = X, .n = n, .d = d, .visit = visit, .ctx = ctx, .block = EMBED_ABLOCK};
+    /* Rows per block: EMBED_ABLOCK, fewer when n is so large that a block's
+     * distances would pass 32 MB per thread. */
+    size_t block = ((size_t)32 << 20) / (n * sizeof(float)) / EMBED_MR * EMBED_MR;
+    block = block < EMBED_MR ? EMBED_MR : block > EMBED_ABLOCK ? EMBED_ABLOCK : block;
+    rows_job J = {.X = X, .n = n, .d = d, .visit = visit, .ctx = ctx, .block = block};
     J.next = 0;
     float *bufs[128] = {0};
     J.scratch = bufs;
@@ -264,7 +268,7 @@ dl_status embed_distance_rows(const float *X, size_t n, int d, int threads, embe
     int ok = norm2 && Bp;
     for (int t = 0; t < threads && ok; t++) {
         J.scratch[t] = malloc(EMBED_SCRATCH * sizeof(float));
-        J.D[t] = malloc((size_t)EMBED_ABLOCK * n * sizeof(float));
+        J.D[t] = malloc(block * n * sizeof(float));
         ok = J.scratch[t] && J.D[t];
     }
     dl_status st = DL_OK;
