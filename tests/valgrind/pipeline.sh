@@ -35,6 +35,10 @@ memcheck weights "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w"
 memcheck heatmap "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 1 --class 1 --out "$TMP/h.png"
 memcheck activations_of_a_png "$DL" activations --model "$TMP/m.dlm" "$TMP/png/00000.png" --out "$TMP/a.png"
 memcheck templates "$DL" templates --model "$TMP/m.dlm" --out "$TMP/t" --data "$FIX"
+"$DL" train --data "$FIX" --layers 784,6,4,2 --epochs 1 --quiet --out "$TMP/deep.dlm"
+memcheck contributions_deep "$DL" contributions --model "$TMP/deep.dlm" --images "$IMG" --index 1 --class 1 --vs 0 \
+  --steps 16 --json --out "$TMP/c.png"
+memcheck heatmap_by_contribution "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 1 --class 1 --by contribution --out "$TMP/hc.png"
 memcheck classify_pngs "$DL" classify --model "$TMP/m.dlm" --json "$TMP/png/00000.png" "$TMP/png/00001.png"
 # The report's threads (stored pass, statistics, drawing, the write queue) and
 # the JSON door, both ways.
