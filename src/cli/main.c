@@ -30,6 +30,7 @@ static const command COMMANDS[] = {
     {"explore", cmd_explore, "an offline page: draw a digit and watch every neuron respond, live"},
     {"export", cmd_export, "weights and biases as NumPy .npy files (or network2.py JSON)"},
     {"import", cmd_import, "a network saved by network2.py (JSON) as a digitlens model"},
+    {"embed", cmd_embed, "the data set mapped to 2-D (PCA, t-SNE) in pixel and hidden-layer space"},
     {NULL, NULL, NULL},
 };
 

@@ -1,9 +1,9 @@
 # pipeline.sh — one short run of everything a user does, each command under
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
-# templates, classify PNG files, write a report and the explorer, and export and import
-# JSON.  Any invalid read or write, use of uninitialised memory, or
-# definitely lost block fails that step (memcheck
+# templates, classify PNG files, write a report and the explorer, export and
+# import JSON, and map the test set (embed).  Any invalid read or write, use
+# of uninitialised memory, or definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -12,7 +12,7 @@ if ! command -v valgrind >/dev/null; then
   finish
 fi
 VG=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
-    --show-leak-kinds=definite --track-origins=yes)
+    --show-leak-kinds=definite --track-origins=yes --suppressions="$(dirname "$0")/ld-so.supp")
 FIX=$TMP/fix
 mkdir -p "$FIX" "$TMP/png"
 "${MKFIXTURE:-build/mkfixture}" "$FIX" 120 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
@@ -47,4 +47,5 @@ memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" -
 memcheck explore "$DL" explore --model "$TMP/m.dlm" --data "$FIX" --samples 20 --out "$TMP/r" --quiet
 memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
 memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
+memcheck embed "$DL" embed --model "$TMP/m.dlm" --data "$FIX" --perplexity 5 --iterations 60 --threads 2 --glyphs --out "$TMP/e"
 finish
