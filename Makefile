@@ -8,19 +8,26 @@
 #   make bench           training/evaluation benchmarks
 #   make fuzz            libFuzzer harnesses, FUZZ_SECONDS=60 each (clang)
 #   make install         PREFIX=/usr/local DESTDIR=
-#   PORTABLE=1           build without -march=native
+#   NATIVE=1             add -march=native (the binary then runs only on CPUs like
+#                        this one; not needed for speed: the fast kernels pick their
+#                        instruction set at run time, see include/digitlens/simd.h)
+#   PORTABLE=1           accepted for older scripts: the default build is portable
 #   CC=clang             any C11 compiler
 
 CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
-PORTABLE ?= 0
+NATIVE   ?= 0
 SAN      ?= 0
 
-ifeq ($(PORTABLE),1)
-ARCH :=
-else
+# The default build targets the baseline of the compiler's CPU (x86-64:
+# SSE2) in every file; the AVX2 and AVX-512 kernels are compiled by target
+# pragmas inside their own files (src/train_fast_avx2.c, _avx512.c) and
+# chosen at run time, so one binary runs, at full speed, on any x86-64.
+ifeq ($(NATIVE),1)
 ARCH := -march=native
+else
+ARCH :=
 endif
 
 STB_CFLAGS := $(shell pkg-config --cflags stb 2>/dev/null || echo -I/usr/include/stb)

@@ -1,0 +1,192 @@
+/*
+ * fast/layers.c — forward-pass pieces of the fast kernels: the sparse
+ * first layer over a transposed weight matrix, and dense layers.
+ *
+ * Not a translation unit of its own: compiled once per SIMD variant by
+ * train_fast_<variant>.c (train_fast_variants.h), in the vectors of
+ * train_fast_simd.h.  Layouts are those of train_fast_layers.h:
+ *     WT [n_in x ld] row-major, WT[k*ld + j] = W[0][j*n_in + k],
+ * so a lit pixel k adds x_k * WT[k, :] to every hidden unit's sum in one
+ * contiguous pass; a zero pixel adds nothing and is skipped.
+ */
+#include "../train_fast_layers.h"
+#include "../train_fast_simd.h"
+
+/* One register tile, nv vectors of hidden units starting at column col,
+ * over the 64 pixels of mask word w, for examples i < n:
+ *     S_i[col .. col + nv*VW) (+)= Σ_{bit b of mask_i[w]} x_i[64w + b] · WT[64w + b, col ..]
+ * in increasing pixel order.  The sum starts from init[col ..] when init is
+ * non-NULL (the bias, or zeros), else from S_i as stored.  x_i is row i of
+ * x (stride xs floats), S_i row i of S (stride ss).  Visiting the pixels of
+ * one word for all n examples before the next word keeps the word's 64
+ * rows of WT in the L1 cache for all of them. */
+DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, int w, const float *x,
+                        size_t xs, const uint64_t *mask, int nwords, int n, const float *init,
+                        float *S, size_t ss)
+{
+    const float *w0 = wt + (size_t)w * 64 * ld + col;
+    for (int i = 0; i < n; i++) {
+        uint64_t bits = mask[(size_t)i * nwords + w];
+        float *z = S + (size_t)i * ss + col;
+        const float *from = init ? init + col : z;
+        if (!bits && !init) continue;
+        const float *xi = x + (size_t)i * xs + (size_t)w * 64;
+#define LOAD(c) dl_vf s##c = c < nv ? vf_load(from + DL_VW * c) : vf_zero();
+        DL_REP13(LOAD)
+#undef LOAD
+        while (bits) {
+            int b = __builtin_ctzll(bits);
+            bits &= bits - 1;
+            dl_vf xv = vf_bcast(xi + b);
+            const float *row = w0 + (size_t)b * ld;
+#define FMA(c) \
+    if (c < nv) s##c = vf_fmadd(xv, vf_load(row + DL_VW * c), s##c);
+            DL_REP13(FMA)
+#undef FMA
+        }
+#define STORE(c) \
+    if (c < nv) vf_store(z + DL_VW * c, s##c);
+        DL_REP13(STORE)
+#undef STORE
+    }
+}
+
+/* fwd_word for a tile of nv vectors known only at run time (1..13). */
+static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w, const float *x,
+                       size_t xs, const uint64_t *mask, int nwords, int n, const float *init,
+                       float *S, size_t ss)
+{
+    switch (nv) {
+#define CASE(N)                                                                          \
+    case N:                                                                              \
+        fwd_word(N, wt, ld, col, w, x, xs, mask, nwords, n, init, S, ss);                \
+        break;
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+        CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
+#undef CASE
+    default: break;
+    }
+}
+
+/* Splits nvec vectors into balanced register tiles: tile t of *ntiles is
+ * [first, first + count).  An unrolled tile is cheapest per vector when full. */
+static int tile_count(int nvec) { return (nvec + DL_TILE_MAX - 1) / DL_TILE_MAX; }
+static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec * t / ntiles); }
+
+/* The first layer for n examples (x [n x xs] pixel values, mask [n x
+ * nwords] their lit pixels), all of WT's ld columns:
+ *     a_i = σ(bias + Σ_k x_ik WT[k, :]),  one sum per unit in increasing k,
+ * as dl_net_forward orders it.  bias is padded to ld (zeros past n_hidden);
+ * a has n rows of lda floats. */
+static void first_layer(const float *wt, size_t ld, const float *bias, const float *x, size_t xs,
+                        const uint64_t *mask, int nwords, int n, float *a, size_t lda)
+{
+    int nvec = (int)(ld / DL_VW), nt = tile_count(nvec);
+    for (int t = 0; t < nt; t++) {
+        int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0;
+        size_t col = (size_t)v0 * DL_VW;
+        for (int w = 0; w < nwords; w++)
+            fwd_word_n(nv, wt, ld, col, w, x, xs, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
+    }
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < ld; j += DL_VW) vf_store(a + (size_t)i * lda + j, vf_sigmoid(vf_load(a + (size_t)i * lda + j)));
+}
+
+/* Example pixels as the kernels read them: x [npad] = px * (1/255) and
+ * mask [nwords] of its lit pixels (npad = 64 * nwords; the padding is 0). */
+static void load_example(const uint8_t *px, size_t npix, int nwords, float *x, uint64_t *mask)
+{
+    size_t full = npix / 64;
+    for (size_t w = 0; w < full; w++) {
+        dl_bytes64_to_floats(px + 64 * w, x + 64 * w);
+        mask[w] = dl_nz64(px + 64 * w);
+    }
+    if (full < (size_t)nwords) {
+        uint8_t tail[64] = {0};
+        memcpy(tail, px + 64 * full, npix - 64 * full);
+        dl_bytes64_to_floats(tail, x + 64 * full);
+        mask[full] = dl_nz64(tail);
+    }
+}
+
+/* Examples per group in first_forward: their rows of x and a fit in L1. */
+#define FWD_GROUP 16
+
+/* dl_fast_first_forward (train_fast_layers.h). */
+static dl_status first_forward(const float *wt, size_t ld, const float *bias, int nh,
+                               const uint8_t *const *px, size_t npix, int n, float *a, size_t lda)
+{
+    int nwords = (int)((npix + 63) / 64);
+    size_t npad = (size_t)nwords * 64;
+    float *x = malloc((FWD_GROUP * npad + ld) * sizeof(float));
+    uint64_t *mask = malloc((size_t)FWD_GROUP * (size_t)nwords * sizeof(uint64_t));
+    dl_status st = x && mask ? DL_OK : DL_ENOMEM;
+    if (st == DL_OK) {
+        float *b = x + FWD_GROUP * npad;
+        for (size_t j = 0; j < ld; j++) b[j] = (int)j < nh ? bias[j] : 0.0f;
+        for (int g = 0; g < n; g += FWD_GROUP) {
+            int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
+            for (int i = 0; i < m; i++)
+                load_example(px[g + i], npix, nwords, x + (size_t)i * npad, mask + (size_t)i * nwords);
+            first_layer(wt, ld, b, x, npad, mask, nwords, m, a + (size_t)g * lda, lda);
+        }
+    }
+    free(x);
+    free(mask);
+    return st;
+}
+
+/* A dense sigmoid layer for one example: a_out[o] = σ(b[o] + W[o,:]·a_in),
+ * W [nout x nin] row-major (the net's layout).  The dot products run in 8
+ * strided partial sums (dl_v8, in every variant), combined pairwise. */
+static void dense_forward(const float *w, const float *b, int nin, int nout, const float *a_in,
+                          float *a_out)
+{
+    int full = nin / 8 * 8, tail = nin - full;
+    int o = 0;
+    /* Four rows at a time share the loads of a_in and hide FMA latency. */
+    for (; o + 4 <= nout; o += 4) {
+        const float *r0 = w + (size_t)o * nin, *r1 = r0 + nin, *r2 = r1 + nin, *r3 = r2 + nin;
+        dl_v8 s0 = v8_zero(), s1 = v8_zero(), s2 = v8_zero(), s3 = v8_zero();
+        for (int k = 0; k < full; k += 8) {
+            dl_v8 x = v8_load(a_in + k);
+            s0 = v8_fmadd(v8_load(r0 + k), x, s0);
+            s1 = v8_fmadd(v8_load(r1 + k), x, s1);
+            s2 = v8_fmadd(v8_load(r2 + k), x, s2);
+            s3 = v8_fmadd(v8_load(r3 + k), x, s3);
+        }
+        if (tail) {
+            dl_v8 x = v8_load_n(a_in + full, tail);
+            s0 = v8_fmadd(v8_load_n(r0 + full, tail), x, s0);
+            s1 = v8_fmadd(v8_load_n(r1 + full, tail), x, s1);
+            s2 = v8_fmadd(v8_load_n(r2 + full, tail), x, s2);
+            s3 = v8_fmadd(v8_load_n(r3 + full, tail), x, s3);
+        }
+        a_out[o] = dl_sigmoid(b[o] + v8_hsum(s0));
+        a_out[o + 1] = dl_sigmoid(b[o + 1] + v8_hsum(s1));
+        a_out[o + 2] = dl_sigmoid(b[o + 2] + v8_hsum(s2));
+        a_out[o + 3] = dl_sigmoid(b[o + 3] + v8_hsum(s3));
+    }
+    for (; o < nout; o++) {
+        const float *r = w + (size_t)o * nin;
+        dl_v8 s = v8_zero();
+        for (int k = 0; k < full; k += 8) s = v8_fmadd(v8_load(r + k), v8_load(a_in + k), s);
+        if (tail) s = v8_fmadd(v8_load_n(r + full, tail), v8_load_n(a_in + full, tail), s);
+        a_out[o] = dl_sigmoid(b[o] + v8_hsum(s));
+    }
+}
+
+/* Layers 1..L-1 after the first, from a1 to the output, through scratch
+ * bufa/bufb (each max(sizes[2..L)) floats); returns the output (a1 itself
+ * for a 2-layer net).  w[l], b[l] are the layers' parameters. */
+static const float *forward_rest(const dl_net *net, float *const *w, float *const *b,
+                                 const float *a1, float *bufa, float *bufb)
+{
+    const float *in = a1;
+    for (int l = 1; l + 1 < net->nlayers; l++) {
+        float *out = (l & 1) ? bufa : bufb;
+        dense_forward(w[l], b[l], net->sizes[l], net->sizes[l + 1], in, out);
+        in = out;
+    }
+    return in;
+}

@@ -1,0 +1,286 @@
+/*
+ * fast/train_step.c — one chunk's arithmetic in the fast training kernel
+ * (fast/train.c says why it is split this way): the layers after the
+ * first, on every thread (mid), and a unit's first-layer update fused with
+ * the next chunk's forward pass (unit_pass).  Compiled once per SIMD
+ * variant, after fast/train.c.
+ */
+
+/* ---- deltas ------------------------------------------------------------------ */
+
+/* Output-layer delta for one example: ∂C/∂z = (a − y)·σ'(z) (quadratic) or
+ * a − y (cross-entropy), as dl_net_backprop computes it; units [0, n). */
+static void output_delta(dl_cost cost, const float *a, int label, int n, float *d)
+{
+    for (int j = 0; j < n; j++) {
+        float aj = a[j], dj = aj - (j == label ? 1.0f : 0.0f);
+        d[j] = cost == DL_COST_CROSS_ENTROPY ? dj : dj * aj * (1.0f - aj);
+    }
+}
+
+/* Deltas of the first hidden layer for one example:
+ *     d[j] = (Σ_o W[o][j] d_out[o]) · a[j](1 − a[j]),   j < width
+ * with W [nout x nin] row-major, nin units existing (the rest, padding up
+ * to width, get 0).  Sums over the outputs in order, as dl_net_backprop
+ * does. */
+static void hidden_delta(const float *w, int nin, int nout, int width, const float *d_out,
+                         const float *a, float *d)
+{
+    for (int j0 = 0; j0 < width; j0 += 4 * DL_VW) {
+        dl_vf s[4] = {vf_zero(), vf_zero(), vf_zero(), vf_zero()};
+        int nv = (width - j0 + DL_VW - 1) / DL_VW;
+        if (nv > 4) nv = 4;
+        for (int o = 0; o < nout; o++) {
+            dl_vf dv = vf_bcast(d_out + o);
+            const float *row = w + (size_t)o * nin;
+            for (int v = 0; v < nv; v++) {
+                int j = j0 + v * DL_VW, n = nin - j;
+                dl_vf wv = n >= DL_VW ? vf_load(row + j) : vf_load_n(row + j, n > 0 ? n : 0);
+                s[v] = vf_fmadd(wv, dv, s[v]);
+            }
+        }
+        for (int v = 0; v < nv; v++) {
+            int j = j0 + v * DL_VW, n = nin - j;
+            dl_vf av = vf_load(a + j);
+            dl_vf dv = vf_mul(s[v], vf_mul(av, vf_sub(vf_set1(1.0f), av)));
+            if (n < DL_VW) dv = vf_keep_n(dv, n > 0 ? n : 0);
+            vf_store(d + j, dv);
+        }
+    }
+}
+
+/* Scalar version for the small dense layers (any widths). */
+static void hidden_delta_scalar(const float *w, int nin, int nout, const float *d_out,
+                                const float *a_in, float *d_in)
+{
+    for (int k = 0; k < nin; k++) d_in[k] = 0.0f;
+    for (int o = 0; o < nout; o++) {
+        const float *row = w + (size_t)o * nin;
+        for (int k = 0; k < nin; k++) d_in[k] += row[k] * d_out[o];
+    }
+    for (int k = 0; k < nin; k++) d_in[k] *= a_in[k] * (1.0f - a_in[k]);
+}
+
+/* A rank's activations and deltas of layer l >= 2 for example i. */
+static float *deep_a(const fast_ctx *k, const rank_mem *r, int l, int i)
+{
+    return r->deep + k->deep_off[l] + (size_t)i * k->net->sizes[l];
+}
+
+static float *deep_d(const fast_ctx *k, const rank_mem *r, int l, int i)
+{
+    return r->deep + k->deep_off[l] + (size_t)(CHUNK + i) * k->net->sizes[l];
+}
+
+/* ---- the layers after the first (every thread, the same numbers) ------------- */
+
+/* Adds the chunk's gradients of layers >= 1 to G (laid out like the
+ * parameters from b[0] on), example by example in order, as the
+ * reference sums them. */
+static void accumulate_rest(const fast_ctx *k, const rank_mem *r, int cm, float *G)
+{
+    const dl_net *net = k->net;
+    for (int l = 1; l + 1 < k->L; l++) {
+        int nin = net->sizes[l], nout = net->sizes[l + 1];
+        float *gw = G + (dl_net_woff(net, l) - k->small_off);
+        float *gb = G + (dl_net_boff(net, l) - k->small_off);
+        for (int o = 0; o < nout; o++) {
+            float *g = gw + (size_t)o * nin;
+            for (int c = 0; c < nin; c += DL_VW) {
+                int n = nin - c < DL_VW ? nin - c : DL_VW;
+                dl_vf s = n == DL_VW ? vf_load(g + c) : vf_load_n(g + c, n);
+                for (int i = 0; i < cm; i++) {
+                    const float *a = l == 1 ? r->a1 + (size_t)i * k->lda : deep_a(k, r, l, i);
+                    dl_vf av = n == DL_VW ? vf_load(a + c) : vf_load_n(a + c, n);
+                    s = vf_fmadd(vf_bcast(deep_d(k, r, l + 1, i) + o), av, s);
+                }
+                if (n == DL_VW) vf_store(g + c, s);
+                else vf_store_n(g + c, s, n);
+            }
+            float sb = gb[o];
+            for (int i = 0; i < cm; i++) sb += deep_d(k, r, l + 1, i)[o];
+            gb[o] = sb;
+        }
+    }
+}
+
+/* The chunk's first-layer activations from the units' partial sums,
+ *     a1 = σ(b[0] + (S_0 + S_1)),
+ * its deltas d1 through the later layers (with this rank's parameters P),
+ * the gradients of b[0] and of the later layers, and, at the batch's last
+ * chunk, their update.  Rank 0 also adds the costs. */
+static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
+{
+    const dl_net *net = k->net;
+    float *P = r->small, *G = r->gsmall;
+    int cm = ch->cm, nh = k->nh, L = k->L;
+    size_t width = dl_vround((size_t)nh);
+    if (ch->first) memset(G, 0, k->nsmall * sizeof(float));
+    for (int h = 0; h < k->H; h++) {
+        const unit *u0 = &k->units[NCLASS * h], *u1 = &k->units[NCLASS * h + 1];
+        for (int i = 0; i < cm; i++) {
+            const float *s0 = u0->s[par] + (size_t)i * u0->ld, *s1 = u1->s[par] + (size_t)i * u1->ld;
+            float *a = r->a1 + (size_t)i * k->lda;
+            for (int v = 0; v < u0->nvec; v++) {
+                int j = u0->j0 + v * DL_VW, n = nh - j;
+                dl_vf b = n >= DL_VW ? vf_load(P + j) : vf_load_n(P + j, n > 0 ? n : 0);
+                dl_vf s = vf_load(s0 + v * DL_VW);
+                /* One class only when the image is at most 64 pixels. */
+                if (k->nwords > 1) s = vf_add(s, vf_load(s1 + v * DL_VW));
+                vf_store(a + j, vf_sigmoid(vf_add(b, s)));
+            }
+        }
+    }
+    float *w[DL_MAX_LAYERS], *b[DL_MAX_LAYERS];
+    for (int l = 1; l + 1 < L; l++) {
+        w[l] = P + (dl_net_woff(net, l) - k->small_off);
+        b[l] = P + (dl_net_boff(net, l) - k->small_off);
+    }
+    for (int i = 0; i < cm; i++) {
+        const float *a1 = r->a1 + (size_t)i * k->lda, *out = a1;
+        float *d1 = r->d1 + (size_t)i * k->lda;
+        int lab = r->lab[par][i];
+        if (L == 2) {
+            output_delta(k->cost_kind, a1, lab, nh, d1);
+            for (size_t j = (size_t)nh; j < width; j++) d1[j] = 0.0f;
+        } else {
+            for (int l = 1; l + 1 < L; l++) {
+                float *o = deep_a(k, r, l + 1, i);
+                dense_forward(w[l], b[l], net->sizes[l], net->sizes[l + 1], out, o);
+                out = o;
+            }
+            output_delta(k->cost_kind, out, lab, k->nout, deep_d(k, r, L - 1, i));
+            for (int l = L - 2; l >= 2; l--)
+                hidden_delta_scalar(w[l], net->sizes[l], net->sizes[l + 1], deep_d(k, r, l + 1, i),
+                                    deep_a(k, r, l, i), deep_d(k, r, l, i));
+            hidden_delta(w[1], nh, net->sizes[2], (int)width, deep_d(k, r, 2, i), a1, d1);
+        }
+        if (rank == 0) {
+            /* Costs in example order, as ref_step adds them. */
+            memset(r->y, 0, (size_t)k->nout * sizeof(float));
+            r->y[lab] = 1.0f;
+            r->cost += dl_cost_value(k->cost_kind, out, r->y, k->nout);
+        }
+    }
+    if (rank == 0 && ch->last) {
+        /* Σ over the batch, then into the caller's sum, as ref_step's
+         * return value is added: the same bits however calls are split. */
+        *k->cost_out += r->cost;
+        r->cost = 0.0;
+    }
+    if (L > 2) accumulate_rest(k, r, cm, G);
+    /* b[0]'s gradient: Σ_i d1_i in example order. */
+    for (int j = 0; j < nh; j += DL_VW) {
+        int n = nh - j < DL_VW ? nh - j : DL_VW;
+        dl_vf s = vf_load_n(G + j, n);
+        for (int i = 0; i < cm; i++) s = vf_add(s, vf_load_n(r->d1 + (size_t)i * k->lda + j, n));
+        vf_store_n(G + j, s, n);
+    }
+    if (!ch->last) return;
+    /* The batch's update of everything but W[0], as ref_step writes it. */
+    float rr = ch->r, decay = k->decay;
+    for (int j = 0; j < nh; j++) P[j] -= rr * G[j];
+    for (int l = 1; l + 1 < L; l++) {
+        size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
+        const float *gw = G + (dl_net_woff(net, l) - k->small_off);
+        const float *gb = G + (dl_net_boff(net, l) - k->small_off);
+        for (size_t q = 0; q < nw; q++) w[l][q] = decay * w[l][q] - rr * gw[q];
+        for (int j = 0; j < net->sizes[l + 1]; j++) b[l][j] -= rr * gb[j];
+    }
+}
+
+/* ---- the first layer, one unit at a time --------------------------------------- */
+
+/* One register tile (nv vectors from vector v0) of a unit, mask word w:
+ * first the update of chunk cu (when non-NULL) on the touched rows,
+ *     acc = (carried g) + Σ_{i lights p} x_ip δ_i   (examples in order),
+ *     WT[p] ← decay·WT[p] − r·acc on the batch's last chunk, else g[p] ← acc;
+ * then, on the same rows while they are in cache, the forward pass of
+ * chunk cf (when non-NULL) into the unit's partial sums. */
+DL_INLINE void word_tile(const int nv, const fast_ctx *k, const rank_mem *r, const unit *un, int w,
+                         int v0, const chunk *cu, int pu, uint64_t touch, uint64_t pend,
+                         const chunk *cf, int pf)
+{
+    size_t ld = un->ld, col = (size_t)v0 * DL_VW, npad = k->npad, lda = k->lda;
+    if (cu) {
+        const float *x = r->x[pu], *d1 = r->d1 + un->j0 + col;
+        int ngroups = (cu->cm + 7) / 8;
+        dl_vf rv = vf_set1(cu->r), dec = vf_set1(k->decay);
+        while (touch) {
+            int b = __builtin_ctzll(touch);
+            touch &= touch - 1;
+            size_t p = (size_t)64 * w + (size_t)b;
+            float *g = un->g + p * ld + col;
+            int carried = (int)(pend >> b & 1);
+#define LOAD(c) dl_vf s##c = c < nv && carried ? vf_load(g + DL_VW * c) : vf_zero();
+            DL_REP13(LOAD)
+#undef LOAD
+            for (int q = 0; q < ngroups; q++) {
+                unsigned bits = r->pm[(size_t)q * npad + p];
+                while (bits) {
+                    int i = 8 * q + __builtin_ctz(bits);
+                    bits &= bits - 1;
+                    dl_vf xv = vf_bcast(x + (size_t)i * npad + p);
+                    const float *d = d1 + (size_t)i * lda;
+#define FMA(c) \
+    if (c < nv) s##c = vf_fmadd(xv, vf_load(d + DL_VW * c), s##c);
+                    DL_REP13(FMA)
+#undef FMA
+                }
+            }
+            if (cu->last) {
+                float *wr = un->wt + p * ld + col;
+#define APPLY(c) \
+    if (c < nv) vf_store(wr + DL_VW * c, vf_fnmadd(rv, s##c, vf_mul(dec, vf_load(wr + DL_VW * c))));
+                DL_REP13(APPLY)
+#undef APPLY
+            } else {
+#define KEEP(c) \
+    if (c < nv) vf_store(g + DL_VW * c, s##c);
+                DL_REP13(KEEP)
+#undef KEEP
+            }
+        }
+    }
+    if (cf)
+        fwd_word(nv, un->wt, ld, col, w, r->x[pf], npad, r->mask[pf], k->nwords, cf->cm,
+                 w == un->cls ? k->zeros : NULL, un->s[pf], ld);
+}
+
+static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit *un, int w, int v0,
+                        const chunk *cu, int pu, uint64_t touch, uint64_t pend, const chunk *cf,
+                        int pf)
+{
+    switch (nv) {
+#define CASE(N)                                                                          \
+    case N:                                                                              \
+        word_tile(N, k, r, un, w, v0, cu, pu, touch, pend, cf, pf);                      \
+        break;
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+        CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
+#undef CASE
+    default: break;
+    }
+}
+
+/* A unit's part of a step: the update of chunk cu (buffers of parity pu)
+ * and the forward pass of chunk cf (parity pf), either may be NULL, word by
+ * word over the unit's class. */
+static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chunk *cu, int pu,
+                      const chunk *cf, int pf)
+{
+    int nt = tile_count(un->nvec);
+    for (int w = un->cls; w < k->nwords; w += NCLASS) {
+        uint64_t pend = un->pend[w], touch = 0;
+        if (cu) {
+            int all = cu->last && k->decay != 1.0f; /* L2: every weight moves */
+            touch = all ? word_pixels(k, w) : r->lit[w] | (cu->last ? pend : 0);
+        }
+        for (int t = 0; t < nt; t++) {
+            int v0 = tile_first(un->nvec, nt, t);
+            word_tile_n(tile_first(un->nvec, nt, t + 1) - v0, k, r, un, w, v0, cu, pu, touch, pend,
+                        cf, pf);
+        }
+        if (cu) un->pend[w] = cu->last ? 0 : pend | r->lit[w];
+    }
+}
