@@ -136,6 +136,7 @@ deps:
 	@scripts/deps.sh --install
 
 bench: all
+	@scripts/deps.sh --ensure
 	@scripts/bench.sh
 
 install: $(BIN)

@@ -35,6 +35,15 @@ dl_status dl_fast_evaluate(dl_simd v, const dl_net *net, const dl_dataset *d, dl
     return f->evaluate(net, d, cost, threads, confusion, correct, cost_sum, e);
 }
 
+/* p * (1/255) for every byte p, folded by the compiler in float
+ * arithmetic, which rounds as dl_dataset_image's multiply does (the unit
+ * tests compare the two). */
+#define PX(p) (float)(p) * (1.0f / 255.0f)
+#define PX4(p) PX(p), PX(p + 1), PX(p + 2), PX(p + 3)
+#define PX16(p) PX4(p), PX4(p + 4), PX4(p + 8), PX4(p + 12)
+#define PX64(p) PX16(p), PX16(p + 16), PX16(p + 32), PX16(p + 48)
+const float dl_fast_pixel_table[256] = {PX64(0), PX64(64), PX64(128), PX64(192)};
+
 size_t dl_fast_ld(int n_hidden) { return ((size_t)n_hidden + 15) / 16 * 16; }
 
 void dl_fast_transpose_in(const dl_net *net, float *wt, size_t ld)

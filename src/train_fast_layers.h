@@ -22,6 +22,10 @@
 #include "digitlens/err.h"
 #include "digitlens/net.h"
 
+/* The input value of a pixel byte p: dl_fast_pixel_table[p] = p / 255, the
+ * very float dl_dataset_image makes of it. */
+extern const float dl_fast_pixel_table[256];
+
 /* Row length of WT for n_hidden units: rounded up to 16 floats, a whole
  * number of every variant's vectors and of 64-byte cache lines. */
 size_t dl_fast_ld(int n_hidden);

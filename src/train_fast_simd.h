@@ -47,8 +47,8 @@
 #define DL_VNAME_(f, s) f##_##s
 #define DL_VNAME2_(f, s) DL_VNAME_(f, s)
 
-/* The 1/255 that dl_dataset_image scales pixel bytes by. */
-#define DL_PIXEL_SCALE (1.0f / 255.0f)
+/* Pixel bytes to input values (train_fast_layers.h). */
+#define DL_PIXEL_TABLE dl_fast_pixel_table
 
 #if DL_SIMD_LEVEL >= 1 /* ---- x86-64: AVX2 + FMA 8-lane vectors ---------------- */
 #include <immintrin.h>
@@ -153,16 +153,6 @@ DL_INLINE void dl_lit64(const uint8_t *const *rows, int n, size_t k, uint8_t *ou
     _mm512_storeu_si512((void *)out, acc);
 }
 
-/* out[0..64) = p[0..64) * (1/255), as dl_dataset_image scales them. */
-DL_INLINE void dl_bytes64_to_floats(const uint8_t *p, float *out)
-{
-    dl_vf s = _mm512_set1_ps(DL_PIXEL_SCALE);
-    for (int q = 0; q < 4; q++) {
-        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * q)));
-        _mm512_storeu_ps(out + 16 * q, _mm512_mul_ps(_mm512_cvtepi32_ps(v), s));
-    }
-}
-
 #elif DL_SIMD_LEVEL == 1 /* ---- AVX2 + FMA: the kernel's vector is dl_v8 ------------- */
 #define DL_VW 8
 #define DL_VNAME(f) DL_VNAME2_(f, avx2)
@@ -242,15 +232,6 @@ DL_INLINE void dl_lit64(const uint8_t *const *rows, int n, size_t k, uint8_t *ou
             acc = _mm256_or_si256(acc, _mm256_andnot_si256(isz, _mm256_set1_epi8((char)(1 << i))));
         }
         _mm256_storeu_si256((__m256i *)(void *)(out + h), acc);
-    }
-}
-
-DL_INLINE void dl_bytes64_to_floats(const uint8_t *p, float *out)
-{
-    dl_vf s = _mm256_set1_ps(DL_PIXEL_SCALE);
-    for (int q = 0; q < 8; q++) {
-        __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p + 8 * q)));
-        _mm256_storeu_ps(out + 8 * q, _mm256_mul_ps(_mm256_cvtepi32_ps(v), s));
     }
 }
 
@@ -348,10 +329,6 @@ DL_INLINE void dl_lit64(const uint8_t *const *rows, int n, size_t k, uint8_t *ou
         for (int i = 0; i < n; i++) v |= (unsigned)(rows[i][k + b] != 0) << i;
         out[b] = (uint8_t)v;
     }
-}
-DL_INLINE void dl_bytes64_to_floats(const uint8_t *p, float *out)
-{
-    for (int i = 0; i < 64; i++) out[i] = p[i] * DL_PIXEL_SCALE;
 }
 #endif
 

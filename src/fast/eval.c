@@ -22,7 +22,7 @@ typedef struct eval_job {
     const dl_dataset *d;
     dl_cost cost;
     int T, K, nwords, maxw;
-    size_t ld, npad, nchunks;
+    size_t ld, nchunks;
     const float *wt;       /* [nin x ld] */
     const float *bias;     /* [ld] b[0], zero-padded */
     double *chunk_cost;    /* [nchunks] */
@@ -40,7 +40,7 @@ static void eval_thread(void *arg, int t)
     const dl_net *net = j->net;
     const dl_dataset *d = j->d;
     float *s = j->scratch + (size_t)t * j->per_thread;
-    float *a1 = s, *x = a1 + FWD_GROUP * j->ld, *bufa = x + FWD_GROUP * j->npad;
+    float *a1 = s, *bufa = a1 + FWD_GROUP * j->ld;
     float *bufb = bufa + dl_vround((size_t)j->maxw), *y = bufb + dl_vround((size_t)j->maxw);
     uint64_t *mask = (uint64_t *)(void *)(y + dl_vround((size_t)j->K));
     uint32_t *conf = j->conf + (size_t)t * j->confn;
@@ -52,10 +52,12 @@ static void eval_thread(void *arg, int t)
         double cs = 0.0;
         for (size_t g = i0; g < i1; g += FWD_GROUP) {
             int n = i1 - g < FWD_GROUP ? (int)(i1 - g) : FWD_GROUP;
-            for (int q = 0; q < n; q++)
-                load_example(d->pixels + (g + (size_t)q) * d->npix, d->npix, j->nwords,
-                             x + (size_t)q * j->npad, mask + (size_t)q * j->nwords);
-            first_layer(j->wt, j->ld, j->bias, x, j->npad, mask, j->nwords, n, a1, j->ld);
+            const uint8_t *px[FWD_GROUP];
+            for (int q = 0; q < n; q++) {
+                px[q] = d->pixels + (g + (size_t)q) * d->npix;
+                lit_mask(px[q], d->npix, j->nwords, mask + (size_t)q * j->nwords);
+            }
+            first_layer(j->wt, j->ld, j->bias, px, mask, j->nwords, n, a1, j->ld);
             for (int q = 0; q < n; q++) {
                 const float *a = forward_rest(net, net->w, net->b, a1 + (size_t)q * j->ld, bufa, bufb);
                 int lab = d->labels[g + (size_t)q], pred = dl_argmax(a, j->K);
@@ -83,7 +85,6 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
     j.K = net->sizes[net->nlayers - 1];
     j.ld = dl_fast_ld(net->sizes[1]);
     j.nwords = (int)((d->npix + 63) / 64);
-    j.npad = (size_t)j.nwords * 64;
     j.nchunks = (d->n + EVAL_CHUNK - 1) / EVAL_CHUNK;
     j.maxw = 1;
     for (int l = 2; l < net->nlayers; l++)
@@ -98,9 +99,9 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
     dl_pool *pool = dl_pool_new(want, e);
     if (!pool) return e ? e->code : DL_ENOMEM;
     j.T = dl_pool_threads(pool);
-    /* Per thread: a1 [GROUP x ld], x [GROUP x npad], two layer buffers, the
-     * target, then the pixel masks [GROUP x nwords]. */
-    j.per_thread = FWD_GROUP * (j.ld + j.npad) + 2 * dl_vround((size_t)j.maxw) +
+    /* Per thread: a1 [GROUP x ld], two layer buffers, the target, then the
+     * pixel masks [GROUP x nwords]. */
+    j.per_thread = FWD_GROUP * j.ld + 2 * dl_vround((size_t)j.maxw) +
                    dl_vround((size_t)j.K) + 2 * FWD_GROUP * (size_t)j.nwords + DL_VW;
     /* Whole cache lines plus a spare one per thread: threads write these
      * for every example, and must not share a line. */

@@ -15,14 +15,14 @@
 /* One register tile, nv vectors of hidden units starting at column col,
  * over the 64 pixels of mask word w, for examples i < n:
  *     S_i[col .. col + nv*VW) (+)= Σ_{bit b of mask_i[w]} x_i[64w + b] · WT[64w + b, col ..]
- * in increasing pixel order.  The sum starts from init[col ..] when init is
- * non-NULL (the bias, or zeros), else from S_i as stored.  x_i is row i of
- * x (stride xs floats), S_i row i of S (stride ss).  Visiting the pixels of
- * one word for all n examples before the next word keeps the word's 64
- * rows of WT in the L1 cache for all of them. */
-DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, int w, const float *x,
-                        size_t xs, const uint64_t *mask, int nwords, int n, const float *init,
-                        float *S, size_t ss)
+ * in increasing pixel order, x_ik = tab[px_i[k]].  The sum starts from
+ * init[col ..] when init is non-NULL (the bias, or zeros), else from S_i as
+ * stored (row i of S, stride ss).  Visiting the pixels of one word for all
+ * n examples before the next word keeps the word's 64 rows of WT in the L1
+ * cache for all of them. */
+DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, int w,
+                        const uint8_t *const *px, const float *tab, const uint64_t *mask, int nwords,
+                        int n, const float *init, float *S, size_t ss)
 {
     const float *w0 = wt + (size_t)w * 64 * ld + col;
     for (int i = 0; i < n; i++) {
@@ -30,14 +30,14 @@ DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, in
         float *z = S + (size_t)i * ss + col;
         const float *from = init ? init + col : z;
         if (!bits && !init) continue;
-        const float *xi = x + (size_t)i * xs + (size_t)w * 64;
+        const uint8_t *xi = px[i] + (size_t)w * 64;
 #define LOAD(c) dl_vf s##c = c < nv ? vf_load(from + DL_VW * c) : vf_zero();
         DL_REP13(LOAD)
 #undef LOAD
         while (bits) {
             int b = __builtin_ctzll(bits);
             bits &= bits - 1;
-            dl_vf xv = vf_bcast(xi + b);
+            dl_vf xv = vf_bcast(tab + xi[b]);
             const float *row = w0 + (size_t)b * ld;
 #define FMA(c) \
     if (c < nv) s##c = vf_fmadd(xv, vf_load(row + DL_VW * c), s##c);
@@ -52,14 +52,14 @@ DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, in
 }
 
 /* fwd_word for a tile of nv vectors known only at run time (1..13). */
-static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w, const float *x,
-                       size_t xs, const uint64_t *mask, int nwords, int n, const float *init,
-                       float *S, size_t ss)
+static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
+                       const uint8_t *const *px, const float *tab, const uint64_t *mask, int nwords,
+                       int n, const float *init, float *S, size_t ss)
 {
     switch (nv) {
 #define CASE(N)                                                                          \
     case N:                                                                              \
-        fwd_word(N, wt, ld, col, w, x, xs, mask, nwords, n, init, S, ss);                \
+        fwd_word(N, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);              \
         break;
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
         CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
@@ -73,12 +73,12 @@ static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w, co
 static int tile_count(int nvec) { return (nvec + DL_TILE_MAX - 1) / DL_TILE_MAX; }
 static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec * t / ntiles); }
 
-/* The first layer for n examples (x [n x xs] pixel values, mask [n x
- * nwords] their lit pixels), all of WT's ld columns:
+/* The first layer for n examples (pixel bytes px[i], mask [n x nwords]
+ * their lit pixels), all of WT's ld columns:
  *     a_i = σ(bias + Σ_k x_ik WT[k, :]),  one sum per unit in increasing k,
  * as dl_net_forward orders it.  bias is padded to ld (zeros past n_hidden);
  * a has n rows of lda floats. */
-static void first_layer(const float *wt, size_t ld, const float *bias, const float *x, size_t xs,
+static void first_layer(const float *wt, size_t ld, const float *bias, const uint8_t *const *px,
                         const uint64_t *mask, int nwords, int n, float *a, size_t lda)
 {
     int nvec = (int)(ld / DL_VW), nt = tile_count(nvec);
@@ -86,26 +86,21 @@ static void first_layer(const float *wt, size_t ld, const float *bias, const flo
         int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0;
         size_t col = (size_t)v0 * DL_VW;
         for (int w = 0; w < nwords; w++)
-            fwd_word_n(nv, wt, ld, col, w, x, xs, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
+            fwd_word_n(nv, wt, ld, col, w, px, DL_PIXEL_TABLE, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
     }
     for (int i = 0; i < n; i++)
         for (size_t j = 0; j < ld; j += DL_VW) vf_store(a + (size_t)i * lda + j, vf_sigmoid(vf_load(a + (size_t)i * lda + j)));
 }
 
-/* Example pixels as the kernels read them: x [npad] = px * (1/255) and
- * mask [nwords] of its lit pixels (npad = 64 * nwords; the padding is 0). */
-static void load_example(const uint8_t *px, size_t npix, int nwords, float *x, uint64_t *mask)
+/* mask [nwords] of the lit pixels of one image. */
+static void lit_mask(const uint8_t *px, size_t npix, int nwords, uint64_t *mask)
 {
     size_t full = npix / 64;
-    for (size_t w = 0; w < full; w++) {
-        dl_bytes64_to_floats(px + 64 * w, x + 64 * w);
-        mask[w] = dl_nz64(px + 64 * w);
-    }
+    for (size_t w = 0; w < full; w++) mask[w] = dl_nz64(px + 64 * w);
     if (full < (size_t)nwords) {
-        uint8_t tail[64] = {0};
-        memcpy(tail, px + 64 * full, npix - 64 * full);
-        dl_bytes64_to_floats(tail, x + 64 * full);
-        mask[full] = dl_nz64(tail);
+        uint64_t m = 0;
+        for (size_t b = 0; 64 * full + b < npix; b++) m |= (uint64_t)(px[64 * full + b] != 0) << b;
+        mask[full] = m;
     }
 }
 
@@ -117,21 +112,18 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
                                const uint8_t *const *px, size_t npix, int n, float *a, size_t lda)
 {
     int nwords = (int)((npix + 63) / 64);
-    size_t npad = (size_t)nwords * 64;
-    float *x = malloc((FWD_GROUP * npad + ld) * sizeof(float));
+    float *b = malloc(ld * sizeof(float));
     uint64_t *mask = malloc((size_t)FWD_GROUP * (size_t)nwords * sizeof(uint64_t));
-    dl_status st = x && mask ? DL_OK : DL_ENOMEM;
+    dl_status st = b && mask ? DL_OK : DL_ENOMEM;
     if (st == DL_OK) {
-        float *b = x + FWD_GROUP * npad;
         for (size_t j = 0; j < ld; j++) b[j] = (int)j < nh ? bias[j] : 0.0f;
         for (int g = 0; g < n; g += FWD_GROUP) {
             int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
-            for (int i = 0; i < m; i++)
-                load_example(px[g + i], npix, nwords, x + (size_t)i * npad, mask + (size_t)i * nwords);
-            first_layer(wt, ld, b, x, npad, mask, nwords, m, a + (size_t)g * lda, lda);
+            for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, mask + (size_t)i * nwords);
+            first_layer(wt, ld, b, px + g, mask, nwords, m, a + (size_t)g * lda, lda);
         }
     }
-    free(x);
+    free(b);
     free(mask);
     return st;
 }

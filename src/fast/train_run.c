@@ -34,7 +34,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
     for (int u = rank; u < k->nunits; u += P) r->owns[k->units[u].cls] = 1;
     r->cost = 0.0;
     chunk cur = chunk_at(k, 0), next;
-    prepare(k, r, 0, &cur, 0);
+    prepare(k, r, &cur, 0);
     for (int u = rank; u < k->nunits; u += P) unit_pass(k, r, &k->units[u], NULL, 0, &cur, 0);
     for (int c = 0;; c++) {
         /* A stop request ends the run after a whole batch (rank 0 decides,
@@ -51,7 +51,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
         mid(k, r, rank, &cur, par);
         if (more) {
             next = chunk_at(k, c + 1);
-            prepare(k, r, c + 1, &next, par ^ 1);
+            prepare(k, r, &next, par ^ 1);
         }
         light_maps(k, r, &cur, par);
         for (int u = rank; u < k->nunits; u += P)

@@ -203,7 +203,8 @@ DL_INLINE void word_tile(const int nv, const fast_ctx *k, const rank_mem *r, con
 {
     size_t ld = un->ld, col = (size_t)v0 * DL_VW, npad = k->npad, lda = k->lda;
     if (cu) {
-        const float *x = r->x[pu], *d1 = r->d1 + un->j0 + col;
+        const uint8_t *const *px = r->px[pu];
+        const float *d1 = r->d1 + un->j0 + col;
         int ngroups = (cu->cm + 7) / 8;
         dl_vf rv = vf_set1(cu->r), dec = vf_set1(k->decay);
         while (touch) {
@@ -220,7 +221,7 @@ DL_INLINE void word_tile(const int nv, const fast_ctx *k, const rank_mem *r, con
                 while (bits) {
                     int i = 8 * q + __builtin_ctz(bits);
                     bits &= bits - 1;
-                    dl_vf xv = vf_bcast(x + (size_t)i * npad + p);
+                    dl_vf xv = vf_bcast(DL_PIXEL_TABLE + px[i][p]);
                     const float *d = d1 + (size_t)i * lda;
 #define FMA(c) \
     if (c < nv) s##c = vf_fmadd(xv, vf_load(d + DL_VW * c), s##c);
@@ -243,7 +244,7 @@ DL_INLINE void word_tile(const int nv, const fast_ctx *k, const rank_mem *r, con
         }
     }
     if (cf)
-        fwd_word(nv, un->wt, ld, col, w, r->x[pf], npad, r->mask[pf], k->nwords, cf->cm,
+        fwd_word(nv, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
                  w == un->cls ? k->zeros : NULL, un->s[pf], ld);
 }
 
