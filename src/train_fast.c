@@ -44,6 +44,10 @@ dl_status dl_fast_evaluate(dl_simd v, const dl_net *net, const dl_dataset *d, dl
 #define PX64(p) PX16(p), PX16(p + 16), PX16(p + 32), PX16(p + 48)
 const float dl_fast_pixel_table[256] = {PX64(0), PX64(64), PX64(128), PX64(192)};
 
+/* All lanes of a 16-lane mask, in a file of its own so the variants'
+ * compiler cannot fold it (train_fast_simd.h, vf_load_r). */
+const unsigned dl_fast_keep16 = 0xFFFFu;
+
 size_t dl_fast_ld(int n_hidden) { return ((size_t)n_hidden + 15) / 16 * 16; }
 
 void dl_fast_transpose_in(const dl_net *net, float *wt, size_t ld)

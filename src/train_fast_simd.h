@@ -76,6 +76,34 @@ DL_INLINE float v8_hsum(dl_v8 v)
     return _mm_cvtss_f32(s);
 }
 
+/* out[b*os + i] = rows[i][k + b] for b < 16, i < 16 (rows i >= n read as
+ * zeros): 16 pixels of up to 16 images, pixel-major.  Four rounds of
+ * interleaving; the last leaves the columns in bit-reversed order. */
+DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, uint8_t *out, size_t os)
+{
+    static const int col[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+    __m128i x[16], y[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = i < n ? _mm_loadu_si128((const __m128i *)(const void *)(rows[i] + k)) : _mm_setzero_si128();
+    for (int i = 0; i < 8; i++) {
+        y[i] = _mm_unpacklo_epi8(x[2 * i], x[2 * i + 1]);
+        y[i + 8] = _mm_unpackhi_epi8(x[2 * i], x[2 * i + 1]);
+    }
+    for (int i = 0; i < 8; i++) {
+        x[i] = _mm_unpacklo_epi16(y[2 * i], y[2 * i + 1]);
+        x[i + 8] = _mm_unpackhi_epi16(y[2 * i], y[2 * i + 1]);
+    }
+    for (int i = 0; i < 8; i++) {
+        y[i] = _mm_unpacklo_epi32(x[2 * i], x[2 * i + 1]);
+        y[i + 8] = _mm_unpackhi_epi32(x[2 * i], x[2 * i + 1]);
+    }
+    for (int i = 0; i < 8; i++) {
+        x[i] = _mm_unpacklo_epi64(y[2 * i], y[2 * i + 1]);
+        x[i + 8] = _mm_unpackhi_epi64(y[2 * i], y[2 * i + 1]);
+    }
+    for (int j = 0; j < 16; j++) _mm_storeu_si128((__m128i *)(void *)(out + (size_t)col[j] * os), x[j]);
+}
+
 /* Bit k set when p[k] != 0, for the 32 bytes p[0..32). */
 DL_INLINE uint32_t dl_nz32(const uint8_t *p)
 {
@@ -87,6 +115,10 @@ DL_INLINE uint32_t dl_nz32(const uint8_t *p)
 
 #if DL_SIMD_LEVEL == 2 /* ---- AVX-512: 16 lanes --------------------------------- */
 #define DL_VW 16
+/* With 32 registers, two tiles of 13 vectors fit: the first layer's loops
+ * take examples (forward) and pixels (update) two at a time and share each
+ * row they load between the two (fast/layers.c). */
+#define DL_GROUP 2
 #define DL_VNAME(f) DL_VNAME2_(f, avx512)
 
 typedef __m512 dl_vf;
@@ -105,6 +137,14 @@ DL_INLINE dl_vf vf_fmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm512_fmadd_ps(a, 
 DL_INLINE dl_vf vf_fnmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm512_fnmadd_ps(a, b, c); }
 /* Lanes [0, n) of p, the rest zero; n in 0..16; p[n..16) is not touched. */
 DL_INLINE dl_vf vf_load_n(const float *p, int n) { return _mm512_maskz_loadu_ps(vf_mask_n(n), p); }
+/* A load that stays an instruction of its own, for a vector two
+ * multiply-adds share: GCC otherwise folds the load into both of them, and
+ * the second load costs what sharing was meant to save.  keep is all ones
+ * (dl_fast_keep16 below), read at run time so the compiler cannot see
+ * that the mask is full and fold the load anyway. */
+DL_INLINE dl_vf vf_load_r(const float *p, __mmask16 keep) { return _mm512_maskz_loadu_ps(keep, p); }
+extern const unsigned dl_fast_keep16; /* 0xFFFF, in train_fast.c */
+#define DL_KEEP_MASK ((__mmask16)dl_fast_keep16)
 DL_INLINE void vf_store_n(float *p, dl_vf v, int n) { _mm512_mask_storeu_ps(p, vf_mask_n(n), v); }
 /* Lanes [n, 16) of v set to zero. */
 DL_INLINE dl_vf vf_keep_n(dl_vf v, int n) { return _mm512_maskz_mov_ps(vf_mask_n(n), v); }
@@ -141,20 +181,11 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
     return (uint64_t)_mm512_test_epi8_mask(v, v);
 }
 
-/* out[b] (b < 64) gets bit i set when rows[i][k + b] != 0, for i < n <= 8:
- * which of up to 8 images light pixel k + b. */
-DL_INLINE void dl_lit64(const uint8_t *const *rows, int n, size_t k, uint8_t *out)
-{
-    __m512i acc = _mm512_setzero_si512();
-    for (int i = 0; i < n; i++) {
-        __m512i v = _mm512_loadu_si512((const void *)(rows[i] + k));
-        acc = _mm512_mask_add_epi8(acc, _mm512_test_epi8_mask(v, v), acc, _mm512_set1_epi8((char)(1 << i)));
-    }
-    _mm512_storeu_si512((void *)out, acc);
-}
-
 #elif DL_SIMD_LEVEL == 1 /* ---- AVX2 + FMA: the kernel's vector is dl_v8 ------------- */
 #define DL_VW 8
+/* 16 registers hold one tile of 13 vectors; with three loads a cycle
+ * against two multiply-adds, sharing rows would not pay. */
+#define DL_GROUP 1
 #define DL_VNAME(f) DL_VNAME2_(f, avx2)
 
 typedef __m256 dl_vf;
@@ -170,6 +201,8 @@ DL_INLINE dl_vf vf_mul(dl_vf a, dl_vf b) { return _mm256_mul_ps(a, b); }
 DL_INLINE dl_vf vf_fmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm256_fmadd_ps(a, b, c); }
 DL_INLINE dl_vf vf_fnmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm256_fnmadd_ps(a, b, c); }
 DL_INLINE dl_vf vf_load_n(const float *p, int n) { return v8_load_n(p, n); }
+DL_INLINE dl_vf vf_load_r(const float *p, int keep) { return (void)keep, _mm256_loadu_ps(p); }
+#define DL_KEEP_MASK 0
 
 /* Stores lanes [0, n) of v to p; p[n..8) untouched. */
 DL_INLINE void vf_store_n(float *p, dl_vf v, int n)
@@ -221,22 +254,9 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
     return (uint64_t)dl_nz32(p) | (uint64_t)dl_nz32(p + 32) << 32;
 }
 
-DL_INLINE void dl_lit64(const uint8_t *const *rows, int n, size_t k, uint8_t *out)
-{
-    __m256i zero = _mm256_setzero_si256();
-    for (int h = 0; h < 64; h += 32) {
-        __m256i acc = zero;
-        for (int i = 0; i < n; i++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rows[i] + k + h));
-            __m256i isz = _mm256_cmpeq_epi8(v, zero);
-            acc = _mm256_or_si256(acc, _mm256_andnot_si256(isz, _mm256_set1_epi8((char)(1 << i))));
-        }
-        _mm256_storeu_si256((__m256i *)(void *)(out + h), acc);
-    }
-}
-
 #else /* ---- generic: the GCC/Clang vector extension ------------------------------- */
 #define DL_VW 8
+#define DL_GROUP 1
 #define DL_VNAME(f) DL_VNAME2_(f, generic)
 
 /* Two 4-lane vectors: lane-wise arithmetic the compiler maps to the
@@ -299,6 +319,8 @@ DL_INLINE dl_vf vf_keep_n(dl_vf v, int n)
     for (int i = n; i < DL_VW; i++) t[i] = 0.0f;
     return vf_load(t);
 }
+DL_INLINE dl_vf vf_load_r(const float *p, int keep) { return (void)keep, vf_load(p); }
+#define DL_KEEP_MASK 0
 DL_INLINE dl_vf vf_sigmoid(dl_vf z)
 {
     float t[DL_VW];
@@ -322,13 +344,10 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
     for (int i = 0; i < 64; i++) m |= (uint64_t)(p[i] != 0) << i;
     return m;
 }
-DL_INLINE void dl_lit64(const uint8_t *const *rows, int n, size_t k, uint8_t *out)
+DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, uint8_t *out, size_t os)
 {
-    for (int b = 0; b < 64; b++) {
-        unsigned v = 0;
-        for (int i = 0; i < n; i++) v |= (unsigned)(rows[i][k + b] != 0) << i;
-        out[b] = (uint8_t)v;
-    }
+    for (int b = 0; b < 16; b++)
+        for (int i = 0; i < 16; i++) out[(size_t)b * os + (size_t)i] = i < n ? rows[i][k + (size_t)b] : 0;
 }
 #endif
 

@@ -19,33 +19,57 @@
  * init[col ..] when init is non-NULL (the bias, or zeros), else from S_i as
  * stored (row i of S, stride ss).  Visiting the pixels of one word for all
  * n examples before the next word keeps the word's 64 rows of WT in the L1
- * cache for all of them. */
-DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, int w,
-                        const uint8_t *const *px, const float *tab, const uint64_t *mask, int nwords,
-                        int n, const float *init, float *S, size_t ss)
+ * cache for all of them.
+ *
+ * With g = 2 (DL_GROUP, AVX-512) examples go in pairs: each row of WT the
+ * pair's pixels need is loaded once for both, over the union of their lit
+ * pixels.  A pixel one of them does not light adds x·w = 0·w to its sum,
+ * which changes nothing, so an example's sums do not depend on its partner
+ * (or on having one). */
+DL_INLINE void fwd_word(const int nv, const int g, const float *wt, size_t ld, size_t col, int w,
+                        const uint8_t *const *px, const float *tab, const uint64_t *mask,
+                        int nwords, int n, const float *init, float *S, size_t ss)
 {
     const float *w0 = wt + (size_t)w * 64 * ld + col;
-    for (int i = 0; i < n; i++) {
-        uint64_t bits = mask[(size_t)i * nwords + w];
-        float *z = S + (size_t)i * ss + col;
-        const float *from = init ? init + col : z;
+    for (int i = 0; i < n; i += g) {
+        int two = g == 2 && i + 1 < n;
+        uint64_t bits = mask[(size_t)i * nwords + w] | (two ? mask[(size_t)(i + 1) * nwords + w] : 0);
         if (!bits && !init) continue;
-        const uint8_t *xi = px[i] + (size_t)w * 64;
-#define LOAD(c) dl_vf s##c = c < nv ? vf_load(from + DL_VW * c) : vf_zero();
+        float *zi = S + (size_t)i * ss + col, *zj = zi + (two ? ss : 0);
+        const float *fi = init ? init + col : zi, *fj = init ? init + col : zj;
+        const uint8_t *xi = px[i] + (size_t)w * 64, *xj = two ? px[i + 1] + (size_t)w * 64 : xi;
+#define LOAD(c)                                                            \
+    dl_vf a##c = c < nv ? vf_load(fi + DL_VW * c) : vf_zero();           \
+    dl_vf b##c = c < nv && g == 2 ? vf_load(fj + DL_VW * c) : vf_zero();
         DL_REP13(LOAD)
 #undef LOAD
         while (bits) {
             int b = __builtin_ctzll(bits);
             bits &= bits - 1;
-            dl_vf xv = vf_bcast(tab + xi[b]);
             const float *row = w0 + (size_t)b * ld;
-#define FMA(c) \
-    if (c < nv) s##c = vf_fmadd(xv, vf_load(row + DL_VW * c), s##c);
-            DL_REP13(FMA)
-#undef FMA
+            dl_vf xa = vf_bcast(tab + xi[b]);
+            if (g == 1) {
+#define FMA1(c) \
+    if (c < nv) a##c = vf_fmadd(xa, vf_load(row + DL_VW * c), a##c);
+                DL_REP13(FMA1)
+#undef FMA1
+            } else {
+                dl_vf xb = vf_bcast(tab + xj[b]);
+#define FMA2(c)                                             \
+    if (c < nv) {                                           \
+        dl_vf wv = vf_load_r(row + DL_VW * c, DL_KEEP_MASK); \
+        a##c = vf_fmadd(xa, wv, a##c);                      \
+        b##c = vf_fmadd(xb, wv, b##c);                      \
+    }
+                DL_REP13(FMA2)
+#undef FMA2
+            }
         }
-#define STORE(c) \
-    if (c < nv) vf_store(z + DL_VW * c, s##c);
+#define STORE(c)                                \
+    if (c < nv) {                               \
+        vf_store(zi + DL_VW * c, a##c);         \
+        if (two) vf_store(zj + DL_VW * c, b##c); \
+    }
         DL_REP13(STORE)
 #undef STORE
     }
@@ -57,9 +81,9 @@ static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
                        int n, const float *init, float *S, size_t ss)
 {
     switch (nv) {
-#define CASE(N)                                                                          \
-    case N:                                                                              \
-        fwd_word(N, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);              \
+#define CASE(N)                                                                               \
+    case N:                                                                                   \
+        fwd_word(N, DL_GROUP, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);         \
         break;
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
         CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
@@ -68,8 +92,9 @@ static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
     }
 }
 
-/* Splits nvec vectors into balanced register tiles: tile t of *ntiles is
- * [first, first + count).  An unrolled tile is cheapest per vector when full. */
+/* Splits nvec vectors into balanced register tiles of at most DL_TILE_MAX:
+ * tile t is [tile_first(t), tile_first(t + 1)).  An unrolled tile is
+ * cheapest per vector when full. */
 static int tile_count(int nvec) { return (nvec + DL_TILE_MAX - 1) / DL_TILE_MAX; }
 static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec * t / ntiles); }
 

@@ -87,7 +87,8 @@ typedef struct rank_mem {
     uint8_t lab[2][CHUNK];
     uint64_t *mask[2];   /* [CHUNK x nwords] lit pixels */
     uint64_t *lit;       /* [nwords] lit in any example of the chunk */
-    uint8_t *pm;         /* [CHUNK/8 x npad] bit i of pm[q][k]: example 8q+i lights k */
+    uint8_t *xt;         /* [npad x xs] xt[k*xs + i]: pixel k of the chunk's example i */
+    size_t xs;           /* the chunk's examples rounded up to 16 */
     float *a1, *d1;      /* [CHUNK x lda] first layer's activations and deltas */
     float *deep;         /* a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]] */
     float *own;          /* [nsmall] its copy of the parameters from b[0] on (ranks >= 1) */
@@ -216,7 +217,7 @@ static int rank_new(fast_ctx *k, rank_mem *r, int t)
     size_t deep = 0;
     for (int l = 2; l < k->L; l++) deep += 2 * (size_t)CHUNK * k->net->sizes[l];
     size_t sz[] = {CHUNK * (size_t)k->nwords * 8, CHUNK * (size_t)k->nwords * 8,
-                   (size_t)k->nwords * 8, CHUNK / 8 * k->npad,
+                   (size_t)k->nwords * 8, k->npad * CHUNK,
                    CHUNK * k->lda * sizeof(float), CHUNK * k->lda * sizeof(float),
                    deep * sizeof(float), t ? k->nsmall * sizeof(float) : 0,
                    k->nsmall * sizeof(float), dl_vround((size_t)k->nout) * sizeof(float)};
@@ -235,7 +236,7 @@ static int rank_new(fast_ctx *k, rank_mem *r, int t)
     r->mask[0] = (uint64_t *)(void *)(m + off[0]);
     r->mask[1] = (uint64_t *)(void *)(m + off[1]);
     r->lit = (uint64_t *)(void *)(m + off[2]);
-    r->pm = m + off[3];
+    r->xt = m + off[3];
     r->a1 = (float *)(void *)(m + off[4]);
     r->d1 = (float *)(void *)(m + off[5]);
     r->deep = (float *)(void *)(m + off[6]);
@@ -341,28 +342,24 @@ static void prepare(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
     }
 }
 
-/* Which pixels the chunk lights (lit), and which of its examples light
- * each one (pm), for the words of the classes this rank owns. */
+/* Which pixels the chunk lights (lit), and its pixels transposed (xt),
+ * for the words of the classes this rank owns. */
 static void light_maps(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
 {
+    r->xs = ((size_t)ch->cm + 15) / 16 * 16;
     for (int w = 0; w < k->nwords; w++) {
         if (!r->owns[w % NCLASS]) continue;
         uint64_t u = 0;
         for (int i = 0; i < ch->cm; i++) u |= r->mask[par][(size_t)i * k->nwords + w];
         r->lit[w] = u;
-        for (int q = 0; q * 8 < ch->cm; q++) {
-            int n = ch->cm - q * 8 < 8 ? ch->cm - q * 8 : 8;
-            const uint8_t *const *rows = r->px[par] + q * 8;
-            uint8_t *out = r->pm + (size_t)q * k->npad;
-            if (64 * (w + 1) <= k->nin) {
-                dl_lit64(rows, n, (size_t)64 * w, out + 64 * w);
-            } else {
-                for (int p = 64 * w; p < k->nin; p++) {
-                    unsigned v = 0;
-                    for (int i = 0; i < n; i++) v |= (unsigned)(rows[i][p] != 0) << i;
-                    out[p] = (uint8_t)v;
-                }
-            }
+        for (int q = 0; q * 16 < ch->cm; q++) {
+            int n = ch->cm - q * 16 < 16 ? ch->cm - q * 16 : 16;
+            const uint8_t *const *rows = r->px[par] + q * 16;
+            int p = 64 * w;
+            for (; p < 64 * (w + 1) && p + 16 <= k->nin; p += 16)
+                dl_transpose16_u8(rows, n, (size_t)p, r->xt + (size_t)p * r->xs + 16 * q, r->xs);
+            for (; p < 64 * (w + 1) && p < k->nin; p++)
+                for (int i = 0; i < 16; i++) r->xt[(size_t)p * r->xs + 16 * (size_t)q + (size_t)i] = i < n ? rows[i][p] : 0;
         }
     }
 }

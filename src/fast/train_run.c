@@ -35,7 +35,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
     r->cost = 0.0;
     chunk cur = chunk_at(k, 0), next;
     prepare(k, r, &cur, 0);
-    for (int u = rank; u < k->nunits; u += P) unit_pass(k, r, &k->units[u], NULL, 0, &cur, 0);
+    for (int u = rank; u < k->nunits; u += P) unit_pass(k, r, &k->units[u], NULL, &cur, 0);
     for (int c = 0;; c++) {
         /* A stop request ends the run after a whole batch (rank 0 decides,
          * before it publishes this chunk, so every rank learns it below). */
@@ -55,7 +55,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
         }
         light_maps(k, r, &cur, par);
         for (int u = rank; u < k->nunits; u += P)
-            unit_pass(k, r, &k->units[u], &cur, par, more ? &next : NULL, par ^ 1);
+            unit_pass(k, r, &k->units[u], &cur, more ? &next : NULL, par ^ 1);
         if (!more) break;
         cur = next;
     }

@@ -193,69 +193,92 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
 
 /* One register tile (nv vectors from vector v0) of a unit, mask word w:
  * first the update of chunk cu (when non-NULL) on the touched rows,
- *     acc = (carried g) + Σ_{i lights p} x_ip δ_i   (examples in order),
+ *     acc = (carried g) + Σ_i x_ip δ_i   (the chunk's examples in order),
  *     WT[p] ← decay·WT[p] − r·acc on the batch's last chunk, else g[p] ← acc;
  * then, on the same rows while they are in cache, the forward pass of
- * chunk cf (when non-NULL) into the unit's partial sums. */
-DL_INLINE void word_tile(const int nv, const fast_ctx *k, const rank_mem *r, const unit *un, int w,
-                         int v0, const chunk *cu, int pu, uint64_t touch, uint64_t pend,
-                         const chunk *cf, int pf)
+ * chunk cf (when non-NULL) into the unit's partial sums.
+ *
+ * The update runs over every example of the chunk, lit or not (a zero
+ * pixel adds 0·δ = 0, which changes nothing): a loop of fixed length whose
+ * loads do not depend on each other, rather than one over each pixel's lit
+ * examples, whose branches the CPU cannot predict.  x_ip comes from the
+ * chunk's pixels transposed (r->xt), so a pixel's examples are one short
+ * row.  With g = 2 (AVX-512) two pixels at a time share the loads of δ. */
+DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const rank_mem *r,
+                         const unit *un, int w, int v0, const chunk *cu, uint64_t touch,
+                         uint64_t pend, const chunk *cf, int pf)
 {
-    size_t ld = un->ld, col = (size_t)v0 * DL_VW, npad = k->npad, lda = k->lda;
+    size_t ld = un->ld, col = (size_t)v0 * DL_VW, lda = k->lda;
     if (cu) {
-        const uint8_t *const *px = r->px[pu];
-        const float *d1 = r->d1 + un->j0 + col;
-        int ngroups = (cu->cm + 7) / 8;
+        const float *d1 = r->d1 + un->j0 + col, *tab = DL_PIXEL_TABLE;
+        int cm = cu->cm;
         dl_vf rv = vf_set1(cu->r), dec = vf_set1(k->decay);
         while (touch) {
-            int b = __builtin_ctzll(touch);
+            int q0 = __builtin_ctzll(touch);
             touch &= touch - 1;
-            size_t p = (size_t)64 * w + (size_t)b;
-            float *g = un->g + p * ld + col;
-            int carried = (int)(pend >> b & 1);
-#define LOAD(c) dl_vf s##c = c < nv && carried ? vf_load(g + DL_VW * c) : vf_zero();
+            int two = g == 2 && touch != 0, q1 = two ? __builtin_ctzll(touch) : q0;
+            if (two) touch &= touch - 1;
+            size_t p0 = (size_t)64 * w + (size_t)q0, p1 = (size_t)64 * w + (size_t)q1;
+            float *g0 = un->g + p0 * ld + col, *g1 = un->g + p1 * ld + col;
+            int c0 = (int)(pend >> q0 & 1), c1 = (int)(pend >> q1 & 1);
+#define LOAD(c)                                                                    \
+    dl_vf a##c = c < nv && c0 ? vf_load(g0 + DL_VW * c) : vf_zero();           \
+    dl_vf b##c = c < nv && g == 2 && c1 ? vf_load(g1 + DL_VW * c) : vf_zero();
             DL_REP13(LOAD)
 #undef LOAD
-            for (int q = 0; q < ngroups; q++) {
-                unsigned bits = r->pm[(size_t)q * npad + p];
-                while (bits) {
-                    int i = 8 * q + __builtin_ctz(bits);
-                    bits &= bits - 1;
-                    dl_vf xv = vf_bcast(DL_PIXEL_TABLE + px[i][p]);
-                    const float *d = d1 + (size_t)i * lda;
-#define FMA(c) \
-    if (c < nv) s##c = vf_fmadd(xv, vf_load(d + DL_VW * c), s##c);
-                    DL_REP13(FMA)
-#undef FMA
+            const uint8_t *x0 = r->xt + p0 * r->xs, *x1 = r->xt + p1 * r->xs;
+            for (int i = 0; i < cm; i++) {
+                const float *d = d1 + (size_t)i * lda;
+                dl_vf xa = vf_bcast(tab + x0[i]);
+                if (g == 1) {
+#define FMA1(c) \
+    if (c < nv) a##c = vf_fmadd(xa, vf_load(d + DL_VW * c), a##c);
+                    DL_REP13(FMA1)
+#undef FMA1
+                } else {
+                    dl_vf xb = vf_bcast(tab + x1[i]);
+#define FMA2(c)                                          \
+    if (c < nv) {                                        \
+        dl_vf dv = vf_load_r(d + DL_VW * c, DL_KEEP_MASK); \
+        a##c = vf_fmadd(xa, dv, a##c);                   \
+        b##c = vf_fmadd(xb, dv, b##c);                   \
+    }
+                    DL_REP13(FMA2)
+#undef FMA2
                 }
             }
             if (cu->last) {
-                float *wr = un->wt + p * ld + col;
-#define APPLY(c) \
-    if (c < nv) vf_store(wr + DL_VW * c, vf_fnmadd(rv, s##c, vf_mul(dec, vf_load(wr + DL_VW * c))));
+                float *w0 = un->wt + p0 * ld + col, *w1 = un->wt + p1 * ld + col;
+#define APPLY(c)                                                                                   \
+    if (c < nv) {                                                                                  \
+        vf_store(w0 + DL_VW * c, vf_fnmadd(rv, a##c, vf_mul(dec, vf_load(w0 + DL_VW * c))));       \
+        if (two) vf_store(w1 + DL_VW * c, vf_fnmadd(rv, b##c, vf_mul(dec, vf_load(w1 + DL_VW * c)))); \
+    }
                 DL_REP13(APPLY)
 #undef APPLY
             } else {
-#define KEEP(c) \
-    if (c < nv) vf_store(g + DL_VW * c, s##c);
+#define KEEP(c)                                   \
+    if (c < nv) {                                 \
+        vf_store(g0 + DL_VW * c, a##c);           \
+        if (two) vf_store(g1 + DL_VW * c, b##c);  \
+    }
                 DL_REP13(KEEP)
 #undef KEEP
             }
         }
     }
     if (cf)
-        fwd_word(nv, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
+        fwd_word(nv, g, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
                  w == un->cls ? k->zeros : NULL, un->s[pf], ld);
 }
 
 static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit *un, int w, int v0,
-                        const chunk *cu, int pu, uint64_t touch, uint64_t pend, const chunk *cf,
-                        int pf)
+                        const chunk *cu, uint64_t touch, uint64_t pend, const chunk *cf, int pf)
 {
     switch (nv) {
 #define CASE(N)                                                                          \
     case N:                                                                              \
-        word_tile(N, k, r, un, w, v0, cu, pu, touch, pend, cf, pf);                      \
+        word_tile(N, DL_GROUP, k, r, un, w, v0, cu, touch, pend, cf, pf);                \
         break;
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
         CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
@@ -264,10 +287,10 @@ static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit
     }
 }
 
-/* A unit's part of a step: the update of chunk cu (buffers of parity pu)
- * and the forward pass of chunk cf (parity pf), either may be NULL, word by
- * word over the unit's class. */
-static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chunk *cu, int pu,
+/* A unit's part of a step: the update of chunk cu (whose pixels light_maps
+ * has laid out) and the forward pass of chunk cf (buffers of parity pf),
+ * either may be NULL, word by word over the unit's class. */
+static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chunk *cu,
                       const chunk *cf, int pf)
 {
     int nt = tile_count(un->nvec);
@@ -279,8 +302,7 @@ static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chun
         }
         for (int t = 0; t < nt; t++) {
             int v0 = tile_first(un->nvec, nt, t);
-            word_tile_n(tile_first(un->nvec, nt, t + 1) - v0, k, r, un, w, v0, cu, pu, touch, pend,
-                        cf, pf);
+            word_tile_n(tile_first(un->nvec, nt, t + 1) - v0, k, r, un, w, v0, cu, touch, pend, cf, pf);
         }
         if (cu) un->pend[w] = cu->last ? 0 : pend | r->lit[w];
     }
