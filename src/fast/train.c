@@ -327,9 +327,9 @@ static chunk chunk_at(const fast_ctx *k, int c)
 }
 
 /* The chunk's images and their lit masks, into this rank's buffers of
- * parity par.  (No prefetch of the next chunk's images here: with one,
- * GCC 12.2 at -O3 deleted the calls to this function, its ipa-modref
- * analysis seeing no effect; the unit tests caught it.) */
+ * parity par.  (No prefetching in here or in a function of its own: GCC
+ * 12.2 at -O3 then deleted the calls, its ipa-modref analysis seeing no
+ * effect; the unit tests caught it.  run_rank prefetches.) */
 static void prepare(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
 {
     const dl_dataset *d = k->d;

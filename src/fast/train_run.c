@@ -52,6 +52,15 @@ static void run_rank(fast_ctx *k, int rank, int P)
         if (more) {
             next = chunk_at(k, c + 1);
             prepare(k, r, &next, par ^ 1);
+            if (c + 2 < k->nchunks) {
+                /* The images after next: scattered through the dataset, so
+                 * a chunk's worth of cache misses at once costs about one. */
+                chunk far = chunk_at(k, c + 2);
+                for (int i = 0; i < far.cm; i++) {
+                    const uint8_t *px = k->d->pixels + (size_t)k->idx[far.off + (uint32_t)i] * k->d->npix;
+                    for (size_t o = 0; o < k->d->npix; o += 64) __builtin_prefetch(px + o);
+                }
+            }
         }
         light_maps(k, r, &cur, par);
         for (int u = rank; u < k->nunits; u += P)
