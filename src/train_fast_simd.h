@@ -119,6 +119,7 @@ DL_INLINE uint32_t dl_nz32(const uint8_t *p)
  * take examples (forward) and pixels (update) two at a time and share each
  * row they load between the two (fast/layers.c). */
 #define DL_GROUP 2
+#define DL_PAIR_TILE 13 /* vectors in a tile of which two fit in the registers */
 #define DL_VNAME(f) DL_VNAME2_(f, avx512)
 
 typedef __m512 dl_vf;
@@ -186,6 +187,7 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 /* 16 registers hold one tile of 13 vectors; with three loads a cycle
  * against two multiply-adds, sharing rows would not pay. */
 #define DL_GROUP 1
+#define DL_PAIR_TILE 6
 #define DL_VNAME(f) DL_VNAME2_(f, avx2)
 
 typedef __m256 dl_vf;
@@ -257,6 +259,7 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 #else /* ---- generic: the GCC/Clang vector extension ------------------------------- */
 #define DL_VW 8
 #define DL_GROUP 1
+#define DL_PAIR_TILE 3
 #define DL_VNAME(f) DL_VNAME2_(f, generic)
 
 /* Two 4-lane vectors: lane-wise arithmetic the compiler maps to the

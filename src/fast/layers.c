@@ -155,7 +155,8 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
 
 /* A dense sigmoid layer for one example: a_out[o] = σ(b[o] + W[o,:]·a_in),
  * W [nout x nin] row-major (the net's layout).  The dot products run in 8
- * strided partial sums (dl_v8, in every variant), combined pairwise. */
+ * strided partial sums (dl_v8, in every variant), combined pairwise; the
+ * sigmoid is the vector one, lane by lane alike in every x86 variant. */
 static void dense_forward(const float *w, const float *b, int nin, int nout, const float *a_in,
                           float *a_out)
 {
@@ -179,17 +180,21 @@ static void dense_forward(const float *w, const float *b, int nin, int nout, con
             s2 = v8_fmadd(v8_load_n(r2 + full, tail), x, s2);
             s3 = v8_fmadd(v8_load_n(r3 + full, tail), x, s3);
         }
-        a_out[o] = dl_sigmoid(b[o] + v8_hsum(s0));
-        a_out[o + 1] = dl_sigmoid(b[o + 1] + v8_hsum(s1));
-        a_out[o + 2] = dl_sigmoid(b[o + 2] + v8_hsum(s2));
-        a_out[o + 3] = dl_sigmoid(b[o + 3] + v8_hsum(s3));
+        a_out[o] = b[o] + v8_hsum(s0);
+        a_out[o + 1] = b[o + 1] + v8_hsum(s1);
+        a_out[o + 2] = b[o + 2] + v8_hsum(s2);
+        a_out[o + 3] = b[o + 3] + v8_hsum(s3);
     }
     for (; o < nout; o++) {
         const float *r = w + (size_t)o * nin;
         dl_v8 s = v8_zero();
         for (int k = 0; k < full; k += 8) s = v8_fmadd(v8_load(r + k), v8_load(a_in + k), s);
         if (tail) s = v8_fmadd(v8_load_n(r + full, tail), v8_load_n(a_in + full, tail), s);
-        a_out[o] = dl_sigmoid(b[o] + v8_hsum(s));
+        a_out[o] = b[o] + v8_hsum(s);
+    }
+    for (o = 0; o < nout; o += DL_VW) {
+        int n = nout - o < DL_VW ? nout - o : DL_VW;
+        vf_store_n(a_out + o, vf_sigmoid(vf_load_n(a_out + o, n)), n);
     }
 }
 

@@ -18,33 +18,57 @@ static void output_delta(dl_cost cost, const float *a, int label, int n, float *
     }
 }
 
-/* Deltas of the first hidden layer for one example:
- *     d[j] = (Σ_o W[o][j] d_out[o]) · a[j](1 − a[j]),   j < width
- * with W [nout x nin] row-major, nin units existing (the rest, padding up
- * to width, get 0).  Sums over the outputs in order, as dl_net_backprop
- * does. */
+/* Deltas of the first hidden layer for one example, tile of nv vectors
+ * from unit j0:
+ *     d[j] = (Σ_o W[o][j] d_out[o]) · a[j](1 − a[j])
+ * with W [nout x nin] row-major, nin units existing (the rest, padding,
+ * get 0).  Sums over the outputs in order, as dl_net_backprop does. */
+DL_INLINE void hidden_delta_tile(const int nv, const float *w, int nin, int nout, int j0,
+                                 const float *d_out, const float *a, float *d)
+{
+#define ZERO(c) dl_vf s##c = vf_zero();
+    DL_REP13(ZERO)
+#undef ZERO
+    for (int o = 0; o < nout; o++) {
+        dl_vf dv = vf_bcast(d_out + o);
+        const float *row = w + (size_t)o * nin;
+#define FMA(c)                                                                    \
+    if (c < nv) {                                                                 \
+        int j = j0 + c * DL_VW, n = nin - j;                                      \
+        dl_vf wv = n >= DL_VW ? vf_load(row + j) : vf_load_n(row + j, n > 0 ? n : 0); \
+        s##c = vf_fmadd(wv, dv, s##c);                                            \
+    }
+        DL_REP13(FMA)
+#undef FMA
+    }
+#define OUT(c)                                                             \
+    if (c < nv) {                                                          \
+        int j = j0 + c * DL_VW, n = nin - j;                               \
+        dl_vf av = vf_load(a + j);                                         \
+        dl_vf dv = vf_mul(s##c, vf_mul(av, vf_sub(vf_set1(1.0f), av)));    \
+        if (n < DL_VW) dv = vf_keep_n(dv, n > 0 ? n : 0);                  \
+        vf_store(d + j, dv);                                               \
+    }
+    DL_REP13(OUT)
+#undef OUT
+}
+
+/* hidden_delta_tile over all `width` units (a whole number of vectors). */
 static void hidden_delta(const float *w, int nin, int nout, int width, const float *d_out,
                          const float *a, float *d)
 {
-    for (int j0 = 0; j0 < width; j0 += 4 * DL_VW) {
-        dl_vf s[4] = {vf_zero(), vf_zero(), vf_zero(), vf_zero()};
-        int nv = (width - j0 + DL_VW - 1) / DL_VW;
-        if (nv > 4) nv = 4;
-        for (int o = 0; o < nout; o++) {
-            dl_vf dv = vf_bcast(d_out + o);
-            const float *row = w + (size_t)o * nin;
-            for (int v = 0; v < nv; v++) {
-                int j = j0 + v * DL_VW, n = nin - j;
-                dl_vf wv = n >= DL_VW ? vf_load(row + j) : vf_load_n(row + j, n > 0 ? n : 0);
-                s[v] = vf_fmadd(wv, dv, s[v]);
-            }
-        }
-        for (int v = 0; v < nv; v++) {
-            int j = j0 + v * DL_VW, n = nin - j;
-            dl_vf av = vf_load(a + j);
-            dl_vf dv = vf_mul(s[v], vf_mul(av, vf_sub(vf_set1(1.0f), av)));
-            if (n < DL_VW) dv = vf_keep_n(dv, n > 0 ? n : 0);
-            vf_store(d + j, dv);
+    int nvec = width / DL_VW, nt = tile_count(nvec);
+    for (int t = 0; t < nt; t++) {
+        int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0;
+        switch (nv) {
+#define CASE(N)                                                                        \
+    case N:                                                                            \
+        hidden_delta_tile(N, w, nin, nout, v0 * DL_VW, d_out, a, d);                   \
+        break;
+            CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+            CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
+#undef CASE
+        default: break;
         }
     }
 }
@@ -74,6 +98,42 @@ static float *deep_d(const fast_ctx *k, const rank_mem *r, int l, int i)
 
 /* ---- the layers after the first (every thread, the same numbers) ------------- */
 
+/* W[1]'s gradient, outputs o and o+1 (when two), tile of nv vectors of
+ * inputs from column c0: g[o][c] += Σ_i d_i[o] · a1_i[c], examples in
+ * order.  The two outputs share each load of a1. */
+DL_INLINE void grad1_tile(const int nv, const fast_ctx *k, const rank_mem *r, int cm, float *gw,
+                          int o, int two, int c0)
+{
+    int nin = k->nh, nout = k->net->sizes[2];
+    float *g0 = gw + (size_t)o * nin, *g1 = g0 + (two ? nin : 0);
+#define LOAD(c)                                                                            \
+    int n##c = nin - (c0 + c * DL_VW);                                                     \
+    dl_vf s##c = c < nv ? vf_load_n(g0 + c0 + c * DL_VW, n##c < DL_VW ? n##c : DL_VW) : vf_zero(); \
+    dl_vf t##c = c < nv && two ? vf_load_n(g1 + c0 + c * DL_VW, n##c < DL_VW ? n##c : DL_VW) : vf_zero();
+    DL_REP13(LOAD)
+#undef LOAD
+    for (int i = 0; i < cm; i++) {
+        const float *a = r->a1 + (size_t)i * k->lda + c0, *dd = r->deep + k->deep_off[2] + (size_t)(CHUNK + i) * nout;
+        dl_vf da = vf_bcast(dd + o), db = vf_bcast(dd + o + (two ? 1 : 0));
+#define FMA(c)                                        \
+    if (c < nv) {                                     \
+        dl_vf av = vf_load_r(a + c * DL_VW, DL_KEEP_MASK); \
+        s##c = vf_fmadd(da, av, s##c);                \
+        t##c = vf_fmadd(db, av, t##c);                \
+    }
+        DL_REP13(FMA)
+#undef FMA
+    }
+#define STORE(c)                                                                 \
+    if (c < nv) {                                                                \
+        int m = n##c < DL_VW ? n##c : DL_VW;                                     \
+        vf_store_n(g0 + c0 + c * DL_VW, s##c, m);                                \
+        if (two) vf_store_n(g1 + c0 + c * DL_VW, t##c, m);                       \
+    }
+    DL_REP13(STORE)
+#undef STORE
+}
+
 /* Adds the chunk's gradients of layers >= 1 to G (laid out like the
  * parameters from b[0] on), example by example in order, as the
  * reference sums them. */
@@ -84,19 +144,40 @@ static void accumulate_rest(const fast_ctx *k, const rank_mem *r, int cm, float 
         int nin = net->sizes[l], nout = net->sizes[l + 1];
         float *gw = G + (dl_net_woff(net, l) - k->small_off);
         float *gb = G + (dl_net_boff(net, l) - k->small_off);
-        for (int o = 0; o < nout; o++) {
-            float *g = gw + (size_t)o * nin;
-            for (int c = 0; c < nin; c += DL_VW) {
-                int n = nin - c < DL_VW ? nin - c : DL_VW;
-                dl_vf s = n == DL_VW ? vf_load(g + c) : vf_load_n(g + c, n);
-                for (int i = 0; i < cm; i++) {
-                    const float *a = l == 1 ? r->a1 + (size_t)i * k->lda : deep_a(k, r, l, i);
-                    dl_vf av = n == DL_VW ? vf_load(a + c) : vf_load_n(a + c, n);
-                    s = vf_fmadd(vf_bcast(deep_d(k, r, l + 1, i) + o), av, s);
+        if (l == 1) {
+            /* The big one: outputs two at a time, inputs in register tiles. */
+            int nvec = (nin + DL_VW - 1) / DL_VW, nt = (nvec + DL_PAIR_TILE - 1) / DL_PAIR_TILE;
+            for (int o = 0; o < nout; o += 2)
+                for (int t = 0; t < nt; t++) {
+                    int v0 = (int)((int64_t)nvec * t / nt), nv = (int)((int64_t)nvec * (t + 1) / nt) - v0;
+                    switch (nv) {
+#define CASE(N)                                                                                   \
+    case N:                                                                                       \
+        if (N <= DL_PAIR_TILE) grad1_tile(N, k, r, cm, gw, o, o + 1 < nout, v0 * DL_VW);          \
+        break;
+                        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+                        CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
+#undef CASE
+                    default: break;
+                    }
                 }
-                if (n == DL_VW) vf_store(g + c, s);
-                else vf_store_n(g + c, s, n);
+        } else {
+            for (int o = 0; o < nout; o++) {
+                float *g = gw + (size_t)o * nin;
+                for (int c = 0; c < nin; c += DL_VW) {
+                    int n = nin - c < DL_VW ? nin - c : DL_VW;
+                    dl_vf s0 = n == DL_VW ? vf_load(g + c) : vf_load_n(g + c, n);
+                    for (int i = 0; i < cm; i++) {
+                        const float *a = deep_a(k, r, l, i);
+                        dl_vf av = n == DL_VW ? vf_load(a + c) : vf_load_n(a + c, n);
+                        s0 = vf_fmadd(vf_bcast(deep_d(k, r, l + 1, i) + o), av, s0);
+                    }
+                    if (n == DL_VW) vf_store(g + c, s0);
+                    else vf_store_n(g + c, s0, n);
+                }
             }
+        }
+        for (int o = 0; o < nout; o++) {
             float sb = gb[o];
             for (int i = 0; i < cm; i++) sb += deep_d(k, r, l + 1, i)[o];
             gb[o] = sb;
