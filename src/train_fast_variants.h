@@ -20,8 +20,10 @@
 #include "train_kernels.h"
 
 /* The x86-64 variants need GCC's or Clang's target pragmas and
- * __builtin_cpu_supports; elsewhere only the generic variant exists. */
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+ * __builtin_cpu_supports; elsewhere only the generic variant exists, as in
+ * a build with DL_FAST_GENERIC_ONLY (`make KERNELS=generic`: the fuzzing
+ * build, whose harnesses never reach the kernels). */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(DL_FAST_GENERIC_ONLY)
 #define DL_X86_VARIANTS 1
 #else
 #define DL_X86_VARIANTS 0

@@ -19,12 +19,13 @@ static void output_delta(dl_cost cost, const float *a, int label, int n, float *
 }
 
 /* Deltas of the first hidden layer for one example, tile of nv vectors
- * from unit j0:
+ * (1..13; a run-time count: the branches on it are predicted, and one copy
+ * of this small part keeps the build small) from unit j0:
  *     d[j] = (Σ_o W[o][j] d_out[o]) · a[j](1 − a[j])
  * with W [nout x nin] row-major, nin units existing (the rest, padding,
  * get 0).  Sums over the outputs in order, as dl_net_backprop does. */
-DL_INLINE void hidden_delta_tile(const int nv, const float *w, int nin, int nout, int j0,
-                                 const float *d_out, const float *a, float *d)
+static void hidden_delta_tile(int nv, const float *w, int nin, int nout, int j0,
+                              const float *d_out, const float *a, float *d)
 {
 #define ZERO(c) dl_vf s##c = vf_zero();
     DL_REP13(ZERO)
@@ -59,17 +60,8 @@ static void hidden_delta(const float *w, int nin, int nout, int width, const flo
 {
     int nvec = width / DL_VW, nt = tile_count(nvec);
     for (int t = 0; t < nt; t++) {
-        int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0;
-        switch (nv) {
-#define CASE(N)                                                                        \
-    case N:                                                                            \
-        hidden_delta_tile(N, w, nin, nout, v0 * DL_VW, d_out, a, d);                   \
-        break;
-            CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
-            CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
-#undef CASE
-        default: break;
-        }
+        int v0 = tile_first(nvec, nt, t);
+        hidden_delta_tile(tile_first(nvec, nt, t + 1) - v0, w, nin, nout, v0 * DL_VW, d_out, a, d);
     }
 }
 
@@ -99,10 +91,11 @@ static float *deep_d(const fast_ctx *k, const rank_mem *r, int l, int i)
 /* ---- the layers after the first (every thread, the same numbers) ------------- */
 
 /* W[1]'s gradient, outputs o and o+1 (when two), tile of nv vectors of
- * inputs from column c0: g[o][c] += Σ_i d_i[o] · a1_i[c], examples in
- * order.  The two outputs share each load of a1. */
-DL_INLINE void grad1_tile(const int nv, const fast_ctx *k, const rank_mem *r, int cm, float *gw,
-                          int o, int two, int c0)
+ * inputs (at most DL_PAIR_TILE; a run-time count) from column c0:
+ * g[o][c] += Σ_i d_i[o] · a1_i[c], examples in order.  The two outputs
+ * share each load of a1. */
+static void grad1_tile(int nv, const fast_ctx *k, const rank_mem *r, int cm, float *gw, int o,
+                       int two, int c0)
 {
     int nin = k->nh, nout = k->net->sizes[2];
     float *g0 = gw + (size_t)o * nin, *g1 = g0 + (two ? nin : 0);
@@ -149,17 +142,8 @@ static void accumulate_rest(const fast_ctx *k, const rank_mem *r, int cm, float 
             int nvec = (nin + DL_VW - 1) / DL_VW, nt = (nvec + DL_PAIR_TILE - 1) / DL_PAIR_TILE;
             for (int o = 0; o < nout; o += 2)
                 for (int t = 0; t < nt; t++) {
-                    int v0 = (int)((int64_t)nvec * t / nt), nv = (int)((int64_t)nvec * (t + 1) / nt) - v0;
-                    switch (nv) {
-#define CASE(N)                                                                                   \
-    case N:                                                                                       \
-        if (N <= DL_PAIR_TILE) grad1_tile(N, k, r, cm, gw, o, o + 1 < nout, v0 * DL_VW);          \
-        break;
-                        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
-                        CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
-#undef CASE
-                    default: break;
-                    }
+                    int v0 = (int)((int64_t)nvec * t / nt), v1 = (int)((int64_t)nvec * (t + 1) / nt);
+                    grad1_tile(v1 - v0, k, r, cm, gw, o, o + 1 < nout, v0 * DL_VW);
                 }
         } else {
             for (int o = 0; o < nout; o++) {
@@ -349,8 +333,8 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
         }
     }
     if (cf)
-        fwd_word(nv, g, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
-                 w == un->cls ? k->zeros : NULL, un->s[pf], ld);
+        fwd_word_n(nv, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
+                   w == un->cls ? k->zeros : NULL, un->s[pf], ld);
 }
 
 static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit *un, int w, int v0,
@@ -361,8 +345,7 @@ static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit
     case N:                                                                              \
         word_tile(N, DL_GROUP, k, r, un, w, v0, cu, touch, pend, cf, pf);                \
         break;
-        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
-        CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13)
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(13)
 #undef CASE
     default: break;
     }
