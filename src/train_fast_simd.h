@@ -104,6 +104,13 @@ DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, ui
     for (int j = 0; j < 16; j++) _mm_storeu_si128((__m128i *)(void *)(out + (size_t)col[j] * os), x[j]);
 }
 
+/* Bit k set when p[k] != 0, for the 16 bytes p[0..16). */
+DL_INLINE uint16_t dl_nz16(const uint8_t *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return (uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+}
+
 /* Bit k set when p[k] != 0, for the 32 bytes p[0..32). */
 DL_INLINE uint32_t dl_nz32(const uint8_t *p)
 {
@@ -346,6 +353,12 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
     uint64_t m = 0;
     for (int i = 0; i < 64; i++) m |= (uint64_t)(p[i] != 0) << i;
     return m;
+}
+DL_INLINE uint16_t dl_nz16(const uint8_t *p)
+{
+    unsigned m = 0;
+    for (int i = 0; i < 16; i++) m |= (unsigned)(p[i] != 0) << i;
+    return (uint16_t)m;
 }
 DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, uint8_t *out, size_t os)
 {

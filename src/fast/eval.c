@@ -55,7 +55,7 @@ static void eval_thread(void *arg, int t)
             const uint8_t *px[FWD_GROUP];
             for (int q = 0; q < n; q++) {
                 px[q] = d->pixels + (g + (size_t)q) * d->npix;
-                lit_mask(px[q], d->npix, j->nwords, mask + (size_t)q * j->nwords);
+                lit_mask(px[q], d->npix, j->nwords, 3, mask + (size_t)q * j->nwords);
             }
             first_layer(j->wt, j->ld, j->bias, px, mask, j->nwords, n, a1, j->ld);
             for (int q = 0; q < n; q++) {

@@ -119,12 +119,14 @@ static void first_layer(const float *wt, size_t ld, const float *bias, const uin
         for (size_t j = 0; j < ld; j += DL_VW) vf_store(a + (size_t)i * lda + j, vf_sigmoid(vf_load(a + (size_t)i * lda + j)));
 }
 
-/* mask [nwords] of the lit pixels of one image. */
-static void lit_mask(const uint8_t *px, size_t npix, int nwords, uint64_t *mask)
+/* mask [nwords] of the lit pixels of one image, for the words whose
+ * parity (w % 2) has its bit set in `parity` (3: all). */
+static void lit_mask(const uint8_t *px, size_t npix, int nwords, unsigned parity, uint64_t *mask)
 {
     size_t full = npix / 64;
-    for (size_t w = 0; w < full; w++) mask[w] = dl_nz64(px + 64 * w);
-    if (full < (size_t)nwords) {
+    for (size_t w = 0; w < full; w++)
+        if (parity >> (w & 1) & 1) mask[w] = dl_nz64(px + 64 * w);
+    if (full < (size_t)nwords && parity >> (full & 1) & 1) {
         uint64_t m = 0;
         for (size_t b = 0; 64 * full + b < npix; b++) m |= (uint64_t)(px[64 * full + b] != 0) << b;
         mask[full] = m;
@@ -146,7 +148,7 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
         for (size_t j = 0; j < ld; j++) b[j] = (int)j < nh ? bias[j] : 0.0f;
         for (int g = 0; g < n; g += FWD_GROUP) {
             int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
-            for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, mask + (size_t)i * nwords);
+            for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, 3, mask + (size_t)i * nwords);
             first_layer(wt, ld, b, px + g, mask, nwords, m, a + (size_t)g * lda, lda);
         }
     }

@@ -89,6 +89,7 @@ typedef struct rank_mem {
     uint64_t *lit;       /* [nwords] lit in any example of the chunk */
     uint8_t *xt;         /* [npad x xs] xt[k*xs + i]: pixel k of the chunk's example i */
     size_t xs;           /* the chunk's examples rounded up to 16 */
+    uint16_t *who;       /* [npad] bit i: example i lights pixel k (chunks of up to 16) */
     float *a1, *d1;      /* [CHUNK x lda] first layer's activations and deltas */
     float *deep;         /* a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]] */
     float *own;          /* [nsmall] its copy of the parameters from b[0] on (ranks >= 1) */
@@ -217,7 +218,7 @@ static int rank_new(fast_ctx *k, rank_mem *r, int t)
     size_t deep = 0;
     for (int l = 2; l < k->L; l++) deep += 2 * (size_t)CHUNK * k->net->sizes[l];
     size_t sz[] = {CHUNK * (size_t)k->nwords * 8, CHUNK * (size_t)k->nwords * 8,
-                   (size_t)k->nwords * 8, k->npad * CHUNK,
+                   (size_t)k->nwords * 8, k->npad * CHUNK + k->npad * 2,
                    CHUNK * k->lda * sizeof(float), CHUNK * k->lda * sizeof(float),
                    deep * sizeof(float), t ? k->nsmall * sizeof(float) : 0,
                    k->nsmall * sizeof(float), dl_vround((size_t)k->nout) * sizeof(float)};
@@ -237,6 +238,7 @@ static int rank_new(fast_ctx *k, rank_mem *r, int t)
     r->mask[1] = (uint64_t *)(void *)(m + off[1]);
     r->lit = (uint64_t *)(void *)(m + off[2]);
     r->xt = m + off[3];
+    r->who = (uint16_t *)(void *)(m + off[3] + k->npad * CHUNK);
     r->a1 = (float *)(void *)(m + off[4]);
     r->d1 = (float *)(void *)(m + off[5]);
     r->deep = (float *)(void *)(m + off[6]);
@@ -326,10 +328,10 @@ static chunk chunk_at(const fast_ctx *k, int c)
     return ch;
 }
 
-/* The chunk's images and their lit masks, into this rank's buffers of
- * parity par.  (No prefetching in here or in a function of its own: GCC
- * 12.2 at -O3 then deleted the calls, its ipa-modref analysis seeing no
- * effect; the unit tests caught it.  run_rank prefetches.) */
+/* The chunk's images and their lit masks (the words of the classes this
+ * rank owns), into its buffers of parity par.  (GCC 12.2 at -O3 deleted
+ * calls to this function, its ipa-modref analysis seeing no effect: the
+ * Makefile turns that analysis off.) */
 static void prepare(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
 {
     const dl_dataset *d = k->d;
@@ -338,12 +340,14 @@ static void prepare(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
         const uint8_t *px = d->pixels + (size_t)e * d->npix;
         r->px[par][i] = px;
         r->lab[par][i] = d->labels[e];
-        lit_mask(px, d->npix, k->nwords, r->mask[par] + (size_t)i * k->nwords);
+        lit_mask(px, d->npix, k->nwords, (unsigned)(r->owns[0] | r->owns[1] << 1),
+                 r->mask[par] + (size_t)i * k->nwords);
     }
 }
 
-/* Which pixels the chunk lights (lit), and its pixels transposed (xt),
- * for the words of the classes this rank owns. */
+/* Which pixels the chunk lights (lit), its pixels transposed (xt) and,
+ * for a chunk of at most 16 examples, which examples light each (who), for
+ * the words of the classes this rank owns. */
 static void light_maps(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
 {
     r->xs = ((size_t)ch->cm + 15) / 16 * 16;
@@ -361,5 +365,7 @@ static void light_maps(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
             for (; p < 64 * (w + 1) && p < k->nin; p++)
                 for (int i = 0; i < 16; i++) r->xt[(size_t)p * r->xs + 16 * (size_t)q + (size_t)i] = i < n ? rows[i][p] : 0;
         }
+        if (ch->cm <= 16)
+            for (int p = 64 * w; p < 64 * (w + 1) && p < k->nin; p++) r->who[p] = dl_nz16(r->xt + (size_t)p * 16);
     }
 }

@@ -263,12 +263,12 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
  * then, on the same rows while they are in cache, the forward pass of
  * chunk cf (when non-NULL) into the unit's partial sums.
  *
- * The update runs over every example of the chunk, lit or not (a zero
- * pixel adds 0·δ = 0, which changes nothing): a loop of fixed length whose
- * loads do not depend on each other, rather than one over each pixel's lit
- * examples, whose branches the CPU cannot predict.  x_ip comes from the
- * chunk's pixels transposed (r->xt), so a pixel's examples are one short
- * row.  With g = 2 (AVX-512) two pixels at a time share the loads of δ. */
+ * The update runs over the examples that light the pixel (or with g = 2,
+ * either of two pixels, which share the loads of δ: a pixel the example
+ * does not light adds 0·δ = 0, which changes nothing), from a 16-bit map
+ * (r->who; a longer chunk runs over all its examples).  x_ip comes from the
+ * chunk's pixels transposed (r->xt): a pixel's examples are one short row,
+ * so no load waits for another. */
 DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const rank_mem *r,
                          const unit *un, int w, int v0, const chunk *cu, uint64_t touch,
                          uint64_t pend, const chunk *cf, int pf)
@@ -292,7 +292,14 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
             DL_REP13(LOAD)
 #undef LOAD
             const uint8_t *x0 = r->xt + p0 * r->xs, *x1 = r->xt + p1 * r->xs;
-            for (int i = 0; i < cm; i++) {
+            /* The examples that light either pixel (in order), or all of a
+             * long chunk's. */
+            uint32_t ex = cm <= 16 ? (uint32_t)(r->who[p0] | r->who[p1]) : 0;
+            for (int i = 0; cm <= 16 ? ex != 0 : i < cm; i++) {
+                if (cm <= 16) {
+                    i = __builtin_ctz(ex);
+                    ex &= ex - 1;
+                }
                 const float *d = d1 + (size_t)i * lda;
                 dl_vf xa = vf_bcast(tab + x0[i]);
                 if (g == 1) {
