@@ -652,6 +652,7 @@ static void tf_unit(void *arg, int t)
         j->owner[u] = t;
         volatile long x = 0;
         for (long q = 0; q < j->spin; q++) x += q;
+        (void)x;
         dl_work_finish(&j->work);
     }
     dl_work_wait(&j->work);
