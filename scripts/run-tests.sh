@@ -65,6 +65,19 @@ note "build (clang, -Werror)"
 if command -v clang >/dev/null; then
   if make -s -j"$JOBS" BUILD=build/clang CC=clang all >"$log/clang.out" 2>&1; then
     passed=$((passed + 1)); echo "PASS clang build"
+    # Both compilers build the same numbers (-ffp-contract=off), so the same
+    # run gives the same model bytes, in every kernel variant this CPU runs.
+    make -s build/mkfixture >/dev/null 2>&1 && mkdir -p "$log/fx" && build/mkfixture "$log/fx" 300 28 >/dev/null
+    same=1
+    for v in $(./digitlens --version | sed -n 's/^this CPU runs: //p'); do
+      for cc in gcc clang; do
+        bin=./digitlens; [ $cc = clang ] && bin=build/clang/digitlens
+        DIGITLENS_SIMD=$v $bin train --data "$log/fx" --layers 784,20,2 --epochs 2 --quiet --out "$log/$cc-$v.dlm" || same=0
+      done
+      cmp -s "$log/gcc-$v.dlm" "$log/clang-$v.dlm" || { same=0; echo "   $v: gcc and clang models differ"; }
+    done
+    if [ $same = 1 ]; then passed=$((passed + 1)); echo "PASS gcc_and_clang_train_the_same_bytes"
+    else failed=$((failed + 1)); echo "FAIL gcc_and_clang_train_the_same_bytes"; fi
   else
     cat "$log/clang.out"; failed=$((failed + 1)); echo "FAIL clang build"
   fi
