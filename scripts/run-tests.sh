@@ -2,7 +2,7 @@
 # run-tests.sh — everything `make test` runs, ending with one summary line:
 #   1. the unit tests (Criterion), optimised build
 #   2. the same unit tests built with -fsanitize=address,undefined
-#   3. a warning-free build with clang (-Werror)
+#   3. a warning-free build with clang (-Werror), training the same bytes as gcc's
 #   4. the command-line tests (tests/cli/test_*.sh: PASS/FAIL/SKIP lines)
 #   5. each libFuzzer harness for FUZZ_TEST_SECONDS (default 20) seconds
 #   6. a training + pictures run under valgrind (tests/valgrind/pipeline.sh)
