@@ -278,6 +278,7 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
         const float *d1 = r->d1 + un->j0 + col, *tab = DL_PIXEL_TABLE;
         int cm = cu->cm;
         dl_vf rv = vf_set1(cu->r), dec = vf_set1(k->decay);
+        int nodecay = k->decay == 1.0f;
         while (touch) {
             int q0 = __builtin_ctzll(touch);
             touch &= touch - 1;
@@ -319,7 +320,17 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
 #undef FMA2
                 }
             }
-            if (cu->last) {
+            if (cu->last && nodecay) {
+                /* decay·w is w exactly when decay is 1 (no L2): skip it. */
+                float *w0 = un->wt + p0 * ld + col, *w1 = un->wt + p1 * ld + col;
+#define APPLY(c)                                                                        \
+    if (c < nv) {                                                                       \
+        vf_store(w0 + DL_VW * c, vf_fnmadd(rv, a##c, vf_load(w0 + DL_VW * c)));         \
+        if (two) vf_store(w1 + DL_VW * c, vf_fnmadd(rv, b##c, vf_load(w1 + DL_VW * c))); \
+    }
+                DL_REP13(APPLY)
+#undef APPLY
+            } else if (cu->last) {
                 float *w0 = un->wt + p0 * ld + col, *w1 = un->wt + p1 * ld + col;
 #define APPLY(c)                                                                                   \
     if (c < nv) {                                                                                  \
