@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "../src/train_kernels.h"
+#include "../src/train_simd.h"
 #include "blas_trainer.h"
 #include "digitlens/idx.h"
 #include "digitlens/net.h"

@@ -5,7 +5,8 @@
 #   3. a warning-free build with clang (-Werror), training the same bytes as gcc's
 #   4. the command-line tests (tests/cli/test_*.sh: PASS/FAIL/SKIP lines)
 #   5. each libFuzzer harness for FUZZ_TEST_SECONDS (default 20) seconds
-#   6. a training + pictures run under valgrind (tests/valgrind/pipeline.sh)
+#   6. a training + pictures run under valgrind (tests/valgrind/pipeline.sh),
+#      which first checks that the kernels picked a variant valgrind runs
 # and finally "N passed, M failed, K skipped".
 set -u
 cd "$(dirname "$0")/.."
@@ -127,7 +128,10 @@ else
   tail -20 "$log/fuzzbuild.out"; failed=$((failed + 1)); echo "FAIL fuzz build"
 fi
 
-# 6. One training + pictures pipeline under valgrind's memcheck.
+# 6. One training + pictures pipeline under valgrind's memcheck, with the
+# binary users get: valgrind hides AVX-512 from the program, so the kernels'
+# dispatch picks a variant valgrind can execute (the pipeline checks that it
+# does first).
 note "valgrind: train, test, pictures, classify"
 DIGITLENS="$PWD/digitlens" MKFIXTURE="$PWD/build/mkfixture" bash tests/valgrind/pipeline.sh >"$log/vg.out" 2>&1
 rc=$?

@@ -18,8 +18,10 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "digitlens/dataset.h"
+#include "digitlens/err.h"
+#include "digitlens/net.h"
 #include "digitlens/simd.h"
-#include "digitlens/train.h"
 
 /* Each kernel keeps its own private context type behind void *. */
 typedef struct dl_kernel_ops {
@@ -41,14 +43,5 @@ const dl_kernel_ops *dl_kernel_reference(void);
 /* The fast kernel in variant v; NULL when this build lacks it (whether
  * the CPU runs it is dl_simd_supported's answer). */
 const dl_kernel_ops *dl_kernel_fast(dl_simd v);
-
-/* dl_train and dl_evaluate with the fast kernels' variant given rather
- * than chosen (dl_simd_choose): for the tests and the benchmark, which
- * run every variant the CPU has.  v must be supported. */
-dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
-                        const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
-                        dl_progress_fn progress, void *ctx, dl_err *e);
-dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl_cost cost,
-                           int threads, dl_eval *out, dl_err *e);
 
 #endif

@@ -32,6 +32,7 @@
 #include "../src/train_fast_layers.h"
 #include "../src/train_fast_pool.h"
 #include "../src/train_kernels.h"
+#include "../src/train_simd.h"
 #include "digitlens/net.h"
 #include "digitlens/simd.h"
 #include "digitlens/train.h"

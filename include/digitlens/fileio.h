@@ -67,6 +67,10 @@ void dl_writer_abort(dl_writer *w);
 /* Writes n bytes to path atomically (open + write + commit). */
 dl_status dl_file_write_atomic(const char *path, const void *data, size_t n, dl_err *e);
 
+/* dl_file_write_atomic, then free(data) whatever happened: for the buffer
+ * an encoder just made (model, .npy, JSON). */
+dl_status dl_file_write_atomic_free(const char *path, void *data, size_t n, dl_err *e);
+
 /* Creates a directory and its parents (like mkdir -p); fine if it exists. */
 dl_status dl_mkdir_p(const char *path, dl_err *e);
 

@@ -10,7 +10,7 @@
 #include "digitlens/canvas.h"
 #include "digitlens/err.h"
 #include "digitlens/explain.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/model.h"
 #include "digitlens/viz.h"
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitlens/canvas.h"
 #include "digitlens/err.h"
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
@@ -52,6 +53,10 @@ int cli_fail(int code, const char *fmt, ...)
 /* Prints the error's message and maps its status to an exit code. */
 int cli_fail_err(const dl_err *e);
 
+/* The end of a picture command: frees what it held (any may be NULL) and
+ * returns code. */
+int cli_done(int code, dl_model *m, dl_canvas *c, dl_font *font);
+
 /* Parses "784,100,10" into out[0..*n); EXIT_USAGE (printed) naming flag on error. */
 int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi);
 
@@ -59,12 +64,6 @@ int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap);
 
-/* Fits a labelled data set to a model (file names for the messages): the
- * image size must match; for a model trained on --digits, keeps only those
- * classes, relabelled to outputs; otherwise every label must be one the
- * model can output. */
-dl_status cli_match_classes(const dl_model *m, const char *model, const char *images, const char *labels,
-                            dl_dataset **d, dl_err *e);
 
 /* The number of online processors (at least 1). */
 int cli_ncores(void);

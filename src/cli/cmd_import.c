@@ -8,7 +8,8 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "digitlens/interop.h"
+#include "digitlens/network2.h"
+#include "digitlens/npy.h"
 
 /* "28x28" → rows, cols (each 1..65536). */
 static int parse_shape(const char *s, int *rows, int *cols)
@@ -44,8 +45,7 @@ int cmd_import(int argc, char **argv)
         "  digitlens import --nielsen net.json --out net.dlm\n"
         "  digitlens import --nielsen small.json --shape 4x4 --out small.dlm", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!json || !out) return cli_fail(EXIT_USAGE, "import: --nielsen FILE and --out FILE are required");
     int rows = 0, cols = 0;
@@ -53,8 +53,7 @@ int cmd_import(int argc, char **argv)
         return cli_fail(EXIT_USAGE, "import: --shape '%s' is not ROWSxCOLS (e.g. 28x28; each 1..%d)", shape,
                         DL_MAX_WIDTH);
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     int code = EXIT_OK;
     if (dl_nielsen_load(json, rows, cols, &m, &e) != DL_OK || dl_model_save(m, out, &e) != DL_OK) {
