@@ -49,7 +49,7 @@ CFLAGS   ?= $(OPT) -g
 # same bytes.
 CFLAGS   += -std=c11 $(WARN) -fno-math-errno -ffp-contract=off $(WORKAROUNDS)
 CPPFLAGS += -Iinclude $(STB_CFLAGS) -D_POSIX_C_SOURCE=200809L
-LDLIBS   += -lstb -lz -lm -lpthread
+LDLIBS   += -lstb -lz -lm -lpthread -ldl
 
 ifeq ($(KERNELS),generic)
 CPPFLAGS += -DDL_FAST_GENERIC_ONLY

@@ -103,3 +103,6 @@ for index in 0 9999; do
     printf "  digitlens classify --index %d (whole process): %.1f ms median (min %.1f, max %.1f; %d runs)\n",
       i, v[int((NR + 1) / 2)] / 1000, v[1] / 1000, v[NR] / 1000, NR }'
 done
+
+# t-SNE and PCA next to scikit-learn's (scripts/bench-embed.sh; BENCH_EMBED=0 skips it).
+scripts/bench-embed.sh

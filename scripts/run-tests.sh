@@ -132,7 +132,7 @@ fi
 # binary users get: valgrind hides AVX-512 from the program, so the kernels'
 # dispatch picks a variant valgrind can execute (the pipeline checks that it
 # does first).
-note "valgrind: train, test, pictures, classify"
+note "valgrind: train, test, pictures, classify, embed"
 DIGITLENS="$PWD/digitlens" MKFIXTURE="$PWD/build/mkfixture" bash tests/valgrind/pipeline.sh >"$log/vg.out" 2>&1
 rc=$?
 count_lines "$log/vg.out"
