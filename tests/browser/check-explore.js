@@ -291,9 +291,11 @@ async function main() {
       inline: [...document.scripts].every((x) => !x.src),
       external: [...document.querySelectorAll('[src],[href]')].map((e) => e.getAttribute('src') || e.getAttribute('href'))
         .filter((u) => /^(https?:)?\\/\\//.test(u)).length,
-      css: [...document.styleSheets].every((x) => !x.href), links: document.querySelectorAll('link').length })`);
+      css: [...document.styleSheets].every((x) => !x.href), links: document.querySelectorAll('link').length,
+      charset: document.characterSet })`);
     ok(f.inline && f.external === 0 && f.css && f.links === 0, 'page_is_self_contained', JSON.stringify(f));
     ok(f.first === 'pad' && f.api === 'object', 'first_canvas_is_the_pad_and_api_exists', JSON.stringify(f));
+    ok(f.charset === 'UTF-8', 'page_is_utf8', `document.characterSet is ${f.charset}`);
     const { pngs, bytes } = await checkDrawings(a, b, s, tmp);
     await checkFile(b, s, pngs[0], bytes[0]);
     await checkPredict(a, b, s);
@@ -301,6 +303,11 @@ async function main() {
     await draw(b, s, DRAWINGS.three, 'mouse');
     if (a.shot) await shootPage(b, s, a.shot, 'pad-panel', 'grad-panel');
     await checkNeuron(b, s, a.neuronShot);
+    // On a phone (390 px wide): the page fits, nothing scrolls sideways.
+    await b.send('Emulation.setDeviceMetricsOverride', { width: 390, height: 844, deviceScaleFactor: 2, mobile: true }, s);
+    await openPage(b, s, pathToFileURL(page).href, problems);
+    const w = await evaluate(b, s, '({ inner: innerWidth, scroll: document.documentElement.scrollWidth })');
+    ok(w.inner === 390 && w.scroll <= 390, 'page_fits_a_phone', `laid out ${w.inner} px wide, scrolls to ${w.scroll} px`);
     ok(problems.length === 0, 'no_console_errors', problems.slice(0, 3).join(' | '));
   });
   if (!a.keep) fs.rmSync(tmp, { recursive: true, force: true });
