@@ -250,7 +250,7 @@ async function checkPredict(a, b, s) {
 async function checkNeuron(b, s, shot) {
   await evaluate(b, s, 'window.digitlens.state(), 0');
   const before = await evaluate(b, s, 'window.digitlens.state()');
-  const j = before.hidden.indexOf(Math.max(...before.hidden));
+  const first = before.layers[0], j = first.indexOf(Math.max(...first)); // in the first hidden layer's grid
   // Click the cell of the most active neuron in the grid (30 px cells, as the page lays them out).
   const at = await evaluate(b, s, `(() => { const c = document.querySelector('#hidden canvas');
     c.scrollIntoView(); const r = c.getBoundingClientRect(); const cols = Math.round(c.width / 30);
@@ -264,8 +264,8 @@ async function checkNeuron(b, s, shot) {
   await clickAt(b, s, box.x, box.y);
   const les = await evaluate(b, s, 'window.digitlens.state()');
   const moved = maxDiff(les.outputs, before.outputs);
-  ok(les.lesioned.length === 1 && les.hidden[j] === 0 && moved > 0, 'lesion_changes_the_outputs',
-    `lesioned ${les.lesioned}, a_${j} = ${les.hidden[j]}, outputs moved by ${moved}`);
+  ok(les.lesioned.length === 1 && les.layers[0][j] === 0 && moved > 0, 'lesion_changes_the_outputs',
+    `lesioned ${les.lesioned}, a_${j} = ${les.layers[0][j]}, outputs moved by ${moved}`);
   if (shot) await shootPage(b, s, shot, 'hidden-panel', 'neuron-panel');
   await evaluate(b, s, "document.getElementById('reset').click(), 0");
   const back = await evaluate(b, s, 'window.digitlens.state()');
