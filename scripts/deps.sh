@@ -18,6 +18,10 @@ PACKAGES=(
   chromium                  # opens the HTML report in the browser test
   nodejs                    # drives Chromium in that test (DevTools over a pipe)
   python3-numpy             # checks exported .npy files with np.load
+  protobuf-c-compiler libprotobuf-c-dev  # protoc-c and its runtime: ONNX in and out
+  libonnx-dev               # ONNX's schema (onnx/onnx.proto), compiled at build time
+  python3-onnx              # checks exported ONNX files (onnx.checker)
+  python3-torch             # exports the PyTorch MLPs the ONNX import is tested on
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
