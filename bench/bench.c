@@ -111,7 +111,8 @@ static int run_config(const config *c, const dl_dataset *train, double fl)
     double *sec = calloc((size_t)c->epochs, sizeof *sec);
     double scale = 60000.0 / (double)train->n;
     for (int ep = 1; ep <= c->epochs; ep++) {
-        dl_train_opts o = {ep, 10, 3.0f, c->lambda, DL_COST_QUADRATIC, c->threads, c->kernel, NULL};
+        dl_train_opts o = {.epochs = ep, .batch = 10, .eta = 3.0f, .lambda = c->lambda,
+                           .cost = DL_COST_QUADRATIC, .threads = c->threads, .kernel = c->kernel, .stop = NULL};
         if (dl_train(net, train, NULL, &o, &s, hist, NULL, NULL, &e) != DL_OK)
             return fprintf(stderr, "bench: %s\n", e.msg), 1;
         sec[ep - 1] = hist[ep - 1].seconds * scale;

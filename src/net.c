@@ -221,19 +221,35 @@ const float *dl_net_forward(const dl_net *n, const float *x, dl_trace *t)
     return dl_net_forward_from(n, t, 0);
 }
 
+/* Layer l+1 from layer l: the one place digitlens computes a layer. */
+static void layer_forward(const dl_net *n, dl_trace *t, int l)
+{
+    int in = n->sizes[l], out = n->sizes[l + 1];
+    const float *a = t->a[l];
+    for (int j = 0; j < out; j++) {
+        const float *row = n->w[l] + (size_t)j * in;
+        float s = n->b[l][j];
+        for (int k = 0; k < in; k++) s += row[k] * a[k];
+        t->z[l + 1][j] = s;
+    }
+    dl_act_apply(n->act[l], t->z[l + 1], t->a[l + 1], out);
+}
+
 const float *dl_net_forward_from(const dl_net *n, dl_trace *t, int from)
 {
     DL_ASSERT(from >= 0 && from < n->nlayers && t->nlayers == n->nlayers);
-    for (int l = from; l + 1 < n->nlayers; l++) {
-        int in = n->sizes[l], out = n->sizes[l + 1];
-        const float *a = t->a[l];
-        for (int j = 0; j < out; j++) {
-            const float *row = n->w[l] + (size_t)j * in;
-            float s = n->b[l][j];
-            for (int k = 0; k < in; k++) s += row[k] * a[k];
-            t->z[l + 1][j] = s;
-        }
-        dl_act_apply(n->act[l], t->z[l + 1], t->a[l + 1], out);
+    for (int l = from; l + 1 < n->nlayers; l++) layer_forward(n, t, l);
+    return t->a[n->nlayers - 1];
+}
+
+const float *dl_net_forward_dropout(const dl_net *n, const float *x, const float *const *keep, dl_trace *t)
+{
+    DL_ASSERT(t->nlayers == n->nlayers);
+    memcpy(t->a[0], x, sizeof(float) * (size_t)n->sizes[0]);
+    for (int l = 0; l + 1 < n->nlayers; l++) {
+        layer_forward(n, t, l);
+        if (l + 2 < n->nlayers && keep && keep[l + 1])
+            for (int j = 0; j < n->sizes[l + 1]; j++) t->a[l + 1][j] *= keep[l + 1][j];
     }
     return t->a[n->nlayers - 1];
 }
@@ -290,6 +306,12 @@ static void output_delta(const dl_net *n, dl_trace *t, const float *target, dl_c
 void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost cost,
                      float *grad)
 {
+    dl_net_backprop_dropout(n, t, target, cost, NULL, grad);
+}
+
+void dl_net_backprop_dropout(const dl_net *n, dl_trace *t, const float *target, dl_cost cost,
+                             const float *const *keep, float *grad)
+{
     int L = n->nlayers - 1;
     output_delta(n, t, target, cost);
     for (int l = L - 1; l >= 0; l--) {
@@ -308,7 +330,19 @@ void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost 
             for (int k = 0; k < in; k++) t->delta[l][k] += row[k] * d[j];
         }
         dl_act f = n->act[l - 1];
-        for (int k = 0; k < in; k++) t->delta[l][k] *= dl_act_slope(f, a[k]);
+        const float *kp = keep ? keep[l] : NULL;
+        if (!kp) {
+            for (int k = 0; k < in; k++) t->delta[l][k] *= dl_act_slope(f, a[k]);
+            continue;
+        }
+        /* a[l] holds f(z)·keep; the slope wants f(z) itself, recomputed
+         * from z (the same function, so the same bits as the forward pass),
+         * and a dropped unit passes nothing back. */
+        for (int k = 0; k < in; k++) {
+            float fz;
+            dl_act_apply(f, &t->z[l][k], &fz, 1);
+            t->delta[l][k] *= dl_act_slope(f, fz) * kp[k];
+        }
     }
 }
 

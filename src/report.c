@@ -103,10 +103,11 @@ static void summary_section(dl_buf *b, const report_ctx *r, const dl_eval *ev)
     }
     double last = dl_model_last_accuracy(m);
     if (last >= 0) {
-        const dl_epoch_stat *s = &m->history[m->nhistory - 1];
+        uint32_t ep = dl_model_params_epoch(m);
+        const dl_epoch_stat *s = &m->history[ep - 1];
         fmt_pct(t, sizeof t, last);
-        dl_buf_appendf(b, "<tr><td>final accuracy</td><td><b>%s</b> (%u of %u, evaluated after epoch %u)</td></tr>\n", t,
-                  s->correct, s->total, m->nhistory);
+        dl_buf_appendf(b, "<tr><td>final accuracy</td><td><b>%s</b> (%u of %u, evaluated after epoch %u%s)</td></tr>\n", t,
+                  s->correct, s->total, ep, ep != m->nhistory ? ": early stopping kept the best epoch" : "");
     }
     if (ev) {
         fmt_pct(t, sizeof t, (double)ev->correct / (double)ev->total);

@@ -1,6 +1,9 @@
 /*
- * train.c — the SGD loop and evaluation (see train.h).  The per-batch arithmetic is a "kernel": the reference
- * kernel calls dl_net_backprop per example, exactly the textbook algorithm.
+ * train.c — the SGD loop and evaluation (see train.h).  The per-batch
+ * arithmetic is a "kernel": the reference kernel calls dl_net_backprop per
+ * example, exactly the textbook algorithm.  The loop owns what lasts
+ * between steps: the learning rate the schedule sets, the dropout seed,
+ * the best epoch early stopping keeps.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "digitlens/train.h"
@@ -8,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "digitlens/rng.h"
 
 #include "train_fast_eval.h"
 #include "train_kernels.h"
@@ -21,15 +26,28 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* --- dropout masks and the update, shared by the kernels ----------------- */
+
+void dl_dropout_mask(uint64_t seed, uint32_t pos, int layer, float p, int n, float *keep)
+{
+    /* keep when the top 32 bits are at least p·2^32 (p < 1, so this fits). */
+    uint32_t thr = (uint32_t)((double)p * 4294967296.0);
+    float scale = 1.0f / (1.0f - p);
+    uint64_t base = ((uint64_t)pos * DL_MAX_LAYERS + (uint64_t)layer) * DL_MAX_WIDTH;
+    for (int j = 0; j < n; j++) keep[j] = (uint32_t)(dl_rng_at(seed, base + (uint64_t)j) >> 32) >= thr ? scale : 0.0f;
+}
+
 /* --- the reference kernel ------------------------------------------------ */
 
 typedef struct ref_ctx {
     const dl_net *net;
-    dl_cost cost;
+    dl_sgd sgd;
     dl_trace *trace;
     float *grad;    /* [nparams] Σ over the batch */
     float *x;       /* [sizes[0]] */
     float *y;       /* [outputs] one-hot target */
+    float *keep[DL_MAX_LAYERS]; /* dropout masks of the hidden layers (views into keepbuf), or NULL */
+    float *keepbuf;
 } ref_ctx;
 
 static void ref_free(void *kv)
@@ -40,21 +58,32 @@ static void ref_free(void *kv)
     free(k->grad);
     free(k->x);
     free(k->y);
+    free(k->keepbuf);
     free(k);
 }
 
-static void *ref_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
+static void *ref_new(const dl_net *net, const dl_sgd *sgd, int threads, dl_err *e)
 {
     (void)threads; /* the reference is single-threaded by design */
     ref_ctx *k = calloc(1, sizeof *k);
     if (!k) goto oom;
     k->net = net;
-    k->cost = cost;
+    k->sgd = *sgd;
     k->trace = dl_trace_new(net, e);
     k->grad = malloc(net->nparams * sizeof(float));
     k->x = malloc((size_t)net->sizes[0] * sizeof(float));
     k->y = malloc((size_t)net->sizes[net->nlayers - 1] * sizeof(float));
     if (!k->trace || !k->grad || !k->x || !k->y) goto oom;
+    if (sgd->dropout > 0.0f && net->nlayers > 2) {
+        size_t total = 0;
+        for (int l = 1; l + 1 < net->nlayers; l++) total += (size_t)net->sizes[l];
+        if (!(k->keepbuf = malloc(total * sizeof(float)))) goto oom;
+        float *p = k->keepbuf;
+        for (int l = 1; l + 1 < net->nlayers; l++) {
+            k->keep[l] = p;
+            p += net->sizes[l];
+        }
+    }
     return k;
 oom:
     ref_free(k);
@@ -62,9 +91,10 @@ oom:
     return NULL;
 }
 
-/* One mini-batch: Σ gradients with dl_net_backprop, then the SGD update. */
+/* One mini-batch: Σ gradients with dl_net_backprop (through this step's
+ * dropout masks), then the SGD update of train.h. */
 static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx,
-                       int m, float eta, float decay)
+                       int m, const dl_step *st)
 {
     ref_ctx *k = kv;
     int K = net->sizes[net->nlayers - 1];
@@ -73,18 +103,38 @@ static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_
     for (int i = 0; i < m; i++) {
         dl_dataset_image(d, idx[i], k->x);
         for (int j = 0; j < K; j++) k->y[j] = (j == d->labels[idx[i]]) ? 1.0f : 0.0f;
-        const float *a = dl_net_forward(net, k->x, k->trace);
-        cost += dl_cost_value(k->cost, a, k->y, K);
-        dl_net_backprop(net, k->trace, k->y, k->cost, k->grad);
+        const float *a;
+        if (k->keepbuf) {
+            for (int l = 1; l + 1 < net->nlayers; l++)
+                dl_dropout_mask(st->dropout_seed, st->pos + (uint32_t)i, l, k->sgd.dropout, net->sizes[l], k->keep[l]);
+            a = dl_net_forward_dropout(net, k->x, (const float *const *)k->keep, k->trace);
+        } else {
+            a = dl_net_forward(net, k->x, k->trace);
+        }
+        cost += dl_cost_value(k->sgd.cost, a, k->y, K);
+        dl_net_backprop_dropout(net, k->trace, k->y, k->sgd.cost, k->keepbuf ? (const float *const *)k->keep : NULL,
+                                k->grad);
     }
-    float r = eta / (float)m;
+    float r = st->eta / (float)m, mu = k->sgd.momentum;
     for (int l = 0; l + 1 < net->nlayers; l++) {
         size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
-        float *w = net->w[l];
-        const float *g = k->grad + dl_net_woff(net, l);
-        for (size_t i = 0; i < nw; i++) w[i] = decay * w[i] - r * g[i];
-        const float *gb = k->grad + dl_net_boff(net, l);
-        for (int j = 0; j < net->sizes[l + 1]; j++) net->b[l][j] -= r * gb[j];
+        int nb = net->sizes[l + 1];
+        float *w = net->w[l], *b = net->b[l];
+        const float *g = k->grad + dl_net_woff(net, l), *gb = k->grad + dl_net_boff(net, l);
+        if (mu == 0.0f) {
+            for (size_t i = 0; i < nw; i++) w[i] = st->decay * w[i] - r * g[i];
+            for (int j = 0; j < nb; j++) b[j] -= r * gb[j];
+            continue;
+        }
+        float *vw = k->sgd.velocity + dl_net_woff(net, l), *vb = k->sgd.velocity + dl_net_boff(net, l);
+        for (size_t i = 0; i < nw; i++) {
+            vw[i] = mu * vw[i] - r * g[i] - st->l2 * w[i];
+            w[i] += vw[i];
+        }
+        for (int j = 0; j < nb; j++) {
+            vb[j] = mu * vb[j] - r * gb[j];
+            b[j] += vb[j];
+        }
     }
     return cost;
 }
@@ -95,41 +145,116 @@ const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
 
 /* --- the loop ------------------------------------------------------------ */
 
-dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
-                   const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
-                   dl_progress_fn progress, void *ctx, dl_err *e)
+const char *dl_train_fast_lacks(const dl_net *net, const dl_train_opts *o)
 {
-    if (o->batch < 1 || o->epochs < 0 || !(o->eta > 0.0f) || o->lambda < 0.0f)
+    for (int l = 0; l + 2 < net->nlayers; l++)
+        if (net->act[l] != DL_ACT_SIGMOID)
+            return net->act[l] == DL_ACT_RELU ? "ReLU hidden layers" : "tanh hidden layers";
+    if (net->act[net->nlayers - 2] != DL_ACT_SIGMOID) return "a softmax output";
+    if (o->cost == DL_COST_LOG_LIKELIHOOD) return "the log-likelihood cost";
+    if (o->momentum > 0.0f) return "momentum";
+    if (o->dropout > 0.0f) return "dropout";
+    return NULL;
+}
+
+static void swap_params(dl_net *net, float *kept)
+{
+    for (size_t i = 0; i < net->nparams; i++) {
+        float t = net->params[i];
+        net->params[i] = kept[i];
+        kept[i] = t;
+    }
+}
+
+static dl_status check_opts(const dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                            const dl_train_opts *o, const dl_train_state *s, dl_err *e)
+{
+    if (o->batch < 1 || o->epochs < 0 || !(o->eta > 0.0f) || !(o->lambda >= 0.0f) ||
+        !(o->momentum >= 0.0f && o->momentum < 1.0f) || !(o->dropout >= 0.0f && o->dropout < 1.0f) ||
+        o->early_stop < 0 || o->halve_after < 0)
         return dl_err_set(e, DL_EINVAL, "training options out of range");
+    if ((o->early_stop || o->halve_after) && !eval)
+        return dl_err_set(e, DL_EINVAL, "early stopping and the eta schedule judge epochs by an evaluation set, "
+                          "and there is none");
     if (s->n != train->n)
         return dl_err_set(e, DL_EINVAL, "training state is for %u examples, data has %zu", s->n,
                           train->n);
     if (train->n == 0) return dl_err_set(e, DL_EINVAL, "no training examples");
+    if ((s->velocity || s->kept) && s->nparams != net->nparams)
+        return dl_err_set(e, DL_EINVAL, "training state is for %zu parameters, the network has %zu", s->nparams,
+                          net->nparams);
+    if (s->kept_is_last && !s->kept) return dl_err_set(e, DL_EINVAL, "training state is inconsistent");
     dl_status st = dl_dataset_check(train, net->sizes[0], net->sizes[net->nlayers - 1], "training data", FIT_HINT, e);
     if (st == DL_OK && eval) st = dl_dataset_check(eval, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
     if (st == DL_OK) st = dl_net_check_acts(net, e);
     if (st == DL_OK) st = dl_net_check_cost(net, o->cost, e);
+    return st;
+}
+
+/* After an evaluated epoch: is it the best so far, and what do early
+ * stopping and the schedule make of it? */
+static void judge_epoch(dl_net *net, const dl_train_opts *o, dl_train_state *s, uint32_t correct)
+{
+    if (s->best_epoch == 0 || correct > s->best_correct) {
+        s->best_epoch = s->epoch;
+        s->best_correct = correct;
+        s->stale = 0;
+        if (s->kept) memcpy(s->kept, net->params, net->nparams * sizeof(float));
+    } else {
+        s->stale++;
+    }
+    if (o->early_stop && s->epoch - s->best_epoch >= (uint32_t)o->early_stop) s->stopped = DL_STOP_EARLY;
+    if (o->halve_after && s->stale >= (uint32_t)o->halve_after) {
+        /* Halving a float is exact, so η reaches η/128 exactly. */
+        s->eta *= 0.5f;
+        s->stale = 0;
+        if (s->eta <= o->eta / 128.0f && !s->stopped) s->stopped = DL_STOP_SCHEDULE;
+    }
+}
+
+dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                   const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
+                   dl_progress_fn progress, void *ctx, dl_err *e)
+{
+    dl_status st = check_opts(net, train, eval, o, s, e);
     if (st != DL_OK) return st;
+    if (o->momentum > 0.0f && (st = dl_train_state_array(s, &s->velocity, net->nparams, e)) != DL_OK) return st;
+    if (o->early_stop > 0 && (st = dl_train_state_array(s, &s->kept, net->nparams, e)) != DL_OK) return st;
+    /* Only the schedule moves η away from the options' value. */
+    if (o->halve_after && s->eta == 0.0f) s->eta = o->eta;
 
     const dl_kernel_ops *ops = o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference()
                                                                  : dl_kernel_fast();
-    void *k = ops->create(net, o->cost, o->threads, e);
+    dl_sgd sgd = {o->cost, o->momentum, o->momentum > 0.0f ? s->velocity : NULL, o->dropout};
+    void *k = ops->create(net, &sgd, o->threads, e);
     if (!k) return e ? e->code : DL_ENOMEM;
-    /* L2 as in chapter 3: weight decay factor (1 − ηλ/n) each mini-batch. */
-    float decay = 1.0f - o->eta * o->lambda / (float)train->n;
+    /* The last call ended with the best epoch's parameters in the net:
+     * training goes on from the last epoch's (before the first step, when
+     * a kernel first reads the net). */
+    if (s->kept_is_last) {
+        swap_params(net, s->kept);
+        s->kept_is_last = 0;
+    }
 
-    while ((int)s->epoch < o->epochs) {
+    while ((int)s->epoch < o->epochs && !s->stopped) {
         if (s->pos == 0) {
             /* Each epoch's order depends only on the RNG state, so a run
              * resumed from a saved state reproduces it exactly. */
             for (uint32_t i = 0; i < s->n; i++) s->order[i] = i;
             dl_rng_shuffle(&s->rng, s->order, s->n);
+            /* Drawn only with dropout, so runs without it keep their streams. */
+            if (o->dropout > 0.0f) s->dropout_seed = dl_rng_u64(&s->rng);
         }
         if (s->pos == 0) s->cost_sum = 0.0;
+        /* L2 as in chapter 3: weight decay factor (1 − ηλ/n) each mini-batch. */
+        float eta = o->halve_after ? s->eta : o->eta;
+        dl_step step = {eta, 1.0f - eta * o->lambda / (float)train->n, eta * o->lambda / (float)train->n,
+                        s->dropout_seed, 0};
         double t0 = now_seconds(), last = t0;
         while (s->pos < s->n) {
             int m = (int)((s->n - s->pos) < (uint32_t)o->batch ? s->n - s->pos : (uint32_t)o->batch);
-            s->cost_sum += ops->step(k, net, train, s->order + s->pos, m, o->eta, decay);
+            step.pos = s->pos;
+            s->cost_sum += ops->step(k, net, train, s->order + s->pos, m, &step);
             s->pos += (uint32_t)m;
             double t = now_seconds();
             if (progress && t - last > 0.05) {
@@ -144,7 +269,7 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
             }
         }
         double secs = now_seconds() - t0;
-        dl_epoch_stat stat = {0, 0, (float)(s->cost_sum / (double)s->n), (float)secs};
+        dl_epoch_stat stat = {0, 0, (float)(s->cost_sum / (double)s->n), (float)secs, eta};
         if (eval) {
             dl_eval ev;
             st = dl_evaluate(net, eval, o->cost, o->threads, &ev, e);
@@ -160,16 +285,21 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
         s->epoch++;
         s->pos = 0;
         s->cost_sum = 0.0;
+        if (o->early_stop || o->halve_after) judge_epoch(net, o, s, stat.correct);
         if (progress) {
             dl_progress p = {(int)s->epoch, o->epochs, s->n, s->n, secs, &hist[s->epoch - 1]};
             progress(&p, ctx);
         }
-        if (o->stop && *o->stop && (int)s->epoch < o->epochs) {
+        if (o->stop && *o->stop && (int)s->epoch < o->epochs && !s->stopped) {
             ops->destroy(k);
             return dl_err_set(e, DL_EINTR, "stopped after epoch %u", s->epoch);
         }
     }
     ops->destroy(k);
+    if (s->kept && s->best_epoch > 0) {
+        swap_params(net, s->kept);
+        s->kept_is_last = 1;
+    }
     return DL_OK;
 }
 

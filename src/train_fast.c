@@ -179,17 +179,18 @@ static void load_tiles(fast_ctx *k, const dl_net *net)
     }
 }
 
-static void *fast_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
+static void *fast_new(const dl_net *net, const dl_sgd *sgd, int threads, dl_err *e)
 {
-    /* Its arithmetic is σ's and the two chapter-1/3 costs only. */
-    if (!dl_net_all_sigmoid(net) || cost == DL_COST_LOG_LIKELIHOOD) {
+    /* Its arithmetic is σ's, the two chapter-1/3 costs and plain SGD only. */
+    if (!dl_net_all_sigmoid(net) || sgd->cost == DL_COST_LOG_LIKELIHOOD || sgd->momentum > 0.0f ||
+        sgd->dropout > 0.0f) {
         dl_err_set(e, DL_EINVAL, "the fast kernel trains sigmoid networks with the quadratic or cross-entropy "
-                   "cost only (use the reference kernel)");
+                   "cost, without momentum or dropout, only (use the reference kernel)");
         return NULL;
     }
     fast_ctx *k = alloc_zero(sizeof *k);
     if (!k) goto oom;
-    k->cost_kind = cost;
+    k->cost_kind = sgd->cost;
     k->L = net->nlayers;
     k->nin = net->sizes[0];
     k->nh = net->sizes[1];
@@ -686,9 +687,10 @@ static void run_chunk(fast_ctx *k)
 }
 
 static double fast_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx, int m,
-                        float eta, float decay)
+                        const dl_step *st)
 {
     fast_ctx *k = kv;
+    float eta = st->eta, decay = st->decay;
     if (m <= 0) return 0.0;
     if (net->params != k->params) {
         load_tiles(k, net);

@@ -44,7 +44,8 @@ static dl_model *fresh(const dl_dataset *d, int hidden, uint64_t seed)
 static void run(dl_model *m, const dl_dataset *d, const dl_dataset *ev, int epochs, dl_kernel k,
                 volatile sig_atomic_t *stop, dl_status want)
 {
-    dl_train_opts o = {epochs, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, k, stop};
+    dl_train_opts o = {.epochs = epochs, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = k, .stop = stop};
     dl_err e;
     dl_status st = dl_train(m->net, d, ev, &o, &m->state, m->history, NULL, NULL, &e);
     cr_assert_eq(st, want, "%s", e.msg);
@@ -141,7 +142,8 @@ Test(train, labels_beyond_the_outputs_are_refused_before_training)
     dl_dataset *d = separable(20, 1);
     d->labels[7] = 5;
     dl_model *m = fresh(d, 3, 1);
-    dl_train_opts o = {1, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = 1, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = DL_KERNEL_FAST, .stop = NULL};
     dl_err e;
     cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e), DL_EFORMAT);
     cr_expect(strstr(e.msg, "label 5 at example 7"), "%s", e.msg);
@@ -191,7 +193,8 @@ Test(train, real_mnist_784_100_10_reaches_92_percent_in_3_epochs, .timeout = 300
     dl_model *m = dl_model_new(3, sizes, 28, 28, &e);
     dl_model_start(m, DL_INIT_SCALED, 1, tr, &e);
     dl_model_reserve_history(m, 3, &e);
-    dl_train_opts o = {3, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 2, DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = 3, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 2, .kernel = DL_KERNEL_FAST, .stop = NULL};
     cr_assert_eq(dl_train(m->net, tr, te, &o, &m->state, m->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
     double acc = (double)m->history[2].correct / m->history[2].total;
     cr_log_info("784-100-10, 3 epochs: %.2f%% on the real test set", 100 * acc);
@@ -213,7 +216,8 @@ Test(train, real_mnist_784_1_2_separates_zeros_from_ones, .timeout = 300)
     dl_model *m = dl_model_new(3, sizes, 28, 28, &e);
     dl_model_start(m, DL_INIT_SCALED, 1, tr, &e);
     dl_model_reserve_history(m, 3, &e);
-    dl_train_opts o = {3, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = 3, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = DL_KERNEL_FAST, .stop = NULL};
     cr_assert_eq(dl_train(m->net, tr, te, &o, &m->state, m->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
     double acc = (double)m->history[2].correct / m->history[2].total;
     cr_log_info("784-1-2 on 0 vs 1: %.2f%% of %u", 100 * acc, m->history[2].total);
@@ -234,7 +238,8 @@ Test(train, a_relu_softmax_net_trains_on_the_reference_and_is_refused_by_the_fas
     dl_model *m = fresh(d, 4, 5);
     m->net->act[0] = DL_ACT_RELU;
     m->net->act[1] = DL_ACT_SOFTMAX;
-    dl_train_opts o = {5, 10, 0.1f, 0.0f, DL_COST_LOG_LIKELIHOOD, 1, DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = 5, .batch = 10, .eta = 0.1f, .lambda = 0.0f,
+                       .cost = DL_COST_LOG_LIKELIHOOD, .threads = 1, .kernel = DL_KERNEL_FAST, .stop = NULL};
     dl_err e;
     cr_expect_eq(dl_train(m->net, d, t, &o, &m->state, m->history, NULL, NULL, &e), DL_EINVAL);
     cr_expect(strstr(e.msg, "fast kernel"), "%s", e.msg);

@@ -104,7 +104,8 @@ static void tf_train(dl_net *net, const dl_dataset *d, const dl_dataset *ev, tf_
     dl_train_state s;
     dl_err e;
     cr_assert_eq(dl_train_state_init(&s, (uint32_t)d->n, &r, &e), DL_OK);
-    dl_train_opts to = {o.epochs, o.batch, o.eta, o.lambda, o.cost, o.threads, o.kernel, NULL};
+    dl_train_opts to = {.epochs = o.epochs, .batch = o.batch, .eta = o.eta, .lambda = o.lambda,
+                       .cost = o.cost, .threads = o.threads, .kernel = o.kernel, .stop = NULL};
     cr_assert_eq(dl_train(net, d, ev, &to, &s, hist, NULL, NULL, &e), DL_OK, "%s", e.msg);
     dl_train_state_free(&s);
 }
@@ -240,14 +241,15 @@ Test(train_fast, the_net_is_exact_after_every_step)
     dl_net *ref = tf_net(3, NET_100, 5), *fast = tf_net(3, NET_100, 5);
     const dl_kernel_ops *R = dl_kernel_reference(), *F = dl_kernel_fast();
     dl_err e;
-    void *kr = R->create(ref, DL_COST_QUADRATIC, 1, &e), *kf = F->create(fast, DL_COST_QUADRATIC, 2, &e);
+    dl_sgd sgd = {DL_COST_QUADRATIC, 0.0f, NULL, 0.0f};
+    void *kr = R->create(ref, &sgd, 1, &e), *kf = F->create(fast, &sgd, 2, &e);
     cr_assert(kr && kf);
     uint32_t idx[120];
     for (uint32_t i = 0; i < 120; i++) idx[i] = (i * 37) % 120;
     for (int s = 0; s < 12; s++) {
-        float decay = s % 3 == 2 ? 0.999f : 1.0f;
-        double cr = R->step(kr, ref, d, idx + s * 10, 10, 3.0f, decay);
-        double cf = F->step(kf, fast, d, idx + s * 10, 10, 3.0f, decay);
+        dl_step st = {3.0f, s % 3 == 2 ? 0.999f : 1.0f, 0.0f, 0, 0};
+        double cr = R->step(kr, ref, d, idx + s * 10, 10, &st);
+        double cf = F->step(kf, fast, d, idx + s * 10, 10, &st);
         cr_expect(fabs(cr - cf) < 1e-4 * (1 + fabs(cr)), "step %d: cost %g vs %g", s, cr, cf);
         double md = tf_maxdiff(ref, fast);
         cr_expect(md < 1e-5, "step %d: parameters differ by %g", s, md);
@@ -268,12 +270,14 @@ Test(train_fast, a_step_on_another_net_reads_that_net)
     dl_err e;
     dl_net *b2 = dl_net_copy(b, &e);
     const dl_kernel_ops *F = dl_kernel_fast();
-    void *k1 = F->create(a, DL_COST_QUADRATIC, 1, &e), *k2 = F->create(b2, DL_COST_QUADRATIC, 1, &e);
+    dl_sgd sgd = {DL_COST_QUADRATIC, 0.0f, NULL, 0.0f};
+    void *k1 = F->create(a, &sgd, 1, &e), *k2 = F->create(b2, &sgd, 1, &e);
     uint32_t idx[60];
     for (uint32_t i = 0; i < 60; i++) idx[i] = i;
-    F->step(k1, a, d, idx, 10, 3.0f, 1.0f);
-    F->step(k1, b, d, idx + 10, 10, 3.0f, 1.0f);  /* k1 switches to b */
-    F->step(k2, b2, d, idx + 10, 10, 3.0f, 1.0f); /* a fresh kernel on the same weights */
+    dl_step st = {3.0f, 1.0f, 0.0f, 0, 0};
+    F->step(k1, a, d, idx, 10, &st);
+    F->step(k1, b, d, idx + 10, 10, &st);  /* k1 switches to b */
+    F->step(k2, b2, d, idx + 10, 10, &st); /* a fresh kernel on the same weights */
     cr_expect_eq(memcmp(b->params, b2->params, b->nparams * sizeof(float)), 0);
     F->destroy(k1);
     F->destroy(k2);

@@ -125,6 +125,18 @@ const float *dl_net_forward_from(const dl_net *n, dl_trace *t, int from);
 void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost cost,
                      float *grad);
 
+/* Dropout's forward and backward passes (the training kernels' reference):
+ * keep[l] (1 <= l < nlayers-1; NULL, or keep[l] NULL, for none) is layer
+ * l's mask [sizes[l]], each 0 (dropped) or 1/(1−p) (kept; inverted
+ * dropout, so nothing changes at test time).  The forward pass is
+ * dl_net_forward with a[l] ⊙= keep[l] after each hidden layer; backprop is
+ * dl_net_backprop with δ[l] ⊙= keep[l] (a[l] is then f(z)·keep, and the
+ * slope f'(z) comes from f(z) recomputed).  dl_net_backprop is this with
+ * keep NULL. */
+const float *dl_net_forward_dropout(const dl_net *n, const float *x, const float *const *keep, dl_trace *t);
+void dl_net_backprop_dropout(const dl_net *n, dl_trace *t, const float *target, dl_cost cost,
+                             const float *const *keep, float *grad);
+
 /* Gradient of output neuron `out` of layer `layer` (1..nlayers-1) with
  * respect to the input, after dl_net_forward on the same t: gx[sizes[0]] =
  * ∂a[layer][out]/∂x (through softmax's Jacobian when that layer is a

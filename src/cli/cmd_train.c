@@ -24,7 +24,7 @@ static void on_signal(int sig)
 }
 
 typedef struct progress_ctx {
-    int tty, quiet;
+    int tty, quiet, show_eta;
     const char *evalname;
     double total_seconds;
 } progress_ctx;
@@ -40,6 +40,7 @@ static void on_progress(const dl_progress *p, void *vctx)
         if (p->stat->total)
             fprintf(stderr, "  %s %u/%u (%.2f%%)", c->evalname, p->stat->correct, p->stat->total,
                     100.0 * p->stat->correct / p->stat->total);
+        if (c->show_eta) fprintf(stderr, "  eta %g", (double)p->stat->eta);
         fprintf(stderr, "  cost %.4f  %.1f s\n", p->stat->cost, p->stat->seconds);
         return;
     }
@@ -55,6 +56,56 @@ static void on_progress(const dl_progress *p, void *vctx)
     fflush(stderr);
 }
 
+/* "relu hidden, softmax output, " or "" for the book's all-sigmoid network. */
+static const char *describe_acts(const dl_net *n, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (dl_net_all_sigmoid(n)) return buf;
+    if (n->nlayers > 2)
+        snprintf(buf, cap, "%s hidden, %s output, ", dl_act_name(n->act[0]), dl_act_name(n->act[n->nlayers - 2]));
+    else
+        snprintf(buf, cap, "%s output, ", dl_act_name(n->act[0]));
+    return buf;
+}
+
+/* ", momentum 0.9, dropout 0.5, early stop 10, eta halve:10" for what is on. */
+static void describe_extras(const dl_model *m, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    if (m->momentum > 0) k += (size_t)snprintf(buf + k, cap - k, ", momentum %g", (double)m->momentum);
+    if (m->dropout > 0 && k < cap) k += (size_t)snprintf(buf + k, cap - k, ", dropout %g", (double)m->dropout);
+    if (m->early_stop && k < cap) k += (size_t)snprintf(buf + k, cap - k, ", early stop %u", m->early_stop);
+    if (m->halve_after && k < cap) snprintf(buf + k, cap - k, ", eta halve:%u", m->halve_after);
+}
+
+/* The option named name in the table (it is there). */
+static const cli_opt *opt_named(const cli_opt *opts, const char *name)
+{
+    while (strcmp(opts->name, name) != 0) opts++;
+    return opts;
+}
+
+/* Options that mean nothing together are usage errors that say why. */
+static int check_architecture(int nl, dl_act hidden, dl_act output, dl_cost cost, double dropout, const cli_opt *opts)
+{
+    if (nl == 2 && (opt_named(opts, "activation")->seen || dropout > 0))
+        return cli_fail(EXIT_USAGE, "train: --%s applies to hidden layers, and --layers has none",
+                        dropout > 0 ? "dropout" : "activation");
+    int sizes[DL_MAX_LAYERS] = {1, 1, 1, 1, 1, 1, 1, 1};
+    dl_net *n = dl_net_new(nl, sizes, NULL);
+    if (!n) return cli_fail(EXIT_DATA, "out of memory");
+    for (int l = 0; l + 2 < nl; l++) n->act[l] = hidden;
+    n->act[nl - 2] = output;
+    dl_err e;
+    int code = EXIT_OK;
+    if (dl_net_check_cost(n, cost, &e) != DL_OK)
+        code = cli_fail(EXIT_USAGE, "train: --cost %s with --output %s: %s", dl_cost_name(cost), dl_act_name(output),
+                        e.msg);
+    dl_net_free(n);
+    return code;
+}
+
 /* Everything train needs from the data options. */
 typedef struct data_opts {
     const char *dir, *train_images, *train_labels, *test_images, *test_labels;
@@ -63,11 +114,12 @@ typedef struct data_opts {
 int cmd_train(int argc, char **argv)
 {
     data_opts d = {"data/mnist", NULL, NULL, NULL, NULL};
-    const char *layers_s = "784,100,10", *digits_s = NULL, *cost_s = "quadratic", *init_s = "scaled";
+    const char *layers_s = "784,100,10", *digits_s = NULL, *cost_s = NULL, *init_s = "scaled";
     const char *out = "mnist.dlm", *resume = NULL, *kernel_s = "fast";
+    const char *act_s = "sigmoid", *output_s = "sigmoid", *schedule_s = NULL;
     int epochs = 30, batch = 10, seed = 1, limit = 0, validation = 0, quiet = 0, threads = cli_ncores();
-    int checkpoint = 0;
-    double eta = 3.0, lambda = 0.0;
+    int checkpoint = 0, early_stop = 0;
+    double eta = 3.0, lambda = 0.0, momentum = 0.0, dropout = 0.0;
     cli_opt opts[] = {
         {"data", OPT_STR, &d.dir, 0, 0, "DIR", "directory with the four standard MNIST files (.gz or raw)", 0},
         {"train-images", OPT_STR, &d.train_images, 0, 0, "FILE", "training images (default: train-images-idx3-ubyte[.gz] in --data)", 0},
@@ -79,7 +131,18 @@ int cmd_train(int argc, char **argv)
         {"batch", OPT_INT, &batch, 1, 100000, "N", "mini-batch size", 0},
         {"eta", OPT_FLOAT, &eta, 1e-9, 1e6, "X", "learning rate", 0},
         {"lambda", OPT_FLOAT, &lambda, 0, 1e6, "X", "L2 regularisation strength (chapter 3)", 0},
-        {"cost", OPT_STR, &cost_s, 0, 0, "NAME", "quadratic or cross-entropy", 0},
+        {"activation", OPT_STR, &act_s, 0, 0, "NAME", "the hidden layers' activation: sigmoid, tanh or relu", 0},
+        {"output", OPT_STR, &output_s, 0, 0, "NAME", "the output layer: sigmoid, or softmax (outputs that sum to 1)", 0},
+        {"cost", OPT_STR, &cost_s, 0, 0, "NAME", "quadratic, cross-entropy (sigmoid outputs) or log-likelihood "
+         "(softmax) (default: quadratic; log-likelihood with --output softmax)", 0},
+        {"momentum", OPT_FLOAT, &momentum, 0, 0.999, "MU", "classical momentum: v = MU*v - eta*grad, w = w + v "
+         "(default: 0, plain SGD)", 0},
+        {"dropout", OPT_FLOAT, &dropout, 0, 0.99, "P", "drop each hidden unit with probability P while training "
+         "(inverted dropout; default: 0, none)", 0},
+        {"early-stop", OPT_INT, &early_stop, 0, 1000000, "N", "stop when the evaluation accuracy has not improved "
+         "for N epochs and keep the best epoch's parameters (default: 0, never)", 0},
+        {"eta-schedule", OPT_STR, &schedule_s, 0, 0, "halve:N", "halve eta after N epochs without improvement and "
+         "stop at eta/128, as network2.py (default: eta stays constant)", 0},
         {"init", OPT_STR, &init_s, 0, 0, "NAME", "scaled (weights N(0,1/n_in)) or normal (network.py: N(0,1))", 0},
         {"seed", OPT_INT, &seed, 0, 2147483647, "N", "random seed (initial weights, shuffles)", 0},
         {"digits", OPT_LIST, &digits_s, 0, 0, "D,D,...", "train on these classes only, as outputs 0..k-1 (default: every class in the data)", 0},
@@ -94,18 +157,36 @@ int cmd_train(int argc, char **argv)
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
     static const cli_cmd cmd = {
-        "train", "", "Train a fully connected sigmoid network with mini-batch SGD and backprop\n"
-        "(Nielsen, ch. 1 and 3) and save it as a .dlm model.",
+        "train", "", "Train a fully connected network with mini-batch SGD and backprop (Nielsen, ch. 1 and 3:\n"
+        "sigmoid layers, or tanh/ReLU hidden layers under a softmax output; momentum, dropout,\n"
+        "early stopping, an eta schedule) and save it as a .dlm model.  Early stopping and the\n"
+        "schedule judge epochs by the evaluation set: --validation's images, else the test set.",
         "  digitlens train --data data/mnist --layers 784,100,10 --epochs 30 --batch 10 --eta 3.0 --out mnist.dlm\n"
+        "  digitlens train --activation relu --output softmax --eta 0.1 --momentum 0.9 --validation 1000 \\\n"
+        "      --early-stop 5 --out relu.dlm\n"
         "  digitlens train --layers 784,1,2 --digits 0,1 --out zero-one.dlm", 0};
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
 
-    dl_cost cost;
-    if (strcmp(cost_s, "quadratic") == 0) cost = DL_COST_QUADRATIC;
-    else if (strcmp(cost_s, "cross-entropy") == 0) cost = DL_COST_CROSS_ENTROPY;
-    else return cli_fail(EXIT_USAGE, "train: --cost '%s' is not known (quadratic, cross-entropy)", cost_s);
+    dl_act hidden_act = DL_ACT_SIGMOID, output_act = DL_ACT_SIGMOID;
+    if (dl_act_parse(act_s, &hidden_act) || hidden_act == DL_ACT_SOFTMAX)
+        return cli_fail(EXIT_USAGE, "train: --activation '%s' is not known (sigmoid, tanh, relu%s)", act_s,
+                        hidden_act == DL_ACT_SOFTMAX ? "; softmax is for the output: --output softmax" : "");
+    if (dl_act_parse(output_s, &output_act) || (output_act != DL_ACT_SIGMOID && output_act != DL_ACT_SOFTMAX))
+        return cli_fail(EXIT_USAGE, "train: --output '%s' is not known (sigmoid, softmax)", output_s);
+    dl_cost cost = output_act == DL_ACT_SOFTMAX ? DL_COST_LOG_LIKELIHOOD : DL_COST_QUADRATIC;
+    if (cost_s && dl_cost_parse(cost_s, &cost))
+        return cli_fail(EXIT_USAGE, "train: --cost '%s' is not known (quadratic, cross-entropy, log-likelihood)", cost_s);
+    int halve_after = 0;
+    if (schedule_s) {
+        char *end = NULL;
+        long n = strncmp(schedule_s, "halve:", 6) == 0 ? strtol(schedule_s + 6, &end, 10) : 0;
+        if (!end || end == schedule_s + 6 || *end || n < 1 || n > 1000000)
+            return cli_fail(EXIT_USAGE, "train: --eta-schedule '%s' is not known (halve:N, N = 1..1000000 epochs)",
+                            schedule_s);
+        halve_after = (int)n;
+    }
     dl_init init;
     if (strcmp(init_s, "scaled") == 0) init = DL_INIT_SCALED;
     else if (strcmp(init_s, "normal") == 0) init = DL_INIT_NORMAL;
@@ -117,6 +198,7 @@ int cmd_train(int argc, char **argv)
     int sizes[DL_MAX_LAYERS], nl = 0;
     if (cli_parse_int_list("layers", layers_s, sizes, DL_MAX_LAYERS, &nl, 1, DL_MAX_WIDTH)) return EXIT_USAGE;
     if (nl < 2) return cli_fail(EXIT_USAGE, "train: --layers needs at least an input and an output size");
+    if (!resume && (rc = check_architecture(nl, hidden_act, output_act, cost, dropout, opts)) != EXIT_OK) return rc;
     int digits[256], nd = 0;
     if (digits_s) {
         if (cli_parse_int_list("digits", digits_s, digits, 256, &nd, 0, 255)) return EXIT_USAGE;
@@ -179,6 +261,16 @@ int cmd_train(int argc, char **argv)
         code = cli_fail(EXIT_DATA, "%s: no training images%s", tri, digits_s ? " of the chosen --digits" : "");
         goto done;
     }
+    if ((early_stop || halve_after) && !eval) {
+        code = cli_fail(EXIT_USAGE, "train: --%s judges each epoch by its accuracy, and there is no evaluation set "
+                        "(hold out images with --validation N, or give a test set)",
+                        early_stop ? "early-stop" : "eta-schedule");
+        goto done;
+    }
+    if ((early_stop || halve_after) && !resume && !quiet && validation == 0)
+        fprintf(stderr, "digitlens: note: --%s judges epochs by the test set, which then no longer measures the "
+                "model unseen; --validation N holds out training images for it instead\n",
+                early_stop ? "early-stop" : "eta-schedule");
     int nclasses = digits_s ? nd : dl_dataset_nclasses(train);
     if (eval && !digits_s && dl_dataset_nclasses(eval) > nclasses) nclasses = dl_dataset_nclasses(eval);
 
@@ -196,18 +288,22 @@ int cmd_train(int argc, char **argv)
                             m->state.n, train->n);
             goto done;
         }
+        if (m->state.stopped) {
+            code = cli_fail(EXIT_USAGE, "train: %s has finished: %s after epoch %u (nothing to resume)", resume,
+                            m->state.stopped == DL_STOP_EARLY ? "early stopping ended it" : "the eta schedule ended it",
+                            m->state.epoch);
+            goto done;
+        }
         /* Hyper-parameters come from the model so the run continues identically. */
         cost = m->cost;
         eta = m->eta;
         lambda = m->lambda;
         batch = (int)m->batch;
-        if (m->state.pos == 0) {
-            dl_train_state fresh;
-            if (dl_train_state_init(&fresh, (uint32_t)train->n, &m->state.rng, &e) != DL_OK) goto fail;
-            fresh.epoch = m->state.epoch;
-            dl_train_state_free(&m->state);
-            m->state = fresh;
-        }
+        momentum = m->momentum;
+        dropout = m->dropout;
+        early_stop = (int)m->early_stop;
+        halve_after = (int)m->halve_after;
+        if (m->state.pos == 0 && dl_train_state_set_n(&m->state, (uint32_t)train->n, &e) != DL_OK) goto fail;
         if ((int)m->state.epoch >= epochs) {
             code = cli_fail(EXIT_USAGE, "train: %s has already trained %u epochs; ask for more with --epochs",
                             resume, m->state.epoch);
@@ -231,6 +327,12 @@ int cmd_train(int argc, char **argv)
         m->eta = (float)eta;
         m->lambda = (float)lambda;
         m->batch = (uint32_t)batch;
+        m->momentum = (float)momentum;
+        m->dropout = (float)dropout;
+        m->early_stop = (uint32_t)early_stop;
+        m->halve_after = (uint32_t)halve_after;
+        for (int l = 0; l + 2 < nl; l++) m->net->act[l] = hidden_act;
+        m->net->act[nl - 2] = output_act;
         if (digits_s) {
             for (int k = 0; k < nd; k++) m->classes[k] = (uint8_t)digits[k];
             m->flags |= DL_MODEL_SUBSET;
@@ -240,25 +342,37 @@ int cmd_train(int argc, char **argv)
     if (dl_model_reserve_history(m, (uint32_t)epochs, &e) != DL_OK) goto fail;
 
     /* --- train, in checkpoint-sized legs --- */
-    progress_ctx pc = {isatty(STDERR_FILENO), quiet, evalname, 0.0};
-    dl_train_opts to = {epochs, batch, (float)eta, (float)lambda, cost, threads, kernel, &g_stop};
+    progress_ctx pc = {isatty(STDERR_FILENO), quiet, halve_after > 0, evalname, 0.0};
+    dl_train_opts to = {.epochs = epochs, .batch = batch, .eta = (float)eta, .lambda = (float)lambda, .cost = cost,
+                        .threads = threads, .kernel = kernel, .stop = &g_stop, .momentum = (float)momentum,
+                        .dropout = (float)dropout, .early_stop = early_stop, .halve_after = halve_after};
+    const char *lack = kernel == DL_KERNEL_FAST ? dl_train_fast_lacks(m->net, &to) : NULL;
+    if (lack) {
+        if (!quiet)
+            fprintf(stderr, "digitlens: note: the fast kernel does not do %s yet; training with the reference "
+                    "kernel (one thread)\n", lack);
+        to.kernel = DL_KERNEL_REFERENCE;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (!quiet)
-        fprintf(stderr, "training %s on %zu images (%s, %s init, batch %d, eta %g%s), %d epochs\n",
-                layers_s, train->n, dl_cost_name(cost), dl_init_name(m->init), batch, eta,
-                lambda > 0 ? ", L2" : "", epochs);
+    if (!quiet) {
+        char extra[256], acts[96];
+        describe_extras(m, extra, sizeof extra);
+        fprintf(stderr, "training %s on %zu images (%s%s, %s init, batch %d, eta %g%s%s), %d epochs\n",
+                layers_s, train->n, describe_acts(m->net, acts, sizeof acts), dl_cost_name(cost), dl_init_name(m->init), batch, eta,
+                lambda > 0 ? ", L2" : "", extra, epochs);
+    }
     dl_status st = DL_OK;
-    while ((int)m->state.epoch < epochs) {
+    while ((int)m->state.epoch < epochs && !m->state.stopped) {
         to.epochs = checkpoint > 0 ? (int)m->state.epoch + checkpoint : epochs;
         if (to.epochs > epochs) to.epochs = epochs;
         st = dl_train(m->net, train, eval, &to, &m->state, m->history, on_progress, &pc, &e);
         m->nhistory = m->state.epoch;
         if (st != DL_OK) break;
-        if (checkpoint > 0 && (int)m->state.epoch < epochs) {
+        if (checkpoint > 0 && (int)m->state.epoch < epochs && !m->state.stopped) {
             if (dl_model_save(m, out, &e) != DL_OK) goto fail;
             if (!quiet) fprintf(stderr, "checkpoint: %s (epoch %u)\n", out, m->state.epoch);
         }
@@ -282,9 +396,19 @@ int cmd_train(int argc, char **argv)
     m->flags &= ~DL_MODEL_PARTIAL;
     if (dl_model_save(m, out, &e) != DL_OK) goto fail;
     if (!quiet) {
+        const dl_train_state *s = &m->state;
+        if (s->stopped == DL_STOP_EARLY)
+            fprintf(stderr, "stopped early after epoch %u: no better %s accuracy for %d epochs\n", s->epoch, evalname,
+                    early_stop);
+        else if (s->stopped == DL_STOP_SCHEDULE)
+            fprintf(stderr, "stopped after epoch %u: the schedule halved eta to %g, 1/128 of %g\n", s->epoch,
+                    (double)s->eta, eta);
         double acc = dl_model_last_accuracy(m);
+        char which[64] = "";
+        if (s->kept_is_last && s->best_epoch != s->epoch)
+            snprintf(which, sizeof which, "epoch %u's parameters, the best: ", s->best_epoch);
         if (acc >= 0)
-            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %.1f s training)\n", out, evalname, 100 * acc,
+            fprintf(stderr, "saved %s (%s%s accuracy %.2f%%, %.1f s training)\n", out, which, evalname, 100 * acc,
                     pc.total_seconds);
         else
             fprintf(stderr, "saved %s (%.1f s training)\n", out, pc.total_seconds);

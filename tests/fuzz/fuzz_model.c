@@ -8,7 +8,8 @@
  * would go unexplored; a hostile file can of course carry a valid CRC.
  *
  * A model that loads must survive: encoding and decoding again, a forward
- * pass, and (when small enough to be quick) the weight picture, the weight
+ * pass and an input gradient through its activations, and (when small
+ * enough to be quick) the weight picture, the weight
  * grid, the activation and heatmap pictures, class templates and PNG
  * encoding of a picture, with the arbitrary floats (NaN, infinities,
  * huge values) such a file may hold.
@@ -63,6 +64,12 @@ static void exercise(const dl_model *m)
     const float *a = dl_net_forward(n, x, t);
     int best = dl_argmax(a, n->sizes[L - 1]);
     if (best < 0 || best >= n->sizes[L - 1]) abort();
+    /* The backward pass through whatever activations the file names
+     * (a softmax output through its Jacobian). */
+    float *gx = malloc((size_t)np * sizeof *gx);
+    if (!gx) abort();
+    dl_net_input_gradient(n, t, L - 1, best, gx);
+    free(gx);
     dl_trace_free(t);
 
     /* Pictures cost time in proportion to the model; keep the fuzzer fast. */
