@@ -20,15 +20,14 @@
 typedef struct dl_onnx_pool {
     ProtobufCAllocator a;
     size_t used, limit;
-    int refused;           /* an allocation was refused for the limit */
+    int refused; /* an allocation was refused for the limit */
 } dl_onnx_pool;
 
 /* Unpacks an ONNX ModelProto from buf[0..len) under the bounds of onnx.h
  * (size, nesting, singular fields given once, memory through *pool, which
  * this initialises).  NULL with *e filled on any refusal; free the result
  * with dl_onnx_pb_free and the same pool.  name is used in messages. */
-Onnx__ModelProto *dl_onnx_unpack(const unsigned char *buf, size_t len, const char *name, dl_onnx_pool *pool,
-                                 dl_err *e);
+Onnx__ModelProto *dl_onnx_unpack(const unsigned char *buf, size_t len, const char *name, dl_onnx_pool *pool, dl_err *e);
 
 void dl_onnx_pb_free(Onnx__ModelProto *m, dl_onnx_pool *pool);
 
@@ -75,5 +74,20 @@ dl_status dl_onnx_float_attr(const char *file, const Onnx__NodeProto *n, const c
 
 /* Refuses an attribute that is not in the NULL-terminated list known. */
 dl_status dl_onnx_only_attrs(const char *file, const Onnx__NodeProto *n, const char *const *known, dl_err *e);
+
+/* The initialiser named name, or NULL; the index of the node that writes
+ * tensor name, or -1; the tensor a Constant node holds, or NULL. */
+const Onnx__TensorProto *dl_onnx_initializer(const Onnx__GraphProto *g, const char *name);
+int dl_onnx_producer(const Onnx__GraphProto *g, const char *name);
+const Onnx__TensorProto *dl_onnx_constant_value(const Onnx__NodeProto *n);
+
+/* ONNX's naming rules: every node output named, and written by that node
+ * alone (no initialiser or graph input of the same name); initialisers and
+ * inputs named once; every name a node reads defined somewhere (Gemm's
+ * optional C may be left empty). */
+dl_status dl_onnx_check_names(const char *file, const Onnx__GraphProto *g, dl_err *e);
+
+/* The value of metadata_props key, or NULL. */
+const char *dl_onnx_metadata(const Onnx__ModelProto *m, const char *key);
 
 #endif
