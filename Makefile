@@ -117,8 +117,8 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/stb_impl.o
 	  $(FUZZ_DIR)/stb_impl.o $(FUZZ_LIB) $(LDLIBS)
 
 # Seeds come from a generator, never from committed binaries.
-$(BUILD)/mkseeds: tests/fuzz/mkseeds.c $(LIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(BUILD)/mkseeds: $(wildcard tests/fuzz/mkseeds*) $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDLIBS)
 
 fuzz-build: $(BUILD)/mkseeds
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) SAN=1 \
