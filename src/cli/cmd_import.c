@@ -33,8 +33,8 @@ int cmd_import(int argc, char **argv)
     const char *json = NULL, *onnx = NULL, *out = NULL, *shape = NULL;
     int quiet = 0;
     cli_opt opts[] = {
-        {"nielsen", OPT_STR, &json, 0, 0, "FILE", "the JSON network2.py's Network.save wrote (this or --onnx is required)", 0},
-        {"onnx", OPT_STR, &onnx, 0, 0, "FILE", "an ONNX MLP (torch.onnx.export of nn.Sequential of Linear and ReLU/Sigmoid/Tanh, optional final Softmax)", 0},
+        {"nielsen", OPT_STR, &json, 0, 0, "FILE", "the JSON network2.py's Network.save wrote (required, or --onnx)", 0},
+        {"onnx", OPT_STR, &onnx, 0, 0, "FILE", "an ONNX MLP: torch.onnx.export of nn.Sequential of Linear and ReLU, Sigmoid or Tanh, maybe a final Softmax (required, or --nielsen)", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "where to write the digitlens model (.dlm) (required)", 0},
         {"shape", OPT_STR, &shape, 0, 0, "RxC", "input image shape (default: the ONNX file's, else 28x28 for 784 inputs, else 1xN)", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
