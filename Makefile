@@ -6,6 +6,7 @@
 #   make data            fill data/mnist/ (see scripts/get-mnist.sh)
 #   make data-fashion    install Debian's Fashion-MNIST and link data/fashion
 #   make bench           training/evaluation benchmarks
+#   make torch-compare   digitlens against PyTorch on MNIST (bench/torch_compare.py)
 #   make fuzz            libFuzzer harnesses, FUZZ_SECONDS=60 each (clang)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   PORTABLE=1           build without -march=native
@@ -57,7 +58,7 @@ LIB      := $(BUILD)/libdigitlens.a
 BIN      := $(if $(filter build,$(BUILD)),digitlens,$(BUILD)/digitlens)
 UNIT     := $(BUILD)/unit-tests
 
-.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz fuzz-build
+.PHONY: all test unit-tests demo data data-fashion deps bench torch-compare install uninstall clean fuzz fuzz-build
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -151,6 +152,10 @@ deps:
 
 bench: all
 	@scripts/bench.sh
+
+# Debian's python3-torch and python3-numpy live under /usr/bin/python3.
+torch-compare: all
+	@/usr/bin/python3 bench/torch_compare.py
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
