@@ -123,9 +123,11 @@ cmp -s "$TMP/sig.json" "$TMP/sig.back.json" && pass export_then_import_keeps_eve
   || fail export_then_import_keeps_every_parameter "the JSON of the two models differs"
 run "$DL" test --model "$TMP/relu.back.dlm" --data "$FIX"
 [ "$RC" = 0 ] && pass imported_model_is_tested_like_any_other || fail imported_model_is_tested_like_any_other "rc $RC: $ERR"
-run "$DL" report --model "$TMP/sig.back.dlm" --data "$FIX" --out "$TMP/report" --quiet
-[ "$RC" = 0 ] && [ -s "$TMP/report/index.html" ] && pass imported_model_is_reported_on \
-  || fail imported_model_is_reported_on "rc $RC: $ERR"
+run "$DL" report --model "$TMP/relu.back.dlm" --data "$FIX" --out "$TMP/report" --quiet
+[ "$RC" = 0 ] && [ -s "$TMP/report/index.html" ] && grep -q "relu hidden layers, softmax output" "$TMP/report/index.html" \
+  && pass imported_model_is_reported_on || fail imported_model_is_reported_on "rc $RC: $ERR"
+run "$DL" explain --model "$TMP/relu.back.dlm" --images "$IMAGES" --index 3 --out "$TMP/explain.png"
+[ "$RC" = 0 ] && [ -s "$TMP/explain.png" ] && pass imported_model_is_explained || fail imported_model_is_explained "rc $RC: $ERR"
 
 expect_fail import_takes_one_source 2 "one of --nielsen FILE or --onnx FILE" \
   "$DL" import --onnx "$TMP/sig.onnx" --nielsen "$TMP/sig.json" --out "$TMP/x.dlm"
@@ -249,6 +251,41 @@ EOF
   fi
 else
   skip torch_models_import_and_classify_as_torch_does "Debian's python3-torch or python3-onnx is not installed"
+fi
+
+# digitlens's exports run in PyTorch: a torch nn.Sequential built from each graph's nodes, with
+# the weights of its initialisers, gives classify's outputs.
+if have torch && have onnx; then
+  run "$PY" - "$TMP" "$IMAGES" <<'EOF'
+import gzip, json, sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np, onnx, torch
+from onnx import numpy_helper
+tmp, images = sys.argv[1], sys.argv[2]
+pixels = np.frombuffer(gzip.open(images).read()[16:], np.uint8).reshape(-1, 784)
+worst = 0.0
+for m in ("sig", "relu", "tanh"):
+    g = onnx.load(f"{tmp}/{m}.onnx").graph
+    init = {t.name: torch.tensor(numpy_helper.to_array(t)) for t in g.initializer}
+    layers = []
+    for n in g.node:
+        if n.op_type == "Gemm":
+            lin = torch.nn.Linear(init[n.input[1]].shape[1], init[n.input[1]].shape[0])
+            lin.weight.data, lin.bias.data = init[n.input[1]], init[n.input[2]]
+            layers.append(lin)
+        else:
+            layers.append({"Sigmoid": torch.nn.Sigmoid(), "Tanh": torch.nn.Tanh(), "Relu": torch.nn.ReLU(),
+                           "Softmax": torch.nn.Softmax(dim=1)}[n.op_type])
+    net = torch.nn.Sequential(*layers)
+    rows = [json.loads(l) for l in open(f"{tmp}/{m}.cls")]
+    with torch.no_grad():
+        y = net(torch.tensor(pixels[[r["index"] for r in rows]].astype(np.float32) * np.float32(1 / 255))).numpy()
+    worst = max(worst, float(np.max(np.abs(y - np.array([r["outputs"] for r in rows])))))
+assert worst < 1e-5, worst
+print(f"ok {worst:.2g}")
+EOF
+  [ "$RC" = 0 ] && [[ "$OUT" == ok* ]] && pass "exported_graph_runs_in_pytorch_as_classify_does ($OUT)" \
+    || fail exported_graph_runs_in_pytorch_as_classify_does "$ERR"
 fi
 
 # --- hostile files -------------------------------------------------------------
