@@ -149,6 +149,10 @@ dl_status dl_onnx_encode(const dl_model *m, const char *producer, unsigned char 
     const dl_net *n = m->net;
     dl_status st = dl_net_check_acts(n, e);
     if (st != DL_OK) return st;
+    for (size_t i = 0; i < n->nparams; i++)
+        if (!isfinite(n->params[i]))
+            return dl_err_set(e, DL_EINVAL, "the model holds a non-finite parameter (at %zu; its training diverged), "
+                              "which no tool could use", i);
     export_state *s = calloc(1, sizeof *s);
     unsigned char *raw = malloc(n->nparams * 4);
     if (!s || !raw) {

@@ -167,6 +167,15 @@ static unsigned char *patched(const unsigned char *buf, size_t len, const void *
     return NULL;
 }
 
+/* refused() on a copy of buf with from patched to to. */
+static void refused_patched(const unsigned char *buf, size_t len, const void *from, const void *to, size_t n,
+                            const char *needle)
+{
+    unsigned char *p = patched(buf, len, from, to, n);
+    refused(p, len, DL_EFORMAT, needle);
+    free(p);
+}
+
 static unsigned char *small_file(size_t *len)
 {
     static const int sizes[] = {784, 30, 10};
@@ -196,12 +205,8 @@ Test(onnx, an_op_digitlens_does_not_read_is_refused_by_node_and_op)
 {
     size_t len;
     unsigned char *buf = small_file(&len);
-    unsigned char *p = patched(buf, len, "\x22\x04Gemm", "\x22\x04""Conv", 6);
-    refused(p, len, DL_EFORMAT, "node 'gemm0' (Conv) is not an op digitlens reads");
-    free(p);
-    p = patched(buf, len, "Relu", "Selu", 4);
-    refused(p, len, DL_EFORMAT, "(Selu) is not an op");
-    free(p);
+    refused_patched(buf, len, "\042\004Gemm", "\042\004Conv", 6, "node 'gemm0' (Conv) is not an op digitlens reads");
+    refused_patched(buf, len, "Relu", "Selu", 4, "(Selu) is not an op");
     free(buf);
 }
 
@@ -210,21 +215,16 @@ Test(onnx, shapes_that_do_not_chain_are_refused)
     size_t len;
     unsigned char *buf = small_file(&len);
     /* W0's dims [30, 784] -> [31, 784]: its data no longer fits */
-    unsigned char *p = patched(buf, len, "\x08\x1e\x08\x90\x06", "\x08\x1f\x08\x90\x06", 5);
-    refused(p, len, DL_EFORMAT, "bytes of raw_data where its shape needs");
-    free(p);
+    refused_patched(buf, len, "\x08\x1e\x08\x90\x06", "\x08\x1f\x08\x90\x06", 5,
+                    "bytes of raw_data where its shape needs");
     /* W0 [30, 784] -> [30, 783]: the input has 784 values */
-    p = patched(buf, len, "\x08\x1e\x08\x90\x06", "\x08\x1e\x08\x8f\x06", 5);
-    refused(p, len, DL_EFORMAT, "takes 783 inputs, but the layer before gives 784");
-    free(p);
+    refused_patched(buf, len, "\x08\x1e\x08\x90\x06", "\x08\x1e\x08\x8f\x06", 5,
+                    "takes 783 inputs, but the layer before gives 784");
     /* huge dims: W0 [30, 16383] */
-    p = patched(buf, len, "\x08\x1e\x08\x90\x06", "\x08\x1e\x08\xff\x7f", 5);
-    refused(p, len, DL_EFORMAT, "takes 16383 inputs");
-    free(p);
+    refused_patched(buf, len, "\x08\x1e\x08\x90\x06", "\x08\x1e\x08\xff\x7f", 5, "takes 16383 inputs");
     /* the input's width: 784 -> 16383 */
-    p = patched(buf, len, "\x0a\x03\x12\x01N\x0a\x03\x08\x90\x06", "\x0a\x03\x12\x01N\x0a\x03\x08\xff\x7f", 10);
-    refused(p, len, DL_EFORMAT, "takes 784 inputs, but the layer before gives 16383");
-    free(p);
+    refused_patched(buf, len, "\x0a\x03\x12\x01N\x0a\x03\x08\x90\x06", "\x0a\x03\x12\x01N\x0a\x03\x08\xff\x7f", 10,
+                    "takes 784 inputs, but the layer before gives 16383");
     free(buf);
 }
 
@@ -233,14 +233,31 @@ Test(onnx, names_that_dangle_or_repeat_are_refused)
     size_t len;
     unsigned char *buf = small_file(&len);
     /* the second Gemm reads "a1"; call it "q1" and nothing provides it */
-    unsigned char *p = patched(buf, len, "\x0a\x02" "a1\x0a\x02W1", "\x0a\x02" "q1\x0a\x02W1", 8);
-    refused(p, len, DL_EFORMAT, "reads 'q1', which no initialiser, graph input or node provides");
-    free(p);
+    refused_patched(buf, len, "\012\002a1\012\002W1", "\012\002q1\012\002W1", 8,
+                    "reads 'q1', which no initialiser, graph input or node provides");
     /* the first Gemm writes "a1" too: produced twice */
-    p = patched(buf, len, "\x12\x02z1", "\x12\x02" "a1", 4);
-    refused(p, len, DL_EFORMAT, "produced twice");
-    free(p);
+    refused_patched(buf, len, "\022\002z1", "\022\002a1", 4, "produced twice");
     free(buf);
+}
+
+Test(onnx, a_non_finite_parameter_is_refused_both_ways)
+{
+    static const int sizes[] = {9, 4, 3};
+    static const dl_act acts[] = {DL_ACT_TANH, DL_ACT_SIGMOID};
+    dl_model *m = model_with(3, sizes, 3, 3, acts, 4);
+    m->net->w[1][5] = 1234.5f;
+    size_t len;
+    unsigned char *buf = encode(m, &len);
+    float nan = NAN, mark = 1234.5f;
+    refused_patched(buf, len, &mark, &nan, 4, "layer 2's weight 'W1' holds a non-finite value at 5");
+    m->net->w[1][5] = INFINITY;
+    unsigned char *out = NULL;
+    dl_err e;
+    cr_assert_eq(dl_onnx_encode(m, "test", &out, &len, &e), DL_EINVAL);
+    cr_assert_null(out);
+    cr_assert(strstr(e.msg, "non-finite"), "%s", e.msg);
+    free(buf);
+    dl_model_free(m);
 }
 
 /* Writes a protobuf varint; returns its length. */

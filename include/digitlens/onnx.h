@@ -15,21 +15,23 @@
  * the last one writes the output "y" [N, K].  Metadata keys
  * "digitlens.cost", "digitlens.input_shape" ("28x28") and, for a model over
  * chosen digits, "digitlens.classes" ("3,8") let an import restore what
- * ONNX has no place for.
+ * ONNX has no place for.  A model with a non-finite parameter is refused.
  *
  * Import reads the MLPs torch.onnx.export writes for nn.Sequential of
  * Linear and ReLU/Sigmoid/Tanh with an optional final Softmax, and what
  * digitlens writes: a chain from the one graph input to the one output of
- *     [Flatten(axis 1) | Reshape to [-1 or 0, W]]  at the input,
+ *     [Flatten(axis 1) | Reshape to [batch, W]]  at the input,
  *     Gemm (transA 0, transB 0 or 1, alpha and beta folded into the
  *           parameters, bias optional) | MatMul [+ Add of a bias],
  *     Sigmoid | Tanh | Relu | Softmax (axis 1 or -1, last layer only),
  *     Identity anywhere,
  * with float32 initialisers (raw_data or float_data; a graph input that is
- * also an initialiser is a constant) and Reshape's shape from an int64
- * initialiser or Constant node.  A last layer without an activation gives
- * logits (torch's CrossEntropyLoss nets): it is read as softmax, whose
- * argmax is the same.  Anything else is refused with one sentence naming
+ * also an initialiser is a constant), and Reshape's shape an int64
+ * initialiser or Constant, or the Shape/Gather/Unsqueeze/Concat of the
+ * input's shape torch writes for x.view(x.size(0), -1).  The image shape
+ * comes from an [N, 1, R, C] or [N, R, C] input.  A last layer without an
+ * activation gives logits (torch's CrossEntropyLoss nets): it is read as
+ * softmax, whose argmax is the same.  Anything else is refused with one sentence naming
  * the node and its op.  Everything is checked before the model is
  * allocated: opset (7..21 of the default domain), names (each produced
  * once, none dangling, no cycle, no node off the chain), shapes chained
