@@ -2,7 +2,7 @@
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
 # templates, classify PNG files, write a report, and export and import
-# JSON.  Any invalid read or write, use of uninitialised memory, or
+# JSON and ONNX.  Any invalid read or write, use of uninitialised memory, or
 # definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
@@ -41,4 +41,6 @@ memcheck classify_pngs "$DL" classify --model "$TMP/m.dlm" --json "$TMP/png/0000
 memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" --threads 2 --mistakes 3 --quiet
 memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
 memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
+memcheck export_onnx "$DL" export --model "$TMP/m.dlm" --onnx "$TMP/m.onnx" --quiet
+memcheck import_onnx "$DL" import --onnx "$TMP/m.onnx" --out "$TMP/back-onnx.dlm" --quiet
 finish
