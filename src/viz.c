@@ -295,6 +295,16 @@ out:
     return c;
 }
 
+dl_colorscale dl_viz_activation_scale(dl_act f, const float *a, int n)
+{
+    if (f == DL_ACT_TANH) return dl_scale_diverging(1.0f);
+    if (f != DL_ACT_RELU) return dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1);
+    float hi = 0.0f;
+    for (int i = 0; i < n; i++)
+        if (a[i] > hi && a[i] < INFINITY) hi = a[i];
+    return dl_scale_sequential(DL_CMAP_VIRIDIS, 0, hi > 0.0f ? hi : 1.0f);
+}
+
 dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl_viz_style *st, dl_err *e)
 {
     const dl_net *n = m->net;
@@ -326,11 +336,14 @@ dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl
                   "pixel value", e);
     xx += m->cols * st->scale + gap;
     if (s == DL_OK) {
-        snprintf(title, sizeof title, "layer 1: %d hidden outputs (%dx%d)", H, rows, cols);
+        dl_colorscale cs = dl_viz_activation_scale(n->act[0], t->a[1], H);
+        if (n->act[0] == DL_ACT_SIGMOID)
+            snprintf(title, sizeof title, "layer 1: %d hidden outputs (%dx%d)", H, rows, cols);
+        else
+            snprintf(title, sizeof title, "layer 1: %d %s outputs (%dx%d)", H, dl_act_name(n->act[0]), rows, cols);
         text(c, st, xx, PAD, title, TITLE);
-        dl_canvas_draw_map(c, xx, PAD + TITLE + 4, grid, cols, rows, cell, dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1));
-        s = dl_canvas_colorbar(c, st->font, xx, PAD + TITLE + 4 + ph + PAD, gw, BAR_H,
-                               dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1), "activation", TEXT, e);
+        dl_canvas_draw_map(c, xx, PAD + TITLE + 4, grid, cols, rows, cell, cs);
+        s = dl_canvas_colorbar(c, st->font, xx, PAD + TITLE + 4 + ph + PAD, gw, BAR_H, cs, "activation", TEXT, e);
     }
     xx += gw + gap;
     if (s == DL_OK) {

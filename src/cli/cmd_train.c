@@ -138,7 +138,7 @@ int cmd_train(int argc, char **argv)
         {"momentum", OPT_FLOAT, &momentum, 0, 0.999, "MU", "classical momentum: v = MU*v - eta*grad, w = w + v "
          "(default: 0, plain SGD)", 0},
         {"dropout", OPT_FLOAT, &dropout, 0, 0.99, "P", "drop each hidden unit with probability P while training "
-         "(inverted dropout; default: 0, none)", 0},
+         "(inverted dropout) (default: 0, none)", 0},
         {"early-stop", OPT_INT, &early_stop, 0, 1000000, "N", "stop when the evaluation accuracy has not improved "
          "for N epochs and keep the best epoch's parameters (default: 0, never)", 0},
         {"eta-schedule", OPT_STR, &schedule_s, 0, 0, "halve:N", "halve eta after N epochs without improvement and "

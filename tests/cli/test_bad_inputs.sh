@@ -166,8 +166,8 @@ head -c 100 a.dlm >short.dlm
 bad model_truncated 1 "short.dlm: truncated model file \(100 bytes; the parameters alone need 928\)" \
   "truncated model" "$DL" test --model short.dlm --data fix
 cp a.dlm newer.dlm
-printf '\x02' | dd of=newer.dlm bs=1 seek=8 conv=notrunc status=none
-bad model_newer_version 1 "newer.dlm: model format version 2 is newer than this digitlens reads \(1; upgrade digitlens\)" \
+printf '\x03' | dd of=newer.dlm bs=1 seek=8 conv=notrunc status=none
+bad model_newer_version 1 "newer.dlm: model format version 3 is newer than this digitlens reads \(2; upgrade digitlens\)" \
   "newer model format version" "$DL" test --model newer.dlm --data fix
 bad model_not_a_model 1 "png/00000.png: not a digitlens model \(bad magic; expected a .dlm file written by 'digitlens train'\)" \
   "not a model (a PNG)" "$DL" weights --model png/00000.png --out w
@@ -257,7 +257,7 @@ bad usage_missing_required 2 "test: --model FILE is required" \
   "missing required option" "$DL" test
 bad usage_flag_with_value 2 "train: --quiet takes no value" \
   "flag given a value" "$DL" train --quiet=yes
-bad usage_unknown_name 2 "train: --cost 'l1' is not known \(quadratic, cross-entropy\)" \
+bad usage_unknown_name 2 "train: --cost 'l1' is not known \(quadratic, cross-entropy, log-likelihood\)" \
   "unknown name for an option" "$DL" train --cost l1
 bad usage_layers_vs_classes 2 "train: --layers ends with 16 outputs but the data has 13 classes" \
   "data with labels up to 12 for a 16-output network" "$DL" train --train-images fix10/train-images-idx3-ubyte --train-labels label12-idx1-ubyte --test-images fix10/train-images-idx3-ubyte --test-labels label12-idx1-ubyte --layers 16,4,16 --out x.dlm
