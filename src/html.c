@@ -73,6 +73,8 @@ static const char CSS[] =
     "figure{margin:0;border:1px solid #e1e4e8;border-radius:6px;padding:6px;background:#fff}"
     "figure img{max-width:100%;height:auto;display:block}"
     "figcaption{font-size:13px;color:#52606d;margin-top:4px}"
+    "figcaption .votes{font-size:12.5px;font-variant-numeric:tabular-nums}"
+    "figcaption .votes a{color:#0b69c7;text-decoration:none}"
     ".card{scroll-margin-top:12px}"
     ".card nav a{color:#0b69c7}"
     ".card:target{outline:3px solid #f08c00}"
@@ -80,10 +82,15 @@ static const char CSS[] =
 
 void dl_html_head(dl_buf *b, const char *title, const char *subtitle)
 {
+    dl_html_head_css(b, title, subtitle, NULL);
+}
+
+void dl_html_head_css(dl_buf *b, const char *title, const char *subtitle, const char *css)
+{
     dl_buf_append(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n", 60);
     dl_buf_appendf(b, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
     dl_html_text(b, title);
-    dl_buf_appendf(b, "</title>\n<style>%s</style>\n</head>\n<body>\n<header><h1>", CSS);
+    dl_buf_appendf(b, "</title>\n<style>%s%s</style>\n</head>\n<body>\n<header><h1>", CSS, css ? css : "");
     dl_html_text(b, title);
     dl_buf_appendf(b, "</h1><p>");
     dl_html_text(b, subtitle);

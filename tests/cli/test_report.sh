@@ -7,15 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHECK=$HERE/../browser/check-report.js
-FIX=$TMP/fix
-mkdir -p "$FIX"
-"${MKFIXTURE:-build/mkfixture}" "$FIX" 400 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
-"$DL" train --data "$FIX" --layers 784,12,2 --epochs 2 --quiet --out "$TMP/m.dlm" || { fail train "no model"; finish; }
-
-# busy: more runnable work than cores (timings then measure the neighbours).
-busy() { awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$(nproc)" 'BEGIN { exit !(l > c) }'; }
-
-have_browser() { command -v node >/dev/null && { [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM:-}" ]; }; }
+small_model
 
 # browser_check NAME DIR [ARGS...]: one PASS/FAIL line per check of check-report.js.
 browser_check() {
@@ -31,21 +23,7 @@ browser_check() {
     skip "${name}_in_browser" "could not drive chromium: $(tail -3 "$TMP/browser.out" | tr '\n' ' ')"
     return
   fi
-  grep '^# ' "$TMP/browser.out"
-  while IFS= read -r line; do
-    case $line in
-      "ok "*) pass "${name}_${line#ok }" ;;
-      "not ok "*)
-        line=${line#not ok }
-        # A load time missed on an oversubscribed machine says nothing about the page.
-        if [[ "$line" == index_loads_under_* ]] && busy; then
-          skip "${name}_${line%%:*}" "${line#*: } with load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores (busy machine)"
-        else
-          fail "${name}_${line%%:*}" "${line#*: }"
-        fi ;;
-    esac
-  done <"$TMP/browser.out"
-  grep -q '^ok ' "$TMP/browser.out" || fail "${name}_in_browser" "no result: $(tail -3 "$TMP/browser.out" | tr '\n' ' ')"
+  browser_results "$name" "$TMP/browser.out" index_loads_under_
 }
 
 # --- report: usage -----------------------------------------------------------
@@ -78,6 +56,15 @@ run "$DL" report --model "$TMP/m.dlm" --no-data --out "$TMP/rep-nodata" --quiet
 [ "$RC" = 0 ] && [ -z "$OUT" ] && [ -s "$TMP/rep-nodata/img/neuron-l1-011.png" ] && ! grep -q 'id="confusion"' "$TMP/rep-nodata/index.html" \
   && pass report_without_data || fail report_without_data "rc $RC $OUT $ERR"
 browser_check report "$TMP/rep" --screenshot "$TMP/shot.png"
+# A weak model makes mistakes: each one in the gallery lists its top votes, linked to their cards.
+"$DL" train --data "$FIX" --layers 784,4,2 --epochs 1 --limit 4 --eta 0.3 --quiet --out "$TMP/weak.dlm"
+run "$DL" report --model "$TMP/weak.dlm" --data "$FIX" --out "$TMP/rep-weak" --mistakes 6 --quiet
+figs=$(grep -o '<figure><img src="img/mistake-' "$TMP/rep-weak/index.html" | wc -l)
+votes=$(grep -oE '<span class="votes"[^>]*>for [0-9] over [0-9]: <a href="neurons.html#l1n[0-3]">#[0-3]</a>' \
+  "$TMP/rep-weak/index.html" | wc -l)
+[ "$RC" = 0 ] && [ "$figs" = 6 ] && [ "$votes" = 6 ] && pass report_mistakes_show_their_top_votes \
+  || fail report_mistakes_show_their_top_votes "rc $RC: $figs mistakes, $votes with votes $ERR"
+browser_check report_weak "$TMP/rep-weak" --expect-section mistakes
 if [ -s "$TMP/shot.png" ]; then
   size=$(stat -c %s "$TMP/shot.png")
   [ "$size" -le 307200 ] && pass "report_screenshot_${size}_bytes" || fail report_screenshot_small "$size bytes"

@@ -11,7 +11,7 @@
  * pass and an input gradient through its activations, and (when small
  * enough to be quick) the weight picture, the weight
  * grid, the activation and heatmap pictures, class templates and PNG
- * encoding of a picture, with the arbitrary floats (NaN, infinities,
+ * encoding of a picture, the explorer's page, with the arbitrary floats (NaN, infinities,
  * huge values) such a file may hold.
  */
 #include <stdint.h>
@@ -19,9 +19,11 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "digitlens/explore.h"
 #include "digitlens/model.h"
 #include "digitlens/png.h"
 #include "digitlens/viz.h"
+#include "digitlens/viz_contrib.h"
 
 #include "fuzz_message.h"
 
@@ -94,6 +96,22 @@ static void exercise(const dl_model *m)
         if (neuron >= 0) {
             c = dl_viz_heatmap_picture(m, neuron, cls, x, &st, &e);
             dl_canvas_free(c);
+        }
+        if (L >= 3) { /* the hidden votes (and conductance) of whatever loaded, and their picture */
+            dl_contrib_opts co = {n->sizes[L - 1] > 1 ? 1 : -1, L > 3 ? 8 : 0, NULL};
+            dl_contrib *v = dl_contrib_compute(n, 0, x, &co, &e);
+            if (!v) abort();
+            c = dl_viz_contrib_picture(m, x, v, 2, "votes", &st, &e);
+            draw(c);
+            dl_canvas_free(c);
+            dl_contrib_free(v);
+        }
+        { /* the explorer's page: written whole, or refused with a message */
+            char *html = NULL;
+            size_t hl = 0;
+            dl_status ps = dl_explore_page(m, NULL, &html, &hl, NULL, &e);
+            if (ps == DL_OK ? !html || strlen(html) != hl : html != NULL || bad_message(&e, ps)) abort();
+            free(html);
         }
         int K = n->sizes[L - 1] < 4 ? n->sizes[L - 1] : 4;
         float *maps = malloc((size_t)K * np * sizeof *maps);
