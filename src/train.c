@@ -16,6 +16,7 @@
 
 #include "train_fast_eval.h"
 #include "train_kernels.h"
+#include "train_simd.h"
 
 #define FIT_HINT "use --digits to pick classes"
 
@@ -40,7 +41,7 @@ void dl_dropout_mask(uint64_t seed, uint32_t pos, int layer, float p, int n, flo
 /* --- the reference kernel ------------------------------------------------ */
 
 typedef struct ref_ctx {
-    const dl_net *net;
+    dl_net *net;
     dl_sgd sgd;
     dl_trace *trace;
     float *grad;    /* [nparams] Σ over the batch */
@@ -62,7 +63,7 @@ static void ref_free(void *kv)
     free(k);
 }
 
-static void *ref_new(const dl_net *net, const dl_sgd *sgd, int threads, dl_err *e)
+static void *ref_new(dl_net *net, const dl_sgd *sgd, int threads, dl_err *e)
 {
     (void)threads; /* the reference is single-threaded by design */
     ref_ctx *k = calloc(1, sizeof *k);
@@ -92,11 +93,12 @@ oom:
 }
 
 /* One mini-batch: Σ gradients with dl_net_backprop (through this step's
- * dropout masks), then the SGD update of train.h. */
-static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx,
-                       int m, const dl_step *st)
+ * dropout masks; the batch starts at position pos of the epoch), then the
+ * SGD update of train.h. */
+static double ref_step(ref_ctx *k, const dl_dataset *d, const uint32_t *idx, int m, const dl_step *st,
+                       uint32_t pos)
 {
-    ref_ctx *k = kv;
+    dl_net *net = k->net;
     int K = net->sizes[net->nlayers - 1];
     memset(k->grad, 0, net->nparams * sizeof(float));
     double cost = 0.0;
@@ -106,7 +108,7 @@ static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_
         const float *a;
         if (k->keepbuf) {
             for (int l = 1; l + 1 < net->nlayers; l++)
-                dl_dropout_mask(st->dropout_seed, st->pos + (uint32_t)i, l, k->sgd.dropout, net->sizes[l], k->keep[l]);
+                dl_dropout_mask(st->dropout_seed, pos + (uint32_t)i, l, k->sgd.dropout, net->sizes[l], k->keep[l]);
             a = dl_net_forward_dropout(net, k->x, (const float *const *)k->keep, k->trace);
         } else {
             a = dl_net_forward(net, k->x, k->trace);
@@ -139,7 +141,22 @@ static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_
     return cost;
 }
 
-static const dl_kernel_ops ref_ops = {ref_new, ref_step, ref_free};
+static uint32_t ref_train(void *kv, const dl_dataset *d, const uint32_t *idx, uint32_t n,
+                          int batch, const dl_step *st, volatile sig_atomic_t *stop, double *cost)
+{
+    uint32_t pos = 0;
+    while (pos < n) {
+        int m = n - pos < (uint32_t)batch ? (int)(n - pos) : batch;
+        *cost += ref_step(kv, d, idx + pos, m, st, st->pos + pos);
+        pos += (uint32_t)m;
+        if (stop && *stop) break;
+    }
+    return pos;
+}
+
+static void ref_sync(void *kv) { (void)kv; /* the net is always exact */ }
+
+static const dl_kernel_ops ref_ops = {ref_new, ref_train, ref_sync, ref_free};
 
 const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
 
@@ -212,9 +229,24 @@ static void judge_epoch(dl_net *net, const dl_train_opts *o, dl_train_state *s, 
     }
 }
 
+/* Examples per call into the kernel: progress and Ctrl-C are looked at
+ * between calls (the kernel itself stops at the first batch boundary after
+ * *stop is set). */
+#define SPAN 2048u
+
 dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e)
+{
+    dl_simd v;
+    dl_status st = dl_simd_choose(&v, e);
+    if (st != DL_OK) return st;
+    return dl_train_simd(v, net, train, eval, o, s, hist, progress, ctx, e);
+}
+
+dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                        const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
+                        dl_progress_fn progress, void *ctx, dl_err *e)
 {
     dl_status st = check_opts(net, train, eval, o, s, e);
     if (st != DL_OK) return st;
@@ -223,18 +255,21 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
     /* Only the schedule moves η away from the options' value. */
     if (o->halve_after && s->eta == 0.0f) s->eta = o->eta;
 
-    const dl_kernel_ops *ops = o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference()
-                                                                 : dl_kernel_fast();
-    dl_sgd sgd = {o->cost, o->momentum, o->momentum > 0.0f ? s->velocity : NULL, o->dropout};
-    void *k = ops->create(net, &sgd, o->threads, e);
-    if (!k) return e ? e->code : DL_ENOMEM;
+    const dl_kernel_ops *ops =
+        o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference() : dl_kernel_fast(v);
+    if (!ops) return dl_err_set(e, DL_EINVAL, "this build has no %s kernels", dl_simd_name(v));
     /* The last call ended with the best epoch's parameters in the net:
-     * training goes on from the last epoch's (before the first step, when
-     * a kernel first reads the net). */
+     * training goes on from the last epoch's (before the kernel, which
+     * copies parts of the net when it is made, reads them). */
     if (s->kept_is_last) {
         swap_params(net, s->kept);
         s->kept_is_last = 0;
     }
+    dl_sgd sgd = {o->cost, o->momentum, o->momentum > 0.0f ? s->velocity : NULL, o->dropout};
+    void *k = ops->create(net, &sgd, o->threads, e);
+    if (!k) return e ? e->code : DL_ENOMEM;
+    /* Whole batches per call, so a span never splits one. */
+    uint32_t span = (SPAN + (uint32_t)o->batch - 1) / (uint32_t)o->batch * (uint32_t)o->batch;
 
     while ((int)s->epoch < o->epochs && !s->stopped) {
         if (s->pos == 0) {
@@ -252,27 +287,29 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                         s->dropout_seed, 0};
         double t0 = now_seconds(), last = t0;
         while (s->pos < s->n) {
-            int m = (int)((s->n - s->pos) < (uint32_t)o->batch ? s->n - s->pos : (uint32_t)o->batch);
+            uint32_t n = s->n - s->pos < span ? s->n - s->pos : span;
             step.pos = s->pos;
-            s->cost_sum += ops->step(k, net, train, s->order + s->pos, m, &step);
-            s->pos += (uint32_t)m;
+            s->pos += ops->train(k, train, s->order + s->pos, n, o->batch, &step, o->stop, &s->cost_sum);
             double t = now_seconds();
             if (progress && t - last > 0.05) {
+                ops->sync(k); /* the callback may look at the network */
                 dl_progress p = {(int)s->epoch + 1, o->epochs, s->pos, s->n, t - t0, NULL};
                 progress(&p, ctx);
                 last = t;
             }
             if (o->stop && *o->stop && s->pos < s->n) {
+                ops->sync(k);
                 ops->destroy(k);
                 return dl_err_set(e, DL_EINTR, "stopped in epoch %u after %u of %u examples",
                                   s->epoch + 1, s->pos, s->n);
             }
         }
         double secs = now_seconds() - t0;
+        ops->sync(k);
         dl_epoch_stat stat = {0, 0, (float)(s->cost_sum / (double)s->n), (float)secs, eta};
         if (eval) {
             dl_eval ev;
-            st = dl_evaluate(net, eval, o->cost, o->threads, &ev, e);
+            st = dl_evaluate_simd(v, net, eval, o->cost, o->threads, &ev, e);
             if (st != DL_OK) {
                 ops->destroy(k);
                 return st;
@@ -339,17 +376,26 @@ dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int 
                       dl_eval *out, dl_err *e)
 {
     memset(out, 0, sizeof *out);
+    dl_simd v;
+    dl_status st = dl_simd_choose(&v, e);
+    return st != DL_OK ? st : dl_evaluate_simd(v, net, d, cost, threads, out, e);
+}
+
+dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl_cost cost,
+                           int threads, dl_eval *out, dl_err *e)
+{
+    memset(out, 0, sizeof *out);
     dl_status st = dl_dataset_check(d, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
     if (st != DL_OK) return st;
     int K = net->sizes[net->nlayers - 1];
     out->nclasses = K;
     out->confusion = calloc((size_t)K * K, sizeof(uint32_t));
     if (!out->confusion) return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
-    /* The fast kernel's forward pass (sparse first layer, threads); it
+    /* The fast kernels' forward pass (sparse first layer, threads); it
      * agrees with dl_net_forward up to float rounding.  It computes σ only,
      * so other networks go through dl_net_forward itself. */
     double c = 0.0;
-    st = dl_net_all_sigmoid(net) ? dl_fast_evaluate(net, d, cost, threads, out->confusion, &out->correct, &c, e)
+    st = dl_net_all_sigmoid(net) ? dl_fast_evaluate(v, net, d, cost, threads, out->confusion, &out->correct, &c, e)
                                  : evaluate_plain(net, d, cost, out->confusion, &out->correct, &c, e);
     if (st != DL_OK) {
         dl_eval_free(out);
