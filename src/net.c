@@ -266,10 +266,12 @@ static void softmax_delta(const float *a, float *g, int n)
 /* δ[L] for one example: ∂C/∂z of the output layer. */
 static void output_delta(const dl_net *n, dl_trace *t, const float *target, dl_cost cost)
 {
-    int L = n->nlayers - 1, K = n->sizes[L];
-    dl_act f = n->act[L - 1];
-    float *d = t->delta[L];
-    const float *a = t->a[L];
+    int L = n->nlayers - 1;
+    dl_net_output_delta(n->act[L - 1], cost, t->a[L], target, n->sizes[L], t->delta[L]);
+}
+
+void dl_net_output_delta(dl_act f, dl_cost cost, const float *a, const float *target, int K, float *d)
+{
     /* The pairs whose ∂C/∂a cancels f'(z) exactly (chapter 3): cross-entropy
      * on sigmoid outputs, log-likelihood on a softmax.  Both give a − y. */
     if ((cost == DL_COST_CROSS_ENTROPY && f == DL_ACT_SIGMOID) ||

@@ -162,18 +162,6 @@ const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
 
 /* --- the loop ------------------------------------------------------------ */
 
-const char *dl_train_fast_lacks(const dl_net *net, const dl_train_opts *o)
-{
-    for (int l = 0; l + 2 < net->nlayers; l++)
-        if (net->act[l] != DL_ACT_SIGMOID)
-            return net->act[l] == DL_ACT_RELU ? "ReLU hidden layers" : "tanh hidden layers";
-    if (net->act[net->nlayers - 2] != DL_ACT_SIGMOID) return "a softmax output";
-    if (o->cost == DL_COST_LOG_LIKELIHOOD) return "the log-likelihood cost";
-    if (o->momentum > 0.0f) return "momentum";
-    if (o->dropout > 0.0f) return "dropout";
-    return NULL;
-}
-
 static void swap_params(dl_net *net, float *kept)
 {
     for (size_t i = 0; i < net->nparams; i++) {
@@ -342,36 +330,6 @@ dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const d
 
 /* --- evaluation ---------------------------------------------------------- */
 
-/* One example at a time through dl_net_forward, on one thread. */
-static dl_status evaluate_plain(const dl_net *net, const dl_dataset *d, dl_cost cost, uint32_t *confusion,
-                                size_t *correct, double *cost_sum, dl_err *e)
-{
-    int K = net->sizes[net->nlayers - 1];
-    dl_trace *t = dl_trace_new(net, e);
-    float *x = malloc(d->npix * sizeof(float)), *y = calloc((size_t)K, sizeof(float));
-    dl_status st = DL_OK;
-    *correct = 0;
-    *cost_sum = 0.0;
-    if (!t || !x || !y) {
-        st = dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
-    } else {
-        for (size_t i = 0; i < d->n; i++) {
-            dl_dataset_image(d, i, x);
-            const float *a = dl_net_forward(net, x, t);
-            int lab = d->labels[i], pred = dl_argmax(a, K);
-            y[lab] = 1.0f;
-            *cost_sum += dl_cost_value(cost, a, y, K);
-            y[lab] = 0.0f;
-            confusion[(size_t)lab * K + pred]++;
-            *correct += pred == lab;
-        }
-    }
-    dl_trace_free(t);
-    free(x);
-    free(y);
-    return st;
-}
-
 dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
                       dl_eval *out, dl_err *e)
 {
@@ -392,11 +350,9 @@ dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl
     out->confusion = calloc((size_t)K * K, sizeof(uint32_t));
     if (!out->confusion) return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
     /* The fast kernels' forward pass (sparse first layer, threads); it
-     * agrees with dl_net_forward up to float rounding.  It computes σ only,
-     * so other networks go through dl_net_forward itself. */
+     * agrees with dl_net_forward up to float rounding. */
     double c = 0.0;
-    st = dl_net_all_sigmoid(net) ? dl_fast_evaluate(v, net, d, cost, threads, out->confusion, &out->correct, &c, e)
-                                 : evaluate_plain(net, d, cost, out->confusion, &out->correct, &c, e);
+    st = dl_fast_evaluate(v, net, d, cost, threads, out->confusion, &out->correct, &c, e);
     if (st != DL_OK) {
         dl_eval_free(out);
         return st;

@@ -23,10 +23,13 @@
 #ifndef DIGITLENS_TRAIN_FAST_SIMD_H
 #define DIGITLENS_TRAIN_FAST_SIMD_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "digitlens/net.h"
 
 #ifndef DL_SIMD_LEVEL
 #error "define DL_SIMD_LEVEL (and include train_fast_target.h) before train_fast_simd.h"
@@ -182,6 +185,23 @@ DL_INLINE dl_vf vf_sigmoid(dl_vf z)
     return _mm512_div_ps(one, _mm512_add_ps(one, vf_exp(_mm512_sub_ps(_mm512_setzero_ps(), z))));
 }
 
+/* The same operations as the AVX2 spellings below, lane by lane. */
+DL_INLINE dl_vf vf_tanh(dl_vf z)
+{
+    dl_vf one = _mm512_set1_ps(1.0f);
+    dl_vf e = vf_exp(_mm512_add_ps(z, z));
+    return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, e)));
+}
+DL_INLINE dl_vf vf_relu(dl_vf z) { return _mm512_max_ps(z, _mm512_setzero_ps()); }
+DL_INLINE dl_vf vf_flush_tiny(dl_vf v)
+{
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(FLT_MIN), _CMP_GE_OQ), v);
+}
+DL_INLINE dl_vf vf_positive(dl_vf a)
+{
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(1.0f));
+}
+
 /* Bit k set when p[k] != 0, for the 64 bytes p[0..64). */
 DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 {
@@ -256,6 +276,29 @@ DL_INLINE dl_vf vf_sigmoid(dl_vf z)
 {
     dl_vf one = _mm256_set1_ps(1.0f);
     return _mm256_div_ps(one, _mm256_add_ps(one, vf_exp(_mm256_sub_ps(_mm256_setzero_ps(), z))));
+}
+
+/* tanh z = 1 − 2/(1 + e^{2z}): the vector exponential's clamp makes it
+ * ±1 exactly for |z| > 44; within about 1e-7 of tanhf elsewhere. */
+DL_INLINE dl_vf vf_tanh(dl_vf z)
+{
+    dl_vf one = _mm256_set1_ps(1.0f);
+    dl_vf e = vf_exp(_mm256_add_ps(z, z));
+    return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(one, e)));
+}
+/* max(z, 0): 0 (never −0) where z <= 0, as dl_act_apply. */
+DL_INLINE dl_vf vf_relu(dl_vf z) { return _mm256_max_ps(z, _mm256_setzero_ps()); }
+/* v, with lanes below FLT_MIN in magnitude (subnormal) set to 0: see
+ * fast/train_step.c, the momentum update. */
+DL_INLINE dl_vf vf_flush_tiny(dl_vf v)
+{
+    dl_vf mag = _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+    return _mm256_and_ps(_mm256_cmp_ps(mag, _mm256_set1_ps(FLT_MIN), _CMP_GE_OQ), v);
+}
+/* 1 where a > 0, else 0: ReLU's slope from its output. */
+DL_INLINE dl_vf vf_positive(dl_vf a)
+{
+    return _mm256_and_ps(_mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_set1_ps(1.0f));
 }
 
 DL_INLINE uint64_t dl_nz64(const uint8_t *p)
@@ -338,6 +381,35 @@ DL_INLINE dl_vf vf_sigmoid(dl_vf z)
     for (int i = 0; i < DL_VW; i++) t[i] = 1.0f / (1.0f + expf(-t[i]));
     return vf_load(t);
 }
+/* tanhf and the comparisons of dl_act_apply and dl_act_slope, lane by lane. */
+DL_INLINE dl_vf vf_tanh(dl_vf z)
+{
+    float t[DL_VW];
+    vf_store(t, z);
+    for (int i = 0; i < DL_VW; i++) t[i] = tanhf(t[i]);
+    return vf_load(t);
+}
+DL_INLINE dl_vf vf_relu(dl_vf z)
+{
+    float t[DL_VW];
+    vf_store(t, z);
+    for (int i = 0; i < DL_VW; i++) t[i] = t[i] > 0.0f ? t[i] : 0.0f;
+    return vf_load(t);
+}
+DL_INLINE dl_vf vf_positive(dl_vf a)
+{
+    float t[DL_VW];
+    vf_store(t, a);
+    for (int i = 0; i < DL_VW; i++) t[i] = t[i] > 0.0f ? 1.0f : 0.0f;
+    return vf_load(t);
+}
+DL_INLINE dl_vf vf_flush_tiny(dl_vf v)
+{
+    float t[DL_VW];
+    vf_store(t, v);
+    for (int i = 0; i < DL_VW; i++) t[i] = fabsf(t[i]) >= FLT_MIN ? t[i] : 0.0f;
+    return vf_load(t);
+}
 DL_INLINE dl_v8 v8_zero(void) { return vf_zero(); }
 DL_INLINE dl_v8 v8_load(const float *p) { return vf_load(p); }
 DL_INLINE dl_v8 v8_load_n(const float *p, int n) { return vf_load_n(p, n); }
@@ -366,6 +438,20 @@ DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, ui
         for (int i = 0; i < 16; i++) out[(size_t)b * os + (size_t)i] = i < n ? rows[i][k + (size_t)b] : 0;
 }
 #endif
+
+/* An elementwise activation f of z (dl_act_apply's, lane by lane; not
+ * softmax, which couples the lanes), and its slope f'(z) from its output a
+ * (dl_act_slope's: a(1−a), 1−a², or 1 where a > 0). */
+DL_INLINE dl_vf vf_act(dl_act f, dl_vf z)
+{
+    return f == DL_ACT_RELU ? vf_relu(z) : f == DL_ACT_TANH ? vf_tanh(z) : vf_sigmoid(z);
+}
+DL_INLINE dl_vf vf_slope(dl_act f, dl_vf a)
+{
+    if (f == DL_ACT_RELU) return vf_positive(a);
+    if (f == DL_ACT_TANH) return vf_sub(vf_set1(1.0f), vf_mul(a, a));
+    return vf_mul(a, vf_sub(vf_set1(1.0f), a));
+}
 
 /* Rounds n up to a whole number of vectors. */
 static inline size_t dl_vround(size_t n) { return (n + DL_VW - 1) / DL_VW * DL_VW; }

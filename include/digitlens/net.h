@@ -125,6 +125,11 @@ const float *dl_net_forward_from(const dl_net *n, dl_trace *t, int from);
 void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost cost,
                      float *grad);
 
+/* The output layer's δ = ∂C/∂z for one example, as dl_net_backprop
+ * computes it: a [K] the outputs of activation f, target [K], into d [K]
+ * (the training kernels share it). */
+void dl_net_output_delta(dl_act f, dl_cost cost, const float *a, const float *target, int K, float *d);
+
 /* Dropout's forward and backward passes (the training kernels' reference):
  * keep[l] (1 <= l < nlayers-1; NULL, or keep[l] NULL, for none) is layer
  * l's mask [sizes[l]], each 0 (dropped) or 1/(1−p) (kept; inverted

@@ -91,10 +91,6 @@ typedef struct dl_eval {
     uint32_t *confusion;   /* [nclasses x nclasses]: row = true label, column = predicted */
 } dl_eval;
 
-/* What the fast kernel cannot do yet in this run, as a phrase for a
- * message ("ReLU hidden layers"), or NULL when it can do all of it. */
-const char *dl_train_fast_lacks(const dl_net *net, const dl_train_opts *o);
-
 /* Runs the whole dataset through net.  Labels must be < the output count. */
 dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
                       dl_eval *out, dl_err *e);

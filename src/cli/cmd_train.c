@@ -346,13 +346,6 @@ int cmd_train(int argc, char **argv)
     dl_train_opts to = {.epochs = epochs, .batch = batch, .eta = (float)eta, .lambda = (float)lambda, .cost = cost,
                         .threads = threads, .kernel = kernel, .stop = &g_stop, .momentum = (float)momentum,
                         .dropout = (float)dropout, .early_stop = early_stop, .halve_after = halve_after};
-    const char *lack = kernel == DL_KERNEL_FAST ? dl_train_fast_lacks(m->net, &to) : NULL;
-    if (lack) {
-        if (!quiet)
-            fprintf(stderr, "digitlens: note: the fast kernel does not do %s yet; training with the reference "
-                    "kernel (one thread)\n", lack);
-        to.kernel = DL_KERNEL_REFERENCE;
-    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

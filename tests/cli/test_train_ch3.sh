@@ -56,6 +56,25 @@ run "$DL" "${ALL[@]}" --epochs 6 --quiet --checkpoint-every 2 --out "$TMP/legs.d
 cmp -s "$TMP/straight.dlm" "$TMP/legs.dlm" && pass checkpoints_with_every_extra_give_the_same_model \
   || fail checkpoints_with_every_extra_give_the_same_model "rc $RC $ERR"
 
+# --- the fast kernel does all of it, in every variant this CPU runs -------------
+# Same results as the reference kernel up to float rounding: the same test
+# score, the cost within 1e-4; and no note about falling back.
+score() { "$DL" test --model "$1" --data "$FIX" --json | sed -E 's/.*"correct":([0-9]+).*"cost":([0-9.e+-]+).*/\1 \2/'; }
+run "$DL" "${ALL[@]}" --epochs 3 --kernel reference --out "$TMP/k-ref.dlm"
+want=$(score "$TMP/k-ref.dlm")
+ok=1
+for v in $("$DL" --version | sed -n 's/^this CPU runs: //p'); do
+  run env DIGITLENS_SIMD="$v" "$DL" "${ALL[@]}" --epochs 3 --out "$TMP/k-$v.dlm"
+  got=$(score "$TMP/k-$v.dlm")
+  if [ "$RC" != 0 ] || grep -qi "note" <<<"$ERR" ||
+     ! awk -v a="$want" -v b="$got" 'BEGIN { split(a, x, " "); split(b, y, " "); d = x[2] - y[2];
+                                             exit !(x[1] == y[1] && d < 1e-4 && d > -1e-4) }'; then
+    ok=0; echo "   $v: rc $RC, reference '$want', fast '$got': $ERR"
+  fi
+done
+[ $ok = 1 ] && pass fast_kernel_trains_every_extra_as_the_reference_in_every_variant \
+  || fail fast_kernel_trains_every_extra_as_the_reference_in_every_variant "see above"
+
 # --- early stopping -------------------------------------------------------------
 ES=(train --data "$FIX" --layers 16,6,2 --activation tanh --eta 2 --validation 100 --early-stop 2 --seed 4)
 run "$DL" "${ES[@]}" --epochs 300 --out "$TMP/es.dlm"
