@@ -70,6 +70,16 @@ EXPLORE_ASSETS := src/explore.css src/explore_body.html $(EXPLORE_JS)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/explore_assets.o
 CLI_OBJ  := $(CLI_SRC:src/cli/%.c=$(BUILD)/obj/cli/%.o)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.o)
+# ONNX: Debian's schema (libonnx-dev) compiled by protoc-c at build time into
+# $(BUILD)/gen; the generated code is protobuf-c's, not ours: never committed,
+# and compiled without -Werror.  src/onnx*.c include its header.
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+PROTOC_C   ?= protoc-c
+GEN        := $(BUILD)/gen
+GEN_OBJ    := $(BUILD)/obj/gen/onnx.pb-c.o
+ONNX_OBJ   := $(filter $(BUILD)/obj/onnx%.o,$(LIB_OBJ))
+LIB_OBJ    += $(GEN_OBJ)
+LDLIBS     += -lprotobuf-c
 LIB      := $(BUILD)/libdigitlens.a
 BIN      := $(if $(filter build,$(BUILD)),digitlens,$(BUILD)/digitlens)
 UNIT     := $(BUILD)/unit-tests
@@ -94,6 +104,17 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: $(dir $(ONNX_PROTO))%.proto
+	@mkdir -p $(GEN)
+	$(PROTOC_C) --proto_path=$(dir $<) --c_out=$(GEN) $<
+
+$(GEN_OBJ): $(GEN)/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -I$(GEN) $(filter-out -Werror -Wmissing-prototypes,$(CFLAGS)) -c $< -o $@
+
+$(ONNX_OBJ) $(BUILD)/mkseeds: CPPFLAGS += -I$(GEN)
+$(ONNX_OBJ) $(BUILD)/mkseeds: $(GEN)/onnx.pb-c.h
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -123,7 +144,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_BINS    := $(FUZZ_DIR)/fuzz_idx $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_image $(FUZZ_DIR)/fuzz_json
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB     := $(FUZZ_DIR)/lib/libdigitlens.a
 
 $(FUZZ_DIR)/stb_impl.o: tests/fuzz/stb_impl.c
@@ -135,8 +156,8 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/stb_impl.o
 	  $(FUZZ_DIR)/stb_impl.o $(FUZZ_LIB) $(LDLIBS)
 
 # Seeds come from a generator, never from committed binaries.
-$(BUILD)/mkseeds: tests/fuzz/mkseeds.c $(LIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(BUILD)/mkseeds: $(wildcard tests/fuzz/mkseeds*) $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDLIBS)
 
 fuzz-build: $(BUILD)/mkseeds
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) SAN=1 KERNELS=generic \

@@ -87,6 +87,15 @@ dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e)
     return DL_OK;
 }
 
+dl_status dl_model_finish_import(dl_model *m, dl_err *e)
+{
+    memcpy(m->init_params, m->net->params, m->net->nparams * sizeof(float));
+    dl_rng rng;
+    dl_rng_seed(&rng, 0);
+    dl_status st = dl_train_state_init(&m->state, 0, &rng, e);
+    return st != DL_OK ? st : dl_model_reserve_history(m, 0, e);
+}
+
 uint32_t dl_model_params_epoch(const dl_model *m)
 {
     const dl_train_state *s = &m->state;

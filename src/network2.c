@@ -147,7 +147,7 @@ dl_status dl_nielsen_decode(const char *text, size_t len, const char *name, int 
     } else if (cn->type == DL_JSON_STR) {
         char shown[41];
         st = SCHEMA("%s: cost \"%s\" is not one digitlens knows (CrossEntropyCost or QuadraticCost)", name,
-                    dl_json_shown(d.strs + cn->a, cn->n, shown, sizeof shown));
+                    dl_err_shown(d.strs + cn->a, cn->n, shown, sizeof shown));
         goto done;
     } else {
         st = SCHEMA("%s: \"cost\" is %s, not a string (CrossEntropyCost or QuadraticCost)", name, dl_json_type_name(cn));
@@ -170,13 +170,9 @@ dl_status dl_nielsen_decode(const char *text, size_t len, const char *name, int 
     if ((st = layer_lists(&d, k[1], "weights", sizes, L, m->net, name, e)) != DL_OK ||
         (st = layer_lists(&d, k[2], "biases", sizes, L, m->net, name, e)) != DL_OK)
         goto done;
-    memcpy(m->init_params, m->net->params, m->net->nparams * sizeof(float));
     m->cost = cost;
     m->init = DL_INIT_SCALED; /* network2.py's default_weight_initializer */
-    dl_rng rng;
-    dl_rng_seed(&rng, 0);
-    if ((st = dl_train_state_init(&m->state, 0, &rng, e)) != DL_OK) goto done;
-    if ((st = dl_model_reserve_history(m, 0, e)) != DL_OK) goto done;
+    st = dl_model_finish_import(m, e);
 done:
     dl_json_free(&d);
     if (st != DL_OK) {

@@ -78,6 +78,13 @@ dl_status dl_model_start(dl_model *m, dl_init init, uint64_t seed, const dl_data
 /* Makes room for n epochs of history (keeps what is there). */
 dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e);
 
+/* Finishes a model read from another tool's file (network2.py's JSON,
+ * ONNX), whose parameters the caller has filled: such files keep no
+ * initial parameters, so they are set equal to the trained ones ("change
+ * since init" pictures are blank), and no history; training stands at
+ * rest.  Every command then treats it as it treats any model. */
+dl_status dl_model_finish_import(dl_model *m, dl_err *e);
+
 dl_status dl_model_save(const dl_model *m, const char *path, dl_err *e);
 dl_status dl_model_load(const char *path, dl_model **out, dl_err *e);
 

@@ -8,8 +8,6 @@
 #include "cli.h"
 #include "digitlens/simd.h"
 
-#define DIGITLENS_VERSION "0.1.0"
-
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);

@@ -3,7 +3,7 @@
  * kind each harness reads, so fuzzing starts from inside the formats
  * rather than from random bytes.  Nothing binary is kept in the
  * repository; `make fuzz` and `make test` run this into build/fuzz/seeds.
- *     mkseeds DIR    makes DIR/idx, DIR/model, DIR/image and DIR/json
+ *     mkseeds DIR    makes DIR/idx, DIR/model, DIR/image, DIR/json and DIR/onnx
  *
  * idx/    inputs for fuzz_idx (first byte: its mode, see fuzz_idx.c):
  *         image sets raw and to be gzipped, label + image pairs, and a file
@@ -14,7 +14,8 @@
  * image/  one digit drawn in PNG (every bit depth and colour type,
  *         palette with transparency, Adam7 interlaced), JPEG (with and
  *         without an EXIF Orientation tag), BMP, GIF, PGM/PPM (8 and 16
- *         bits), HDR, plus a 1 x 1 and a blank picture.
+ *         bits), HDR, plus a 1 x 1 and a blank picture;
+ * onnx/   digitlens exports and torch-shaped graphs (mkseeds_onnx.c).
  */
 #include <math.h>
 #include <stdint.h>
@@ -31,15 +32,17 @@
 #include "digitlens/network2.h"
 #include "digitlens/rng.h"
 
+#include "mkseeds.h"
+
 static const char *g_dir;
 
-static void die(const char *what)
+void die(const char *what)
 {
     fprintf(stderr, "mkseeds: %s\n", what);
     exit(1);
 }
 
-static void save(const char *sub, const char *name, const void *p, size_t n)
+void save(const char *sub, const char *name, const void *p, size_t n)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s", g_dir, sub, name);
@@ -524,8 +527,8 @@ int main(int argc, char **argv)
         return 2;
     }
     g_dir = argv[1];
-    const char *subs[] = {"", "/idx", "/model", "/image", "/json"};
-    for (int i = 0; i < 5; i++) {
+    const char *subs[] = {"", "/idx", "/model", "/image", "/json", "/onnx"};
+    for (int i = 0; i < 6; i++) {
         char p[4096];
         snprintf(p, sizeof p, "%s%s", g_dir, subs[i]);
         mkdir(p, 0777);
@@ -534,5 +537,6 @@ int main(int argc, char **argv)
     model_seeds();
     image_seeds();
     json_seeds();
+    onnx_seeds();
     return 0;
 }

@@ -2,8 +2,8 @@
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
 # templates, classify PNG files, write a report and the explorer, export and
-# import JSON, and map the test set (embed).  Any invalid read or write, use
-# of uninitialised memory, or definitely lost block fails that step (memcheck
+# import JSON and ONNX, and map the test set (embed).  Any invalid read or
+# write, use of uninitialised memory, or definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -57,5 +57,7 @@ memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" -
 memcheck explore "$DL" explore --model "$TMP/m.dlm" --data "$FIX" --samples 20 --out "$TMP/r" --quiet
 memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
 memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
+memcheck export_onnx "$DL" export --model "$TMP/m.dlm" --onnx "$TMP/m.onnx" --quiet
+memcheck import_onnx "$DL" import --onnx "$TMP/m.onnx" --out "$TMP/back-onnx.dlm" --quiet
 memcheck embed "$DL" embed --model "$TMP/m.dlm" --data "$FIX" --perplexity 5 --iterations 60 --threads 2 --glyphs --out "$TMP/e"
 finish
