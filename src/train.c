@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "digitlens/train.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,6 +139,11 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
         return dl_err_set(e, DL_EINVAL, "training state is for %u examples, data has %zu", s->n,
                           train->n);
     if (train->n == 0) return dl_err_set(e, DL_EINVAL, "no training examples");
+    /* hist[s->epoch] is written below: an epoch that does not fit an int
+     * would index far outside it (model files are checked at load too). */
+    if (s->epoch > INT32_MAX || s->pos >= s->n || !s->order)
+        return dl_err_set(e, DL_EINVAL, "training state out of range (epoch %u, position %u of %u)",
+                          s->epoch, s->pos, s->n);
     dl_status st = dl_check_fit(net, train, "training data", e);
     if (st == DL_OK && eval) st = dl_check_fit(net, eval, "evaluation data", e);
     if (st != DL_OK) return st;

@@ -9,11 +9,18 @@
  *     mkfixture --png OUTDIR IDXFILE N
  * writes the first N images of an IDX file as OUTDIR/NNNNN.png (white ink
  * on black, as stored), for the image-file classification tests.
+ *     mkfixture --set-state IN.dlm OUT.dlm FIELD=VALUE...
+ * rewrites a model with training-state fields (epoch, pos, ntrain, batch,
+ * planned, order0) set to VALUE and the CRC fixed up, as a hostile writer
+ * would, for the model-loading tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "digitlens/fileio.h"
 #include "digitlens/idx.h"
+#include "digitlens/model.h"
 #include "digitlens/png.h"
 #include "digitlens/rng.h"
 
@@ -67,8 +74,35 @@ static int write_pngs(const char *out, const char *idx, size_t n)
     return rc != 0;
 }
 
+static int set_state(const char *in, const char *out, int n, char **kv)
+{
+    dl_err e;
+    dl_model *m = NULL;
+    if (dl_model_load(in, &m, &e) != DL_OK) return fprintf(stderr, "mkfixture: %s\n", e.msg), 1;
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(kv[i], '=');
+        unsigned long v = eq ? strtoul(eq + 1, NULL, 0) : 0;
+        size_t k = eq ? (size_t)(eq - kv[i]) : 0;
+        if (k == 5 && !strncmp(kv[i], "epoch", k)) m->state.epoch = (uint32_t)v;
+        else if (k == 3 && !strncmp(kv[i], "pos", k)) m->state.pos = (uint32_t)v;
+        else if (k == 6 && !strncmp(kv[i], "ntrain", k)) m->ntrain = (uint32_t)v;
+        else if (k == 5 && !strncmp(kv[i], "batch", k)) m->batch = (uint32_t)v;
+        else if (k == 7 && !strncmp(kv[i], "planned", k)) m->epochs_planned = (uint32_t)v;
+        else if (k == 6 && !strncmp(kv[i], "order0", k) && m->state.order) m->state.order[0] = (uint32_t)v;
+        else return fprintf(stderr, "mkfixture: unknown field '%s'\n", kv[i]), 2;
+    }
+    unsigned char *p = NULL;
+    size_t len = 0;
+    int rc = dl_model_encode(m, &p, &len, &e) != DL_OK || dl_file_write_atomic(out, p, len, &e) != DL_OK;
+    if (rc) fprintf(stderr, "mkfixture: %s\n", e.msg);
+    free(p);
+    dl_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 4 && strcmp(argv[1], "--set-state") == 0) return set_state(argv[2], argv[3], argc - 4, argv + 4);
     if (argc == 5 && argv[1][0] == '-') return write_pngs(argv[2], argv[3], (size_t)strtoul(argv[4], NULL, 10));
     if (argc < 3) return fprintf(stderr, "usage: mkfixture DIR N [SIDE]\n"), 2;
     size_t n = (size_t)strtoul(argv[2], NULL, 10);
