@@ -36,6 +36,10 @@ static dl_model *fresh(const dl_dataset *d, int hidden, uint64_t seed)
     dl_err e;
     dl_model *m = dl_model_new(3, sizes, 4, 4, &e);
     cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, seed, d, &e), DL_OK);
+    /* Settings as train records them (a model file's state is checked against them). */
+    m->epochs_planned = 50;
+    m->batch = 10;
+    m->eta = 3.0f;
     dl_model_reserve_history(m, 50, &e);
     return m;
 }
