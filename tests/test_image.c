@@ -1028,15 +1028,6 @@ Test(image, binary_pgm_p5_and_ppm_p6_decode)
     dl_gray_free(g);
 }
 
-Test(image, ascii_pgm_p2_is_refused_with_a_conversion_hint)
-{
-    static const unsigned char p2[] = "P2\n2 1\n255\n0 255\n";
-    dl_gray *g = NULL;
-    dl_err e;
-    cr_expect_eq(dl_image_decode(p2, sizeof p2 - 1, "a.pgm", &g, &e), DL_EFORMAT);
-    cr_expect(strstr(e.msg, "P5") != NULL, "message: %s", e.msg);
-}
-
 Test(image, gif_decodes_its_first_frame)
 {
     /* A 1 x 1 GIF89a whose single pixel is transparent white. */

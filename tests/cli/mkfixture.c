@@ -9,6 +9,9 @@
  *     mkfixture --png OUTDIR IDXFILE N
  * writes the first N images of an IDX file as OUTDIR/NNNNN.png (white ink
  * on black, as stored), for the image-file classification tests.
+ *     mkfixture --pnm OUTDIR IDXFILE N
+ * writes the same first N images as netpbm, OUTDIR/NNNNN.p1.pbm ...
+ * NNNNN.p6.ppm (white ink on black; PBM black where the pixel is under 128).
  *     mkfixture --set-state IN.dlm OUT.dlm FIELD=VALUE...
  * rewrites a model with training-state fields (epoch, pos, ntrain, batch,
  * planned, order0) set to VALUE and the CRC fixed up, as a hostile writer
@@ -74,6 +77,54 @@ static int write_pngs(const char *out, const char *idx, size_t n)
     return rc != 0;
 }
 
+/* One image as netpbm type t (1..6), written plainly with stdio: these are
+ * fixtures for the reader, so they must not come from digitlens's code. */
+static int write_pnm(const char *path, const uint8_t *px, int w, int h, int t)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return 1;
+    fprintf(f, "P%d\n%d %d\n", t, w, h);
+    if (t != 1 && t != 4) fprintf(f, "255\n");
+    for (int y = 0; y < h; y++) {
+        unsigned bits = 0;
+        for (int x = 0; x < w; x++) {
+            unsigned v = px[y * w + x];
+            int black = v < 128, c = (t == 3 || t == 6) ? 3 : 1;
+            if (t == 1) fprintf(f, "%d%s", black, x + 1 < w ? " " : "\n");
+            if (t == 2 || t == 3)
+                for (int k = 0; k < c; k++) fprintf(f, "%u%s", v, x + 1 < w || k + 1 < c ? " " : "\n");
+            if (t == 5 || t == 6)
+                for (int k = 0; k < c; k++) fputc((int)v, f);
+            if (t == 4) {
+                bits |= (unsigned)black << (7 - x % 8);
+                if (x % 8 == 7 || x + 1 == w) {
+                    fputc((int)bits, f);
+                    bits = 0;
+                }
+            }
+        }
+    }
+    return fclose(f) != 0;
+}
+
+static int write_pnms(const char *out, const char *idx, size_t n)
+{
+    static const char *const ext[7] = {"", "p1.pbm", "p2.pgm", "p3.ppm", "p4.pbm", "p5.pgm", "p6.ppm"};
+    dl_err e;
+    dl_dataset *d = NULL;
+    if (dl_idx_load_images(idx, &d, &e) != DL_OK) return fprintf(stderr, "mkfixture: %s\n", e.msg), 1;
+    int rc = 0;
+    for (size_t i = 0; i < n && i < d->n && !rc; i++)
+        for (int t = 1; t <= 6 && !rc; t++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%05zu.%s", out, i, ext[t]);
+            rc = write_pnm(path, d->pixels + i * d->npix, d->cols, d->rows, t);
+            if (rc) fprintf(stderr, "mkfixture: cannot write %s\n", path);
+        }
+    dl_dataset_free(d);
+    return rc;
+}
+
 static int set_state(const char *in, const char *out, int n, char **kv)
 {
     dl_err e;
@@ -103,6 +154,7 @@ static int set_state(const char *in, const char *out, int n, char **kv)
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "--set-state") == 0) return set_state(argv[2], argv[3], argc - 4, argv + 4);
+    if (argc == 5 && strcmp(argv[1], "--pnm") == 0) return write_pnms(argv[2], argv[3], (size_t)strtoul(argv[4], NULL, 10));
     if (argc == 5 && argv[1][0] == '-') return write_pngs(argv[2], argv[3], (size_t)strtoul(argv[4], NULL, 10));
     if (argc < 3) return fprintf(stderr, "usage: mkfixture DIR N [SIDE]\n"), 2;
     size_t n = (size_t)strtoul(argv[2], NULL, 10);

@@ -13,6 +13,7 @@
 DL=$(cd "$(dirname "$DL")" && pwd)/$(basename "$DL")
 MK=${MKFIXTURE:-build/mkfixture}
 MK=$(cd "$(dirname "$MK")" && pwd)/$(basename "$MK")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TABLE=${BAD_INPUTS_TABLE:-}
 [ -n "$TABLE" ] && TABLE=$(cd "$(dirname "$TABLE")" && pwd)/$(basename "$TABLE")
 MOUNTS=()
@@ -219,14 +220,34 @@ bad image_blank_black 1 "pics/black.pgm: no ink found" \
 printf 'P5\n1 1\n255\n\x80' >pics/one.pgm
 bad image_one_pixel 1 "pics/one.pgm: no ink found" \
   "1 x 1 picture" "$DL" activations --model m.dlm pics/one.pgm --out act.png
-printf 'P2\n2 2\n255\n0 255\n255 0\n' >pics/ascii.pgm
-bad image_ascii_pgm 1 "pics/ascii.pgm: ASCII PGM/PPM \(P2/P3\) is not supported \(convert it to binary P5/P6 or to PNG\)" \
-  "ASCII PGM (unsupported format)" "$DL" classify --model m.dlm pics/ascii.pgm
+printf 'P7\nWIDTH 2\nHEIGHT 2\nDEPTH 1\nMAXVAL 255\nENDHDR\n\0\0\0\0' >pics/pam.pam
+bad image_pam 1 "pics/pam.pam: PAM \(P7\) is not supported \(convert it to PGM, PPM or PNG\)" \
+  "PAM (unsupported format)" "$DL" classify --model m.dlm pics/pam.pam
+# A 28 x 28 PGM cut short:
+# it used to be classified from uninitialised memory (a different answer
+# each run); BMP, GIF and JPEG cut short were read as if whole.
+{ printf 'P5\n28 28\n255\n'; head -c 784 /dev/zero | tr '\0' '\377'; } >pics/digit.pgm
+head -c 500 pics/digit.pgm >pics/cut.pgm
+bad image_truncated_pgm 1 "pics/cut.pgm: truncated PGM \(P5\): 28 x 28 pixels need 784 bytes of data, the file holds 487 \(it was cut short\)" \
+  "truncated binary PGM" "$DL" classify --model m.dlm pics/cut.pgm
+printf 'P2\n2 1\n0\n0 0\n' >pics/maxval0.pgm
+bad image_pgm_maxval_0 1 "pics/maxval0.pgm: PGM \(P2\) maxval 0 is not allowed \(1..65535\)" \
+  "PGM with maxval 0" "$DL" classify --model m.dlm pics/maxval0.pgm
+{ printf "BM$(le32 1078)\0\0\0\0$(le32 54)$(le32 40)$(le32 32)$(le32 32)\x01\x00\x18\x00$(le32 0)$(le32 3072)"
+  head -c 16 /dev/zero; head -c 1000 /dev/zero | tr '\0' '\377'; } >pics/cut.bmp
+bad image_truncated_bmp 1 "pics/cut.bmp: truncated BMP: 32 x 32 pixels of 24 bits need 3126 bytes, the file holds 1054 \(it was cut short\)" \
+  "truncated BMP" "$DL" classify --model m.dlm pics/cut.bmp
+printf 'GIF89a\x10\x00\x10\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x2c\x00\x00\x00\x00\x10\x00\x10\x00\x00\x02\x16\x8c\x8f' >pics/cut.gif
+bad image_truncated_gif 1 "pics/cut.gif: truncated GIF \(the file ends inside the first image or before it; it was cut short\)" \
+  "truncated GIF" "$DL" classify --model m.dlm pics/cut.gif
+head -c 700 "$ROOT/docs/examples/d3-pen-photo-05.jpg" >pics/cut.jpg
+bad image_truncated_jpeg 1 "pics/cut.jpg: truncated JPEG \(the file ends before the image's end marker; it was cut short\)" \
+  "truncated JPEG (once reported as \"bad png sig\")" "$DL" classify --model m.dlm pics/cut.jpg
 printf 'RIFF\0\0\0\0WEBPVP8 ' >pics/photo.webp
 bad image_webp 1 "pics/photo.webp: WebP is not supported \(convert it to PNG\)" \
   "WebP (unsupported format)" "$DL" classify --model m.dlm pics/photo.webp
 printf 'hello, I am text\n' >pics/text.png
-bad image_not_a_picture 1 "pics/text.png: not a picture digitlens can read \(expected PNG, JPEG, BMP, GIF or binary PGM/PPM\)" \
+bad image_not_a_picture 1 "pics/text.png: not a picture digitlens can read \(expected PNG, JPEG, BMP, GIF or netpbm PBM/PGM/PPM\)" \
   "text named .png" "$DL" classify --model m.dlm pics/text.png
 head -c $((100 << 20)) /dev/zero | gzip -1 >pics/bomb.pgm
 bad image_gzip_bomb 1 "pics/bomb.pgm: larger than 67108864 bytes \(not a file digitlens reads\)" \

@@ -28,4 +28,27 @@ for flag in "--eta 3" "--batch 7" "--cost cross-entropy" "--lambda 1" "--layers 
 done
 [ -e "$TMP/x.dlm" ] && fail resume_refusal_writes_nothing "x.dlm exists" || pass resume_refusal_writes_nothing
 
+# --- netpbm, plain and bitmap (issue 15, defect 11) ----------------------------
+FIX28=$TMP/fix28
+mkdir -p "$FIX28" "$TMP/pnm"
+"$MK" "$FIX28" 60 28 >/dev/null && "$DL" train --data "$FIX28" --layers 784,6,2 --epochs 1 --quiet --out "$TMP/m28.dlm" &&
+  "$MK" --pnm "$TMP/pnm" "$FIX28/t10k-images-idx3-ubyte.gz" 1 && "$MK" --png "$TMP/pnm" "$FIX28/t10k-images-idx3-ubyte.gz" 1 ||
+  fail fixtures "28x28"
+run "$DL" classify --model "$TMP/m28.dlm" "$TMP/pnm/00000.png"
+want=$(sed -n 's/^[^:]*: //p' <<<"$OUT" | head -1)
+for t in p2.pgm p3.ppm p5.pgm p6.ppm; do
+  run "$DL" classify --model "$TMP/m28.dlm" "$TMP/pnm/00000.$t"
+  got=$(sed -n 's/^[^:]*: //p' <<<"$OUT" | head -1)
+  [ "$RC" = 0 ] && [ "$got" = "$want" ] && pass "netpbm_${t%%.*}_reads_like_the_png" ||
+    fail "netpbm_${t%%.*}_reads_like_the_png" "rc $RC '$got' vs '$want' $ERR"
+done
+for t in p1.pbm p4.pbm; do
+  run "$DL" classify --model "$TMP/m28.dlm" "$TMP/pnm/00000.$t"
+  [ "$RC" = 0 ] && grep -q "digit [01] (confidence" <<<"$OUT" && pass "netpbm_${t%%.*}_bitmap_is_read" ||
+    fail "netpbm_${t%%.*}_bitmap_is_read" "rc $RC $OUT $ERR"
+done
+cmp -s <("$DL" classify --model "$TMP/m28.dlm" "$TMP/pnm/00000.p1.pbm" | sed 's/^[^:]*://') \
+       <("$DL" classify --model "$TMP/m28.dlm" "$TMP/pnm/00000.p4.pbm" | sed 's/^[^:]*://') &&
+  pass netpbm_p1_and_p4_agree || fail netpbm_p1_and_p4_agree "different answers"
+
 finish
