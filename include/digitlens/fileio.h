@@ -3,9 +3,17 @@
  * path through zlib), and writing files atomically.
  *
  * Knows nothing of formats.  Writers create "<path>.tmp-XXXXXX" in the
- * target's directory, and only dl_writer_commit (fsync + rename) makes the
- * data visible under <path>: an error, a crash or a signal never leaves a
- * half-written file where a good one was.  While a writer is open, SIGINT,
+ * target's directory (with the name shortened when it would exceed the
+ * directory's NAME_MAX), and only dl_writer_commit (fsync + rename) makes
+ * the data visible under <path>: an error, a crash or a signal never leaves
+ * a half-written file where a good one was.  Only a regular file is ever
+ * replaced: a path naming a directory, a device, a FIFO or a socket is
+ * refused (renaming over a device node deletes it), and a symbolic link is
+ * followed to the regular file it names, which is replaced in its own
+ * directory (the link stays); a link to anything else, or to nothing, is
+ * refused.  Readers open without blocking and read regular files and pipes
+ * only: a device or socket is refused, and a FIFO nothing writes to reads
+ * as an error at once instead of waiting forever.  While a writer is open, SIGINT,
  * SIGTERM, SIGHUP and SIGQUIT are held back in the calling thread and
  * delivered once it is committed or aborted, so an interrupt does not leave
  * the temporary file behind either (a crash or SIGKILL still can: such a
