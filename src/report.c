@@ -29,6 +29,7 @@
 #include "digitlens/fileio.h"
 #include "digitlens/png.h"
 #include "digitlens/train.h"
+#include "digitlens/utf8.h"
 #include "digitlens/viz.h"
 #include "digitlens/viz_explain.h"
 
@@ -902,17 +903,25 @@ static void hb_printf(hbuf *b, const char *fmt, ...)
     free(big);
 }
 
-/* Text with &, <, >, " escaped. */
+/* Text with &, <, >, " escaped; bytes that are not UTF-8 (a file name's)
+ * and control characters become U+FFFD, so the page stays UTF-8. */
 static void hb_text(hbuf *b, const char *s)
 {
-    for (; *s; s++) {
+    size_t n = strlen(s);
+    while (*s) {
+        int k = dl_utf8_seq((const unsigned char *)s, n);
         switch (*s) {
         case '&': hb_put(b, "&amp;", 5); break;
         case '<': hb_put(b, "&lt;", 4); break;
         case '>': hb_put(b, "&gt;", 4); break;
         case '"': hb_put(b, "&quot;", 6); break;
-        default: hb_put(b, s, 1);
+        default:
+            if (k > 0 && ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n') && *s != 0x7f) hb_put(b, s, (size_t)k);
+            else hb_put(b, "&#xFFFD;", 8);
         }
+        k = k > 0 ? k : 1;
+        s += k;
+        n -= (size_t)k;
     }
 }
 

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "digitlens/fileio.h"
+#include "digitlens/utf8.h"
 
 int cli_fail(int code, const char *fmt, ...)
 {
@@ -224,6 +225,19 @@ int cli_ncores(void)
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
+int cli_threads(const char *cmd, int threads, int quiet)
+{
+    int cores = cli_ncores();
+    if (threads <= cores) return threads;
+    /* Threads beyond the cores take turns on them: each step then waits for
+     * a descheduled one (64 on 2 cores trained 2.7 times slower).  Results do
+     * not depend on the count, so fewer threads change nothing else. */
+    if (!quiet)
+        fprintf(stderr, "digitlens: note: %s: --threads %d is more than the %d cores here; using %d\n", cmd, threads,
+                cores, cores);
+    return cores;
+}
+
 void cli_json_floats(const float *v, int n)
 {
     putchar('[');
@@ -234,10 +248,17 @@ void cli_json_floats(const float *v, int n)
 void cli_json_string(const char *s)
 {
     putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    while (*p) {
+        int k = dl_utf8_seq(p, n);
         if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
+        else if (*p < 0x20 || *p == 0x7f) printf("\\u%04x", *p);
+        else if (k > 0) fwrite(p, 1, (size_t)k, stdout);
+        else fputs("\\ufffd", stdout); /* a byte of a name that is not UTF-8: JSON must be */
+        k = k > 0 ? k : 1;
+        p += k;
+        n -= (size_t)k;
     }
     putchar('"');
 }
