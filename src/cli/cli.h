@@ -66,8 +66,12 @@ const char *cli_data_file(const char *dir, const char *name, const char *overrid
 dl_status cli_match_classes(const dl_model *m, const char *model, const char *images, const char *labels,
                             dl_dataset **d, dl_err *e);
 
-/* The number of online processors (at least 1). */
+/* The number of online processors (at least 1, at most 64). */
 int cli_ncores(void);
+
+/* A --threads value capped at cli_ncores() (with a note on stderr unless
+ * quiet): more threads than cores only slow the work down. */
+int cli_threads(const char *cmd, int threads, int quiet);
 
 /* Prints s as a JSON string literal (quoted, escaped). */
 void cli_json_string(const char *s);

@@ -50,6 +50,7 @@ int cmd_report(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    threads = cli_threads("report", threads, quiet);
     if (!model || !out) return cli_fail(EXIT_USAGE, "report: --model FILE and --out DIR are required");
     int method = dl_attr_method_parse(method_s);
     if (method < 0)

@@ -28,6 +28,7 @@ int cmd_test(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    threads = cli_threads("test", threads, 0);
     if (!model) return cli_fail(EXIT_USAGE, "test: --model FILE is required");
 
     char b1[4096], b2[4096];

@@ -175,6 +175,7 @@ int cmd_train(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    threads = cli_threads("train", threads, quiet);
 
     dl_cost cost;
     if (strcmp(cost_s, "quadratic") == 0) cost = DL_COST_QUADRATIC;
