@@ -179,8 +179,9 @@ static uint32_t le32(const unsigned char *p) { return (uint32_t)le16(p) | (uint3
  * (uninitialised memory; MemorySanitizer found it). */
 typedef struct jpeg_tables {
     unsigned char quant[4], huff[2][4]; /* defined: [DC, AC][id] */
-    int ncomp;
+    int ncomp, progressive;
     unsigned char comp_id[4], comp_tq[4];
+    unsigned char scanned[4], dc_first[4]; /* per frame component: in a scan; in a first DC scan */
 } jpeg_tables;
 
 /* Records the tables a DQT or DHT segment (body s, len bytes) defines and a
@@ -203,6 +204,7 @@ static int jpeg_segment(jpeg_tables *t, unsigned m, const unsigned char *s, size
     } else if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) { /* SOF */
         if (len < 6) return 1;
         t->ncomp = 0;
+        t->progressive = m == 0xC2;
         for (size_t i = 0; i < s[5] && 6 + 3 * i + 2 < len && t->ncomp < 4; i++) {
             t->comp_id[t->ncomp] = s[6 + 3 * i];
             t->comp_tq[t->ncomp++] = s[6 + 3 * i + 2] & 3;
@@ -215,6 +217,11 @@ static int jpeg_segment(jpeg_tables *t, unsigned m, const unsigned char *s, size
             if (!t->quant[t->comp_tq[k]]) return 0;
         for (size_t i = 0; i < ns; i++) {
             unsigned td = s[2 + 2 * i] >> 4, ta = s[2 + 2 * i] & 15;
+            for (int k = 0; k < t->ncomp; k++)
+                if (t->comp_id[k] == s[1 + 2 * i]) {
+                    t->scanned[k] = 1;
+                    if (ss == 0 && ah == 0) t->dc_first[k] = 1;
+                }
             if (ss == 0 && ah == 0 && !t->huff[0][td & 3]) return 0;
             if (se > 0 && !t->huff[1][ta & 3]) return 0;
         }
@@ -239,7 +246,16 @@ static dl_status jpeg_whole(const unsigned char *d, size_t n, const char *nm, dl
         if (d[p] != 0xFF) { p++; continue; } /* stb_image skips bytes between segments too */
         unsigned m = d[p + 1];
         if (m == 0xFF) { p++; continue; }
-        if (m == 0xD9) return DL_OK;
+        if (m == 0xD9) {
+            /* stb_image decodes into buffers it does not clear: a component
+             * no scan covers (or, progressive, no first DC scan, which
+             * clears each block) would be uninitialised memory. */
+            for (int k = 0; k < t.ncomp; k++)
+                if (!t.scanned[k] || (t.progressive && !t.dc_first[k]))
+                    return dl_err_set(e, DL_EFORMAT, "%s: damaged JPEG (a colour component has no image data; the "
+                                      "file is corrupt)", nm);
+            return DL_OK;
+        }
         if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }
         if (p + 4 > n) break;
         size_t len = (size_t)d[p + 2] << 8 | d[p + 3];

@@ -398,3 +398,28 @@ Test(image_formats, a_jpeg_scan_without_its_tables_is_refused)
     }
     free(j.p);
 }
+
+Test(image_formats, a_jpeg_colour_component_without_a_scan_is_refused)
+{
+    /* stb_image does not clear its component buffers: a component that no
+     * scan covers decoded as uninitialised memory (found by MemorySanitizer).
+     * Here the colour JPEG's one scan is cut down to its first component. */
+    unsigned char px[FM_H * FM_W];
+    fm_pixels(px);
+    fm_buf j = fm_stb('j', px);
+    size_t p = 2;
+    while (p + 4 <= j.n && !(j.p[p] == 0xFF && j.p[p + 1] == 0xDA)) p += 2 + ((size_t)j.p[p + 2] << 8 | j.p[p + 3]);
+    cr_assert(p + 4 <= j.n && j.p[p + 4] == 3, "expected a three-component scan");
+    size_t len = (size_t)j.p[p + 2] << 8 | j.p[p + 3];
+    fm_buf b = {0};
+    fm_add(&b, j.p, p);
+    static const unsigned char sos[] = {0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00};
+    fm_add(&b, sos, sizeof sos);
+    fm_add(&b, j.p + p + 2 + len, j.n - (p + 2 + len));
+    dl_gray *g = NULL;
+    dl_err e;
+    cr_assert_eq(dl_image_decode(b.p, b.n, "grey.jpg", &g, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "grey.jpg: damaged JPEG (a colour component has no image data"), "%s", e.msg);
+    free(b.p);
+    free(j.p);
+}

@@ -155,6 +155,16 @@ bad idx_directory 1 "fix: is a directory \(give a file\)" \
   "a directory" "$DL" "${CL[@]}" fix
 bad idx_missing 1 "nowhere.idx: No such file or directory" \
   "missing file" "$DL" "${CL[@]}" nowhere.idx
+bad idx_device 1 "/dev/zero: is a character device, not a file \(give a regular file\)" \
+  "a device (/dev/zero)" "$DL" "${CL[@]}" /dev/zero
+# A FIFO nothing writes to: opening it used to wait forever.  A writer
+# arrives after 20 s, so a regression fails this row instead of hanging.
+mkfifo infifo
+( sleep 20; echo x >infifo ) 2>/dev/null &
+watch=$!
+bad idx_fifo_without_writer 1 "infifo: a named pipe \(FIFO\) that nothing writes to \(give a file, or start the writer first\)" \
+  "a FIFO with no writer" "$DL" "${CL[@]}" infifo
+kill $watch 2>/dev/null
 bad train_missing_data 1 "nodata/train-labels-idx1-ubyte\[.gz\]: No such file or directory" \
   "a --data directory without MNIST files" "$DL" train --data nodata --out x.dlm
 
@@ -294,9 +304,28 @@ bad usage_extra_argument 2 "test: unexpected argument 'extra' \(see 'digitlens t
 bad out_missing_directory 1 "^digitlens: no/such/dir/m.dlm: cannot create \(No such file or directory\)$" \
   "--out in a missing directory" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out no/such/dir/m.dlm
 mkdir -p adir
-bad out_is_a_directory 1 "adir: cannot replace \(Is a directory\)" \
+bad out_is_a_directory 1 "adir: is a directory, not a file \(digitlens replaces only regular files; give a file name\)" \
   "--out names a directory" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out adir
 ls adir/*.tmp-* .tmp-* >/dev/null 2>&1 && fail out_is_a_directory_leaves_no_temp "temp file left" || pass out_is_a_directory_leaves_no_temp
+mkfifo outfifo
+bad out_is_a_fifo 1 "outfifo: is a named pipe \(FIFO\), not a file \(digitlens replaces only regular files; give a file name\)" \
+  "--out names a FIFO" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out outfifo
+[ -p outfifo ] && pass out_fifo_is_still_a_fifo || fail out_fifo_is_still_a_fifo "$(ls -l outfifo)"
+# A device node of our own (as root): renaming over it would have deleted it
+# (`train --out /dev/full` as root removed /dev/full).
+if mknod outdev c 1 7 2>/dev/null; then
+  bad out_is_a_device 1 "outdev: is a character device, not a file \(digitlens replaces only regular files; give a file name\)" \
+    "--out names a device node" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out outdev
+  [ -c outdev ] && pass out_device_is_still_a_device || fail out_device_is_still_a_device "$(ls -l outdev)"
+else
+  skip out_is_a_device "cannot make a device node here (not root)"
+fi
+ln -s adir linkdir
+bad out_symlink_to_a_directory 1 "linkdir: is a symbolic link to a directory, not to a file \(not replaced\)" \
+  "--out names a symbolic link to a directory" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out linkdir
+ln -s nowhere dangling
+bad out_dangling_symlink 1 "dangling: is a symbolic link to nothing \(not replaced\)" \
+  "--out names a symbolic link to nothing" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out dangling
 : >notadir
 bad out_under_a_file 1 "notadir/w: cannot create directory \(Not a directory\)" \
   "picture directory under a file" "$DL" weights --model a.dlm --out notadir/w

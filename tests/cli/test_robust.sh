@@ -51,4 +51,48 @@ cmp -s <("$DL" classify --model "$TMP/m28.dlm" "$TMP/pnm/00000.p1.pbm" | sed 's/
        <("$DL" classify --model "$TMP/m28.dlm" "$TMP/pnm/00000.p4.pbm" | sed 's/^[^:]*://') &&
   pass netpbm_p1_and_p4_agree || fail netpbm_p1_and_p4_agree "different answers"
 
+# --- outputs never replace what is not a regular file (defect 5) -----------------
+echo old >"$TMP/real.dlm"
+ln -s real.dlm "$TMP/link.dlm"
+run "$DL" train --data "$FIX" --layers 16,6,2 --epochs 1 --quiet --out "$TMP/link.dlm"
+if [ "$RC" = 0 ] && [ -L "$TMP/link.dlm" ] && [ "$(head -c 7 "$TMP/real.dlm")" = DLMODEL ]; then
+  pass out_through_a_symlink_writes_its_file_and_keeps_the_link
+else fail out_through_a_symlink_writes_its_file_and_keeps_the_link "rc $RC $ERR: $(ls -l "$TMP"/*.dlm)"; fi
+ls "$TMP"/*.tmp-* >/dev/null 2>&1 && fail out_through_a_symlink_leaves_no_temp "$(ls "$TMP")" || pass out_through_a_symlink_leaves_no_temp
+
+# --- names of 245 to 255 bytes, names that are not UTF-8 (defect 9) --------------------
+long=$(printf 'n%.0s' $(seq 251)).dlm   # 255 bytes: NAME_MAX
+run "$DL" train --data "$FIX" --layers 16,6,2 --epochs 1 --quiet --out "$TMP/$long"
+[ "$RC" = 0 ] && [ -s "$TMP/$long" ] && pass a_255_byte_name_is_written || fail a_255_byte_name_is_written "rc $RC $ERR"
+long=$(printf 'w%.0s' $(seq 245))
+run "$DL" weights --model "$TMP/a.dlm" --out "$TMP/$long"
+[ "$RC" = 0 ] && [ -s "$TMP/$long/grid.png" ] && pass a_245_byte_picture_directory_is_written ||
+  fail a_245_byte_picture_directory_is_written "rc $RC $ERR"
+ls "$TMP" | grep -q tmp- && fail long_names_leave_no_temp "$(ls "$TMP" | grep tmp-)" || pass long_names_leave_no_temp
+PY=/usr/bin/python3
+bad_name=$'\xff\xfe-caf\xe9.png'
+cp "$TMP/pnm/00000.png" "$TMP/$bad_name"
+run "$DL" classify --model "$TMP/m28.dlm" --json "$TMP/$bad_name"
+if [ -x "$PY" ]; then
+  if [ "$RC" = 0 ] && printf '%s' "$OUT" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.buffer.read().decode("utf-8")); assert d["file"].endswith("\ufffd\ufffd-caf\ufffd.png"), d["file"]'; then
+    pass json_of_a_name_that_is_not_utf8_is_valid_utf8
+  else fail json_of_a_name_that_is_not_utf8_is_valid_utf8 "rc $RC: $OUT"; fi
+else
+  skip json_of_a_name_that_is_not_utf8_is_valid_utf8 "/usr/bin/python3 is not installed"
+fi
+cp "$TMP/m28.dlm" "$TMP/"$'caf\xe9.dlm'
+run "$DL" report --model "$TMP/"$'caf\xe9.dlm' --no-data --quiet --out "$TMP/rep"
+if [ "$RC" = 0 ] && grep -q '<title>[^<]*caf&#xFFFD;\.dlm</title>' "$TMP/rep/index.html" && iconv -f UTF-8 -t UTF-8 "$TMP/rep/index.html" >/dev/null 2>&1
+then pass report_title_of_a_name_that_is_not_utf8_is_valid_utf8
+else fail report_title_of_a_name_that_is_not_utf8_is_valid_utf8 "rc $RC $ERR: $(grep -a -m1 '<title>' "$TMP/rep/index.html")"; fi
+
+# --- --threads beyond the cores (defect 9) -------------------------------------------------
+cores=$(getconf _NPROCESSORS_ONLN)
+run "$DL" train --data "$FIX" --layers 16,6,2 --epochs 1 --threads 64 --out "$TMP/t64.dlm"
+run2_err=$ERR
+"$DL" train --data "$FIX" --layers 16,6,2 --epochs 1 --threads "$cores" --quiet --out "$TMP/tc.dlm"
+if [ "$RC" = 0 ] && grep -q "^digitlens: note: train: --threads 64 is more than the $cores cores here; using $cores$" <<<"$run2_err" &&
+   cmp -s "$TMP/t64.dlm" "$TMP/tc.dlm"; then pass threads_beyond_the_cores_are_capped_with_a_note
+else fail threads_beyond_the_cores_are_capped_with_a_note "rc $RC: $run2_err"; fi
+
 finish
