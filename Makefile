@@ -7,7 +7,8 @@
 #   make data-fashion    install Debian's Fashion-MNIST and link data/fashion
 #   make bench           training/evaluation benchmarks
 #   make fuzz            libFuzzer harnesses, FUZZ_SECONDS=60 each (clang; ASan, and MSan for pictures)
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make docs            manual pages and bash completion into build/doc (from the option tables)
+#   make install         PREFIX=/usr/local DESTDIR= (binary, man pages, bash completion)
 #   PORTABLE=1           build without -march=native
 #   CC=clang             any C11 compiler
 
@@ -47,7 +48,7 @@ LIB      := $(BUILD)/libdigitlens.a
 BIN      := $(if $(filter build,$(BUILD)),digitlens,$(BUILD)/digitlens)
 UNIT     := $(BUILD)/unit-tests
 
-.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz fuzz-build
+.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz fuzz-build docs
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -151,12 +152,27 @@ deps:
 bench: all
 	@scripts/bench.sh
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+# Manual pages and the bash completion, asked of the binary itself
+# (scripts/gen-docs.sh), so they cannot disagree with --help.
+DOC_DIR  := $(BUILD)/doc
+MANDIR   ?= $(PREFIX)/share/man/man1
+COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+
+$(DOC_DIR)/.stamp: $(BIN) scripts/gen-docs.sh
+	@scripts/gen-docs.sh ./$(BIN) $(DOC_DIR)
+	@touch $@
+
+docs: $(DOC_DIR)/.stamp
+
+install: $(BIN) $(DOC_DIR)/.stamp
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/digitlens
+	install -m 644 $(DOC_DIR)/man1/*.1 $(DESTDIR)$(MANDIR)/
+	install -m 644 $(DOC_DIR)/digitlens.bash $(DESTDIR)$(COMPDIR)/digitlens
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/digitlens
+	rm -f $(DESTDIR)$(PREFIX)/bin/digitlens $(DESTDIR)$(MANDIR)/digitlens.1 $(DESTDIR)$(MANDIR)/digitlens-*.1
+	rm -f $(DESTDIR)$(COMPDIR)/digitlens
 
 clean:
 	rm -rf build digitlens

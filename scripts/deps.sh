@@ -18,6 +18,7 @@ PACKAGES=(
   chromium                  # opens the HTML report in the browser test
   nodejs                    # drives Chromium in that test (DevTools over a pipe)
   python3-numpy             # checks exported .npy files with np.load
+  man-db                    # man -l: the test reads the generated manual pages
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -15,6 +15,8 @@
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
 
+#define DIGITLENS_VERSION "0.1.0"
+
 enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STR, OPT_LIST } cli_kind;
@@ -39,9 +41,24 @@ typedef struct cli_cmd {
 
 /* Parses argv[1..] (argv[0] is the subcommand).  Returns EXIT_OK with the
  * positional arguments in pos[0..*npos), EXIT_USAGE after printing an error,
- * or -1 after printing --help (the caller exits 0). */
+ * or -1 after printing --help (the caller exits 0).  --help=man prints the
+ * command's manual page and --help=options its options for the completion
+ * script, both from the same table (manpage.c). */
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **pos, int *npos);
 void cli_print_help(const cli_cmd *cmd, const cli_opt *opts);
+/* An option's default as --help shows it (from *dst before parsing). */
+void cli_default_text(const cli_opt *o, char *buf, size_t cap);
+
+/* manpage.c.  The completion offers, for an option's value: names for a
+ * NAME or METHOD option (its help lists them as "a, b or c"), directories
+ * for DIR, .dlm files for --model and MODEL, IDX files for options named
+ * *images or *labels, pictures for --baseline and positional IMAGEs. */
+void cli_print_man(const cli_cmd *cmd, const cli_opt *opts);
+void cli_print_options(const cli_cmd *cmd, const cli_opt *opts);
+/* main.c's one-line summary of a command, or NULL. */
+const char *cli_command_summary(const char *name);
+/* digitlens(1): the commands (NULL-terminated lists). */
+void cli_print_man_overview(const char *const *names, const char *const *summaries);
 
 /* Prints "digitlens: <msg>" on stderr; returns code for `return cli_fail(...)`. */
 int cli_fail(int code, const char *fmt, ...)

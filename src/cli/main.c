@@ -6,8 +6,6 @@
 
 #include "cli.h"
 
-#define DIGITLENS_VERSION "0.1.0"
-
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -43,15 +41,39 @@ static void usage(void)
             "help", "this overview (help COMMAND: that command's options)");
 }
 
+const char *cli_command_summary(const char *name)
+{
+    for (const command *c = COMMANDS; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c->summary;
+    return NULL;
+}
+
+/* `help --man`: digitlens(1); `help --commands`: the command names, one a
+ * line (for scripts/gen-docs.sh). */
+static int help_generated(int man)
+{
+    enum { N = sizeof COMMANDS / sizeof COMMANDS[0] };
+    const char *names[N], *summaries[N];
+    for (size_t i = 0; i < N; i++) {
+        names[i] = COMMANDS[i].name;
+        summaries[i] = COMMANDS[i].summary;
+        if (!man && names[i]) printf("%s\n", names[i]);
+    }
+    if (man) cli_print_man_overview(names, summaries);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return cli_fail(EXIT_USAGE, "no command given (try 'digitlens help')");
     const char *name = argv[1];
-    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
         printf("digitlens %s\n", DIGITLENS_VERSION);
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2 && (strcmp(argv[2], "--man") == 0 || strcmp(argv[2], "--commands") == 0))
+            return help_generated(argv[2][2] == 'm');
         if (argc > 2) {
             for (const command *c = COMMANDS; c->name; c++)
                 if (strcmp(c->name, argv[2]) == 0) {

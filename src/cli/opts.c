@@ -31,7 +31,7 @@ int cli_fail_err(const dl_err *e)
     return cli_fail(code, "%s", e->msg[0] ? e->msg : dl_status_name(e->code));
 }
 
-static void default_text(const cli_opt *o, char *buf, size_t cap)
+void cli_default_text(const cli_opt *o, char *buf, size_t cap)
 {
     switch (o->kind) {
     case OPT_FLAG: snprintf(buf, cap, "off"); break;
@@ -56,7 +56,7 @@ void cli_print_help(const cli_cmd *cmd, const cli_opt *opts)
             snprintf(left, sizeof left, "--%s", o->name);
         else
             snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "X");
-        default_text(o, def, sizeof def);
+        cli_default_text(o, def, sizeof def);
         if (o->kind == OPT_FLAG)
             printf("  %-26s %s\n", left, o->help);
         else if (o->kind == OPT_INT && o->max > o->min)
@@ -121,6 +121,13 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **p
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             cli_print_help(cmd, opts);
+            return -1;
+        }
+        /* The same table as a manual page, or as a list for the completion
+         * script (scripts/gen-docs.sh). */
+        if (strcmp(a, "--help=man") == 0 || strcmp(a, "--help=options") == 0) {
+            if (a[7] == 'm') cli_print_man(cmd, opts);
+            else cli_print_options(cmd, opts);
             return -1;
         }
         if (a[1] != '-')
