@@ -85,6 +85,11 @@ dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e)
     return DL_OK;
 }
 
+int dl_model_has_init(const dl_model *m)
+{
+    return memcmp(m->init_params, m->net->params, m->net->nparams * sizeof(float)) != 0;
+}
+
 double dl_model_last_accuracy(const dl_model *m)
 {
     if (m->nhistory == 0) return -1.0;

@@ -80,6 +80,12 @@ dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, d
 dl_status dl_model_decode(const unsigned char *buf, size_t len, const char *name,
                           dl_model **out, dl_err *e);
 
+/* 1 when the model knows its parameters before training (init_params
+ * differs from params); 0 for an imported model, whose file has only the
+ * trained ones (init_params then holds a copy, and a "change since
+ * initialisation" would be zero everywhere). */
+int dl_model_has_init(const dl_model *m);
+
 /* Accuracy of the last finished epoch, or -1 when there is none. */
 double dl_model_last_accuracy(const dl_model *m);
 

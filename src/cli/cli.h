@@ -46,6 +46,22 @@ typedef struct cli_cmd {
  * script, both from the same table (manpage.c). */
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **pos, int *npos);
 void cli_print_help(const cli_cmd *cmd, const cli_opt *opts);
+/* The options in names ("model,out") that were not given: 0 when there
+ * are none, else EXIT_USAGE after "CMD: --out DIR is required" (or "--a A
+ * and --b B are required"), naming only the missing ones. */
+int cli_require(const cli_cmd *cmd, const cli_opt *opts, const char *names);
+
+/* For an option naming a directory to create (--out DIR): EXIT_USAGE
+ * (printed) when dir does not exist yet and its name ends like a file's
+ * (.png, .html, .json, ...), which would otherwise become a directory of
+ * that name; else 0. */
+int cli_out_dir(const cli_cmd *cmd, const char *flag, const char *dir);
+
+/* The edit distance between a and b, ignoring case (insertions, deletions,
+ * substitutions and swaps of neighbours), capped at 9: how "did you mean"
+ * picks its suggestion. */
+int cli_distance(const char *a, const char *b);
+
 /* An option's default as --help shows it (from *dst before parsing). */
 void cli_default_text(const cli_opt *o, char *buf, size_t cap);
 
@@ -72,6 +88,19 @@ int cli_fail_err(const dl_err *e);
 /* Parses "784,100,10" into out[0..*n); EXIT_USAGE (printed) naming flag on error. */
 int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi);
 
+/* dir + "/" + the formatted name into buf, without doubling a slash that
+ * dir already ends with ("weights/" + "grid.png" is "weights/grid.png"). */
+void cli_path(char *buf, size_t cap, const char *dir, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* s escaped for the inside of a '...' Python string literal (\\, \' and
+ * newlines), for the hints digitlens prints; `percent` doubles % for use
+ * with Python's % operator. */
+void cli_python_escape(const char *s, int percent);
+
 /* Picks a file in dir: name, else name + ".gz"; NULL-safe explicit override. */
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap);
@@ -82,6 +111,14 @@ const char *cli_data_file(const char *dir, const char *name, const char *overrid
  * model can output. */
 dl_status cli_match_classes(const dl_model *m, const char *model, const char *images, const char *labels,
                             dl_dataset **d, dl_err *e);
+
+/* "s" unless n is 1: "%d epoch%s", n, cli_s(n). */
+static inline const char *cli_s(long long n) { return n == 1 ? "" : "s"; }
+
+/* The output of model m that stands for label cls (--class), in *out;
+ * otherwise prints "CMD: --class C is not one of this model's classes
+ * (0, 1, ...)" and returns EXIT_USAGE. */
+int cli_class_output(const dl_model *m, const char *cmd, int cls, int *out);
 
 /* The number of online processors (at least 1, at most 64). */
 int cli_ncores(void);

@@ -35,7 +35,7 @@ int cmd_heatmap(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "heatmap: --model FILE and --out FILE are required");
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if ((npos == 1) == (images != NULL))
         return cli_fail(EXIT_USAGE, "heatmap: give either an IMAGE file or --images FILE --index N");
     if ((neuron >= 0) == (cls >= 0)) return cli_fail(EXIT_USAGE, "heatmap: give either --neuron N or --class C");
@@ -48,14 +48,9 @@ int cmd_heatmap(int argc, char **argv)
     float *x = NULL;
     int code = EXIT_OK, out_idx = -1;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
-    int H = m->net->sizes[1], K = m->net->sizes[m->net->nlayers - 1];
+    int H = m->net->sizes[1];
     if (cls >= 0) {
-        for (int k = 0; k < K; k++)
-            if (m->classes[k] == cls) out_idx = k;
-        if (out_idx < 0) {
-            code = cli_fail(EXIT_USAGE, "heatmap: --class %d is not one of this model's classes", cls);
-            goto done;
-        }
+        if ((code = cli_class_output(m, "heatmap", cls, &out_idx)) != EXIT_OK) goto done;
         if (m->net->nlayers != 3) {
             code = cli_fail(EXIT_USAGE, "heatmap: --class needs a network with one hidden layer (use --neuron)");
             goto done;
@@ -76,10 +71,17 @@ int cmd_heatmap(int argc, char **argv)
     dl_viz_style st = {font, scale};
     c = dl_viz_heatmap_picture(m, neuron, out_idx, x, &st, &e);
     if (!c || dl_png_write(out, c, &e) != DL_OK) goto fail;
-    if (cls >= 0)
-        printf("class %d: hidden neuron %d has the largest weight into it%s (%.3f); wrote %s\n", cls, neuron,
-               rank == 1 ? "" : " but for the stronger ones skipped by --rank", m->net->w[1][(size_t)out_idx * H + neuron],
-               out);
+    if (cls >= 0) {
+        /* "the largest", "the 2nd largest", "the 3rd largest", ... */
+        char nth[32] = "";
+        if (rank > 1) {
+            int t = rank % 100, u = rank % 10;
+            const char *suf = (t >= 11 && t <= 13) ? "th" : u == 1 ? "st" : u == 2 ? "nd" : u == 3 ? "rd" : "th";
+            snprintf(nth, sizeof nth, "%d%s ", rank, suf);
+        }
+        printf("class %d: hidden neuron %d has the %slargest weight into it (%.3f); wrote %s\n", cls, neuron, nth,
+               m->net->w[1][(size_t)out_idx * H + neuron], out);
+    }
     else
         printf("neuron %d on %s; wrote %s\n", neuron, desc, out);
     goto done;

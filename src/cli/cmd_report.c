@@ -50,8 +50,9 @@ int cmd_report(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
     threads = cli_threads("report", threads, quiet);
-    if (!model || !out) return cli_fail(EXIT_USAGE, "report: --model FILE and --out DIR are required");
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     int method = dl_attr_method_parse(method_s);
     if (method < 0)
         return cli_fail(EXIT_USAGE, "report: --method '%s' is not known (gradient, input-x-gradient, "
@@ -93,8 +94,12 @@ int cmd_report(int argc, char **argv)
     dl_report_summary s;
     if (dl_report_write(m, out, &o, &s, &e) != DL_OK) goto fail;
     if (!quiet) {
-        printf("wrote %s/index.html and neurons.html: %d neuron cards", out, s.cards);
-        if (d) printf(", %d misclassified images explained, test accuracy %.2f%%", s.gallery, 100.0 * s.accuracy);
+        char index[4200];
+        cli_path(index, sizeof index, out, "index.html");
+        printf("wrote %s and neurons.html: %d neuron card%s", index, s.cards, cli_s(s.cards));
+        if (d)
+            printf(", %d misclassified image%s explained, test accuracy %.2f%%", s.gallery, cli_s(s.gallery),
+                   100.0 * s.accuracy);
         printf(" (%d files, %.1f MB) in %.2f s\n", s.files, s.bytes / 1e6, now_seconds() - t0);
         if (d && s.stats_n < s.test_n)
             printf("neuron statistics use the first %zu of %zu test images (memory limit)\n", s.stats_n, s.test_n);

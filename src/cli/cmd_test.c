@@ -67,7 +67,7 @@ int cmd_test(int argc, char **argv)
         printf("]}\n");
         goto done;
     }
-    printf("%s on %s: %zu/%zu correct (%.2f%%), mean cost %.4f\n\n", model, ti, ev.correct, ev.total,
+    printf("%s on %s: %zu/%zu correct (%.2f%%), mean cost on these images %.4f\n\n", model, ti, ev.correct, ev.total,
            ev.total ? 100.0 * ev.correct / ev.total : 0.0, ev.cost);
     printf("per class:\n");
     for (int k = 0; k < K; k++) {

@@ -40,7 +40,12 @@ static void on_progress(const dl_progress *p, void *vctx)
         if (p->stat->total)
             fprintf(stderr, "  %s %u/%u (%.2f%%)", c->evalname, p->stat->correct, p->stat->total,
                     100.0 * p->stat->correct / p->stat->total);
-        fprintf(stderr, "  cost %.4f  %.1f s\n", p->stat->cost, p->stat->seconds);
+        /* The mean cost of the epoch's mini-batches as it trained (on the
+         * training images, not the scored ones); short epochs in ms. */
+        if (p->stat->seconds < 1.0f)
+            fprintf(stderr, "  training cost %.4f  %.0f ms\n", p->stat->cost, 1000.0 * p->stat->seconds);
+        else
+            fprintf(stderr, "  training cost %.4f  %.1f s\n", p->stat->cost, p->stat->seconds);
         return;
     }
     if (!c->tty) return;
@@ -294,8 +299,8 @@ int cmd_train(int argc, char **argv)
             m->state = fresh;
         }
         if ((int)m->state.epoch >= epochs) {
-            code = cli_fail(EXIT_USAGE, "train: %s has already trained %u epochs; ask for more with --epochs",
-                            resume, m->state.epoch);
+            code = cli_fail(EXIT_USAGE, "train: %s has already trained %u epoch%s; ask for more with --epochs",
+                            resume, m->state.epoch, cli_s(m->state.epoch));
             goto done;
         }
     } else {
@@ -338,11 +343,11 @@ int cmd_train(int argc, char **argv)
         format_sizes(m->net, lay, sizeof lay);
         char l2[48] = "";
         if (lambda > 0) snprintf(l2, sizeof l2, ", L2 lambda %g", lambda);
-        fprintf(stderr, "%s %s on %zu images (%s, %s init, batch %d, eta %g%s), %d epochs\n",
-                resume ? "resuming" : "training", lay, train->n, dl_cost_name(cost), dl_init_name(m->init),
-                batch, eta, l2, epochs);
-        if (resume) fprintf(stderr, "  (from %s: %u epochs done%s)\n", resume, m->state.epoch,
-                            m->state.pos ? ", mid-epoch" : "");
+        fprintf(stderr, "%s %s on %zu image%s (%s, %s init, batch %d, eta %g%s), %d epoch%s\n",
+                resume ? "resuming" : "training", lay, train->n, cli_s((long long)train->n), dl_cost_name(cost),
+                dl_init_name(m->init), batch, eta, l2, epochs, cli_s(epochs));
+        if (resume) fprintf(stderr, "  (from %s: %u epoch%s done%s)\n", resume, m->state.epoch,
+                            cli_s(m->state.epoch), m->state.pos ? ", mid-epoch" : "");
     }
     dl_status st = DL_OK;
     while ((int)m->state.epoch < epochs) {
@@ -377,10 +382,10 @@ int cmd_train(int argc, char **argv)
     if (!quiet) {
         double acc = dl_model_last_accuracy(m);
         if (acc >= 0)
-            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %.1f s training)\n", out, evalname, 100 * acc,
+            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %.2f s training)\n", out, evalname, 100 * acc,
                     pc.total_seconds);
         else
-            fprintf(stderr, "saved %s (%.1f s training)\n", out, pc.total_seconds);
+            fprintf(stderr, "saved %s (%.2f s training)\n", out, pc.total_seconds);
     }
     goto done;
 fail:

@@ -35,7 +35,8 @@ static void usage(void)
     fprintf(f, "usage: digitlens COMMAND [options]   (digitlens COMMAND --help for its options)\n\n"
                "commands:\n");
     for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-12s %s\n", c->name, c->summary);
-    fprintf(f, "  %-12s %s\n\nexample:\n"
+    fprintf(f, "  %-12s %s\n\nlayers are numbered from the input: layer L (1 = the first hidden layer) holds\n"
+               "network.py's weights[L-1] and biases[L-1].\n\nexample:\n"
                "  digitlens train --data data/mnist --epochs 30 --out mnist.dlm\n"
                "  digitlens test --model mnist.dlm\n",
             "help", "this overview (help COMMAND: that command's options)");
@@ -87,5 +88,14 @@ int main(int argc, char **argv)
     }
     for (const command *c = COMMANDS; c->name; c++)
         if (strcmp(c->name, name) == 0) return c->run(argc - 1, argv + 1);
+    /* Train -> train, tset -> test. */
+    const command *best = NULL;
+    int bd = 3;
+    for (const command *c = COMMANDS; c->name; c++) {
+        int d = cli_distance(name, c->name);
+        if (d < bd) bd = d, best = c;
+    }
+    if (best && bd <= (strlen(name) > 4 ? 2 : 1))
+        return cli_fail(EXIT_USAGE, "unknown command '%s' (did you mean '%s'? see 'digitlens help')", name, best->name);
     return cli_fail(EXIT_USAGE, "unknown command '%s' (see 'digitlens help')", name);
 }

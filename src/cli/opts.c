@@ -2,12 +2,15 @@
  * opts.c — the option parser, help pages, error printing and data-file
  * lookup shared by every subcommand (see cli.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -65,6 +68,28 @@ void cli_print_help(const cli_cmd *cmd, const cli_opt *opts)
             printf("  %-26s %s (default %s)\n", left, o->help, def);
     }
     printf("  %-26s %s\n\nexample:\n%s\n", "--help", "show this help", cmd->example);
+}
+
+int cli_distance(const char *a, const char *b)
+{
+    enum { MAX = 64 };
+    size_t n = strlen(a), m = strlen(b);
+    if (n >= MAX || m >= MAX) return 9;
+    int d[MAX][MAX];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            int v = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) && tolower((unsigned char)a[i - 2]) == cb &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m] > 9 ? 9 : d[n][m];
 }
 
 static int set_value(const cli_cmd *cmd, cli_opt *o, const char *v)
@@ -138,9 +163,22 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **p
         cli_opt *o = opts;
         for (; o->name; o++)
             if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
-        if (!o->name)
+        if (!o->name) {
+            /* The nearest option, if it is near: --epoch -> --epochs. */
+            char given[64];
+            snprintf(given, sizeof given, "%.*s", (int)(nlen < 63 ? nlen : 63), name);
+            const cli_opt *best = NULL;
+            int bd = 3;
+            for (const cli_opt *c = opts; c->name; c++) {
+                int d = cli_distance(given, c->name);
+                if (d < bd) bd = d, best = c;
+            }
+            if (best && bd <= (nlen > 4 ? 2 : 1))
+                return cli_fail(EXIT_USAGE, "%s: unknown option '--%.*s' (did you mean --%s? see 'digitlens %s --help')",
+                                cmd->name, (int)nlen, name, best->name, cmd->name);
             return cli_fail(EXIT_USAGE, "%s: unknown option '--%.*s' (see 'digitlens %s --help')",
                             cmd->name, (int)nlen, name, cmd->name);
+        }
         o->seen = 1;
         if (o->kind == OPT_FLAG) {
             if (eq) return cli_fail(EXIT_USAGE, "%s: --%s takes no value", cmd->name, o->name);
@@ -158,6 +196,44 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **p
         if (rc != EXIT_OK) return rc;
     }
     return EXIT_OK;
+}
+
+int cli_require(const cli_cmd *cmd, const cli_opt *opts, const char *names)
+{
+    const cli_opt *miss[16];
+    int k = 0;
+    for (const char *p = names; *p && k < 16;) {
+        size_t len = strcspn(p, ",");
+        for (const cli_opt *o = opts; o->name; o++)
+            if (strlen(o->name) == len && strncmp(o->name, p, len) == 0 && !o->seen) miss[k++] = o;
+        p += len + (p[len] == ',');
+    }
+    if (k == 0) return 0;
+    /* "--a A", "--a A and --b B", "--a A, --b B and --c C" */
+    char list[512];
+    size_t used = 0;
+    for (int i = 0; i < k && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s--%s %s", i == 0 ? "" : i == k - 1 ? " and " : ", ",
+                                 miss[i]->name, miss[i]->metavar ? miss[i]->metavar : "X");
+    return cli_fail(EXIT_USAGE, "%s: %s %s required", cmd->name, list, k == 1 ? "is" : "are");
+}
+
+int cli_out_dir(const cli_cmd *cmd, const char *flag, const char *dir)
+{
+    static const char *const ext[] = {"png", "jpg", "jpeg", "gif", "bmp", "pgm", "ppm", "svg", "html", "htm",
+                                      "json", "npy", "dlm", "txt", NULL};
+    struct stat st;
+    if (!dir || stat(dir, &st) == 0) return 0; /* an existing one: creating it tells what is wrong */
+    const char *base = strrchr(dir, '/');
+    base = base ? base + 1 : dir;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base) return 0;
+    for (int i = 0; ext[i]; i++)
+        if (strcasecmp(dot + 1, ext[i]) == 0)
+            return cli_fail(EXIT_USAGE, "%s: --%s is the directory the files go into, and '%s' looks like a file's "
+                            "name (give a directory, e.g. --%s %.*s/)", cmd->name, flag, dir, flag,
+                            (int)(dot - dir), dir);
+    return 0;
 }
 
 int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi)
@@ -182,16 +258,38 @@ int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *
     }
 }
 
+void cli_path(char *buf, size_t cap, const char *dir, const char *fmt, ...)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;
+    int k = snprintf(buf, cap, "%.*s%s", (int)n, dir, dir[n - 1] == '/' ? "" : "/");
+    if (k < 0 || (size_t)k >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + k, cap - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+void cli_python_escape(const char *s, int percent)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '\'') putchar('\\');
+        if (*s == '%' && percent) putchar('%');
+        if (*s == '\n') fputs("\\n", stdout);
+        else putchar(*s);
+    }
+}
+
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap)
 {
     if (override) return override;
-    snprintf(buf, cap, "%s/%s", dir, name);
+    cli_path(buf, cap, dir, "%s", name);
     if (dl_file_exists(buf)) return buf;
-    snprintf(buf, cap, "%s/%s.gz", dir, name);
+    cli_path(buf, cap, dir, "%s.gz", name);
     if (dl_file_exists(buf)) return buf;
     /* Neither exists: name the plain file so the error message is useful. */
-    snprintf(buf, cap, "%s/%s[.gz]", dir, name);
+    cli_path(buf, cap, dir, "%s[.gz]", name);
     return buf;
 }
 
@@ -224,6 +322,20 @@ dl_status cli_match_classes(const dl_model *m, const char *model, const char *im
     dl_dataset_free(*d);
     *d = s;
     return DL_OK;
+}
+
+int cli_class_output(const dl_model *m, const char *cmd, int cls, int *out)
+{
+    for (int k = 0; k < m->nclasses; k++)
+        if (m->classes[k] == cls) {
+            *out = k;
+            return EXIT_OK;
+        }
+    char list[1024];
+    size_t n = 0;
+    for (int k = 0; k < m->nclasses && n + 8 < sizeof list; k++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%d", k ? ", " : "", m->classes[k]);
+    return cli_fail(EXIT_USAGE, "%s: --class %d is not one of this model's classes (%s)", cmd, cls, list);
 }
 
 int cli_ncores(void)

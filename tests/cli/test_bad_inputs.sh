@@ -269,8 +269,12 @@ bad image_empty 1 "pics/empty.png: empty file \(not a picture\)" \
 # --- the command line ----------------------------------------------------------------------
 bad usage_unknown_command 2 "^digitlens: unknown command 'fly' \(see 'digitlens help'\)$" \
   "unknown command" "$DL" fly
-bad usage_unknown_option 2 "train: unknown option '--epoch' \(see 'digitlens train --help'\)" \
-  "unknown option" "$DL" train --epoch 3
+bad usage_unknown_command_near_one 2 "^digitlens: unknown command 'Train' \(did you mean 'train'\? see 'digitlens help'\)$" \
+  "unknown command close to one" "$DL" Train
+bad usage_unknown_option 2 "train: unknown option '--epoch' \(did you mean --epochs\? see 'digitlens train --help'\)" \
+  "unknown option close to one" "$DL" train --epoch 3
+bad usage_unknown_option_far 2 "train: unknown option '--verbose' \(see 'digitlens train --help'\)" \
+  "unknown option" "$DL" train --verbose
 bad usage_single_dash 2 "train: unknown option '-epochs' \(options are spelled --name" \
   "option with one dash" "$DL" train -epochs 3
 bad usage_missing_value 2 "train: --out needs a value \(FILE\)" \
@@ -291,6 +295,12 @@ bad usage_index_out_of_range 2 "classify: --index 200 is out of range \(the file
   "index past the end" "$DL" classify --model a.dlm --images "$T10K" --index 200
 bad usage_missing_required 2 "test: --model FILE is required" \
   "missing required option" "$DL" test
+bad usage_missing_required_out 2 "^digitlens: weights: --out DIR is required$" \
+  "missing required option, another given" "$DL" weights --model a.dlm
+bad usage_out_dir_named_like_a_file 2 "weights: --out is the directory the files go into, and 'w.png' looks like a file's name \(give a directory, e.g. --out w/\)" \
+  "a directory option named like a file" "$DL" weights --model a.dlm --out w.png
+bad usage_class_not_in_model 2 "heatmap: --class 7 is not one of this model's classes \(0, 1\)" \
+  "a class the model does not have" "$DL" heatmap --model m.dlm --images fix28/t10k-images-idx3-ubyte.gz --class 7 --out h.png
 bad usage_flag_with_value 2 "train: --quiet takes no value" \
   "flag given a value" "$DL" train --quiet=yes
 bad usage_unknown_name 2 "train: --cost 'l1' is not known \(quadratic, cross-entropy\)" \

@@ -95,4 +95,58 @@ if [ "$RC" = 0 ] && grep -q "^digitlens: note: train: --threads 64 is more than 
    cmp -s "$TMP/t64.dlm" "$TMP/tc.dlm"; then pass threads_beyond_the_cores_are_capped_with_a_note
 else fail threads_beyond_the_cores_are_capped_with_a_note "rc $RC: $run2_err"; fi
 
+# --- the learner's paper cuts -------------------------------------------------------
+# PNG width from its IHDR (bytes 16..19, big-endian).
+png_width() { od -An -tu1 -j16 -N4 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }'; }
+"$DL" export --model "$TMP/m28.dlm" --json "$TMP/m28.json" --quiet 2>/dev/null ||
+  "$DL" export --model "$TMP/m28.dlm" --json "$TMP/m28.json" >/dev/null
+"$DL" import --nielsen "$TMP/m28.json" --out "$TMP/imported.dlm" --quiet
+expect_fail weights_delta_of_an_imported_model_is_refused 1 \
+  "weights: .*imported.dlm has no initial weights to subtract \(an imported model keeps only its trained ones\); drop --delta" \
+  "$DL" weights --model "$TMP/imported.dlm" --delta --out "$TMP/wd"
+run "$DL" neuron --model "$TMP/imported.dlm" --data "$FIX28" --neuron 1 --out "$TMP/card"
+[ "$RC" = 0 ] && [ -s "$TMP/card/neuron-1.png" ] && pass neuron_card_of_an_imported_model_is_drawn ||
+  fail neuron_card_of_an_imported_model_is_drawn "rc $RC $ERR"
+grep -q "largest weight out: [-+][0-9.]* to digit [01]; most negative: [-+][0-9.]* to digit [01]" <<<"$OUT" &&
+  pass neuron_names_the_largest_and_the_most_negative_weight_out || fail neuron_names_the_largest_and_the_most_negative_weight_out "$OUT"
+run "$DL" weights --model "$TMP/m28.dlm" --layer 2 --out "$TMP/wl2/"
+w=$(png_width "$TMP/wl2/neuron-001.png")
+[ "$RC" = 0 ] && [ "$w" -ge 240 ] && pass output_layer_weight_cells_are_drawn_large || fail output_layer_weight_cells_are_drawn_large "rc $RC, $w px wide"
+grep -q "^wrote 2 neuron pictures and $TMP/wl2/grid.png$" <<<"$OUT" && pass a_trailing_slash_is_not_doubled ||
+  fail a_trailing_slash_is_not_doubled "$OUT"
+run "$DL" heatmap --model "$TMP/m28.dlm" --images "$FIX28/t10k-images-idx3-ubyte.gz" --class 1 --rank 2 --out "$TMP/h2.png"
+grep -q "^class 1: hidden neuron [0-9] has the 2nd largest weight into it ([-0-9.]*); wrote" <<<"$OUT" &&
+  pass heatmap_rank_2_says_2nd_largest || fail heatmap_rank_2_says_2nd_largest "$OUT $ERR"
+run "$DL" train --data "$FIX" --layers 16,1,2 --epochs 1 --out "$TMP/one.dlm"
+grep -q "^training 16,1,2 on 400 images (quadratic, scaled init, batch 10, eta 3), 1 epoch$" <<<"$ERR" &&
+  grep -qE "^epoch 1/1  test [0-9]+/200 \([0-9.]+%\)  training cost [0-9.]+  [0-9]+ ms$" <<<"$ERR" &&
+  pass one_epoch_is_singular_and_says_training_cost_in_ms || fail one_epoch_is_singular_and_says_training_cost_in_ms "$ERR"
+run "$DL" weights --model "$TMP/one.dlm" --out "$TMP/w1"
+grep -q "^wrote 1 neuron picture and" <<<"$OUT" && pass one_neuron_picture_is_singular || fail one_neuron_picture_is_singular "$OUT"
+run "$DL" test --model "$TMP/a.dlm" --data "$FIX"
+grep -q "correct ([0-9.]*%), mean cost on these images [0-9.]*$" <<<"$OUT" && pass test_says_whose_cost_it_is ||
+  fail test_says_whose_cost_it_is "$(head -1 <<<"$OUT")"
+# A --digits 0,1 model and a label it has no output for.
+printf '\x00\x00\x08\x01\x00\x00\x00\x01\x07' >"$TMP/seven-idx1-ubyte"
+printf '\x00\x00\x08\x03\x00\x00\x00\x01\x00\x00\x00\x04\x00\x00\x00\x04' >"$TMP/one-idx3-ubyte"
+head -c 16 /dev/zero | tr '\0' '\200' >>"$TMP/one-idx3-ubyte"
+"$DL" train --data "$FIX" --layers 16,3,2 --digits 0,1 --epochs 1 --quiet --out "$TMP/d01.dlm"
+run "$DL" classify --model "$TMP/d01.dlm" --images "$TMP/one-idx3-ubyte" --labels "$TMP/seven-idx1-ubyte"
+grep -q "label 7 (not a class of this model)" <<<"$OUT" && ! grep -q MISCLASSIFIED <<<"$OUT" &&
+  pass a_label_the_model_has_no_output_for_is_not_a_mistake || fail a_label_the_model_has_no_output_for_is_not_a_mistake "$OUT $ERR"
+mkdir -p "$TMP/q'uo%te"
+run "$DL" export --model "$TMP/m28.dlm" --npy "$TMP/q'uo%te/"
+hint=$(sed -n 's/^in Python: //p' <<<"$OUT")
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  shapes=$(cd "$TMP" && /usr/bin/python3 -c "import numpy as np
+$hint
+print([w.shape for w in weights])" 2>&1)
+  [ "$shapes" = "[(6, 784), (2, 6)]" ] && pass export_python_hint_runs_as_printed || fail export_python_hint_runs_as_printed "$hint: $shapes"
+else
+  skip export_python_hint_runs_as_printed "/usr/bin/python3 with numpy is not installed"
+fi
+run "$DL" help
+grep -q "network.py's weights\[L-1\]" <<<"$OUT" && "$DL" weights --help | grep -q "network.py's weights\[L-1\]" &&
+  pass help_says_layer_L_is_network_py_weights_L_minus_1 || fail help_says_layer_L_is_network_py_weights_L_minus_1 "$OUT"
+
 finish
