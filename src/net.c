@@ -134,7 +134,12 @@ void dl_trace_free(dl_trace *t)
 const float *dl_net_forward(const dl_net *n, const float *x, dl_trace *t)
 {
     memcpy(t->a[0], x, sizeof(float) * (size_t)n->sizes[0]);
-    for (int l = 0; l + 1 < n->nlayers; l++) {
+    return dl_net_forward_from(n, t, 0);
+}
+
+const float *dl_net_forward_from(const dl_net *n, dl_trace *t, int from)
+{
+    for (int l = from; l + 1 < n->nlayers; l++) {
         int in = n->sizes[l], out = n->sizes[l + 1];
         const float *a = t->a[l];
         for (int j = 0; j < out; j++) {

@@ -26,6 +26,7 @@
 #include <stb_image_write.h>
 
 #include "digitlens/fileio.h"
+#include "digitlens/digit.h"
 #include "digitlens/image.h"
 
 TestSuite(image);

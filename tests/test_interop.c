@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digitlens/interop.h"
+#include "digitlens/network2.h"
+#include "digitlens/npy.h"
 #include "support/support.h"
 
 TestSuite(interop);
@@ -346,6 +347,14 @@ Test(interop, nielsen_refuses_malformed_json_with_line_and_column)
     refused("{} {}", "text after the end of the JSON value");
     refused("{\"a\": 1e999}", "out of range");
     refused("{\"a\": \xff}", "found byte 0xff");
+}
+
+/* Found by fuzz_json: an escaped tab in a string reached the message. */
+Test(interop, nielsen_messages_show_control_characters_from_the_file_as_question_marks)
+{
+    refused("{\"sizes\": [1, 1], \"weights\": [[[1]]], \"biases\": [[[0]]], \"cost\": \"Cross\\tEntropy\\u0007\"}",
+            "cost \"Cross?Entropy?\" is not one digitlens knows");
+    refused("{\"a\\n\": 1, \"a\\n\": 2}", "the key \"a?\" appears twice");
 }
 
 Test(interop, nielsen_refuses_nesting_beyond_the_limit)

@@ -51,7 +51,7 @@ static void check_layer(const dl_net *n, const dl_dataset *d, int layer, int k, 
     int H = n->sizes[layer];
     dl_neuron_stats *batch = calloc((size_t)H, sizeof *batch);
     dl_err e;
-    cr_assert_eq(dl_report_layer_stats(n, d, layer, k, threads, batch, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(dl_neuron_stats_layer(n, d, layer, k, threads, batch, &e), DL_OK, "%s", e.msg);
     double tol = 2.0 / (double)d->n; /* ablated accuracies: two near-tied examples may differ */
     for (int j = 0; j < H; j++) {
         dl_neuron_stats one;
@@ -82,7 +82,7 @@ static void check_layer(const dl_net *n, const dl_dataset *d, int layer, int k, 
                   b->mean_ablated_accuracy, one.mean_ablated_accuracy);
         dl_neuron_stats_free(&one);
     }
-    dl_report_stats_free(batch, H);
+    for (int j = 0; j < H; j++) dl_neuron_stats_free(&batch[j]);
     free(batch);
 }
 
@@ -115,10 +115,10 @@ Test(report, layer_stats_refuse_what_the_explain_module_refuses)
     dl_dataset *d = random_data(10, 4, 4, 3, 2);
     dl_neuron_stats s[6];
     dl_err e;
-    cr_assert_eq(dl_report_layer_stats(m->net, d, 2, 3, 1, s, &e), DL_EINVAL);
+    cr_assert_eq(dl_neuron_stats_layer(m->net, d, 2, 3, 1, s, &e), DL_EINVAL);
     cr_assert(strstr(e.msg, "layer 2 is not a hidden layer"), "%s", e.msg);
     d->labels[4] = 3;
-    cr_assert_eq(dl_report_layer_stats(m->net, d, 1, 3, 1, s, &e), DL_EINVAL);
+    cr_assert_eq(dl_neuron_stats_layer(m->net, d, 1, 3, 1, s, &e), DL_EINVAL);
     cr_assert(strstr(e.msg, "example 4 has label 3"), "%s", e.msg);
     dl_dataset_free(d);
     dl_model_free(m);

@@ -183,6 +183,23 @@ void dl_rank_sorted(dl_ranked *h, int len, int top);
  * On failure *s is left empty (safe to free). */
 dl_status dl_neuron_stats_compute(const dl_net *n, const dl_dataset *d, int layer, int neuron, int k,
                                   dl_neuron_stats *s, dl_err *e);
+
+/* The statistics of every neuron of hidden layer `layer` on d, in one
+ * pass: out[j] (j < sizes[layer]) as dl_neuron_stats_compute(n, d, layer,
+ * j, k, &out[j]) fills it, with the same definitions and tie-breaking.
+ * Activations, rankings, class means, saturation and accuracy are
+ * bit-identical to it (the stored pass skips exact zeros, which adds the
+ * same floats in the same order); the two ablated accuracies come from the
+ * stored weighted inputs of the layer above, moved by the neuron's change
+ * (in double), so an example whose top two outputs are within rounding of
+ * each other may count differently.  The neurons are split between
+ * `threads` (>= 1) threads.  Free each out[j] with dl_neuron_stats_free.
+ * On failure out[] is left empty. */
+dl_status dl_neuron_stats_layer(const dl_net *n, const dl_dataset *d, int layer, int k, int threads,
+                                dl_neuron_stats *out, dl_err *e);
+
+/* Releases what either function filled in *s (one block); *s is left
+ * empty, and an empty one is safe to free. */
 void dl_neuron_stats_free(dl_neuron_stats *s);
 
 #endif

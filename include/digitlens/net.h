@@ -70,6 +70,15 @@ void dl_trace_free(dl_trace *t);
 /* Forward pass of x [sizes[0]]; returns t->a[nlayers-1] (borrowed). */
 const float *dl_net_forward(const dl_net *n, const float *x, dl_trace *t);
 
+/* The same pass from layer `from` (0..nlayers-1) upwards, taking t->a[from]
+ * as given (possibly edited by the caller: an ablated neuron, say); rewrites
+ * z and a of the layers above.  dl_net_forward is this from 0, so every
+ * forward pass in digitlens adds the same floats in the same order:
+ *     z[l+1][j] = b[l][j] + Σ_k W[l][j][k]·a[l][k]   (k increasing, in float)
+ *     a[l+1][j] = σ(z[l+1][j])
+ * Returns t->a[nlayers-1]. */
+const float *dl_net_forward_from(const dl_net *n, dl_trace *t, int from);
+
 /* Backprop after dl_net_forward on the same t: adds dC/dparams for one
  * example to grad [nparams] (same layout as params).  target [sizes[L-1]]. */
 void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost cost,

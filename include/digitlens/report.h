@@ -17,9 +17,10 @@
  * The pictures come from viz.h and viz_explain.h.  Neuron cards need each
  * hidden neuron's statistics over the test set; computing them one neuron
  * at a time (dl_neuron_stats_compute) costs two passes over the data per
- * neuron, so dl_report_layer_stats computes a whole layer's in one pass
- * (same definitions; see below).  Work is spread over opts.threads
- * threads; nothing is global.  Knows nothing of the command line.
+ * neuron, so the report reads them all off one stored pass (explain.h's
+ * dl_neuron_stats_layer, same definitions).  Work is spread over
+ * opts.threads threads; nothing is global.  Knows nothing of the command
+ * line.
  */
 #ifndef DIGITLENS_REPORT_H
 #define DIGITLENS_REPORT_H
@@ -63,19 +64,5 @@ typedef struct dl_report_summary {
  * whole); the message names what failed. */
 dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_opts *o,
                           dl_report_summary *sum, dl_err *e);
-
-/* The statistics of every neuron of hidden layer `layer` on d, in one
- * pass: out[j] (j < sizes[layer]) as dl_neuron_stats_compute(n, d, layer,
- * j, k, &out[j]) fills it, with the same definitions and tie-breaking.
- * Activations, rankings, class means, saturation and accuracy are
- * bit-identical to it (the forward pass skips exact zeros, which adds the
- * same floats in the same order); the two ablated accuracies come from the
- * stored weighted inputs of the layer above, moved by the neuron's change
- * (in double), so an example whose top two outputs are within rounding of
- * each other may count differently.  threads >= 1.  Free each with
- * dl_report_stats_free.  On failure out[] is left empty. */
-dl_status dl_report_layer_stats(const dl_net *n, const dl_dataset *d, int layer, int k, int threads,
-                                dl_neuron_stats *out, dl_err *e);
-void dl_report_stats_free(dl_neuron_stats *s, int count);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "digitlens/fileio.h"
+#include "digitlens/digit.h"
 #include "digitlens/image.h"
 #include "digitlens/png.h"
 

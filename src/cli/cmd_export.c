@@ -8,7 +8,8 @@
 
 #include "cli.h"
 #include "digitlens/fileio.h"
-#include "digitlens/interop.h"
+#include "digitlens/network2.h"
+#include "digitlens/npy.h"
 
 int cmd_export(int argc, char **argv)
 {

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "digitlens/interop.h"
+#include "digitlens/network2.h"
+#include "digitlens/npy.h"
 
 /* "28x28" → rows, cols (each 1..65536). */
 static int parse_shape(const char *s, int *rows, int *cols)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "digitlens/canvas.h"
+#include "digitlens/digit.h"
 #include "digitlens/image.h"
 
 struct dl_font *cli_font(void)

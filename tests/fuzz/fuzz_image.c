@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digitlens/digit.h"
 #include "digitlens/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,7 +3,7 @@
  * kind each harness reads, so fuzzing starts from inside the formats
  * rather than from random bytes.  Nothing binary is kept in the
  * repository; `make fuzz` and `make test` run this into build/fuzz/seeds.
- *     mkseeds DIR    makes DIR/idx, DIR/model and DIR/image
+ *     mkseeds DIR    makes DIR/idx, DIR/model, DIR/image and DIR/json
  *
  * idx/    inputs for fuzz_idx (first byte: its mode, see fuzz_idx.c):
  *         image sets raw and to be gzipped, label + image pairs, and a file
@@ -28,6 +28,7 @@
 
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
+#include "digitlens/network2.h"
 #include "digitlens/rng.h"
 
 static const char *g_dir;
@@ -459,6 +460,54 @@ static void image_seeds(void)
     free(b.p);
 }
 
+/* ---- network2.py JSON --------------------------------------------------- */
+
+/* The library's own writer makes the valid ones; the rest are hand-made
+ * corners of the grammar the parser must refuse or survive.  Each file
+ * starts with the harness's shape byte. */
+static void json_seed(const char *name, char shape, const char *text, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p) die("out of memory");
+    p[0] = shape;
+    memcpy(p + 1, text, n);
+    save("json", name, p, n + 1);
+    free(p);
+}
+
+static void json_seeds(void)
+{
+    const int a[] = {4, 3, 2}, b[] = {6, 2};
+    const int *sz[] = {a, b};
+    const int nl[] = {3, 2};
+    for (int i = 0; i < 2; i++) {
+        dl_err e;
+        dl_model *m = dl_model_new(nl[i], sz[i], 1, sz[i][0], &e);
+        if (!m) die(e.msg);
+        for (size_t k = 0; k < m->net->nparams; k++) m->net->params[k] = (float)((int)(k * 37 % 19) - 9) / 7.0f;
+        if (i) m->cost = DL_COST_CROSS_ENTROPY;
+        char *t = NULL;
+        size_t n = 0;
+        if (dl_nielsen_encode(m, &t, &n, &e) != DL_OK) die(e.msg);
+        json_seed(i ? "cross-entropy-6-2.json" : "quadratic-4-3-2.json", 0, t, n);
+        dl_model_free(m);
+        free(t);
+    }
+    static const char *const odd[] = {
+        "{\"sizes\": [1, 1], \"weights\": [[[1e400]]], \"biases\": [[[-0.0]]], \"cost\": \"QuadraticCost\"}",
+        "{\"sizes\": [2, 1], \"weights\": [[[1, 2]]], \"biases\": [[[3]]], \"cost\": \"Q\\u0075adraticCost\", "
+        "\"extra\": {\"a\": [true, false, null, \"\\ud83d\\ude00\"]}}",
+        "\xEF\xBB\xBF [1, [2, [3, [4]]], {\"k\": {}}, \"\\n\\t\\\"\"]",
+        "{\"sizes\": [2, 1], \"sizes\": [2, 1]}",
+        "{\"sizes\": [784, 30, 10], \"weights\": [], \"biases\": [], \"cost\": \"CrossEntropyCost\"}",
+    };
+    char name[32];
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        snprintf(name, sizeof name, "odd-%zu.json", i);
+        json_seed(name, (char)i, odd[i], strlen(odd[i]));
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -466,8 +515,8 @@ int main(int argc, char **argv)
         return 2;
     }
     g_dir = argv[1];
-    const char *subs[] = {"", "/idx", "/model", "/image"};
-    for (int i = 0; i < 4; i++) {
+    const char *subs[] = {"", "/idx", "/model", "/image", "/json"};
+    for (int i = 0; i < 5; i++) {
         char p[4096];
         snprintf(p, sizeof p, "%s%s", g_dir, subs[i]);
         mkdir(p, 0777);
@@ -475,5 +524,6 @@ int main(int argc, char **argv)
     idx_seeds();
     model_seeds();
     image_seeds();
+    json_seeds();
     return 0;
 }
