@@ -101,6 +101,13 @@ void cli_path(char *buf, size_t cap, const char *dir, const char *fmt, ...)
  * with Python's % operator. */
 void cli_python_escape(const char *s, int percent);
 
+/* An images file and its labels come as a pair: 0 when both options or
+ * neither were given, else EXIT_USAGE after "CMD: --images FILE was given
+ * without --labels FILE ...".  A file named on the command line is never
+ * paired with a default directory's file (it would score one data set
+ * against another's labels). */
+int cli_data_pair(const cli_cmd *cmd, const cli_opt *opts, const char *images, const char *labels);
+
 /* Picks a file in dir: name, else name + ".gz"; NULL-safe explicit override. */
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap);

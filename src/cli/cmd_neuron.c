@@ -116,6 +116,7 @@ int cmd_neuron(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
     if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
     if ((rc = cli_require(&cmd, opts, "model,neuron,out"))) return rc;
 

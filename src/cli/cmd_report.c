@@ -50,6 +50,7 @@ int cmd_report(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
     if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
     threads = cli_threads("report", threads, quiet);
     if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;

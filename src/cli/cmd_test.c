@@ -28,6 +28,7 @@ int cmd_test(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
     threads = cli_threads("test", threads, 0);
     if (!model) return cli_fail(EXIT_USAGE, "test: --model FILE is required");
 

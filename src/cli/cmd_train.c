@@ -29,6 +29,14 @@ typedef struct progress_ctx {
     double total_seconds;
 } progress_ctx;
 
+/* "12 ms" below a second, "3.4 s" above: short epochs do not read "0.0 s". */
+static const char *duration(char *buf, size_t cap, double s)
+{
+    if (s < 1.0) snprintf(buf, cap, "%.0f ms", 1000.0 * s);
+    else snprintf(buf, cap, "%.1f s", s);
+    return buf;
+}
+
 static void on_progress(const dl_progress *p, void *vctx)
 {
     progress_ctx *c = vctx;
@@ -42,10 +50,8 @@ static void on_progress(const dl_progress *p, void *vctx)
                     100.0 * p->stat->correct / p->stat->total);
         /* The mean cost of the epoch's mini-batches as it trained (on the
          * training images, not the scored ones); short epochs in ms. */
-        if (p->stat->seconds < 1.0f)
-            fprintf(stderr, "  training cost %.4f  %.0f ms\n", p->stat->cost, 1000.0 * p->stat->seconds);
-        else
-            fprintf(stderr, "  training cost %.4f  %.1f s\n", p->stat->cost, p->stat->seconds);
+        char t[32];
+        fprintf(stderr, "  training cost %.4f  %s\n", p->stat->cost, duration(t, sizeof t, p->stat->seconds));
         return;
     }
     if (!c->tty) return;
@@ -181,6 +187,9 @@ int cmd_train(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     threads = cli_threads("train", threads, quiet);
+    if ((rc = cli_data_pair(&cmd, opts, "train-images", "train-labels")) ||
+        (rc = cli_data_pair(&cmd, opts, "test-images", "test-labels")))
+        return rc;
 
     dl_cost cost;
     if (strcmp(cost_s, "quadratic") == 0) cost = DL_COST_QUADRATIC;
@@ -232,6 +241,7 @@ int cmd_train(int argc, char **argv)
         train = s;
     }
     const char *evalname = "test";
+    int own_train = d.train_images != NULL;
     if (validation > 0) {
         if ((size_t)validation >= train->n) {
             code = cli_fail(EXIT_USAGE, "train: --validation %d leaves no training images (%zu in all)",
@@ -245,7 +255,13 @@ int cmd_train(int argc, char **argv)
         dl_dataset_free(train);
         train = s;
         evalname = "validation";
-    } else if (d.test_images || d.test_labels || (dl_file_exists(tei) && dl_file_exists(tel))) {
+    } else if (!d.test_images && own_train && !find_opt(opts, "data")->seen) {
+        /* Training files named on the command line do not borrow the
+         * default directory's test set: it belongs to other data. */
+        if (!quiet)
+            fprintf(stderr, "digitlens: note: no test set (--train-images names the training data; give "
+                            "--test-images and --test-labels to score each epoch)\n");
+    } else if (d.test_images || (dl_file_exists(tei) && dl_file_exists(tel))) {
         if (dl_idx_load(tei, tel, &eval, &e) != DL_OK) goto fail;
         if (digits_s) {
             dl_dataset *s = dl_dataset_select(eval, digits, nd, &e);
@@ -381,11 +397,12 @@ int cmd_train(int argc, char **argv)
     if (dl_model_save(m, out, &e) != DL_OK) goto fail;
     if (!quiet) {
         double acc = dl_model_last_accuracy(m);
+        char t[32];
         if (acc >= 0)
-            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %.2f s training)\n", out, evalname, 100 * acc,
-                    pc.total_seconds);
+            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %s training)\n", out, evalname, 100 * acc,
+                    duration(t, sizeof t, pc.total_seconds));
         else
-            fprintf(stderr, "saved %s (%.2f s training)\n", out, pc.total_seconds);
+            fprintf(stderr, "saved %s (%s training)\n", out, duration(t, sizeof t, pc.total_seconds));
     }
     goto done;
 fail:

@@ -280,6 +280,19 @@ void cli_python_escape(const char *s, int percent)
     }
 }
 
+int cli_data_pair(const cli_cmd *cmd, const cli_opt *opts, const char *images, const char *labels)
+{
+    const cli_opt *oi = NULL, *ol = NULL;
+    for (const cli_opt *o = opts; o->name; o++) {
+        if (strcmp(o->name, images) == 0) oi = o;
+        if (strcmp(o->name, labels) == 0) ol = o;
+    }
+    if (!oi || !ol || oi->seen == ol->seen) return 0;
+    const cli_opt *given = oi->seen ? oi : ol, *missing = oi->seen ? ol : oi;
+    return cli_fail(EXIT_USAGE, "%s: --%s was given without --%s (name both files: one named on the command "
+                    "line is never paired with --data's)", cmd->name, given->name, missing->name);
+}
+
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap)
 {

@@ -293,6 +293,10 @@ bad usage_malformed_index 2 "classify: --index '5-2': expected N, N,M,... or A-B
   "malformed index range" "$DL" classify --model a.dlm --images "$T10K" --index 5-2
 bad usage_index_out_of_range 2 "classify: --index 200 is out of range \(the file has 200 images: 0..199\)" \
   "index past the end" "$DL" classify --model a.dlm --images "$T10K" --index 200
+bad usage_images_without_labels 2 "^digitlens: test: --images was given without --labels \(name both files: one named on the command line is never paired with --data's\)$" \
+  "an images file without its labels (never paired with data/mnist's)" "$DL" test --model a.dlm --images "$T10K"
+bad usage_train_images_without_labels 2 "^digitlens: train: --train-images was given without --train-labels" \
+  "training images without their labels" "$DL" train --train-images fix/train-images-idx3-ubyte.gz --layers 16,6,2 --out x.dlm
 bad usage_missing_required 2 "test: --model FILE is required" \
   "missing required option" "$DL" test
 bad usage_missing_required_out 2 "^digitlens: weights: --out DIR is required$" \

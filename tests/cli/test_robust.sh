@@ -149,4 +149,23 @@ run "$DL" help
 grep -q "network.py's weights\[L-1\]" <<<"$OUT" && "$DL" weights --help | grep -q "network.py's weights\[L-1\]" &&
   pass help_says_layer_L_is_network_py_weights_L_minus_1 || fail help_says_layer_L_is_network_py_weights_L_minus_1 "$OUT"
 
+# --- files given by flag are never paired with the default directory's (defect 4) ----
+# A working directory whose data/mnist holds other data (28 x 28, as MNIST).
+mkdir -p "$TMP/cwd/data/mnist"
+"$MK" "$TMP/cwd/data/mnist" 100 28 >/dev/null
+( cd "$TMP/cwd" && "$DL" test --model "$TMP/m28.dlm" --images "$FIX28/t10k-images-idx3-ubyte.gz" ) >"$TMP/o" 2>"$TMP/e"
+rc=$?
+[ "$rc" = 2 ] && grep -q "test: --images was given without --labels" "$TMP/e" && pass test_images_never_take_data_mnist_labels ||
+  fail test_images_never_take_data_mnist_labels "rc $rc: $(cat "$TMP/o" "$TMP/e")"
+( cd "$TMP/cwd" && "$DL" train --train-images "$FIX28/train-images-idx3-ubyte.gz" --train-labels "$FIX28/train-labels-idx1-ubyte.gz" \
+    --layers 784,4,2 --epochs 1 --out "$TMP/own.dlm" ) >"$TMP/o" 2>"$TMP/e"
+rc=$?
+if [ "$rc" = 0 ] && grep -q "note: no test set (--train-images names the training data" "$TMP/e" && ! grep -q "test [0-9]*/" "$TMP/e" &&
+   grep -q "^saved $TMP/own.dlm ([0-9.]* m\?s training)$" "$TMP/e"; then pass explicit_training_files_borrow_no_default_test_set
+else fail explicit_training_files_borrow_no_default_test_set "rc $rc: $(cat "$TMP/e")"; fi
+( cd "$TMP/cwd" && "$DL" train --train-images "$FIX28/train-images-idx3-ubyte.gz" --train-labels "$FIX28/train-labels-idx1-ubyte.gz" \
+    --test-images "$FIX28/t10k-images-idx3-ubyte.gz" --test-labels "$FIX28/t10k-labels-idx1-ubyte.gz" --layers 784,4,2 --epochs 1 --out "$TMP/own2.dlm" ) >"$TMP/o" 2>"$TMP/e"
+rc=$?
+[ "$rc" = 0 ] && grep -q "^epoch 1/1  test [0-9]*/30 " "$TMP/e" && pass explicit_test_files_are_scored || fail explicit_test_files_are_scored "rc $rc: $(cat "$TMP/e")"
+
 finish
