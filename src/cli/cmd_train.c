@@ -139,6 +139,31 @@ static int resume_conflicts(const cli_opt *opts, const dl_model *m, const char *
                     flag, want, model, have, flag);
 }
 
+/* When a data set's labels cannot be the classes of `outputs` outputs
+ * because the data is wrong rather than --layers: labels all alike, or a
+ * value beyond the outputs among labels with gaps (0..9 and a 255 is a bad
+ * file; 0..12 all present is a network with too few outputs, which the
+ * caller reports as a usage error).  Prints which file, item and value and
+ * returns EXIT_DATA, or returns 0. */
+static int label_problem(const dl_dataset *d, const char *file, int outputs)
+{
+    size_t count[256] = {0};
+    for (size_t i = 0; i < d->n; i++) count[d->labels[i]]++;
+    int distinct = 0, max = 0;
+    for (int v = 0; v < 256; v++)
+        if (count[v]) distinct++, max = v;
+    if (d->n > 0 && distinct == 1)
+        return cli_fail(EXIT_DATA, "%s: all %zu label%s are %d: a classifier needs at least two classes (with "
+                        "--digits, two or more of them)", file, d->n, cli_s((long long)d->n), max);
+    if (distinct == max + 1) return 0; /* 0..max, every one present */
+    for (size_t i = 0; i < d->n; i++)
+        if (d->labels[i] >= outputs)
+            return cli_fail(EXIT_DATA, "%s: item %zu has label %d, beyond the %d classes (0..%d) of the network's "
+                            "outputs (the labels leave gaps, so the file looks damaged; --digits picks classes)",
+                            file, i, d->labels[i], outputs, outputs - 1);
+    return 0;
+}
+
 /* Everything train needs from the data options. */
 typedef struct data_opts {
     const char *dir, *train_images, *train_labels, *test_images, *test_labels;
@@ -234,12 +259,7 @@ int cmd_train(int argc, char **argv)
         dl_dataset_free(train);
         train = s;
     }
-    if (limit > 0 && (size_t)limit < train->n) {
-        dl_dataset *s = dl_dataset_slice(train, 0, (size_t)limit, &e);
-        if (!s) goto fail;
-        dl_dataset_free(train);
-        train = s;
-    }
+    if (limit > 0 && (size_t)limit < train->n) dl_dataset_truncate(train, (size_t)limit);
     const char *evalname = "test";
     int own_train = d.train_images != NULL;
     if (validation > 0) {
@@ -248,12 +268,8 @@ int cmd_train(int argc, char **argv)
                             validation, train->n);
             goto done;
         }
-        size_t keep = train->n - (size_t)validation;
-        eval = dl_dataset_slice(train, keep, (size_t)validation, &e);
-        dl_dataset *s = eval ? dl_dataset_slice(train, 0, keep, &e) : NULL;
-        if (!s) goto fail;
-        dl_dataset_free(train);
-        train = s;
+        /* Split in place: only the held-out part is copied. */
+        if (!(eval = dl_dataset_split(train, train->n - (size_t)validation, &e))) goto fail;
         evalname = "validation";
     } else if (!d.test_images && own_train && !find_opt(opts, "data")->seen) {
         /* Training files named on the command line do not borrow the
@@ -325,9 +341,13 @@ int cmd_train(int argc, char **argv)
                             sizes[0], train->rows, train->cols, train->npix);
             goto done;
         }
+        if (!digits_s && ((code = label_problem(train, trl, sizes[nl - 1])) ||
+                          (eval && validation == 0 && (code = label_problem(eval, tel, sizes[nl - 1])))))
+            goto done;
         if (sizes[nl - 1] != nclasses) {
-            code = cli_fail(EXIT_USAGE, "train: --layers ends with %d outputs but the data has %d classes%s",
-                            sizes[nl - 1], nclasses, digits_s ? " (from --digits)" : " (use --digits to pick some)");
+            code = cli_fail(EXIT_USAGE, "train: --layers ends with %d outputs but the data has %d %s%s",
+                            sizes[nl - 1], nclasses, nclasses == 1 ? "class" : "classes",
+                            digits_s ? " (from --digits)" : " (use --digits to pick some)");
             goto done;
         }
         m = dl_model_new(nl, sizes, train->rows, train->cols, &e);

@@ -168,6 +168,41 @@ kill $watch 2>/dev/null
 bad train_missing_data 1 "nodata/train-labels-idx1-ubyte\[.gz\]: No such file or directory" \
   "a --data directory without MNIST files" "$DL" train --data nodata --out x.dlm
 
+# below_mb NAME MB: the last row's peak memory was under MB (tighter than 1 GB).
+below_mb() {
+  [ -n "$TIME" ] || return 0
+  local kb
+  kb=$(tail -1 "$TMP/mem" 2>/dev/null)
+  [[ "$kb" =~ ^[0-9]+$ ]] && [ "$kb" -lt $(($2 * 1024)) ] && pass "${1}_under_${2}MB_$((kb / 1024))MB" ||
+    fail "${1}_under_${2}MB" "peak $((${kb:-0} / 1024)) MB"
+}
+# The largest IDX digitlens accepts: 684,000 blank 28 x 28 images (511 MiB,
+# 2.3 MB gzip'd) with --validation 1000 (the run then stops at the layers
+# check).  Splitting off the validation set used to copy the whole set
+# (1.05 GB); now only the 1000 held-out images are copied.
+{ printf "\\x00\\x00\\x08\\x03$(be32 684000)$(be32 28)$(be32 28)"; head -c $((684000 * 784)) /dev/zero; } | gzip -1 >blank-idx3-ubyte.gz
+{ printf "\\x00\\x00\\x08\\x01$(be32 684000)"; head -c 684000 /dev/zero; } | gzip -1 >zero-idx1-ubyte.gz
+bad idx_largest_with_validation 1 "zero-idx1-ubyte.gz: all 683000 labels are 0: a classifier needs at least two classes \(with --digits, two or more of them\)" \
+  "the largest IDX accepted (684,000 images, 511 MiB) split for --validation" "$DL" train --train-images blank-idx3-ubyte.gz --train-labels zero-idx1-ubyte.gz --validation 1000 --layers 784,1,2 --out x.dlm
+below_mb idx_largest_with_validation 600
+
+# --- network2.py JSON ------------------------------------------------------------------
+# Small gzip'd files that once made import take over 1 GB: a 150 MiB string
+# (copied out of the text whole), millions of empty lists (a node each), 17
+# million numbers; each is refused at its limit, at the cost of the text.
+{ printf '{"sizes": [784, 10], "cost": "'; head -c $((150 << 20)) /dev/zero | tr '\0' 'a'; printf '"}'; } | gzip -1 >str.json.gz
+bad json_long_string 1 "str.json.gz: line 1, column 31: more than 1048576 bytes of strings \(network2.py's format has a few short ones\)" \
+  "JSON: a 150 MiB string (686 kB gzip'd)" "$DL" import --nielsen str.json.gz --out x.dlm
+below_mb json_long_string 200
+{ printf '{"x": ['; yes '[],' | head -n $((4 << 20)) | tr -d '\n'; printf '[]]}'; } | gzip -1 >lists.json.gz
+bad json_many_lists 1 "lists.json.gz: line 1, column 3145727: more than 1048576 values \(beyond digitlens's limit\)" \
+  "JSON: 4 million empty lists" "$DL" import --nielsen lists.json.gz --out x.dlm
+below_mb json_many_lists 200
+{ printf '{"x": ['; yes '0,' | head -n $((17 << 20)) | tr -d '\n'; printf '0]}'; } | gzip -1 >nums.json.gz
+bad json_many_numbers 1 "nums.json.gz: line 1, column 33554568: more than 16777280 numbers \(beyond digitlens's limit\)" \
+  "JSON: 17 million numbers" "$DL" import --nielsen nums.json.gz --out x.dlm
+below_mb json_many_numbers 300
+
 # --- model files -----------------------------------------------------------------
 cp a.dlm flipped.dlm
 printf '\xff' | dd of=flipped.dlm bs=1 seek=200 conv=notrunc status=none
@@ -309,6 +344,12 @@ bad usage_flag_with_value 2 "train: --quiet takes no value" \
   "flag given a value" "$DL" train --quiet=yes
 bad usage_unknown_name 2 "train: --cost 'l1' is not known \(quadratic, cross-entropy\)" \
   "unknown name for an option" "$DL" train --cost l1
+# Labels 0..9 with a 10 and a 255 among them: a damaged file, not a
+# network with too few outputs (it was "the data has 256 classes", exit 2).
+printf "\\x00\\x00\\x08\\x01$(be32 20)\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\\x00\\x01\\x02\\x0a\\x04\\x05\\xff\\x07\\x08\\x09" \
+  >label255-idx1-ubyte
+bad train_label_beyond_the_classes 1 "^digitlens: label255-idx1-ubyte: item 13 has label 10, beyond the 10 classes \(0..9\) of the network's outputs \(the labels leave gaps, so the file looks damaged; --digits picks classes\)$" \
+  "training labels 0..9 with a 10 and a 255 among them" "$DL" train --train-images fix10/train-images-idx3-ubyte --train-labels label255-idx1-ubyte --layers 16,4,10 --quiet --out x.dlm
 bad usage_layers_vs_classes 2 "train: --layers ends with 16 outputs but the data has 13 classes" \
   "data with labels up to 12 for a 16-output network" "$DL" train --train-images fix10/train-images-idx3-ubyte --train-labels label12-idx1-ubyte --test-images fix10/train-images-idx3-ubyte --test-labels label12-idx1-ubyte --layers 16,4,16 --out x.dlm
 bad usage_extra_argument 2 "test: unexpected argument 'extra' \(see 'digitlens test --help'\)" \
