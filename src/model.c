@@ -468,6 +468,17 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
     for (size_t i = 0; i < P; i++) m->net->params[i] = get_f32(&c);
     for (size_t i = 0; i < P; i++) m->init_params[i] = get_f32(&c);
     if (c.short_read) { st = TRUNC("parameters"); goto fail; }
+    /* A model whose training diverged before digitlens stopped it: every
+     * answer it gave would be NaN. */
+    for (size_t i = 0; i < 2 * P; i++) {
+        float v = i < P ? m->net->params[i] : m->init_params[i - P];
+        if (!isfinite(v)) {
+            st = dl_err_set(e, DL_EFORMAT, "%s: %sparameter %zu is %s (training diverged; retrain with a smaller "
+                            "--eta or --lambda)", name, i < P ? "" : "initial ", i < P ? i : i - P,
+                            isnan(v) ? "NaN" : "infinite");
+            goto fail;
+        }
+    }
     if (c.off != len - 4) {
         st = dl_err_set(e, DL_EFORMAT, "%s: %zu unexpected bytes before the checksum", name,
                         len - 4 - c.off);

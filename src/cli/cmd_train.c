@@ -365,6 +365,16 @@ int cmd_train(int argc, char **argv)
     m->epochs_planned = (uint32_t)epochs;
     if (dl_model_reserve_history(m, (uint32_t)epochs, &e) != DL_OK) goto fail;
 
+    /* Chapter 3's L2 multiplies each weight by 1 - eta*lambda/n every
+     * mini-batch: at or below 0 it flips or zeroes them all. */
+    double decay = 1.0 - (double)(float)eta * (double)(float)lambda / (double)train->n;
+    if (!(decay > 0.0) || !(1.0f - (float)eta * (float)lambda / (float)train->n > 0.0f)) {
+        code = cli_fail(EXIT_USAGE, "train: --eta %g with --lambda %g on %zu images gives an L2 decay factor 1 - "
+                        "eta*lambda/n = %.3g, which must be above 0 (use a smaller --lambda or --eta)",
+                        eta, lambda, train->n, decay);
+        goto done;
+    }
+
     /* --- train, in checkpoint-sized legs --- */
     progress_ctx pc = {isatty(STDERR_FILENO), quiet, evalname, 0.0};
     dl_train_opts to = {epochs, batch, (float)eta, (float)lambda, cost, threads, kernel, &g_stop};
@@ -410,6 +420,22 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "digitlens: interrupted: %s; saved the partial model to %s "
                 "(continue with --resume %s)\n", e.msg, out, out);
         code = EXIT_INTERRUPTED;
+        goto done;
+    }
+    if (st == DL_ENUMERIC) {
+        /* dl_train went back to the last finite parameters: keep those. */
+        if (pc.tty && !quiet) fputs("\r\033[K", stderr);
+        m->flags |= DL_MODEL_PARTIAL;
+        m->nhistory = m->state.epoch;
+        dl_err e2;
+        if (dl_model_save(m, out, &e2) != DL_OK) {
+            code = cli_fail_err(&e2);
+            goto done;
+        }
+        if (m->state.epoch > 0)
+            code = cli_fail(EXIT_DATA, "%s; saved the model as it was after epoch %u to %s", e.msg, m->state.epoch, out);
+        else
+            code = cli_fail(EXIT_DATA, "%s; saved the untrained model to %s", e.msg, out);
         goto done;
     }
     if (st != DL_OK) goto fail;

@@ -14,7 +14,8 @@
  * NNNNN.p6.ppm (white ink on black; PBM black where the pixel is under 128).
  *     mkfixture --set-state IN.dlm OUT.dlm FIELD=VALUE...
  * rewrites a model with training-state fields (epoch, pos, ntrain, batch,
- * planned, order0) set to VALUE and the CRC fixed up, as a hostile writer
+ * planned, order0, eta; params: every parameter +-VALUE; trap: a 1-1-2
+ * network one step from overflow) set to VALUE and the CRC fixed up, as a hostile writer
  * would, for the model-loading tests.
  */
 #include <stdio.h>
@@ -140,6 +141,18 @@ static int set_state(const char *in, const char *out, int n, char **kv)
         else if (k == 5 && !strncmp(kv[i], "batch", k)) m->batch = (uint32_t)v;
         else if (k == 7 && !strncmp(kv[i], "planned", k)) m->epochs_planned = (uint32_t)v;
         else if (k == 6 && !strncmp(kv[i], "order0", k) && m->state.order) m->state.order[0] = (uint32_t)v;
+        else if (k == 6 && !strncmp(kv[i], "params", k)) { /* every parameter +-VALUE, alternating */
+            float f = strtof(eq + 1, NULL);
+            for (size_t j = 0; j < m->net->nparams; j++) m->net->params[j] = j % 2 ? -f : f;
+        } else if (k == 3 && !strncmp(kv[i], "eta", k)) {
+            m->eta = strtof(eq + 1, NULL);
+        } else if (k == 4 && !strncmp(kv[i], "trap", k) && m->net->nparams == 6) {
+            /* A 1-1-2 network one step from overflow (see test_train.c's
+             * a_diverging_epoch_goes_back_to_the_last_finite_model). */
+            dl_net *net = m->net;
+            net->w[0][0] = 3e38f, net->b[0][0] = 0.0f;
+            net->w[1][0] = -3.4e38f, net->b[1][0] = 3.4e38f, net->w[1][1] = 0.0f, net->b[1][1] = 0.0f;
+        }
         else return fprintf(stderr, "mkfixture: unknown field '%s'\n", kv[i]), 2;
     }
     unsigned char *p = NULL;

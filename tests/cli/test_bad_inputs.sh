@@ -350,6 +350,23 @@ printf "\\x00\\x00\\x08\\x01$(be32 20)\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\
   >label255-idx1-ubyte
 bad train_label_beyond_the_classes 1 "^digitlens: label255-idx1-ubyte: item 13 has label 10, beyond the 10 classes \(0..9\) of the network's outputs \(the labels leave gaps, so the file looks damaged; --digits picks classes\)$" \
   "training labels 0..9 with a 10 and a 255 among them" "$DL" train --train-images fix10/train-images-idx3-ubyte --train-labels label255-idx1-ubyte --layers 16,4,10 --quiet --out x.dlm
+bad train_l2_decay_not_positive 2 "^digitlens: train: --eta 100 with --lambda 1000 on 400 images gives an L2 decay factor 1 - eta\*lambda/n = -249, which must be above 0 \(use a smaller --lambda or --eta\)$" \
+  "an L2 decay factor 1 - eta*lambda/n <= 0" "$DL" train --data fix --layers 16,6,2 --eta 100 --lambda 1000 --out x.dlm
+# A model whose next step overflows (a 1-1-2 network at the edge of
+# FLT_MAX, learning rate 1e38, both kept in the file): training stops with
+# the last finite model instead of saving NaNs and exiting 0.
+mkdir -p fix1
+printf "\\x00\\x00\\x08\\x03$(be32 10)$(be32 1)$(be32 1)\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff" >fix1/train-images-idx3-ubyte
+printf "\\x00\\x00\\x08\\x01$(be32 10)\\x00\\x01\\x00\\x01\\x00\\x01\\x00\\x01\\x00\\x01" >fix1/train-labels-idx1-ubyte
+"$DL" train --data fix1 --layers 1,1,2 --epochs 1 --quiet --out one.dlm && "$MK" --set-state one.dlm trap.dlm eta=1e38 trap=1 batch=1 ||
+  fail fixtures "trap model"
+bad train_diverges 1 "^digitlens: training diverged in epoch 2: the parameters stopped being finite \(eta 1e\+38 is too large for this data; try a smaller --eta\); saved the model as it was after epoch 1 to diverged.dlm$" \
+  "training that diverges (a model one step from overflow)" "$DL" train --data fix1 --epochs 3 --resume trap.dlm --quiet --out diverged.dlm
+"$DL" test --model diverged.dlm --data fix1 --images fix1/train-images-idx3-ubyte --labels fix1/train-labels-idx1-ubyte >/dev/null 2>&1 &&
+  pass diverged_run_keeps_a_finite_model || fail diverged_run_keeps_a_finite_model "the saved model does not load"
+"$MK" --set-state one.dlm nan.dlm params=nan
+bad model_not_finite 1 "^digitlens: nan.dlm: parameter 0 is NaN \(training diverged; retrain with a smaller --eta or --lambda\)$" \
+  "model with NaN parameters" "$DL" classify --model nan.dlm --images fix1/train-images-idx3-ubyte
 bad usage_layers_vs_classes 2 "train: --layers ends with 16 outputs but the data has 13 classes" \
   "data with labels up to 12 for a 16-output network" "$DL" train --train-images fix10/train-images-idx3-ubyte --train-labels label12-idx1-ubyte --test-images fix10/train-images-idx3-ubyte --test-labels label12-idx1-ubyte --layers 16,4,16 --out x.dlm
 bad usage_extra_argument 2 "test: unexpected argument 'extra' \(see 'digitlens test --help'\)" \
