@@ -55,7 +55,7 @@ static dl_status check_data(const dl_net *n, const dl_dataset *d, dl_err *e)
 
 dl_report_opts dl_report_opts_defaults(void)
 {
-    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS};
+    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS, 0};
     return o;
 }
 
@@ -311,8 +311,11 @@ static void gallery_section(dl_buf *b, const report_ctx *r, size_t wrong)
         if (*c == '-') *c = ' '; /* "integrated gradients", "input x gradient" */
     dl_buf_appendf(b, "<p class=\"note\">The first %d of %zu mistakes in test-set order. Each shows the input and, for "
                  "the answer given and for the true digit, which pixels pushed that output up (red) or down (blue) "
-                 "according to %s.</p>\n<div class=\"gallery\">\n",
-              r->nmistakes, wrong, method);
+                 "according to %s%s.</p>\n<div class=\"gallery\">\n",
+              r->nmistakes, wrong, method,
+              r->o->per_map_scale ? "; each map has a colour scale of its own"
+                                  : "; both maps of an image share one colour scale, so a colour means the same value in "
+                                    "each");
     for (int i = 0; i < r->nmistakes; i++) {
         const mistake *mk = &r->mistakes[i];
         dl_buf_appendf(b, "<figure><img src=\"img/mistake-%05zu.png\" width=\"%d\" height=\"%d\" alt=\"test image %zu\">"

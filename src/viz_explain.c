@@ -45,6 +45,15 @@ static const char *pick(const dl_viz_style *st, const char *fancy, const char *p
 dl_canvas *dl_viz_attribution_row(const float *x, int rows, int cols, const dl_viz_attr_panel *panels, int n,
                                   const char *caption, const dl_viz_style *st, dl_err *e)
 {
+    return dl_viz_attribution_row_scaled(x, rows, cols, panels, n, caption, 0.0f, st, e);
+}
+
+float dl_viz_max_abs(const float *v, size_t n) { return max_abs(v, n); }
+
+dl_canvas *dl_viz_attribution_row_scaled(const float *x, int rows, int cols, const dl_viz_attr_panel *panels,
+                                         int n, const char *caption, float limit, const dl_viz_style *st,
+                                         dl_err *e)
+{
     if (rows < 1 || cols < 1 || n < 0 || (n == 0 && !x) || (n > 0 && !panels) || st->scale < 1) {
         dl_err_set(e, DL_EINVAL, "attribution row: nothing to draw or a bad shape (%dx%d, %d panels)", rows, cols, n);
         return NULL;
@@ -83,7 +92,7 @@ dl_canvas *dl_viz_attribution_row(const float *x, int rows, int cols, const dl_v
         int mx = cx + (cw[k] - pw) / 2;
         dl_colorscale cs;
         if (p) {
-            float lim = map ? max_abs(map, (size_t)rows * cols) : 0.0f;
+            float lim = limit > 0.0f ? limit : map ? max_abs(map, (size_t)rows * cols) : 0.0f;
             cs = dl_scale_diverging(lim > 0.0f ? lim : 1.0f);
         } else {
             cs = dl_scale_sequential(DL_CMAP_INK, 0.0f, 1.0f);

@@ -22,7 +22,7 @@ int cmd_report(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *dir = "data/mnist", *images = NULL, *labels = NULL, *title = NULL;
     const char *method_s = "integrated-gradients";
-    int no_data = 0, mistakes = 24, top = 8, threads = cli_ncores(), quiet = 0;
+    int per_map = 0, no_data = 0, mistakes = 24, top = 8, threads = cli_ncores(), quiet = 0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to report on (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "folder for index.html, neurons.html and img/ (required; created if missing)", 0},
@@ -35,6 +35,8 @@ int cmd_report(int argc, char **argv)
         {"method", OPT_STR, &method_s, 0, 0, "NAME",
          "attribution for the mistakes: gradient, input-x-gradient, integrated-gradients, lrp, occlusion", 0},
         {"title", OPT_STR, &title, 0, 0, "TEXT", "heading of the pages (none: the model's file name)", 0},
+        {"per-map-scale", OPT_FLAG, &per_map, 0, 0, NULL,
+         "each mistake's two maps on its own colour scale (default: one scale, so colours compare)", 0},
         {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores)", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
@@ -92,6 +94,7 @@ int cmd_report(int argc, char **argv)
     o.misclassified = mistakes;
     o.top_k = top;
     o.method = (dl_attr_method)method;
+    o.per_map_scale = per_map;
     dl_report_summary s;
     if (dl_report_write(m, out, &o, &s, &e) != DL_OK) goto fail;
     if (!quiet) {
