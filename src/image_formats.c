@@ -301,7 +301,11 @@ static dl_status bmp_whole(const unsigned char *d, size_t n, const char *nm, dl_
     }
     if (h < 0) h = -h; /* top-down rows */
     if (w < 1 || h < 1 || w > DL_IMAGE_MAX_SIDE || h > DL_IMAGE_MAX_SIDE || bpp == 0 || bpp > 32) return DL_OK;
-    if (comp != 0 && comp != 3 && comp != 6) return DL_OK;
+    /* stb_image reads the compression as an int and refuses 1, 2 and >= 4:
+     * anything else, a negative value included (found by the fuzzer), it
+     * decodes as uncompressed rows, so those must be in the file. */
+    int32_t cm = (int32_t)comp;
+    if (cm == 1 || cm == 2 || cm >= 4) return DL_OK;
     uint64_t bits = (uint64_t)w * bpp, row = (bits + 31) / 32 * 4;
     uint64_t need = (uint64_t)off + row * (uint64_t)(h - 1) + (bits + 7) / 8;
     if (need > n)

@@ -423,3 +423,22 @@ Test(image_formats, a_jpeg_colour_component_without_a_scan_is_refused)
     free(b.p);
     free(j.p);
 }
+
+Test(image_formats, a_bmp_with_a_negative_compression_is_checked_as_uncompressed)
+{
+    /* Found by the fuzzer: stb_image reads the compression field as an int
+     * and decodes 0xFF000000 as uncompressed rows, from a 58-byte file
+     * declaring 5120 x 256 pixels (the rest read as zeros). */
+    unsigned char b[58] = {'B', 'M'};
+    b[10] = 54;                                    /* pixel offset */
+    b[14] = 40;                                    /* BITMAPINFOHEADER */
+    b[19] = 0x14;                                  /* width 5120 */
+    b[23] = 0x01;                                  /* height 256 */
+    b[26] = 1;                                     /* planes */
+    b[28] = 24;                                    /* bits per pixel */
+    b[33] = 0xFF;                                  /* compression 0xFF000000 */
+    dl_gray *g = NULL;
+    dl_err e;
+    cr_assert_eq(dl_image_decode(b, sizeof b, "neg.bmp", &g, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "neg.bmp: truncated BMP: 5120 x 256 pixels of 24 bits need"), "%s", e.msg);
+}
