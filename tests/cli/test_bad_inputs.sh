@@ -503,16 +503,19 @@ if [ -n "$TABLE" ]; then
 
 Limits behind these answers: IDX files hold at most 10,000,000 images of at most 4096 x 4096 and
 512 MiB of pixels; a gzip stream must end exactly where its header's data ends. Pictures are at
-most 64 MiB, 16384 pixels a side and 16,777,216 pixels in all, and a PNG's data may inflate to
-no more than its pixels need. Models are at most 256 MiB, 8 layers of at most 65,536 neurons
-and 16,777,216 parameters. Every count and size is checked before anything is allocated for it.
+most 64 MiB, 16384 pixels a side and 16,777,216 pixels in all, must hold all the data their
+header promises, and a PNG's data may inflate to no more than its pixels need. Models are at
+most 256 MiB, 8 layers of at most 65,536 neurons and 16,777,216 parameters, all finite.
+network2.py JSON is at most 192 MiB, 2^20 lists and objects, 16,777,280 numbers and 1 MiB of
+strings. Every count and size is checked before anything is allocated for it.
 
 Interrupts: `train` stops on Ctrl-C or SIGTERM after the current mini-batch, saves the partial
 model and exits 130 (`--resume` continues it to the same bytes as an uninterrupted run). Every
 file digitlens writes goes to a temporary `NAME.tmp-XXXXXX` that is renamed over NAME only
-when complete; SIGINT, SIGTERM, SIGHUP and SIGQUIT are held back while such a file exists, so
-an interrupt never leaves a truncated output or a temporary file (a crash or `kill -9` can
-leave the temporary file, which is harmless to delete).
+when complete; SIGINT, SIGTERM, SIGHUP and SIGQUIT are held back while such a file exists (in
+every thread, where several write), so an interrupt never leaves a truncated output or a
+temporary file (a crash or `kill -9` can leave the temporary file, which is harmless to
+delete).
 EOF
 fi
 finish

@@ -168,4 +168,14 @@ else fail explicit_training_files_borrow_no_default_test_set "rc $rc: $(cat "$TM
 rc=$?
 [ "$rc" = 0 ] && grep -q "^epoch 1/1  test [0-9]*/30 " "$TMP/e" && pass explicit_test_files_are_scored || fail explicit_test_files_are_scored "rc $rc: $(cat "$TMP/e")"
 
+# --- the report's mistakes on one colour scale ------------------------------------------
+# A barely trained model, so that there are mistakes to show.
+"$DL" train --data "$FIX" --layers 16,6,2 --epochs 1 --eta 0.001 --quiet --out "$TMP/raw.dlm"
+run "$DL" report --model "$TMP/raw.dlm" --data "$FIX" --mistakes 2 --quiet --out "$TMP/rs"
+grep -q "both maps of an image share one colour scale" "$TMP/rs/index.html" && pass report_mistakes_share_one_scale ||
+  fail report_mistakes_share_one_scale "rc $RC $ERR"
+run "$DL" report --model "$TMP/raw.dlm" --data "$FIX" --mistakes 2 --per-map-scale --quiet --out "$TMP/rp"
+grep -q "each map has a colour scale of its own" "$TMP/rp/index.html" && pass report_per_map_scale_on_request ||
+  fail report_per_map_scale_on_request "rc $RC $ERR"
+
 finish
