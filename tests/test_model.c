@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "digitlens/model.h"
+#include "digitlens/train.h"
 #include "support/support.h"
 
 TestSuite(model);

@@ -134,8 +134,8 @@ head -c 16 /dev/zero | tr '\0' '\200' >>"$TMP/one-idx3-ubyte"
 run "$DL" classify --model "$TMP/d01.dlm" --images "$TMP/one-idx3-ubyte" --labels "$TMP/seven-idx1-ubyte"
 grep -q "label 7 (not a class of this model)" <<<"$OUT" && ! grep -q MISCLASSIFIED <<<"$OUT" &&
   pass a_label_the_model_has_no_output_for_is_not_a_mistake || fail a_label_the_model_has_no_output_for_is_not_a_mistake "$OUT $ERR"
-mkdir -p "$TMP/q'uo%te"
-run "$DL" export --model "$TMP/m28.dlm" --npy "$TMP/q'uo%te/"
+mkdir -p "$TMP/q'u\"o{t}e%"
+run "$DL" export --model "$TMP/m28.dlm" --npy "$TMP/q'u\"o{t}e%/"
 hint=$(sed -n 's/^in Python: //p' <<<"$OUT")
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   shapes=$(cd "$TMP" && /usr/bin/python3 -c "import numpy as np
