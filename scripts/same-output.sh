@@ -7,7 +7,10 @@
 # with each binary in a folder of its own, then compares the two folders file
 # by file: models (.dlm), JSON, .npy, HTML and every command's standard output
 # must be byte-identical; every PNG must decode to the same pixels (its
-# compressed bytes may differ).  Prints one line per file that differs and a
+# compressed bytes may differ), and so must the PNGs a page carries inline as
+# data: URIs (a page whose bytes differ is compared again with each such
+# picture replaced by a digest of its decoded pixels: the markup itself must
+# still be byte-identical).  Prints one line per file that differs and a
 # summary; exits 0 only when everything is the same.
 #
 # The commands after `train` all read the model BIN_BEFORE trained, so a
@@ -28,6 +31,25 @@ trap 'rm -rf "$TMP"' EXIT
 STB=$(pkg-config --cflags stb 2>/dev/null || echo -I/usr/include/stb)
 # shellcheck disable=SC2086
 ${CC:-cc} -O1 $STB scripts/png-pixels.c -o "$TMP/png-pixels" -lstb -lm || exit 2
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+# pixels_html IN OUT: IN with every data:image/png;base64 URI replaced by the
+# SHA-256 of the picture's decoded pixels (png-pixels).
+pixels_html() {
+  "$PY" - "$1" "$2" "$TMP/png-pixels" <<'PYEOF'
+import base64, hashlib, re, subprocess, sys, tempfile
+src, dst, tool = sys.argv[1:4]
+text = open(src, encoding="utf-8").read()
+def digest(m):
+    with tempfile.NamedTemporaryFile(suffix=".png") as f:
+        f.write(base64.b64decode(m.group(1)))
+        f.flush()
+        px = subprocess.run([tool, f.name], capture_output=True, check=True).stdout
+    return "data:pixels;sha256," + hashlib.sha256(px).hexdigest()
+open(dst, "w", encoding="utf-8").write(re.sub(r"data:image/png;base64,([A-Za-z0-9+/=]+)", digest, text))
+PYEOF
+}
 
 IMG=$DATA/t10k-images-idx3-ubyte.gz
 # run NAME CMD...: runs a digitlens command in the current folder, keeping its
@@ -98,7 +120,7 @@ for side in a b; do
   (cd "$TMP/$side/use" && uses "$TMP/a/train/fast.dlm" "$TMP/a/train/deep.dlm" "$TMP/a/train/zero-one.dlm")
 done
 
-same=0 differ=0 pngs=0
+same=0 differ=0 pngs=0 inline=0
 (cd "$TMP/a" && find . -type f | sort) >"$TMP/files.a"
 (cd "$TMP/b" && find . -type f | sort) >"$TMP/files.b"
 if ! cmp -s "$TMP/files.a" "$TMP/files.b"; then
@@ -118,6 +140,13 @@ while read -r f; do
       else
         echo "DIFFER $f (pixels)"; differ=$((differ + 1))
       fi ;;
+    *.html)
+      if cmp -s "$a" "$b"; then same=$((same + 1)); continue; fi
+      if pixels_html "$a" "$TMP/ha" && pixels_html "$b" "$TMP/hb" && cmp -s "$TMP/ha" "$TMP/hb"; then
+        same=$((same + 1)); inline=$((inline + 1))
+      else
+        echo "DIFFER $f"; differ=$((differ + 1))
+      fi ;;
     *)
       if cmp -s "$a" "$b"; then same=$((same + 1))
       else echo "DIFFER $f"; differ=$((differ + 1)); fi ;;
@@ -126,5 +155,5 @@ done <"$TMP/files.a"
 
 bad_rc=$(cd "$TMP/a" && grep -L '^0$' $(find . -name '*.rc' | sort) | tr '\n' ' ')
 [ -z "$bad_rc" ] || echo "note: commands that failed (with both binaries alike if not listed above): $bad_rc"
-echo "same-output: $same files the same ($pngs PNGs compared by pixels), $differ differ"
+echo "same-output: $same files the same ($pngs PNGs compared by pixels; $inline pages the same once their inline PNGs are compared by pixels), $differ differ"
 [ "$differ" = 0 ]

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "contract.h"
 
 /* Room for `more` bytes and the terminating NUL; 0 (and b->oom) when none. */
 static int reserve(dl_buf *b, size_t more)
@@ -35,6 +36,7 @@ void dl_buf_append(dl_buf *b, const void *s, size_t n)
     if (n == 0 || !reserve(b, n)) return;
     memcpy(b->p + b->n, s, n);
     b->n += n;
+    DL_ASSERT(b->n < b->cap); /* room for the NUL: reserve's promise */
     b->p[b->n] = '\0';
 }
 
@@ -60,6 +62,7 @@ void dl_buf_appendf(dl_buf *b, const char *fmt, ...)
         va_end(ap);
     }
     b->n += (size_t)n;
+    DL_ASSERT(b->n < b->cap && b->p[b->n] == '\0');
 }
 
 char *dl_buf_take(dl_buf *b, size_t *len)

@@ -33,6 +33,7 @@
 
 #include "digit_parts.h"
 #include "image_border.h"
+#include "contract.h"
 
 /* ---- MNIST preprocessing: the paper ------------------------------------ */
 
@@ -437,6 +438,8 @@ static dl_status keep_faint_ink(digit_state *s, ink_run *runs, const uint32_t *f
 static dl_status scale_box(const digit_state *s, int rows, int cols, float **patch_out, int *nw_out, int *nh_out,
                            dl_err *e)
 {
+    /* keep_faint_ink found ink: the box lies inside the picture. */
+    DL_ASSERT(s->x0 >= 0 && s->x0 <= s->x1 && s->x1 < s->w && s->y0 >= 0 && s->y0 <= s->y1 && s->y1 < s->h);
     const int w = s->w, bw = s->x1 - s->x0 + 1, bh = s->y1 - s->y0 + 1;
     const int box_c = fit_box(cols), box_r = fit_box(rows);
     double sc = (double)box_c / bw;
@@ -495,6 +498,9 @@ static void paste_centred(float *patch, int nw, int nh, int rows, int cols, floa
         }
     double cx = m > 0 ? mx / m : (nw - 1) / 2.0;
     double cy = m > 0 ? my / m : (nh - 1) / 2.0;
+    /* scale_box keeps the patch within the field, so the paste never
+     * leaves it. */
+    DL_ASSERT(nw >= 1 && nh >= 1 && nw <= cols && nh <= rows);
     *ox = clampi((int)floor(cols / 2.0 - cx + 0.5), 0, cols - nw);
     *oy = clampi((int)floor(rows / 2.0 - cy + 0.5), 0, rows - nh);
     memset(out, 0, (size_t)rows * (size_t)cols * sizeof *out);

@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include "contract.h"
 
 dl_status dl_err_set(dl_err *e, dl_status code, const char *fmt, ...)
 {
@@ -37,4 +39,12 @@ const char *dl_status_name(dl_status code)
     case DL_ENUMERIC: return "not finite";
     }
     return "unknown error";
+}
+
+_Noreturn void dl_assert_fail(const char *cond, const char *file, int line)
+{
+    fprintf(stderr, "digitlens: internal error: %s:%d: %s (a bug in digitlens: please report it)\n", file, line,
+            cond);
+    fflush(stderr);
+    abort();
 }

@@ -15,6 +15,7 @@
 
 #include "layer_pass.h"
 #include "parallel.h"
+#include "contract.h"
 
 /* Does p rank before q?  top: higher activation first; bottom: lower
  * first; equal activations by lower index, so results are deterministic. */
@@ -86,6 +87,7 @@ static int stats_alloc(dl_neuron_stats *s, int k, int K, int nout)
     s->class_mean = f + 2 * k;
     s->out_weights = f + 2 * k + K;
     s->class_count = (uint32_t *)(void *)(f + nf);
+    DL_ASSERT((unsigned char *)(s->class_count + K) == p + bytes);
     return 1;
 }
 
@@ -99,15 +101,8 @@ static dl_status check_stats(const dl_net *n, const dl_dataset *d, int layer, in
                           what, layer, L - 1);
     if (k < 1 || k > DL_NEURON_MAX_TOP)
         return dl_err_set(e, DL_EINVAL, "%s: top-k of %d is out of range (1..%d)", what, k, DL_NEURON_MAX_TOP);
-    if (d->npix != (size_t)n->sizes[0])
-        return dl_err_set(e, DL_EINVAL, "%s: the data's images have %zu pixels but the network takes %d", what,
-                          d->npix, n->sizes[0]);
     if (d->n == 0) return dl_err_set(e, DL_EINVAL, "%s: the data set is empty (give it some images)", what);
-    for (size_t i = 0; i < d->n; i++)
-        if (d->labels[i] >= K)
-            return dl_err_set(e, DL_EINVAL, "%s: example %zu has label %d but the network has only %d outputs", what,
-                              i, d->labels[i], K);
-    return DL_OK;
+    return dl_dataset_check(d, n->sizes[0], K, what, "the data's labels must be output indices: dl_model_fit_data", e);
 }
 
 /* Predicted output after setting a[layer][j] = v on a trace that holds a
@@ -215,7 +210,7 @@ out:
  * of a: the layer above's z moves by W[layer][:, j]·(v − a) (in double),
  * and the layers above that are recomputed.  up, up2: scratch [maxw]. */
 static int predict_ablated(const dl_layer_pass *s, size_t i, int layer, int j, float a, float v, double *up,
-                           float *act, float *act2)
+                           dl_trace *t)
 {
     const dl_net *n = s->net;
     int L = n->nlayers - 1, no = n->sizes[layer + 1], ni = n->sizes[layer];
@@ -236,21 +231,13 @@ static int predict_ablated(const dl_layer_pass *s, size_t i, int layer, int j, f
             if ((flat || up[c] >= up[best] - 1.0) && dl_sigmoid((float)up[c]) == smax) return c;
         return best;
     }
+    /* A deeper layer: the moved layer above, then the one forward pass
+     * from there up. */
     for (int c = 0; c < no; c++) {
         up[c] = (double)z[c] + (double)n->w[layer][(size_t)c * ni + j] * dv;
-        act[c] = dl_sigmoid((float)up[c]);
+        t->a[layer + 1][c] = dl_sigmoid((float)up[c]);
     }
-    for (int l = layer + 1; l < L; l++) {
-        int li = n->sizes[l], lo = n->sizes[l + 1];
-        for (int c = 0; c < lo; c++) {
-            const float *row = n->w[l] + (size_t)c * li;
-            float t = n->b[l][c];
-            for (int k = 0; k < li; k++) t += row[k] * act[k];
-            act2[c] = dl_sigmoid(t);
-        }
-        memcpy(act, act2, (size_t)lo * sizeof(float));
-    }
-    return dl_argmax(act, n->sizes[L]);
+    return dl_argmax(dl_net_forward_from(n, t, layer + 1), n->sizes[L]);
 }
 
 /* Statistics of neurons j0 .. j1-1 of `layer` into out[0 .. j1-j0), in two
@@ -270,8 +257,8 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
     size_t *cnt = calloc((size_t)H * 4, sizeof(size_t)); /* sat_hi, sat_lo, correct at 0, correct at mean */
     uint32_t *ccount = calloc((size_t)K, sizeof(uint32_t));
     double *up = malloc((size_t)st->maxw * sizeof(double));
-    float *act = malloc((size_t)st->maxw * sizeof(float)), *act2 = malloc((size_t)st->maxw * sizeof(float));
-    int ok = hi && lo && nhi && nlo && csum && sum && cnt && ccount && up && act && act2;
+    dl_trace *tr = dl_trace_new(n, NULL);
+    int ok = hi && lo && nhi && nlo && csum && sum && cnt && ccount && up && tr;
     for (int jj = 0; jj < H && ok; jj++) ok = stats_alloc(&out[jj], k, K, nout);
     if (ok) {
         size_t correct = 0, za = st->off[layer] + (size_t)j0;
@@ -289,7 +276,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
                 sum[jj] += a;
                 cnt[4 * jj] += a > 0.99f;
                 cnt[4 * jj + 1] += a < 0.01f;
-                cnt[4 * jj + 2] += predict_ablated(st, i, layer, j0 + jj, a, 0.0f, up, act, act2) == lab;
+                cnt[4 * jj + 2] += predict_ablated(st, i, layer, j0 + jj, a, 0.0f, up, tr) == lab;
             }
         }
         double nn = (double)st->n;
@@ -299,7 +286,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
             int lab = d->labels[i];
             for (int jj = 0; jj < H; jj++)
                 cnt[4 * jj + 3] +=
-                    predict_ablated(st, i, layer, j0 + jj, dl_sigmoid(z[jj]), out[jj].mean, up, act, act2) == lab;
+                    predict_ablated(st, i, layer, j0 + jj, dl_sigmoid(z[jj]), out[jj].mean, up, tr) == lab;
         }
         for (int jj = 0; jj < H; jj++) {
             dl_neuron_stats *s = &out[jj];
@@ -344,8 +331,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
     free(cnt);
     free(ccount);
     free(up);
-    free(act);
-    free(act2);
+    dl_trace_free(tr);
     return ok ? DL_OK : DL_ENOMEM;
 }
 
@@ -367,6 +353,8 @@ static void stats_part(void *ctx, int t, int nt)
 dl_status dl_layer_pass_stats(const dl_layer_pass *st, int layer, int k, int threads, dl_neuron_stats *out,
                               dl_err *e)
 {
+    /* The callers (dl_neuron_stats_layer, the report) checked these. */
+    DL_ASSERT(layer >= 1 && layer < st->net->nlayers - 1 && k >= 1 && k <= DL_NEURON_MAX_TOP && st->n >= 1);
     int H = st->net->sizes[layer];
     stats_job job = {st, layer, k, out, {DL_OK}};
     int nt = dl_parallel_threads(threads, (size_t)H);

@@ -448,3 +448,10 @@ int dl_file_exists(const char *path)
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
+
+dl_status dl_file_write_atomic_free(const char *path, void *data, size_t n, dl_err *e)
+{
+    dl_status st = dl_file_write_atomic(path, data, n, e);
+    free(data);
+    return st;
+}

@@ -1,5 +1,6 @@
 /*
- * idx.c — IDX files to and from dl_dataset (see idx.h).
+ * idx.c — IDX files to and from dl_dataset (see idx.h; the data set itself
+ * is dataset.c's).
  *
  * The header is read and checked field by field before any allocation;
  * pixel data then arrives in chunks into a buffer that grows only as data
@@ -15,18 +16,7 @@
 
 #include "digitlens/fileio.h"
 
-static uint32_t be32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
+#include "bytes.h"
 
 /* Reads the magic and dimensions; checks dtype (0x08 = unsigned byte) and
  * the dimension count against what the caller expects. */
@@ -58,7 +48,7 @@ static dl_status read_header(dl_reader *r, unsigned ndims_want, const char *kind
     if (got < 4 * ndims_want)
         return dl_err_set(e, DL_EFORMAT, "%s: truncated IDX header (%zu of %u dimension bytes)", path,
                           got, 4 * ndims_want);
-    for (unsigned i = 0; i < ndims_want; i++) dims[i] = be32(h + 4 * i);
+    for (unsigned i = 0; i < ndims_want; i++) dims[i] = dl_get_be32(h + 4 * i);
     return DL_OK;
 }
 
@@ -168,24 +158,6 @@ static dl_status load_labels(const char *path, size_t *n, uint8_t **labels, dl_e
     return DL_OK;
 }
 
-static dl_dataset *wrap(size_t n, int rows, int cols, uint8_t *px, uint8_t *labels, dl_err *e)
-{
-    dl_dataset *d = calloc(1, sizeof *d);
-    if (!d) {
-        free(px);
-        free(labels);
-        dl_err_set(e, DL_ENOMEM, "out of memory");
-        return NULL;
-    }
-    d->n = n;
-    d->rows = rows;
-    d->cols = cols;
-    d->npix = (size_t)rows * (size_t)cols;
-    d->pixels = px;
-    d->labels = labels;
-    return d;
-}
-
 dl_status dl_idx_load(const char *images_path, const char *labels_path, dl_dataset **out,
                       dl_err *e)
 {
@@ -201,7 +173,7 @@ dl_status dl_idx_load(const char *images_path, const char *labels_path, dl_datas
         free(labels);
         return st;
     }
-    *out = wrap(ni, rows, cols, px, labels, e);
+    *out = dl_dataset_wrap(ni, rows, cols, px, labels, e);
     return *out ? DL_OK : DL_ENOMEM;
 }
 
@@ -218,7 +190,7 @@ dl_status dl_idx_load_images(const char *images_path, dl_dataset **out, dl_err *
         free(px);
         return dl_err_set(e, DL_ENOMEM, "%s: out of memory", images_path);
     }
-    *out = wrap(n, rows, cols, px, labels, e);
+    *out = dl_dataset_wrap(n, rows, cols, px, labels, e);
     return *out ? DL_OK : DL_ENOMEM;
 }
 
@@ -277,10 +249,10 @@ dl_status dl_idx_write_images(const char *path, const uint8_t *pixels, size_t n,
         (unsigned)cols > DL_IDX_MAX_DIM)
         return dl_err_set(e, DL_EINVAL, "%s: cannot write %zu images of %dx%d", path, n, rows, cols);
     unsigned char h[16];
-    put_be32(h, DL_IDX_MAGIC_IMAGES);
-    put_be32(h + 4, (uint32_t)n);
-    put_be32(h + 8, (uint32_t)rows);
-    put_be32(h + 12, (uint32_t)cols);
+    dl_put_be32(h, DL_IDX_MAGIC_IMAGES);
+    dl_put_be32(h + 4, (uint32_t)n);
+    dl_put_be32(h + 8, (uint32_t)rows);
+    dl_put_be32(h + 12, (uint32_t)cols);
     return write_idx(path, h, 16, pixels, n * (size_t)rows * (size_t)cols, gz, e);
 }
 
@@ -288,133 +260,7 @@ dl_status dl_idx_write_labels(const char *path, const uint8_t *labels, size_t n,
 {
     if (n > DL_IDX_MAX_ITEMS) return dl_err_set(e, DL_EINVAL, "%s: cannot write %zu labels", path, n);
     unsigned char h[8];
-    put_be32(h, DL_IDX_MAGIC_LABELS);
-    put_be32(h + 4, (uint32_t)n);
+    dl_put_be32(h, DL_IDX_MAGIC_LABELS);
+    dl_put_be32(h + 4, (uint32_t)n);
     return write_idx(path, h, 8, labels, n, gz, e);
-}
-
-dl_dataset *dl_dataset_new(size_t n, int rows, int cols, dl_err *e)
-{
-    if (rows < 1 || cols < 1 || (unsigned)rows > DL_IDX_MAX_DIM || (unsigned)cols > DL_IDX_MAX_DIM ||
-        n > DL_IDX_MAX_ITEMS || (n && (size_t)rows * cols > DL_IDX_MAX_BYTES / n)) {
-        dl_err_set(e, DL_EINVAL, "dataset of %zu images of %dx%d is beyond the limits", n, rows, cols);
-        return NULL;
-    }
-    size_t npix = (size_t)rows * cols;
-    uint8_t *px = calloc(n ? n * npix : 1, 1);
-    uint8_t *labels = calloc(n ? n : 1, 1);
-    if (!px || !labels) {
-        free(px);
-        free(labels);
-        dl_err_set(e, DL_ENOMEM, "out of memory for %zu images", n);
-        return NULL;
-    }
-    return wrap(n, rows, cols, px, labels, e);
-}
-
-void dl_dataset_free(dl_dataset *d)
-{
-    if (!d) return;
-    free(d->pixels);
-    free(d->labels);
-    free(d);
-}
-
-dl_dataset *dl_dataset_slice(const dl_dataset *d, size_t first, size_t count, dl_err *e)
-{
-    if (first > d->n || count > d->n - first) {
-        dl_err_set(e, DL_EINVAL, "slice [%zu, +%zu) is outside a dataset of %zu", first, count, d->n);
-        return NULL;
-    }
-    dl_dataset *s = dl_dataset_new(count, d->rows, d->cols, e);
-    if (!s) return NULL;
-    memcpy(s->pixels, d->pixels + first * d->npix, count * d->npix);
-    memcpy(s->labels, d->labels + first, count);
-    return s;
-}
-
-void dl_dataset_truncate(dl_dataset *d, size_t n)
-{
-    if (n >= d->n) return;
-    d->n = n;
-    /* Shrinking in place; if realloc cannot, the larger blocks still work. */
-    uint8_t *p = realloc(d->pixels, n ? n * d->npix : 1), *l = realloc(d->labels, n ? n : 1);
-    if (p) d->pixels = p;
-    if (l) d->labels = l;
-}
-
-dl_dataset *dl_dataset_split(dl_dataset *d, size_t keep, dl_err *e)
-{
-    if (keep > d->n) {
-        dl_err_set(e, DL_EINVAL, "split at %zu is outside a dataset of %zu", keep, d->n);
-        return NULL;
-    }
-    size_t tail = d->n - keep;
-    if (tail <= keep) {
-        dl_dataset *t = dl_dataset_slice(d, keep, tail, e);
-        if (t) dl_dataset_truncate(d, keep);
-        return t;
-    }
-    /* The tail is the larger part: copy the head out, move the tail to the
-     * front of d's memory and give that memory to the tail. */
-    dl_dataset *h = dl_dataset_slice(d, 0, keep, e);
-    if (!h) return NULL;
-    memmove(d->pixels, d->pixels + keep * d->npix, tail * d->npix);
-    memmove(d->labels, d->labels + keep, tail);
-    dl_dataset_truncate(d, tail);
-    dl_dataset swap = *d;
-    *d = *h;
-    *h = swap;
-    return h;
-}
-
-dl_dataset *dl_dataset_select(const dl_dataset *d, const int *classes, int k, dl_err *e)
-{
-    int map[256];
-    for (int i = 0; i < 256; i++) map[i] = -1;
-    for (int i = 0; i < k; i++) {
-        if (classes[i] < 0 || classes[i] > 255) {
-            dl_err_set(e, DL_EINVAL, "class %d is not a label (0..255)", classes[i]);
-            return NULL;
-        }
-        map[classes[i]] = i;
-    }
-    size_t count = 0;
-    for (size_t i = 0; i < d->n; i++) count += map[d->labels[i]] >= 0;
-    dl_dataset *s = dl_dataset_new(count, d->rows, d->cols, e);
-    if (!s) return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        int m = map[d->labels[i]];
-        if (m < 0) continue;
-        memcpy(s->pixels + j * d->npix, d->pixels + i * d->npix, d->npix);
-        s->labels[j++] = (uint8_t)m;
-    }
-    return s;
-}
-
-int dl_dataset_nclasses(const dl_dataset *d)
-{
-    int m = 0;
-    for (size_t i = 0; i < d->n; i++)
-        if (d->labels[i] > m) m = d->labels[i];
-    return m + 1;
-}
-
-void dl_dataset_image(const dl_dataset *d, size_t i, float *out)
-{
-    const uint8_t *p = d->pixels + i * d->npix;
-    for (size_t k = 0; k < d->npix; k++) out[k] = p[k] * (1.0f / 255.0f);
-}
-
-uint32_t dl_dataset_fingerprint(const dl_dataset *d)
-{
-    unsigned char h[12];
-    put_be32(h, (uint32_t)d->n);
-    put_be32(h + 4, (uint32_t)d->rows);
-    put_be32(h + 8, (uint32_t)d->cols);
-    uLong c = crc32(0L, h, sizeof h);
-    c = crc32_z(c, d->labels, d->n);
-    c = crc32_z(c, d->pixels, d->n * d->npix);
-    return (uint32_t)c;
 }

@@ -18,6 +18,7 @@
 #include "digitlens/fileio.h"
 #include "image_formats.h"
 
+#include "bytes.h"
 #include "image_border.h"
 
 /* ---- pictures ---------------------------------------------------------- */
@@ -71,11 +72,6 @@ dl_status dl_image_check_size(const char *nm, unsigned long w, unsigned long h, 
 
 /* ---- decoding ---------------------------------------------------------- */
 
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* stbi_info refuses a PNG whose header promises more than about 1 GB and
  * then only says "unknown image type"; reading the IHDR ourselves lets us
  * name the size instead. */
@@ -83,8 +79,8 @@ static int png_declared_size(const unsigned char *d, size_t n, unsigned long *w,
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (n < 24 || memcmp(d, sig, 8) != 0 || memcmp(d + 12, "IHDR", 4) != 0) return 0;
-    *w = be32(d + 16);
-    *h = be32(d + 20);
+    *w = dl_get_be32(d + 16);
+    *h = dl_get_be32(d + 20);
     return 1;
 }
 
@@ -140,7 +136,7 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
     dl_status st = DL_OK;
     size_t p = 8;
     while (p + 12 <= n) {
-        size_t len = be32(d + p);
+        size_t len = dl_get_be32(d + p);
         const unsigned char *type = d + p + 4, *body = d + p + 8;
         if (len > n - p - 12) {
             st = dl_err_set(e, DL_EFORMAT, "%s: a PNG chunk runs past the end of the file (the file is truncated or corrupt)",
@@ -155,8 +151,8 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
             interlace = body[12] != 0;
             unsigned c = ctype < 7 ? chans[ctype] : 0;
             if (c == 0 || depth == 0 || depth > 16) break; /* stb_image refuses these itself */
-            iw = be32(body);
-            ih = be32(body + 4);
+            iw = dl_get_be32(body);
+            ih = dl_get_be32(body + 4);
             limit = png_raw_size(iw, ih, c, depth, interlace) + 65536;
         }
         if (memcmp(type, "PLTE", 4) == 0) npal = (unsigned)(len / 3);

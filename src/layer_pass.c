@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "parallel.h"
+#include "contract.h"
 
 void dl_layer_pass_free(dl_layer_pass *s)
 {
@@ -27,6 +28,7 @@ size_t dl_layer_pass_cap(const dl_net *net)
  * scratch of max(maxw, npix) floats. */
 static void forward_range(const dl_layer_pass *s, size_t lo, size_t hi, float *x, float *a)
 {
+    DL_ASSERT(lo <= hi && hi <= s->n);
     const dl_net *n = s->net;
     int L = n->nlayers - 1;
     for (size_t i = lo; i < hi; i++) {

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/err.h"
 #include "digitlens/explain.h"
 #include "digitlens/net.h"

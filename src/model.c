@@ -17,6 +17,9 @@
 
 #include "digitlens/fileio.h"
 
+#include "buf.h"
+#include "bytes.h"
+
 static const unsigned char MAGIC[8] = {'D', 'L', 'M', 'O', 'D', 'E', 'L', 0};
 
 dl_model *dl_model_new(int nlayers, const int *sizes, int rows, int cols, dl_err *e)
@@ -99,58 +102,34 @@ double dl_model_last_accuracy(const dl_model *m)
 
 /* --- encoding ------------------------------------------------------------ */
 
-typedef struct buf {
-    unsigned char *p;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const void *data, size_t n)
+static void put_u32(dl_buf *b, uint32_t v)
 {
-    if (b->oom) return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n) cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
+    unsigned char c[4];
+    dl_put_le32(c, v);
+    dl_buf_append(b, c, 4);
 }
 
-static void put_u32(buf *b, uint32_t v)
-{
-    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    put(b, c, 4);
-}
-
-static void put_u64(buf *b, uint64_t v)
+static void put_u64(dl_buf *b, uint64_t v)
 {
     put_u32(b, (uint32_t)v);
     put_u32(b, (uint32_t)(v >> 32));
 }
 
-static void put_f32(buf *b, float f)
+static void put_f32(dl_buf *b, float f)
 {
     uint32_t v;
     memcpy(&v, &f, 4);
     put_u32(b, v);
 }
 
-static void put_f64(buf *b, double f)
+static void put_f64(dl_buf *b, double f)
 {
     uint64_t v;
     memcpy(&v, &f, 8);
     put_u64(b, v);
 }
 
-static void put_f32s(buf *b, const float *f, size_t n)
+static void put_f32s(dl_buf *b, const float *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) put_f32(b, f[i]);
 }
@@ -158,8 +137,8 @@ static void put_f32s(buf *b, const float *f, size_t n)
 dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, dl_err *e)
 {
     const dl_net *n = m->net;
-    buf b = {0};
-    put(&b, MAGIC, 8);
+    dl_buf b = {0};
+    dl_buf_append(&b, MAGIC, 8);
     put_u32(&b, DL_MODEL_VERSION);
     put_u32(&b, m->flags);
     put_u32(&b, (uint32_t)n->nlayers);
@@ -174,7 +153,7 @@ dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, d
     put_u64(&b, m->seed);
     put_u32(&b, m->epochs_planned);
     put_u32(&b, (uint32_t)m->nclasses);
-    put(&b, m->classes, (size_t)m->nclasses);
+    dl_buf_append(&b, m->classes, (size_t)m->nclasses);
     put_u32(&b, m->data_fingerprint);
     put_u32(&b, m->ntrain);
     put_u32(&b, m->nhistory);
@@ -196,13 +175,9 @@ dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, d
     put_u32(&b, (uint32_t)s->rng.has_spare);
     put_f32s(&b, n->params, n->nparams);
     put_f32s(&b, m->init_params, n->nparams);
-    if (!b.oom) put_u32(&b, (uint32_t)crc32_z(0L, b.p, b.n));
-    if (b.oom) {
-        free(b.p);
-        return dl_err_set(e, DL_ENOMEM, "out of memory encoding the model");
-    }
-    *out = b.p;
-    *len = b.n;
+    if (!b.oom) put_u32(&b, (uint32_t)crc32_z(0L, (const unsigned char *)b.p, b.n));
+    *out = (unsigned char *)dl_buf_take(&b, len);
+    if (!*out) return dl_err_set(e, DL_ENOMEM, "out of memory encoding the model");
     return DL_OK;
 }
 
@@ -211,10 +186,7 @@ dl_status dl_model_save(const dl_model *m, const char *path, dl_err *e)
     unsigned char *p = NULL;
     size_t n = 0;
     dl_status st = dl_model_encode(m, &p, &n, e);
-    if (st != DL_OK) return st;
-    st = dl_file_write_atomic(path, p, n, e);
-    free(p);
-    return st;
+    return st != DL_OK ? st : dl_file_write_atomic_free(path, p, n, e);
 }
 
 /* --- decoding ------------------------------------------------------------ */
@@ -241,7 +213,7 @@ static uint32_t get_u32(cur *c)
 {
     unsigned char b[4];
     take(c, b, 4);
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+    return dl_get_le32(b);
 }
 
 static uint64_t get_u64(cur *c)
@@ -302,8 +274,8 @@ static dl_status check_settings(const dl_model *m, const dl_train_state *s, uint
         return BAD_STATE("learning rate %g, L2 strength %g", (double)m->eta, (double)m->lambda);
     if (m->batch > DL_MODEL_MAX_BATCH)
         return BAD_STATE("mini-batch of %u (at most %u)", m->batch, DL_MODEL_MAX_BATCH);
-    if (m->ntrain > DL_IDX_MAX_ITEMS)
-        return BAD_STATE("%u training images (at most %u)", m->ntrain, DL_IDX_MAX_ITEMS);
+    if (m->ntrain > DL_DATASET_MAX_ITEMS)
+        return BAD_STATE("%u training images (at most %u)", m->ntrain, DL_DATASET_MAX_ITEMS);
     if (s->epoch != m->nhistory)
         return BAD_STATE("%u epochs done but %u in the history", s->epoch, m->nhistory);
     if (s->epoch > m->epochs_planned)
@@ -356,8 +328,7 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
                           "reads (%u; upgrade digitlens)", name, version, DL_MODEL_VERSION);
     /* CRC before anything else: a damaged file gets one clear message. */
     if (len < 16) return TRUNC("header");
-    uint32_t want = (uint32_t)data[len - 4] | ((uint32_t)data[len - 3] << 8) |
-                    ((uint32_t)data[len - 2] << 16) | ((uint32_t)data[len - 1] << 24);
+    uint32_t want = dl_get_le32(data + len - 4);
     uint32_t flags = get_u32(&c);
     uint32_t nl = get_u32(&c);
     if (c.short_read) return TRUNC("header");
@@ -505,4 +476,32 @@ dl_status dl_model_load(const char *path, dl_model **out, dl_err *e)
     st = dl_model_decode(data, len, path, out, e);
     free(data);
     return st;
+}
+
+dl_status dl_model_fit_data(const dl_model *m, const char *model, const char *images, const char *labels,
+                            dl_dataset **d, dl_err *e)
+{
+    const dl_dataset *in = *d;
+    if (in->rows != m->rows || in->cols != m->cols)
+        return dl_err_set(e, DL_EFORMAT, "%s: images are %dx%d but %s expects %dx%d", images, in->rows, in->cols,
+                          model, m->rows, m->cols);
+    int identity = 1, classes[256];
+    for (int k = 0; k < m->nclasses; k++) {
+        classes[k] = m->classes[k];
+        if (m->classes[k] != k) identity = 0;
+    }
+    /* A model over labels 0..K-1 scores every example: a label it cannot
+     * output is a data error, not something to drop quietly.  A --digits
+     * model (even --digits 0,1, whose classes look like 0..K-1) scores only
+     * the examples of its classes. */
+    if (identity && !(m->flags & DL_MODEL_SUBSET)) {
+        char hint[300];
+        snprintf(hint, sizeof hint, "%s knows labels 0..%d", model, m->nclasses - 1);
+        return dl_dataset_check(in, m->net->sizes[0], m->nclasses, labels, hint, e);
+    }
+    dl_dataset *s = dl_dataset_select(in, classes, m->nclasses, e);
+    if (!s) return e ? e->code : DL_ENOMEM;
+    dl_dataset_free(*d);
+    *d = s;
+    return DL_OK;
 }

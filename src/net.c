@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "contract.h"
 
 dl_status dl_net_check_sizes(int nlayers, const int *sizes, dl_err *e)
 {
@@ -139,6 +140,7 @@ const float *dl_net_forward(const dl_net *n, const float *x, dl_trace *t)
 
 const float *dl_net_forward_from(const dl_net *n, dl_trace *t, int from)
 {
+    DL_ASSERT(from >= 0 && from < n->nlayers && t->nlayers == n->nlayers);
     for (int l = from; l + 1 < n->nlayers; l++) {
         int in = n->sizes[l], out = n->sizes[l + 1];
         const float *a = t->a[l];
@@ -190,6 +192,7 @@ void dl_net_input_gradient(const dl_net *n, dl_trace *t, int layer, int out, flo
 
 void dl_net_input_gradient_seeded(const dl_net *n, dl_trace *t, int layer, int out, float seed, float *gx)
 {
+    DL_ASSERT(layer >= 1 && layer < n->nlayers && out >= 0 && out < n->sizes[layer]);
     /* δ at the chosen neuron is the seed; everything else in that layer is
      * 0.  Then the usual backward recursion, ending one step further, at x. */
     for (int j = 0; j < n->sizes[layer]; j++) t->delta[layer][j] = 0.0f;

@@ -272,8 +272,5 @@ dl_status dl_nielsen_save(const dl_model *m, const char *path, dl_err *e)
     char *p = NULL;
     size_t n = 0;
     dl_status st = dl_nielsen_encode(m, &p, &n, e);
-    if (st != DL_OK) return st;
-    st = dl_file_write_atomic(path, p, n, e);
-    free(p);
-    return st;
+    return st != DL_OK ? st : dl_file_write_atomic_free(path, p, n, e);
 }

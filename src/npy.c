@@ -11,6 +11,8 @@
 
 #include "digitlens/fileio.h"
 
+#include "bytes.h"
+
 static const unsigned char NPY_MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 static int shape_count(int ndim, const size_t *shape, size_t *count)
@@ -57,10 +59,7 @@ dl_status dl_npy_encode(const float *data, int ndim, const size_t *shape, unsign
     for (size_t i = 0; i < count; i++, q += 4) {
         uint32_t v;
         memcpy(&v, &data[i], 4);
-        q[0] = (unsigned char)v;
-        q[1] = (unsigned char)(v >> 8);
-        q[2] = (unsigned char)(v >> 16);
-        q[3] = (unsigned char)(v >> 24);
+        dl_put_le32(q, v);
     }
     *out = p;
     *len = total;
@@ -72,10 +71,7 @@ dl_status dl_npy_write(const char *path, const float *data, int ndim, const size
     unsigned char *p = NULL;
     size_t n = 0;
     dl_status st = dl_npy_encode(data, ndim, shape, &p, &n, e);
-    if (st != DL_OK) return st;
-    st = dl_file_write_atomic(path, p, n, e);
-    free(p);
-    return st;
+    return st != DL_OK ? st : dl_file_write_atomic_free(path, p, n, e);
 }
 
 /* A cursor over the header's Python literal. */
@@ -157,7 +153,7 @@ dl_status dl_npy_parse_header(const unsigned char *buf, size_t len, const char *
         start = 10;
     } else if (info->major == 2 || info->major == 3) {
         if (len < 12) return NPY_BAD("truncated header");
-        hlen = (size_t)buf[8] | ((size_t)buf[9] << 8) | ((size_t)buf[10] << 16) | ((size_t)buf[11] << 24);
+        hlen = dl_get_le32(buf + 8);
         start = 12;
     } else {
         return dl_err_set(e, DL_EFORMAT, "%s: .npy format version %d.%d is not one digitlens reads (1.0 to 3.0)",
@@ -243,7 +239,7 @@ dl_status dl_npy_read(const char *path, dl_npy_info *info, float **data, dl_err 
         } else {
             const unsigned char *q = buf + info->data_offset;
             for (size_t i = 0; i < info->count; i++, q += 4) {
-                uint32_t v = (uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) | ((uint32_t)q[3] << 24);
+                uint32_t v = dl_get_le32(q);
                 memcpy(&f[i], &v, 4);
             }
             *data = f;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "digitlens/fileio.h"
+#include "contract.h"
 
 int dl_parallel_threads(int threads, size_t items)
 {
@@ -36,6 +37,7 @@ void dl_parallel_run(int n, void (*fn)(void *ctx, int t, int n), void *ctx)
     part parts[DL_PARALLEL_MAX];
     pthread_t tid[DL_PARALLEL_MAX];
     int started[DL_PARALLEL_MAX] = {0};
+    DL_ASSERT(fn != NULL);
     for (int t = 0; t < n; t++) parts[t] = (part){fn, ctx, t, n};
     for (int t = 1; t < n; t++) started[t] = pthread_create(&tid[t], NULL, part_thread, &parts[t]) == 0;
     fn(ctx, 0, n);

@@ -38,19 +38,12 @@
 
 #define TILE_SCALE 1 /* tiles are drawn 1:1 and enlarged by CSS (pixelated) */
 
-/* The data fits the network: pixels, at least one example, labels < K. */
+/* The data fits the network: at least one example, pixels, labels < K. */
 static dl_status check_data(const dl_net *n, const dl_dataset *d, dl_err *e)
 {
-    int K = n->sizes[n->nlayers - 1];
-    if (d->npix != (size_t)n->sizes[0])
-        return dl_err_set(e, DL_EINVAL, "report: the data's images have %zu pixels but the network takes %d", d->npix,
-                          n->sizes[0]);
     if (d->n == 0) return dl_err_set(e, DL_EINVAL, "report: the data set is empty (give it some images)");
-    for (size_t i = 0; i < d->n; i++)
-        if (d->labels[i] >= K)
-            return dl_err_set(e, DL_EINVAL, "report: example %zu has label %d but the network has only %d outputs", i,
-                              d->labels[i], K);
-    return DL_OK;
+    return dl_dataset_check(d, n->sizes[0], n->sizes[n->nlayers - 1], "report: the test set",
+                            "the data's labels must be output indices: dl_model_fit_data", e);
 }
 
 dl_report_opts dl_report_opts_defaults(void)
@@ -211,12 +204,9 @@ static dl_status tile_uri(dl_buf *b, const dl_model *m, int layer, int neuron, f
     int mw, mh;
     dl_viz_weight_shape(m, layer, &mw, &mh);
     dl_viz_weight_map(m, layer, neuron, 0, map);
-    float lim = 0.0f;
-    for (int i = 0; i < mw * mh; i++)
-        if (isfinite(map[i]) && fabsf(map[i]) > lim) lim = fabsf(map[i]);
     dl_canvas *c = dl_canvas_new(mw * TILE_SCALE, mh * TILE_SCALE, DL_RGB(255, 255, 255), e);
     if (!c) return e ? e->code : DL_ENOMEM;
-    dl_canvas_draw_map(c, 0, 0, map, mw, mh, TILE_SCALE, dl_scale_diverging(lim > 0 ? lim : 1.0f));
+    dl_canvas_draw_map(c, 0, 0, map, mw, mh, TILE_SCALE, dl_scale_fit(DL_CMAP_DIVERGING, map, (size_t)mw * mh));
     unsigned char *png = NULL;
     size_t len = 0;
     dl_status st = dl_png_encode(c, &png, &len, e);

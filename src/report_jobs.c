@@ -13,6 +13,7 @@
 
 #include "digitlens/png.h"
 #include "digitlens/viz_explain.h"
+#include "contract.h"
 
 /* Encodes c as PNG and hands it to the writers for dir/name. */
 static dl_status save_png(report_ctx *r, const char *name, const dl_canvas *c, dl_err *e)
@@ -94,7 +95,7 @@ static dl_status job_mistake(report_ctx *r, const job *jb, dl_err *e)
      * speaks for the truth), so by default one colour means one value in
      * both: ±max over the pair.  No caption in the PNG: the page's
      * figcaption says which image it is. */
-    float la = dl_viz_max_abs(ap, (size_t)np), lt = dl_viz_max_abs(at, (size_t)np);
+    float la = dl_scale_fit(DL_CMAP_DIVERGING, ap, (size_t)np).hi, lt = dl_scale_fit(DL_CMAP_DIVERGING, at, (size_t)np).hi;
     float shared = r->o->per_map_scale ? 0.0f : (la > lt ? la : lt);
     c = dl_viz_attribution_row_scaled(x, m->rows, m->cols, panels, 2, NULL, shared, &r->gallery_style, e);
     if (!c) {
@@ -221,6 +222,7 @@ static void worker(void *arg, int t, int nt)
         pthread_mutex_unlock(&r->lock);
         if (i >= r->njobs) break;
         const job *jb = &r->jobs[i];
+        DL_ASSERT(jb->kind != JOB_CARD || (jb->layer >= 1 && jb->index < r->m->net->sizes[jb->layer]));
         dl_err_clear(&e);
         dl_status st;
         switch (jb->kind) {

@@ -1,6 +1,5 @@
 /*
- * train.c — the SGD loop, evaluation and dataset/network fit checks
- * (see train.h).  The per-batch arithmetic is a "kernel": the reference
+ * train.c — the SGD loop and evaluation (see train.h).  The per-batch arithmetic is a "kernel": the reference
  * kernel calls dl_net_backprop per example, exactly the textbook algorithm.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -16,45 +15,13 @@
 #include "train_fast_eval.h"
 #include "train_kernels.h"
 
+#define FIT_HINT "use --digits to pick classes"
+
 static double now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-dl_status dl_train_state_init(dl_train_state *s, uint32_t n, const dl_rng *rng, dl_err *e)
-{
-    memset(s, 0, sizeof *s);
-    s->order = malloc((n ? n : 1) * sizeof(uint32_t));
-    if (!s->order) return dl_err_set(e, DL_ENOMEM, "out of memory for %u indices", n);
-    for (uint32_t i = 0; i < n; i++) s->order[i] = i;
-    s->n = n;
-    s->rng = *rng;
-    return DL_OK;
-}
-
-void dl_train_state_free(dl_train_state *s)
-{
-    if (!s) return;
-    free(s->order);
-    s->order = NULL;
-}
-
-dl_status dl_check_fit(const dl_net *net, const dl_dataset *d, const char *what, dl_err *e)
-{
-    if (d->npix != (size_t)net->sizes[0])
-        return dl_err_set(e, DL_EFORMAT,
-                          "%s: images are %dx%d (%zu pixels) but the network's input layer has %d",
-                          what, d->rows, d->cols, d->npix, net->sizes[0]);
-    int k = net->sizes[net->nlayers - 1];
-    for (size_t i = 0; i < d->n; i++)
-        if (d->labels[i] >= k)
-            return dl_err_set(e, DL_EFORMAT,
-                              "%s: label %d at example %zu, but the network has only %d outputs "
-                              "(use --digits to pick classes)",
-                              what, d->labels[i], i, k);
-    return DL_OK;
 }
 
 /* --- the reference kernel ------------------------------------------------ */
@@ -197,8 +164,8 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
     if (s->epoch > INT32_MAX || s->pos >= s->n || !s->order)
         return dl_err_set(e, DL_EINVAL, "training state out of range (epoch %u, position %u of %u)",
                           s->epoch, s->pos, s->n);
-    dl_status st = dl_check_fit(net, train, "training data", e);
-    if (st == DL_OK && eval) st = dl_check_fit(net, eval, "evaluation data", e);
+    dl_status st = dl_dataset_check(train, net->sizes[0], net->sizes[net->nlayers - 1], "training data", FIT_HINT, e);
+    if (st == DL_OK && eval) st = dl_dataset_check(eval, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
     if (st != DL_OK) return st;
 
     const dl_kernel_ops *ops = o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference()
@@ -290,7 +257,7 @@ dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int 
                       dl_eval *out, dl_err *e)
 {
     memset(out, 0, sizeof *out);
-    dl_status st = dl_check_fit(net, d, "evaluation data", e);
+    dl_status st = dl_dataset_check(d, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
     if (st != DL_OK) return st;
     int K = net->sizes[net->nlayers - 1];
     out->nclasses = K;

@@ -7,7 +7,9 @@
 #ifndef DIGITLENS_TRAIN_KERNELS_H
 #define DIGITLENS_TRAIN_KERNELS_H
 
-#include "digitlens/train.h"
+#include "digitlens/dataset.h"
+#include "digitlens/err.h"
+#include "digitlens/net.h"
 
 /* Each kernel keeps its own private context type behind void *. */
 typedef struct dl_kernel_ops {

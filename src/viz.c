@@ -108,12 +108,11 @@ int dl_viz_top_hidden_for_class(const dl_net *n, int cls, int k)
     return best;
 }
 
-static float max_abs(const float *v, size_t n)
+/* ±max|v| over the finite values (1 when there are none): a map's own
+ * diverging limit. */
+static float own_limit(const float *v, size_t n)
 {
-    float m = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i]) && fabsf(v[i]) > m) m = fabsf(v[i]);
-    return m;
+    return dl_scale_fit(DL_CMAP_DIVERGING, v, n).hi;
 }
 
 float dl_viz_layer_limit(const dl_model *m, int layer, int delta)
@@ -181,8 +180,7 @@ dl_canvas *dl_viz_weight_picture(const dl_model *m, int layer, int neuron, int d
         return NULL;
     }
     dl_viz_weight_map(m, layer, neuron, delta, map);
-    if (!(limit > 0.0f)) limit = max_abs(map, (size_t)mw * mh);
-    if (!(limit > 0.0f)) limit = 1.0f;
+    if (!(limit > 0.0f)) limit = own_limit(map, (size_t)mw * mh);
     char title[200], who[64];
     neuron_name(m, layer, neuron, who, sizeof who);
     if (layer > 1)
@@ -233,9 +231,8 @@ dl_canvas *dl_viz_weight_grid(const dl_model *m, int layer, int delta, int share
         float *t = maps + (size_t)j * cell;
         dl_viz_weight_map(m, layer, j, delta, t);
         if (!shared) { /* each tile to its own ±1, so weak neurons stay visible */
-            float lim = max_abs(t, cell);
-            if (lim > 0.0f)
-                for (size_t i = 0; i < cell; i++) t[i] /= lim;
+            float lim = own_limit(t, cell);
+            for (size_t i = 0; i < cell; i++) t[i] /= lim;
         }
     }
     int tile_scale = st->scale / 4 > 0 ? st->scale / 4 : 1;
@@ -323,20 +320,18 @@ dl_canvas *dl_viz_heatmap_picture(const dl_model *m, int neuron, int cls, const 
     int H = PAD + TITLE + 4 + mh * st->scale + PAD + BAR_H + PAD + 2 * (TITLE + 6) + PAD;
     c = new_canvas(W, H, e);
     if (!c) goto out;
-    float wl = max_abs(w, (size_t)np), pl = max_abs(prod, (size_t)np);
     int y = PAD, xx = PAD;
     dl_status s = panel(c, st, xx, y, "input x", x, mw, mh, dl_scale_sequential(DL_CMAP_INK, 0, 1), "pixel value", e);
     char t[200];
     snprintf(t, sizeof t, "weights w of neuron %d", neuron);
     if (s == DL_OK)
-        s = panel(c, st, xx += pw + gap, y, t, w, mw, mh, dl_scale_diverging(wl > 0 ? wl : 1), "weight", e);
+        s = panel(c, st, xx += pw + gap, y, t, w, mw, mh, dl_scale_fit(DL_CMAP_DIVERGING, w, (size_t)np), "weight", e);
     if (s == DL_OK)
-        s = panel(c, st, xx += pw + gap, y, "input × weights", prod, mw, mh, dl_scale_diverging(pl > 0 ? pl : 1),
+        s = panel(c, st, xx += pw + gap, y, "input × weights", prod, mw, mh, dl_scale_fit(DL_CMAP_DIVERGING, prod, (size_t)np),
                   "contribution to z", e);
     if (s == DL_OK && cls >= 0) {
-        float gl = max_abs(grad, (size_t)np);
         snprintf(t, sizeof t, "input × ∂y%d/∂x (network)", m->classes[cls]);
-        s = panel(c, st, xx += pw + gap, y, t, grad, mw, mh, dl_scale_diverging(gl > 0 ? gl : 1),
+        s = panel(c, st, xx += pw + gap, y, t, grad, mw, mh, dl_scale_fit(DL_CMAP_DIVERGING, grad, (size_t)np),
                   "linearised contribution", e);
     }
     if (s != DL_OK) {
@@ -425,8 +420,7 @@ dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl
 dl_canvas *dl_viz_map_row(const float *maps, int n, int mw, int mh, const char *const *titles,
                           const char *caption, const dl_viz_style *st, dl_err *e)
 {
-    float lim = max_abs(maps, (size_t)n * mw * mh);
-    if (!(lim > 0.0f)) lim = 1.0f;
+    float lim = own_limit(maps, (size_t)n * mw * mh);
     int pw = mw * st->scale, gap = PAD;
     int W = PAD + n * pw + (n - 1) * gap + PAD, cw = fits(st, caption, TITLE) + 2 * PAD;
     if (W < cw) W = cw;

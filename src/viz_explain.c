@@ -16,14 +16,6 @@ enum { PAD = 8, GAP = 24, TEXT = 13, TITLE = 15, BAR_H = 2 * TEXT + 15, BAR_NOCA
 static const dl_rgb WHITE = {255, 255, 255};
 static const dl_rgb SEP = {200, 200, 200};
 
-static float max_abs(const float *v, size_t n)
-{
-    float m = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i]) && fabsf(v[i]) > m) m = fabsf(v[i]);
-    return m;
-}
-
 static int imax(int a, int b) { return a > b ? a : b; }
 
 static int text_w(const dl_viz_style *st, const char *s, int px) { return s ? dl_canvas_text_width(st->font, s, px) : 0; }
@@ -47,8 +39,6 @@ dl_canvas *dl_viz_attribution_row(const float *x, int rows, int cols, const dl_v
 {
     return dl_viz_attribution_row_scaled(x, rows, cols, panels, n, caption, 0.0f, st, e);
 }
-
-float dl_viz_max_abs(const float *v, size_t n) { return max_abs(v, n); }
 
 dl_canvas *dl_viz_attribution_row_scaled(const float *x, int rows, int cols, const dl_viz_attr_panel *panels,
                                          int n, const char *caption, float limit, const dl_viz_style *st,
@@ -92,8 +82,7 @@ dl_canvas *dl_viz_attribution_row_scaled(const float *x, int rows, int cols, con
         int mx = cx + (cw[k] - pw) / 2;
         dl_colorscale cs;
         if (p) {
-            float lim = limit > 0.0f ? limit : map ? max_abs(map, (size_t)rows * cols) : 0.0f;
-            cs = dl_scale_diverging(lim > 0.0f ? lim : 1.0f);
+            cs = limit > 0.0f ? dl_scale_diverging(limit) : dl_scale_fit(DL_CMAP_DIVERGING, map, map ? (size_t)rows * cols : 0);
         } else {
             cs = dl_scale_sequential(DL_CMAP_INK, 0.0f, 1.0f);
         }
@@ -234,14 +223,13 @@ dl_canvas *dl_viz_neuron_card(const dl_model *m, const dl_dataset *d, const dl_n
              (double)s->mean, buf[0], buf[1], buf[2]);
     text(c, st, PAD, y0 + TITLE + 6, line, TEXT);
 
-    float wl = max_abs(w, cell), dl = max_abs(dw, cell);
     int x = PAD;
     char t[160];
-    dl_status r = map_panel(c, &ms, x, yA, "incoming weights", w, mw, mh, dl_scale_diverging(wl > 0 ? wl : 1), "weight", e);
+    dl_status r = map_panel(c, &ms, x, yA, "incoming weights", w, mw, mh, dl_scale_fit(DL_CMAP_DIVERGING, w, cell), "weight", e);
     x += pw + GAP;
     if (r == DL_OK && dl_model_has_init(m)) {
         r = map_panel(c, &ms, x, yA, pick(st, "trained − initial", "trained - initial"), dw, mw, mh,
-                      dl_scale_diverging(dl > 0 ? dl : 1), "weight change", e);
+                      dl_scale_fit(DL_CMAP_DIVERGING, dw, cell), "weight change", e);
     } else if (r == DL_OK) {
         /* An imported model has no initial weights: say so instead of a
          * blank map with a meaningless colour bar. */

@@ -20,6 +20,7 @@
 
 /* Debian's libstb holds the implementation: header only. */
 #include <stb_image.h>
+#include <zlib.h>
 
 #include "digitlens/canvas.h"
 #include "digitlens/colormap.h"
@@ -610,6 +611,39 @@ Test(draw_png, encoded_png_decodes_to_the_same_pixels)
     cr_assert(w == 37 && h == 23 && n == 3);
     cr_assert(memcmp(px, c->px, (size_t)w * h * 3) == 0);
     stbi_image_free(px);
+    free(buf);
+    dl_canvas_free(c);
+}
+
+/* The encoder's contract (png.c): one IDAT of zlib data whose rows are
+ * filtered "Up" (the first row, with nothing above, stored as it is), so a
+ * picture whose rows repeat compresses to almost nothing. */
+Test(draw_png, rows_are_filtered_up_in_one_zlib_stream)
+{
+    dl_canvas *c = draw_pattern(29, 11);
+    unsigned char *buf;
+    size_t len;
+    dl_err e;
+    cr_assert_eq(dl_png_encode(c, &buf, &len, &e), DL_OK, "%s", e.msg);
+    cr_assert(len > 8 + 25 + 12 + 12);
+    cr_assert(memcmp(buf + 12, "IHDR", 4) == 0 && memcmp(buf + 37, "IDAT", 4) == 0);
+    size_t zlen = (size_t)buf[33] << 24 | (size_t)buf[34] << 16 | (size_t)buf[35] << 8 | buf[36];
+    cr_assert_eq(len, 8 + 25 + 12 + zlen + 12, "exactly one IDAT, then IEND");
+    cr_assert(memcmp(buf + len - 8, "IEND", 4) == 0);
+    size_t stride = 29 * 3 + 1;
+    unsigned char raw[11 * (29 * 3 + 1)];
+    uLongf rl = sizeof raw;
+    cr_assert_eq(uncompress(raw, &rl, buf + 41, (uLong)zlen), Z_OK);
+    cr_assert_eq(rl, sizeof raw);
+    for (int y = 0; y < 11; y++) {
+        const unsigned char *row = raw + (size_t)y * stride, *px = c->px + (size_t)y * 29 * 3;
+        cr_assert(row[0] == 0 || row[0] == 2, "row %d: filter %d", y, row[0]);
+        for (int i = 0; i < 29 * 3; i++) {
+            unsigned char want = y ? (unsigned char)(px[i] - px[i - 29 * 3]) : px[i];
+            cr_assert_eq(row[1 + i], want, "row %d byte %d", y, i);
+        }
+        if (y) cr_assert_eq(row[0], 2, "row %d is not filtered Up", y);
+    }
     free(buf);
     dl_canvas_free(c);
 }

@@ -283,3 +283,76 @@ Test(model, a_training_state_out_of_range_is_refused_by_train_itself)
     dl_dataset_free(d);
     dl_model_free(m);
 }
+
+/* ---- dl_model_fit_data ---------------------------------------------------- */
+
+static dl_dataset *labelled(const uint8_t *labels, size_t n, int rows, int cols)
+{
+    dl_err e;
+    dl_dataset *d = dl_dataset_new(n, rows, cols, &e);
+    cr_assert_not_null(d, "%s", e.msg);
+    for (size_t i = 0; i < n; i++) {
+        d->labels[i] = labels[i];
+        d->pixels[i * d->npix] = (uint8_t)(i + 1); /* which example it was */
+    }
+    return d;
+}
+
+Test(model, fit_data_keeps_every_example_of_a_model_over_all_labels_and_refuses_a_label_beyond)
+{
+    int sizes[] = {6, 4, 3};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 2, 3, &e);
+    const uint8_t ok[] = {0, 2, 1, 2}, bad[] = {0, 1, 3};
+    dl_dataset *d = labelled(ok, 4, 2, 3), *keep = d;
+    cr_assert_eq(dl_model_fit_data(m, "m.dlm", "img", "lab", &d, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(d, keep, "a model over all labels must not replace the data");
+    cr_assert_eq(d->n, 4);
+    dl_dataset_free(d);
+    d = labelled(bad, 3, 2, 3);
+    cr_assert_eq(dl_model_fit_data(m, "m.dlm", "img", "lab", &d, &e), DL_EFORMAT);
+    cr_assert_str_eq(e.msg, "lab: label 3 at example 2, but the network has only 3 outputs (m.dlm knows labels 0..2)");
+    dl_dataset_free(d);
+    dl_model_free(m);
+}
+
+Test(model, fit_data_keeps_only_a_subset_models_classes_as_its_outputs)
+{
+    int sizes[] = {6, 4, 2};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 2, 3, &e);
+    m->classes[0] = 7;
+    m->classes[1] = 2;
+    m->flags |= DL_MODEL_SUBSET;
+    const uint8_t labels[] = {2, 5, 7, 7, 0, 2};
+    dl_dataset *d = labelled(labels, 6, 2, 3);
+    cr_assert_eq(dl_model_fit_data(m, "m.dlm", "img", "lab", &d, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(d->n, 4);
+    const uint8_t want_label[] = {1, 0, 0, 1}, want_first[] = {1, 3, 4, 6};
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect_eq(d->labels[i], want_label[i], "example %zu", i);
+        cr_expect_eq(d->pixels[i * d->npix], want_first[i], "example %zu", i);
+    }
+    dl_dataset_free(d);
+    /* --digits 0,1 looks like labels 0..1, yet other labels are skipped, not refused. */
+    m->classes[0] = 0;
+    m->classes[1] = 1;
+    d = labelled(labels, 6, 2, 3);
+    cr_assert_eq(dl_model_fit_data(m, "m.dlm", "img", "lab", &d, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(d->n, 1);
+    dl_dataset_free(d);
+    dl_model_free(m);
+}
+
+Test(model, fit_data_refuses_images_of_another_shape)
+{
+    int sizes[] = {6, 4, 3};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 2, 3, &e);
+    const uint8_t labels[] = {0};
+    dl_dataset *d = labelled(labels, 1, 3, 2);
+    cr_assert_eq(dl_model_fit_data(m, "m.dlm", "img", "lab", &d, &e), DL_EFORMAT);
+    cr_assert_str_eq(e.msg, "img: images are 3x2 but m.dlm expects 2x3");
+    dl_dataset_free(d);
+    dl_model_free(m);
+}

@@ -1,6 +1,7 @@
 /* test_net.c — forward pass, backprop against finite differences, init, RNG. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,4 +196,46 @@ Test(net, normal_deviates_have_mean_zero_and_variance_one)
     }
     cr_expect(fabs(s / n) < 0.01, "mean %g", s / n);
     cr_expect(fabs(s2 / n - 1.0) < 0.01, "variance %g", s2 / n);
+}
+
+/* The one forward pass: from layer l on an edited trace it recomputes
+ * exactly what a whole pass with that edit would, and dl_net_forward is
+ * the same pass from 0. */
+Test(net, forward_from_a_layer_is_the_whole_pass_above_it)
+{
+    int sizes[] = {5, 4, 3, 2};
+    dl_err e;
+    dl_net *n = dl_net_new(4, sizes, &e);
+    dl_rng rng;
+    dl_rng_seed(&rng, 11);
+    dl_net_init(n, DL_INIT_NORMAL, &rng);
+    float x[5] = {0.1f, 0.9f, 0.0f, 0.4f, 1.0f};
+    dl_trace *t = dl_trace_new(n, &e), *u = dl_trace_new(n, &e);
+    dl_net_forward(n, x, t);
+    dl_net_forward(n, x, u);
+    t->a[1][2] = 0.0f; /* ablate a neuron of layer 1 */
+    const float *y = dl_net_forward_from(n, t, 1);
+    u->a[1][2] = 0.0f;
+    for (int l = 1; l < 3; l++)
+        for (int j = 0; j < sizes[l + 1]; j++) {
+            float s = n->b[l][j];
+            for (int k = 0; k < sizes[l]; k++) s += n->w[l][j * sizes[l] + k] * u->a[l][k];
+            u->z[l + 1][j] = s;
+            u->a[l + 1][j] = dl_sigmoid(s);
+        }
+    cr_assert(memcmp(y, u->a[3], 2 * sizeof(float)) == 0, "not bit-identical to the pass written out");
+    cr_assert(memcmp(t->z[2], u->z[2], 3 * sizeof(float)) == 0);
+    dl_trace_free(t);
+    dl_trace_free(u);
+    dl_net_free(n);
+}
+
+/* DL_ASSERT (src/contract.h): a broken invariant stops the program with a
+ * message instead of writing a wrong picture or model. */
+Test(net, forward_from_outside_the_network_is_a_caught_bug, .signal = SIGABRT)
+{
+    int sizes[] = {3, 2};
+    dl_net *n = dl_net_new(2, sizes, NULL);
+    dl_trace *t = dl_trace_new(n, NULL);
+    dl_net_forward_from(n, t, 7);
 }

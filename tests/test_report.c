@@ -118,8 +118,8 @@ Test(report, layer_stats_refuse_what_the_explain_module_refuses)
     cr_assert_eq(dl_neuron_stats_layer(m->net, d, 2, 3, 1, s, &e), DL_EINVAL);
     cr_assert(strstr(e.msg, "layer 2 is not a hidden layer"), "%s", e.msg);
     d->labels[4] = 3;
-    cr_assert_eq(dl_neuron_stats_layer(m->net, d, 1, 3, 1, s, &e), DL_EINVAL);
-    cr_assert(strstr(e.msg, "example 4 has label 3"), "%s", e.msg);
+    cr_assert_eq(dl_neuron_stats_layer(m->net, d, 1, 3, 1, s, &e), DL_EFORMAT);
+    cr_assert(strstr(e.msg, "label 3 at example 4"), "%s", e.msg);
     dl_dataset_free(d);
     dl_model_free(m);
 }

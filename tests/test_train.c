@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digitlens/idx.h"
 #include "digitlens/model.h"
 #include "digitlens/train.h"
 #include "support/support.h"

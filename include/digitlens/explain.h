@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "digitlens/err.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/net.h"
 
 /* ---- 1. attributions --------------------------------------------------- */
@@ -174,7 +174,7 @@ void dl_rank_sorted(dl_ranked *h, int len, int top);
 
 /* Runs every example of d through n and fills *s for neuron `neuron` of
  * hidden layer `layer`; k (1..DL_NEURON_MAX_TOP) examples each end.
- * Labels of d must be output indices (< K; cli_match_classes maps digits).
+ * Labels of d must be output indices (< K; dl_model_fit_data maps digits).
  * Removing a neuron by zeroing its outgoing weights and by zeroing its
  * activation are the same operation in a fully connected network (its only
  * effect downstream is W[:,j]·a_j); both differ from holding it at its

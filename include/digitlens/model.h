@@ -27,9 +27,9 @@
 #include <stdint.h>
 
 #include "digitlens/err.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/net.h"
-#include "digitlens/train.h"
+#include "digitlens/train_state.h"
 
 #define DL_MODEL_VERSION 1u
 #define DL_MODEL_PARTIAL 1u   /* flags: training was interrupted */
@@ -85,6 +85,18 @@ dl_status dl_model_decode(const unsigned char *buf, size_t len, const char *name
  * trained ones (init_params then holds a copy, and a "change since
  * initialisation" would be zero everywhere). */
 int dl_model_has_init(const dl_model *m);
+
+/* Makes a labelled data set fit model m, so that its labels are the
+ * model's output indices: the same image shape (rows x cols), and for a
+ * model over labels 0..K-1 every label below K (a larger one is a data
+ * error: DL_EFORMAT naming the labels file and the model); a class-subset
+ * model (--digits) keeps only its classes' examples, relabelled 0..K-1 in
+ * its order, in a new data set that replaces *d (the old one is freed).
+ * model, images and labels name the files in messages.  The one place
+ * digitlens decides whether data fits a model: every command that reads a
+ * labelled set with a model calls it before anything else sees the data. */
+dl_status dl_model_fit_data(const dl_model *m, const char *model, const char *images, const char *labels,
+                            dl_dataset **d, dl_err *e);
 
 /* Accuracy of the last finished epoch, or -1 when there is none. */
 double dl_model_last_accuracy(const dl_model *m);

@@ -30,12 +30,12 @@
 #include "digitlens/canvas.h"
 #include "digitlens/err.h"
 #include "digitlens/explain.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/model.h"
 
 typedef struct dl_report_opts {
     const char *title;        /* shown on top (e.g. the model's file name); NULL: "digitlens report" */
-    const dl_dataset *test;   /* labelled test set, labels = output indices (cli_match_classes);
+    const dl_dataset *test;   /* labelled test set, labels = output indices (dl_model_fit_data);
                                  NULL: a report of the model alone (no confusion matrix, gallery or
                                  statistics; the neuron links lead to weight pictures) */
     const dl_font *font;      /* labels in the PNGs; NULL: the built-in pixel font */

@@ -18,9 +18,10 @@
 #include <stdint.h>
 
 #include "digitlens/err.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/net.h"
 #include "digitlens/rng.h"
+#include "digitlens/train_state.h"
 
 typedef enum dl_kernel {
     DL_KERNEL_FAST = 0,      /* the default: sparse-aware, threaded */
@@ -37,28 +38,6 @@ typedef struct dl_train_opts {
     dl_kernel kernel;
     volatile sig_atomic_t *stop; /* optional: non-zero stops after the current mini-batch */
 } dl_train_opts;
-
-/* One epoch's figures, as stored in a model's history. */
-typedef struct dl_epoch_stat {
-    uint32_t correct;  /* on the evaluation set (0 when there is none) */
-    uint32_t total;
-    float cost;        /* mean training cost over the epoch, measured as it trained */
-    float seconds;     /* wall time of the epoch's training (not evaluation) */
-} dl_epoch_stat;
-
-/* Where training stands: enough to continue exactly where it stopped. */
-typedef struct dl_train_state {
-    uint32_t epoch;     /* epochs fully done */
-    uint32_t pos;       /* examples done in the current epoch (0 at a boundary) */
-    double cost_sum;    /* Σ cost over those examples, so a resumed epoch reports the same mean */
-    uint32_t n;         /* training-set size the order refers to */
-    uint32_t *order;    /* [n] this epoch's shuffle, owned; meaningful when pos > 0 */
-    dl_rng rng;
-} dl_train_state;
-
-/* Starts a fresh state for n examples from a seeded RNG (copied). */
-dl_status dl_train_state_init(dl_train_state *s, uint32_t n, const dl_rng *rng, dl_err *e);
-void dl_train_state_free(dl_train_state *s);
 
 typedef struct dl_progress {
     int epoch;                   /* 1-based epoch being trained */
@@ -97,9 +76,5 @@ typedef struct dl_eval {
 dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
                       dl_eval *out, dl_err *e);
 void dl_eval_free(dl_eval *ev);
-
-/* Checks that a dataset fits a network: pixel count = input size, every
- * label < output count.  Names the first offending example. */
-dl_status dl_check_fit(const dl_net *net, const dl_dataset *d, const char *what, dl_err *e);
 
 #endif

@@ -10,7 +10,7 @@
 #include "digitlens/canvas.h"
 #include "digitlens/err.h"
 #include "digitlens/explain.h"
-#include "digitlens/idx.h"
+#include "digitlens/dataset.h"
 #include "digitlens/model.h"
 #include "digitlens/viz.h"
 
@@ -35,10 +35,6 @@ dl_canvas *dl_viz_attribution_row(const float *x, int rows, int cols, const dl_v
 dl_canvas *dl_viz_attribution_row_scaled(const float *x, int rows, int cols, const dl_viz_attr_panel *panels,
                                          int n, const char *caption, float limit, const dl_viz_style *st,
                                          dl_err *e);
-
-/* max |v[i]| over the finite values of v[0..n) (0 for none): the limit of a
- * shared scale. */
-float dl_viz_max_abs(const float *v, size_t n);
 
 /* A neuron's card from its statistics s (computed on d, whose images the
  * top / bottom grids show): title with the headline numbers; its incoming

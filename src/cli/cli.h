@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitlens/canvas.h"
 #include "digitlens/err.h"
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
@@ -62,8 +63,9 @@ int cli_out_dir(const cli_cmd *cmd, const char *flag, const char *dir);
  * picks its suggestion. */
 int cli_distance(const char *a, const char *b);
 
-/* An option's default as --help shows it (from *dst before parsing). */
-void cli_default_text(const cli_opt *o, char *buf, size_t cap);
+/* An option's help text as --help shows it, with its default and range
+ * (from *dst before parsing): the manual pages print the same words. */
+void cli_option_help(const cli_opt *o, char *text, size_t cap);
 
 /* manpage.c.  The completion offers, for an option's value: names for a
  * NAME or METHOD option (its help lists them as "a, b or c"), directories
@@ -84,6 +86,10 @@ int cli_fail(int code, const char *fmt, ...)
     ;
 /* Prints the error's message and maps its status to an exit code. */
 int cli_fail_err(const dl_err *e);
+
+/* The end of a picture command: frees what it held (any may be NULL) and
+ * returns code. */
+int cli_done(int code, dl_model *m, dl_canvas *c, dl_font *font);
 
 /* Parses "784,100,10" into out[0..*n); EXIT_USAGE (printed) naming flag on error. */
 int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi);
@@ -112,12 +118,6 @@ int cli_data_pair(const cli_cmd *cmd, const cli_opt *opts, const char *images, c
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap);
 
-/* Fits a labelled data set to a model (file names for the messages): the
- * image size must match; for a model trained on --digits, keeps only those
- * classes, relabelled to outputs; otherwise every label must be one the
- * model can output. */
-dl_status cli_match_classes(const dl_model *m, const char *model, const char *images, const char *labels,
-                            dl_dataset **d, dl_err *e);
 
 /* "s" unless n is 1: "%d epoch%s", n, cli_s(n). */
 static inline const char *cli_s(long long n) { return n == 1 ? "" : "s"; }

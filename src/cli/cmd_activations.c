@@ -15,7 +15,7 @@ int cmd_activations(int argc, char **argv)
     int index = 0, scale = 8;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each input pixel to KxK", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "the PNG to write (required)", 0},
@@ -27,18 +27,14 @@ int cmd_activations(int argc, char **argv)
         "next to the input and the network's outputs.",
         "  digitlens activations --model mnist.dlm --images data/mnist/t10k-images-idx3-ubyte.gz --index 0 --out a.png", 1};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if ((npos == 1) == (images != NULL))
         return cli_fail(EXIT_USAGE, "activations: give either an IMAGE file or --images FILE --index N");
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
     float *x = NULL;
     int code = EXIT_OK;
     char desc[4200];
@@ -54,8 +50,5 @@ fail:
     code = cli_fail_err(&e);
 done:
     free(x);
-    dl_canvas_free(c);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

@@ -98,10 +98,10 @@ int cmd_classify(int argc, char **argv)
     int json = 0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to use (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "an IDX image file (.gz or raw)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "its labels, to show next to each prediction", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "an IDX image file (.gz or raw) (default: classify the IMAGE files given)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "its labels, to show next to each prediction (default: none shown)", 0},
         {"index", OPT_LIST, &index_s, 0, 0, "N|N,M|A-B", "which images of --images", 0},
-        {"save-preprocessed", OPT_STR, &save, 0, 0, "DIR", "write the 28x28 each IMAGE became, as PNG", 0},
+        {"save-preprocessed", OPT_STR, &save, 0, 0, "DIR", "write the 28x28 each IMAGE became, as PNG (default: not written)", 0},
         {"json", OPT_FLAG, &json, 0, 0, NULL, "one JSON object per image per line", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
@@ -127,8 +127,7 @@ int cmd_classify(int argc, char **argv)
         return rc;
     }
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_trace *t = NULL;

@@ -110,14 +110,14 @@ int cmd_explain(int argc, char **argv)
     double epsilon = 0.01;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
         {"method", OPT_STR, &method, 0, 0, "METHOD",
          "gradient, input-x-gradient, integrated-gradients, lrp, occlusion or all", 0},
-        {"class", OPT_INT, &cls, -1, 255, "C", "explain the output of digit C (-1: the predicted one)", 0},
+        {"class", OPT_INT, &cls, -1, 255, "C", "explain the output of digit C (default: the predicted one)", 0},
         {"steps", OPT_INT, &steps, 1, 100000, "N", "integrated gradients: steps from the baseline to the input", 0},
         {"baseline", OPT_STR, &baseline, 0, 0, "FILE",
-         "integrated gradients: start from this image file (preprocessed like the input) instead of black", 0},
+         "integrated gradients: start from this image file, preprocessed like the input (default: black)", 0},
         {"epsilon", OPT_FLOAT, &epsilon, 1e-9, 1e3, "E", "lrp: the stabiliser of the epsilon-rule", 0},
         {"patch", OPT_INT, &patch, 1, 4096, "P", "occlusion: side of the square blacked out, in pixels", 0},
         {"stride", OPT_INT, &stride, 1, 4096, "S", "occlusion: step between patches, in pixels", 0},
@@ -147,8 +147,7 @@ int cmd_explain(int argc, char **argv)
         "  digitlens explain --model mnist.dlm my-three.png --method lrp --json > lrp.json",
         1};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model) return cli_fail(EXIT_USAGE, "explain: --model FILE is required");
     if (!out && !json) return cli_fail(EXIT_USAGE, "explain: give --out FILE.png (or --json for the raw values)");
@@ -159,11 +158,8 @@ int cmd_explain(int argc, char **argv)
         return cli_fail(EXIT_USAGE, "explain: --method '%s' is not one of gradient, input-x-gradient, "
                         "integrated-gradients, lrp, occlusion, all", method);
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
     float *x = NULL, *x0 = NULL;
     result res[DL_ATTR_NMETHODS];
     memset(res, 0, sizeof res);
@@ -227,8 +223,5 @@ done:
     for (int r = 0; r < DL_ATTR_NMETHODS; r++) free(res[r].map);
     free(x);
     free(x0);
-    dl_canvas_free(c);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

@@ -17,8 +17,8 @@ int cmd_export(int argc, char **argv)
     int quiet = 0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to export (required)", 0},
-        {"npy", OPT_STR, &npy, 0, 0, "DIR", "write weights<l>.npy (out x in) and biases<l>.npy (out x 1) here", 0},
-        {"json", OPT_STR, &json, 0, 0, "FILE", "write network2.py's JSON (sizes, weights, biases, cost) here", 0},
+        {"npy", OPT_STR, &npy, 0, 0, "DIR", "write weights<l>.npy (out x in) and biases<l>.npy (out x 1) here (default: no .npy files)", 0},
+        {"json", OPT_STR, &json, 0, 0, "FILE", "write network2.py's JSON (sizes, weights, biases, cost) here (default: no JSON)", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
@@ -31,15 +31,13 @@ int cmd_export(int argc, char **argv)
         "  python3 -c \"import numpy as np; w = np.load('weights/weights0.npy'); print(w.shape)\"\n"
         "  digitlens export --model mnist.dlm --json mnist.json", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_out_dir(&cmd, "npy", npy))) return rc;
     if (!model) return cli_fail(EXIT_USAGE, "export: --model FILE is required");
     if (!npy && !json) return cli_fail(EXIT_USAGE, "export: say where to: --npy DIR and/or --json FILE");
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;

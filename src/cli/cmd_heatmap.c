@@ -15,10 +15,10 @@ int cmd_heatmap(int argc, char **argv)
     int index = 0, neuron = -1, cls = -1, rank = 1, scale = 8;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file instead of an IMAGE", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "take the input from this IDX file (default: the IMAGE given)", 0},
         {"index", OPT_INT, &index, 0, 10000000, "N", "which image of --images", 0},
-        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "first-hidden-layer neuron to explain", 0},
-        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: the neuron with the largest weight into output C", 0},
+        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "first-hidden-layer neuron to explain (required unless --class)", 0},
+        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: the neuron with the largest weight into output C (default: use --neuron)", 0},
         {"rank", OPT_INT, &rank, 1, DL_MAX_WIDTH, "K", "with --class: take the K-th largest weight", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each pixel to KxK", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "the PNG to write (required)", 0},
@@ -32,19 +32,15 @@ int cmd_heatmap(int argc, char **argv)
         "  digitlens heatmap --model mnist.dlm --images data/mnist/t10k-images-idx3-ubyte.gz --index 0 --neuron 42 --out h.png\n"
         "  digitlens heatmap --model mnist.dlm my-three.png --class 3 --out h3.png", 1};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if ((npos == 1) == (images != NULL))
         return cli_fail(EXIT_USAGE, "heatmap: give either an IMAGE file or --images FILE --index N");
     if ((neuron >= 0) == (cls >= 0)) return cli_fail(EXIT_USAGE, "heatmap: give either --neuron N or --class C");
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
     float *x = NULL;
     int code = EXIT_OK, out_idx = -1;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
@@ -89,8 +85,5 @@ fail:
     code = cli_fail_err(&e);
 done:
     free(x);
-    dl_canvas_free(c);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

@@ -45,8 +45,7 @@ int cmd_import(int argc, char **argv)
         "  digitlens import --nielsen net.json --out net.dlm\n"
         "  digitlens import --nielsen small.json --shape 4x4 --out small.dlm", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_require(&cmd, opts, "nielsen,out"))) return rc;
     int rows = 0, cols = 0;
@@ -54,8 +53,7 @@ int cmd_import(int argc, char **argv)
         return cli_fail(EXIT_USAGE, "import: --shape '%s' is not ROWSxCOLS (e.g. 28x28; each 1..%d)", shape,
                         DL_MAX_WIDTH);
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     int code = EXIT_OK;
     if (dl_nielsen_load(json, rows, cols, &m, &e) != DL_OK || dl_model_save(m, out, &e) != DL_OK) {

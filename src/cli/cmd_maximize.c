@@ -18,9 +18,9 @@ int cmd_maximize(int argc, char **argv)
     double l2 = 0.01, blur = 0.0, lr = 0.05, start = 0.0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
-        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "maximise this hidden neuron (of --layer; -1: none)", 0},
+        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "maximise this hidden neuron of --layer (required unless --class)", 0},
         {"layer", OPT_INT, &layer, 1, DL_MAX_LAYERS - 2, "L", "with --neuron: its hidden layer", 0},
-        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: maximise the output of digit C (-1: none)", 0},
+        {"class", OPT_INT, &cls, -1, 255, "C", "instead of --neuron: maximise the output of digit C (default: use --neuron)", 0},
         {"steps", OPT_INT, &steps, 0, 1000000, "N", "gradient-ascent steps", 0},
         {"lr", OPT_FLOAT, &lr, 1e-6, 10, "R", "step size (Adam; roughly how far a pixel moves per step)", 0},
         {"l2", OPT_FLOAT, &l2, 0, 1e6, "L", "penalty L * sum of squared pixels (keeps the ink to what matters)", 0},
@@ -48,17 +48,13 @@ int cmd_maximize(int argc, char **argv)
         "  digitlens maximize --model mnist.dlm --neuron 42 --l2 0 --out max-n42.png",
         0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if ((neuron >= 0) == (cls >= 0)) return cli_fail(EXIT_USAGE, "maximize: give either --neuron N or --class C");
 
-    dl_err e;
-    dl_err_clear(&e);
-    dl_model *m = NULL;
-    dl_canvas *c = NULL;
-    dl_font *font = NULL;
+    dl_err e = {0};
+    dl_model *m = NULL; dl_canvas *c = NULL; dl_font *font = NULL; /* cli_done frees them */
     float *x = NULL;
     dl_trace *t = NULL;
     int code = EXIT_OK;
@@ -131,8 +127,5 @@ fail:
 done:
     dl_trace_free(t);
     free(x);
-    dl_canvas_free(c);
-    dl_font_free(font);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

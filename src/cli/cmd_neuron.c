@@ -87,13 +87,13 @@ static dl_status write_json(const char *path, const dl_model *m, const dl_datase
 
 int cmd_neuron(int argc, char **argv)
 {
-    const char *model = NULL, *dir = NULL, *images = NULL, *labels = NULL, *out = NULL;
+    const char *model = NULL, *dir = "data/mnist", *images = NULL, *labels = NULL, *out = NULL;
     int neuron = -1, layer = 1, top = 16, scale = 6;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
         {"data", OPT_STR, &dir, 0, 0, "DIR", "directory with the test set (t10k-images/labels-idx*-ubyte[.gz])", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images to use (overrides --data)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels (overrides --data)", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images to use (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
         {"neuron", OPT_INT, &neuron, 0, DL_MAX_WIDTH, "N", "the hidden neuron (required)", 0},
         {"layer", OPT_INT, &layer, 1, DL_MAX_LAYERS - 2, "L", "its hidden layer (1 = the first)", 0},
         {"top", OPT_INT, &top, 1, 256, "K", "how many most and least activating images to show", 0},
@@ -113,15 +113,13 @@ int cmd_neuron(int argc, char **argv)
         "reported too.  Writes DIR/neuron-N.png (the card) and DIR/neuron-N.json (the numbers).",
         "  digitlens neuron --model mnist.dlm --data data/mnist --neuron 42 --out neurons/", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
     if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
     if ((rc = cli_require(&cmd, opts, "model,neuron,out"))) return rc;
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_font *font = NULL;
@@ -142,9 +140,9 @@ int cmd_neuron(int argc, char **argv)
         goto done;
     }
     char b1[4096], b2[4096];
-    const char *ti = cli_data_file(dir ? dir : "data/mnist", "t10k-images-idx3-ubyte", images, b1, sizeof b1);
-    const char *tl = cli_data_file(dir ? dir : "data/mnist", "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);
-    if (dl_idx_load(ti, tl, &d, &e) != DL_OK || cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
+    const char *ti = cli_data_file(dir, "t10k-images-idx3-ubyte", images, b1, sizeof b1);
+    const char *tl = cli_data_file(dir, "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);
+    if (dl_idx_load(ti, tl, &d, &e) != DL_OK || dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
     if (dl_neuron_stats_compute(m->net, d, layer, neuron, top, &s, &e) != DL_OK) goto fail;
     if (dl_mkdir_p(out, &e) != DL_OK) goto fail;
     font = cli_font();
@@ -184,9 +182,6 @@ fail:
     code = cli_fail_err(&e);
 done:
     dl_neuron_stats_free(&s);
-    dl_canvas_free(c);
-    dl_font_free(font);
     dl_dataset_free(d);
-    dl_model_free(m);
-    return code;
+    return cli_done(code, m, c, font);
 }

@@ -27,17 +27,17 @@ int cmd_report(int argc, char **argv)
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to report on (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "folder for index.html, neurons.html and img/ (required; created if missing)", 0},
         {"data", OPT_STR, &dir, 0, 0, "DIR", "directory holding t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "test images (overrides --data)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "test labels (overrides --data)", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "test images (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "test labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
         {"no-data", OPT_FLAG, &no_data, 0, 0, NULL, "report on the model alone: no confusion matrix, statistics or mistakes", 0},
         {"mistakes", OPT_INT, &mistakes, 0, 1000, "N", "show the first N misclassified test images", 0},
         {"top", OPT_INT, &top, 1, 64, "K", "examples per end on each neuron card", 0},
         {"method", OPT_STR, &method_s, 0, 0, "NAME",
          "attribution for the mistakes: gradient, input-x-gradient, integrated-gradients, lrp, occlusion", 0},
-        {"title", OPT_STR, &title, 0, 0, "TEXT", "heading of the pages (none: the model's file name)", 0},
+        {"title", OPT_STR, &title, 0, 0, "TEXT", "heading of the pages (default: the model's file name)", 0},
         {"per-map-scale", OPT_FLAG, &per_map, 0, 0, NULL,
          "each mistake's two maps on its own colour scale (default: one scale, so colours compare)", 0},
-        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores)", 0},
+        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores here)", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
@@ -49,8 +49,7 @@ int cmd_report(int argc, char **argv)
         "  digitlens report --model mnist.dlm --data data/mnist --out report/\n"
         "  digitlens report --model imported.dlm --no-data --out report/", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
     if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
@@ -66,8 +65,7 @@ int cmd_report(int argc, char **argv)
         return cli_fail(EXIT_USAGE, "report: --no-data cannot be combined with --data, --images or --labels");
 
     double t0 = now_seconds();
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_font *font = NULL;
@@ -82,7 +80,7 @@ int cmd_report(int argc, char **argv)
             code = cli_fail(EXIT_DATA, "%s (give --data DIR, or --no-data for a report of the model alone)", e.msg);
             goto done;
         }
-        if (cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
+        if (dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
     }
     font = cli_font();
     const char *base = strrchr(model, '/');

@@ -34,9 +34,9 @@ int cmd_templates(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "directory for the PNGs (required; created if missing)", 0},
-        {"data", OPT_STR, &dir, 0, 0, "DIR", "also average input × gradient over this directory's test set", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images for the average (overrides --data)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels", 0},
+        {"data", OPT_STR, &dir, 0, 0, "DIR", "also average input × gradient over this directory's test set (default: no average)", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "labelled images for the average (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "their labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each pixel to KxK", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
@@ -47,15 +47,13 @@ int cmd_templates(int argc, char **argv)
         "output c over the test images of class c (saliency.png).",
         "  digitlens templates --model mnist.dlm --out templates/ --data data/mnist", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
     if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
     if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_font *font = NULL;
@@ -84,7 +82,7 @@ int cmd_templates(int argc, char **argv)
         char b1[4096], b2[4096];
         const char *ti = cli_data_file(dir ? dir : "data/mnist", "t10k-images-idx3-ubyte", images, b1, sizeof b1);
         const char *tl = cli_data_file(dir ? dir : "data/mnist", "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);
-        if (dl_idx_load(ti, tl, &d, &e) != DL_OK || cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
+        if (dl_idx_load(ti, tl, &d, &e) != DL_OK || dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
         memset(maps, 0, (size_t)K * np * sizeof(float));
         size_t count[256] = {0};
         for (size_t i = 0; i < d->n; i++) {

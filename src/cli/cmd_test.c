@@ -15,9 +15,9 @@ int cmd_test(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to test (required)", 0},
         {"data", OPT_STR, &dir, 0, 0, "DIR", "directory holding t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]", 0},
-        {"images", OPT_STR, &images, 0, 0, "FILE", "test images (overrides --data)", 0},
-        {"labels", OPT_STR, &labels, 0, 0, "FILE", "test labels (overrides --data)", 0},
-        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads", 0},
+        {"images", OPT_STR, &images, 0, 0, "FILE", "test images (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"labels", OPT_STR, &labels, 0, 0, "FILE", "test labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
+        {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores here)", 0},
         {"json", OPT_FLAG, &json, 0, 0, NULL, "print one JSON object instead of tables", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
@@ -25,8 +25,7 @@ int cmd_test(int argc, char **argv)
                                 "  digitlens test --model mnist.dlm --data data/mnist\n"
                                 "  digitlens test --model mnist.dlm --json", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
     threads = cli_threads("test", threads, 0);
@@ -35,14 +34,13 @@ int cmd_test(int argc, char **argv)
     char b1[4096], b2[4096];
     const char *ti = cli_data_file(dir, "t10k-images-idx3-ubyte", images, b1, sizeof b1);
     const char *tl = cli_data_file(dir, "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_eval ev = {0};
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK || dl_idx_load(ti, tl, &d, &e) != DL_OK ||
-        cli_match_classes(m, model, ti, tl, &d, &e) != DL_OK || dl_evaluate(m->net, d, m->cost, threads, &ev, &e) != DL_OK) {
+        dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK || dl_evaluate(m->net, d, m->cost, threads, &ev, &e) != DL_OK) {
         code = cli_fail_err(&e);
         goto done;
     }

@@ -179,10 +179,10 @@ int cmd_train(int argc, char **argv)
     double eta = 3.0, lambda = 0.0;
     cli_opt opts[] = {
         {"data", OPT_STR, &d.dir, 0, 0, "DIR", "directory with the four standard MNIST files (.gz or raw)", 0},
-        {"train-images", OPT_STR, &d.train_images, 0, 0, "FILE", "training images (overrides --data)", 0},
-        {"train-labels", OPT_STR, &d.train_labels, 0, 0, "FILE", "training labels (overrides --data)", 0},
-        {"test-images", OPT_STR, &d.test_images, 0, 0, "FILE", "test images (overrides --data)", 0},
-        {"test-labels", OPT_STR, &d.test_labels, 0, 0, "FILE", "test labels (overrides --data)", 0},
+        {"train-images", OPT_STR, &d.train_images, 0, 0, "FILE", "training images (default: train-images-idx3-ubyte[.gz] in --data)", 0},
+        {"train-labels", OPT_STR, &d.train_labels, 0, 0, "FILE", "training labels (default: train-labels-idx1-ubyte[.gz] in --data)", 0},
+        {"test-images", OPT_STR, &d.test_images, 0, 0, "FILE", "test images (default: t10k-images-idx3-ubyte[.gz] in --data)", 0},
+        {"test-labels", OPT_STR, &d.test_labels, 0, 0, "FILE", "test labels (default: t10k-labels-idx1-ubyte[.gz] in --data)", 0},
         {"layers", OPT_LIST, &layers_s, 0, 0, "N,N,...", "layer sizes, input first, output last", 0},
         {"epochs", OPT_INT, &epochs, 1, 100000, "N", "epochs to train", 0},
         {"batch", OPT_INT, &batch, 1, 100000, "N", "mini-batch size", 0},
@@ -191,13 +191,13 @@ int cmd_train(int argc, char **argv)
         {"cost", OPT_STR, &cost_s, 0, 0, "NAME", "quadratic or cross-entropy", 0},
         {"init", OPT_STR, &init_s, 0, 0, "NAME", "scaled (weights N(0,1/n_in)) or normal (network.py: N(0,1))", 0},
         {"seed", OPT_INT, &seed, 0, 2147483647, "N", "random seed (initial weights, shuffles)", 0},
-        {"digits", OPT_LIST, &digits_s, 0, 0, "D,D,...", "train on these classes only, as outputs 0..k-1 (none = all)", 0},
+        {"digits", OPT_LIST, &digits_s, 0, 0, "D,D,...", "train on these classes only, as outputs 0..k-1 (default: every class in the data)", 0},
         {"limit", OPT_INT, &limit, 0, 10000000, "N", "use only the first N training images (0 = all)", 0},
         {"validation", OPT_INT, &validation, 0, 10000000, "N", "hold out the last N training images and score on them each epoch", 0},
         {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores here)", 0},
         {"kernel", OPT_STR, &kernel_s, 0, 0, "NAME", "fast or reference (plain loops)", 0},
         {"checkpoint-every", OPT_INT, &checkpoint, 0, 100000, "N", "save the model every N epochs (0 = only at the end)", 0},
-        {"resume", OPT_STR, &resume, 0, 0, "MODEL", "continue training a saved model to --epochs", 0},
+        {"resume", OPT_STR, &resume, 0, 0, "MODEL", "continue training a saved model to --epochs (default: start afresh)", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "where to write the model", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
@@ -208,8 +208,7 @@ int cmd_train(int argc, char **argv)
         "  digitlens train --data data/mnist --layers 784,100,10 --epochs 30 --batch 10 --eta 3.0 --out mnist.dlm\n"
         "  digitlens train --layers 784,1,2 --digits 0,1 --out zero-one.dlm", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     threads = cli_threads("train", threads, quiet);
     if ((rc = cli_data_pair(&cmd, opts, "train-images", "train-labels")) ||
@@ -247,8 +246,7 @@ int cmd_train(int argc, char **argv)
     const char *trl = cli_data_file(d.dir, "train-labels-idx1-ubyte", d.train_labels, b2, sizeof b2);
     const char *tei = cli_data_file(d.dir, "t10k-images-idx3-ubyte", d.test_images, b3, sizeof b3);
     const char *tel = cli_data_file(d.dir, "t10k-labels-idx1-ubyte", d.test_labels, b4, sizeof b4);
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_dataset *train = NULL, *eval = NULL;
     dl_model *m = NULL;
     int code = EXIT_OK;

@@ -18,7 +18,7 @@ int cmd_weights(int argc, char **argv)
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to draw (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "directory for the PNGs (required; created if missing)", 0},
         {"layer", OPT_INT, &layer, 1, DL_MAX_LAYERS - 1, "L", "layer whose incoming weights to draw (1 = first hidden; layer L is network.py's weights[L-1])", 0},
-        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "draw only this neuron (-1 = all, plus grid.png)", 0},
+        {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "draw only this neuron (default: all, plus grid.png)", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each weight to KxK pixels", 0},
         {"delta", OPT_FLAG, &delta, 0, 0, NULL, "draw trained minus initial weights (what the neuron learned)", 0},
         {"shared-scale", OPT_FLAG, &shared, 0, 0, NULL, "one colour limit for all neurons instead of each its own", 0},
@@ -29,14 +29,12 @@ int cmd_weights(int argc, char **argv)
         "  digitlens weights --model mnist.dlm --out weights/\n"
         "  digitlens weights --model mnist.dlm --out weights/ --delta --neuron 42", 0};
     char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
+    int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
     if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
 
-    dl_err e;
-    dl_err_clear(&e);
+    dl_err e = {0};
     dl_model *m = NULL;
     dl_canvas *c = NULL;
     dl_font *font = NULL;

@@ -75,7 +75,8 @@ int main(int argc, char **argv)
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         if (argc > 2 && (strcmp(argv[2], "--man") == 0 || strcmp(argv[2], "--commands") == 0))
             return help_generated(argv[2][2] == 'm');
-        if (argc > 2) {
+        /* "help --help" and "help help" ask about help itself: the overview. */
+        if (argc > 2 && strcmp(argv[2], "--help") != 0 && strcmp(argv[2], "-h") != 0 && strcmp(argv[2], "help") != 0) {
             for (const command *c = COMMANDS; c->name; c++)
                 if (strcmp(c->name, argv[2]) == 0) {
                     char *sub[] = {argv[2], (char *)"--help", NULL};

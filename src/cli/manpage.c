@@ -81,8 +81,9 @@ void cli_print_man(const cli_cmd *cmd, const cli_opt *opts)
     roff(f, cmd->summary);
     fputs("\n.SH OPTIONS\n", f);
     for (const cli_opt *o = opts; o->name; o++) {
-        char def[160];
-        cli_default_text(o, def, sizeof def);
+        char text[512];
+        if (o->kind == OPT_FLAG) snprintf(text, sizeof text, "%s", o->help);
+        else cli_option_help(o, text, sizeof text);
         fputs(".TP\n\\fB\\-\\-", f);
         roff(f, o->name);
         fputs("\\fR", f);
@@ -92,13 +93,7 @@ void cli_print_man(const cli_cmd *cmd, const cli_opt *opts)
             fputs("\\fR", f);
         }
         fputc('\n', f);
-        roff(f, o->help);
-        if (o->kind == OPT_INT && o->max > o->min) fprintf(f, " (default %s; %.0f..%.0f)", def, o->min, o->max);
-        else if (o->kind != OPT_FLAG) {
-            fputs(" (default ", f);
-            roff(f, def);
-            fputc(')', f);
-        }
+        roff(f, text);
         fputc('\n', f);
     }
     fputs(".TP\n\\fB\\-\\-help\\fR\nshow the options and their defaults\n", f);

@@ -34,7 +34,15 @@ int cli_fail_err(const dl_err *e)
     return cli_fail(code, "%s", e->msg[0] ? e->msg : dl_status_name(e->code));
 }
 
-void cli_default_text(const cli_opt *o, char *buf, size_t cap)
+int cli_done(int code, dl_model *m, dl_canvas *c, dl_font *font)
+{
+    dl_canvas_free(c);
+    dl_font_free(font);
+    dl_model_free(m);
+    return code;
+}
+
+static void default_text(const cli_opt *o, char *buf, size_t cap)
 {
     switch (o->kind) {
     case OPT_FLAG: snprintf(buf, cap, "off"); break;
@@ -49,23 +57,55 @@ void cli_default_text(const cli_opt *o, char *buf, size_t cap)
     }
 }
 
+/* An option's help line ends with what it does when not given: either its
+ * help says so itself ("(default: the number of cores here)", "(required)")
+ * or the printer appends the value it starts with ("(default 30)").  A
+ * whole-number option also shows its accepted range, without the sentinel
+ * (-1 = "not given") when the help explains the default in words. */
+void cli_option_help(const cli_opt *o, char *text, size_t cap)
+{
+    const size_t hl = strlen(o->help);
+    const int words = strstr(o->help, "(default") || strstr(o->help, "(required");
+    const int ranged = o->kind == OPT_INT && o->max > o->min;
+    if (words) {
+        double lo = o->min;
+        if (ranged && lo < 0 && *(int *)o->dst == (int)lo) lo += 1; /* the sentinel is the words */
+        if (ranged && o->help[hl - 1] == ')')
+            snprintf(text, cap, "%.*s; %.0f..%.0f)", (int)(hl - 1), o->help, lo, o->max);
+        else if (ranged)
+            snprintf(text, cap, "%s (%.0f..%.0f)", o->help, lo, o->max);
+        else
+            snprintf(text, cap, "%s", o->help);
+    } else {
+        char def[128];
+        default_text(o, def, sizeof def);
+        if (ranged)
+            snprintf(text, cap, "%s (default %s; %.0f..%.0f)", o->help, def, o->min, o->max);
+        else
+            snprintf(text, cap, "%s (default %s)", o->help, def);
+    }
+}
+
+static void help_line(const cli_opt *o)
+{
+    char left[64], text[512];
+    snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "X");
+    cli_option_help(o, text, sizeof text);
+    printf("  %-26s %s\n", left, text);
+}
+
 void cli_print_help(const cli_cmd *cmd, const cli_opt *opts)
 {
     printf("usage: digitlens %s [options]%s%s\n\n%s\n\noptions:\n", cmd->name,
            cmd->args[0] ? " " : "", cmd->args, cmd->summary);
     for (const cli_opt *o = opts; o->name; o++) {
-        char left[64], def[128];
-        if (o->kind == OPT_FLAG)
+        if (o->kind == OPT_FLAG) {
+            char left[64];
             snprintf(left, sizeof left, "--%s", o->name);
-        else
-            snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "X");
-        cli_default_text(o, def, sizeof def);
-        if (o->kind == OPT_FLAG)
             printf("  %-26s %s\n", left, o->help);
-        else if (o->kind == OPT_INT && o->max > o->min)
-            printf("  %-26s %s (default %s; %.0f..%.0f)\n", left, o->help, def, o->min, o->max);
-        else
-            printf("  %-26s %s (default %s)\n", left, o->help, def);
+        } else {
+            help_line(o);
+        }
     }
     printf("  %-26s %s\n\nexample:\n%s\n", "--help", "show this help", cmd->example);
 }
@@ -304,37 +344,6 @@ const char *cli_data_file(const char *dir, const char *name, const char *overrid
     /* Neither exists: name the plain file so the error message is useful. */
     cli_path(buf, cap, dir, "%s[.gz]", name);
     return buf;
-}
-
-dl_status cli_match_classes(const dl_model *m, const char *model, const char *images, const char *labels,
-                            dl_dataset **d, dl_err *e)
-{
-    const dl_dataset *in = *d;
-    if (in->rows != m->rows || in->cols != m->cols)
-        return dl_err_set(e, DL_EFORMAT, "%s: images are %dx%d but %s expects %dx%d", images, in->rows,
-                          in->cols, model, m->rows, m->cols);
-    int identity = 1, classes[256];
-    for (int k = 0; k < m->nclasses; k++) {
-        classes[k] = m->classes[k];
-        if (m->classes[k] != k) identity = 0;
-    }
-    /* A model over labels 0..K-1 scores every example: a label it cannot
-     * output is a data error, not something to drop quietly.  A --digits
-     * model (even --digits 0,1, whose classes look like 0..K-1) scores only
-     * the examples of its classes. */
-    if (identity && !(m->flags & DL_MODEL_SUBSET)) {
-        for (size_t i = 0; i < in->n; i++)
-            if (in->labels[i] >= m->nclasses)
-                return dl_err_set(e, DL_EFORMAT, "%s: label %d at example %zu, but the network has only %d "
-                                  "outputs (%s knows labels 0..%d)", labels, in->labels[i], i, m->nclasses,
-                                  model, m->nclasses - 1);
-        return DL_OK;
-    }
-    dl_dataset *s = dl_dataset_select(in, classes, m->nclasses, e);
-    if (!s) return e ? e->code : DL_ENOMEM;
-    dl_dataset_free(*d);
-    *d = s;
-    return DL_OK;
 }
 
 int cli_class_output(const dl_model *m, const char *cmd, int cls, int *out)

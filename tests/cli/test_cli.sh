@@ -20,6 +20,28 @@ run "$DL" train --help
 n_opts=$(grep -c '^  --' <<<"$OUT")
 n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet' | grep -c 'default')
 [ "$n_opts" -ge 20 ] && [ "$n_defaults" -eq $((n_opts - 2)) ] && pass help_lists_every_default || fail help_lists_every_default "$n_opts options, $n_defaults with defaults"
+# Every option of every command says what it does when not given, in words
+# or as a value, never as a sentinel (-1, "none") or twice.
+bad_help=""
+for c in train test classify weights heatmap activations templates explain neuron maximize report export import; do
+  run "$DL" $c --help
+  [ "$RC" = 0 ] || bad_help="$bad_help $c:rc$RC"
+  n_opts=$(grep '^  --' <<<"$OUT" | grep -c '^  --[a-z-]* [A-Z]')
+  n_said=$(grep '^  --[a-z-]* [A-Z]' <<<"$OUT" | grep -cE '\(default|\(required|required\)')
+  [ "$n_opts" = "$n_said" ] || bad_help="$bad_help $c:$n_said/$n_opts-say-their-default"
+  s=$(grep -E '\(default -1|default none|\(default[^)]*\) \(default|required[^)]*\) \(default' <<<"$OUT" | head -1)
+  [ -z "$s" ] || bad_help="$bad_help $c:'$s'"
+done
+[ -z "$bad_help" ] && pass help_pages_state_defaults_without_sentinels || fail help_pages_state_defaults_without_sentinels "$bad_help"
+run "$DL" neuron --help
+grep -q -- '--data DIR .*(default data/mnist)' <<<"$OUT" && pass neuron_help_names_the_data_it_uses \
+  || fail neuron_help_names_the_data_it_uses "$(grep -- --data <<<"$OUT")"
+for h in "help --help" "help help" "--help" "help"; do
+  run "$DL" $h
+  [ "$RC" = 0 ] && grep -q "^commands:" <<<"$OUT" || { fail "help_overview_for_'$h'" "rc $RC"; continue; }
+  pass "help_overview_for_'$h'"
+done
+expect_fail help_for_an_unknown_command 2 "help: unknown command 'fly'" "$DL" help fly
 expect_fail no_command 2 "no command given" "$DL"
 expect_fail unknown_command 2 "unknown command 'fly'" "$DL" fly
 expect_fail unknown_flag 2 "unknown option '--epoch'" "$DL" train --epoch 3

@@ -51,7 +51,7 @@ browser_check() {
 # --- report: usage -----------------------------------------------------------
 run "$DL" report --help
 n_opts=$(grep -c '^  --' <<<"$OUT")
-n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet\|--no-data' | grep -c 'default')
+n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet\|--no-data' | grep -cE 'default|required')
 [ "$RC" = 0 ] && [ "$n_defaults" -eq $((n_opts - 3)) ] && grep -q "example:" <<<"$OUT" \
   && pass report_help_lists_every_default || fail report_help_lists_every_default "rc $RC, $n_opts options, $n_defaults defaults"
 expect_fail report_needs_model_and_out 2 "^digitlens: report: --out DIR is required$" "$DL" report --model "$TMP/m.dlm"

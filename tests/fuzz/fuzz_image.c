@@ -23,17 +23,9 @@
 
 #include <stb_image.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_message.h"
 
-/* An error message must be one printable line: the command line prints it
- * as it is, and bytes from a hostile file must not reach the terminal. */
-static int bad_message(const dl_err *e, dl_status st)
-{
-    if (e->code != st || e->msg[0] == '\0') return 1;
-    for (const unsigned char *p = (const unsigned char *)e->msg; *p; p++)
-        if (*p < 0x20 || *p == 0x7f) return 1;
-    return 0;
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void prepare(const dl_gray *g, int rows, int cols)
 {

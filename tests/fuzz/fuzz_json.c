@@ -16,15 +16,9 @@
 
 #include "digitlens/network2.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_message.h"
 
-static int bad_message(const dl_err *e, dl_status st)
-{
-    if (e->code != st || e->msg[0] == '\0') return 1;
-    for (const unsigned char *p = (const unsigned char *)e->msg; *p; p++)
-        if (*p < 0x20 || *p == 0x7f) return 1;
-    return 0;
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,8 +1,9 @@
 # pipeline.sh — one short run of everything a user does, each command under
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
-# templates, and classify PNG files.  Any invalid read or write, use of
-# uninitialised memory, or definitely lost block fails that step (memcheck
+# templates, classify PNG files, write a report, and export and import
+# JSON.  Any invalid read or write, use of uninitialised memory, or
+# definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -35,6 +36,11 @@ memcheck heatmap "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 1 --
 memcheck activations_of_a_png "$DL" activations --model "$TMP/m.dlm" "$TMP/png/00000.png" --out "$TMP/a.png"
 memcheck templates "$DL" templates --model "$TMP/m.dlm" --out "$TMP/t" --data "$FIX"
 memcheck classify_pngs "$DL" classify --model "$TMP/m.dlm" --json "$TMP/png/00000.png" "$TMP/png/00001.png"
+# The report's threads (stored pass, statistics, drawing, the write queue) and
+# the JSON door, both ways.
+memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" --threads 2 --mistakes 3 --quiet
+memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
+memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
 
 # Netpbm in all six forms, and pictures cut short: each refused with its
 # message and without a read of uninitialised memory (which ASan cannot see;
