@@ -104,6 +104,14 @@ void cli_print_man(const cli_cmd *cmd, const cli_opt *opts)
     fputs(".SH SEE ALSO\n.BR digitlens (1)\n", f);
 }
 
+/* ".BR digitlens-NAME (1)" and what follows it on the line. */
+static void man_ref(FILE *f, const char *name, const char *tail)
+{
+    fputs(".BR digitlens\\-", f);
+    roff(f, name);
+    fprintf(f, " (1)%s", tail);
+}
+
 void cli_print_man_overview(const char *const *names, const char *const *summaries)
 {
     FILE *f = stdout;
@@ -120,9 +128,8 @@ void cli_print_man_overview(const char *const *names, const char *const *summari
           "and \\fBbiases[\\fIL\\fB\\-1]\\fR.\n.SH COMMANDS\n",
           f);
     for (size_t i = 0; names[i]; i++) {
-        fputs(".TP\n.BR digitlens\\-", f);
-        roff(f, names[i]);
-        fputs(" (1)\n", f);
+        fputs(".TP\n", f);
+        man_ref(f, names[i], "\n");
         roff(f, summaries[i]);
         fputc('\n', f);
     }
@@ -135,11 +142,7 @@ void cli_print_man_overview(const char *const *names, const char *const *summari
           "train\\-images\\-idx3\\-ubyte, train\\-labels\\-idx1\\-ubyte, t10k\\-images\\-idx3\\-ubyte and "
           "t10k\\-labels\\-idx1\\-ubyte, each raw or .gz\n.SH SEE ALSO\n",
           f);
-    for (size_t i = 0; names[i]; i++) {
-        fputs(".BR digitlens\\-", f);
-        roff(f, names[i]);
-        fputs(names[i + 1] ? " (1),\n" : " (1)\n", f);
-    }
+    for (size_t i = 0; names[i]; i++) man_ref(f, names[i], names[i + 1] ? ",\n" : "\n");
 }
 
 /* What TAB offers for an option's value, from its table entry: the kind,

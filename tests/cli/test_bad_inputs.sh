@@ -268,9 +268,8 @@ bad image_one_pixel 1 "pics/one.pgm: no ink found" \
 printf 'P7\nWIDTH 2\nHEIGHT 2\nDEPTH 1\nMAXVAL 255\nENDHDR\n\0\0\0\0' >pics/pam.pam
 bad image_pam 1 "pics/pam.pam: PAM \(P7\) is not supported \(convert it to PGM, PPM or PNG\)" \
   "PAM (unsupported format)" "$DL" classify --model m.dlm pics/pam.pam
-# A 28 x 28 PGM cut short:
-# it used to be classified from uninitialised memory (a different answer
-# each run); BMP, GIF and JPEG cut short were read as if whole.
+# Pictures cut short: a PGM was classified from uninitialised memory (a
+# different answer each run); BMP, GIF and JPEG were read as if whole.
 { printf 'P5\n28 28\n255\n'; head -c 784 /dev/zero | tr '\0' '\377'; } >pics/digit.pgm
 head -c 500 pics/digit.pgm >pics/cut.pgm
 bad image_truncated_pgm 1 "pics/cut.pgm: truncated PGM \(P5\): 28 x 28 pixels need 784 bytes of data, the file holds 487 \(it was cut short\)" \
