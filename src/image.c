@@ -201,6 +201,10 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
         if (st != DL_OK || memcmp(type, "IEND", 4) == 0) break;
         p += 12 + len;
     }
+    /* Walked off the end without an IEND chunk: the image data may all be
+     * there (stb_image would decode it), but the file was cut short. */
+    if (st == DL_OK && p + 12 > n)
+        st = dl_err_set(e, DL_EFORMAT, "%s: truncated PNG (the file ends before its IEND chunk; it was cut short)", nm);
     if (zinit) inflateEnd(&z);
     if (pal) dl_png_index_free(&idx);
     return st;

@@ -329,11 +329,13 @@ static int gif_blocks(const unsigned char *d, size_t n, size_t *p)
     return 0;
 }
 
-/* GIF: the blocks up to the end of the first image's data (the frame
- * digitlens reads) must all be in the file. */
+/* GIF: every block up to the trailer must be in the file.  digitlens reads
+ * only the first image, but a file that ends before its trailer byte was
+ * cut short, whichever frame the cut fell in. */
 static dl_status gif_whole(const unsigned char *d, size_t n, const char *nm, dl_err *e)
 {
     size_t p = 13;
+    int images = 0;
     if (n < p) return DL_OK; /* stbi_info has already refused it */
     if (d[10] & 0x80) p += 3u << ((d[10] & 7) + 1); /* global colour table */
     while (p < n) {
@@ -350,11 +352,14 @@ static dl_status gif_whole(const unsigned char *d, size_t n, const char *nm, dl_
             if (p >= n) break;
             p++;
             if (!gif_blocks(d, n, &p)) break;
-            return DL_OK;
+            images++;
         } else {
-            return DL_OK; /* the trailer, or damage: stb_image reports either */
+            return DL_OK; /* the trailer (0x3B), or damage: stb_image reports that */
         }
     }
+    if (images > 0)
+        return dl_err_set(e, DL_EFORMAT, "%s: truncated GIF (the file ends before its trailer byte; it was cut "
+                          "short)", nm);
     return dl_err_set(e, DL_EFORMAT, "%s: truncated GIF (the file ends inside the first image or before it; "
                       "it was cut short)", nm);
 }
