@@ -260,6 +260,9 @@ int cmd_train(int argc, char **argv)
     if (limit > 0 && (size_t)limit < train->n) dl_dataset_truncate(train, (size_t)limit);
     const char *evalname = "test";
     int own_train = d.train_images != NULL;
+    /* Why there is no test set, said with the start-up line (not before a
+     * refusal of the data, which should be the only line then). */
+    int no_test = 0;
     if (validation > 0) {
         if ((size_t)validation >= train->n) {
             code = cli_fail(EXIT_USAGE, "train: --validation %d leaves no training images (%zu in all)",
@@ -272,9 +275,7 @@ int cmd_train(int argc, char **argv)
     } else if (!d.test_images && own_train && !find_opt(opts, "data")->seen) {
         /* Training files named on the command line do not borrow the
          * default directory's test set: it belongs to other data. */
-        if (!quiet)
-            fprintf(stderr, "digitlens: note: no test set (--train-images names the training data; give "
-                            "--test-images and --test-labels to score each epoch)\n");
+        no_test = 1;
     } else if (d.test_images || (dl_file_exists(tei) && dl_file_exists(tel))) {
         if (dl_idx_load(tei, tel, &eval, &e) != DL_OK) goto fail;
         if (digits_s) {
@@ -283,8 +284,8 @@ int cmd_train(int argc, char **argv)
             dl_dataset_free(eval);
             eval = s;
         }
-    } else if (!quiet) {
-        fprintf(stderr, "digitlens: note: no test set in %s; training without per-epoch scores\n", d.dir);
+    } else {
+        no_test = 2;
     }
     if (train->n == 0) {
         code = cli_fail(EXIT_DATA, "%s: no training images%s", tri, digits_s ? " of the chosen --digits" : "");
@@ -382,6 +383,11 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (!quiet) {
+        if (no_test == 1)
+            fprintf(stderr, "digitlens: note: no test set (--train-images names the training data; give "
+                            "--test-images and --test-labels to score each epoch)\n");
+        else if (no_test == 2)
+            fprintf(stderr, "digitlens: note: no test set in %s; training without per-epoch scores\n", d.dir);
         /* The model's own settings: on --resume they are what runs. */
         char lay[DL_MAX_LAYERS * 8];
         format_sizes(m->net, lay, sizeof lay);

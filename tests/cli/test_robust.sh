@@ -168,6 +168,16 @@ else fail explicit_training_files_borrow_no_default_test_set "rc $rc: $(cat "$TM
 rc=$?
 [ "$rc" = 0 ] && grep -q "^epoch 1/1  test [0-9]*/30 " "$TMP/e" && pass explicit_test_files_are_scored || fail explicit_test_files_are_scored "rc $rc: $(cat "$TMP/e")"
 
+# The note about the missing test set comes with the start-up line, so a
+# refusal of the data is the only line printed.
+zcat "$FIX28/train-labels-idx1-ubyte.gz" | head -c 8 >"$TMP/one-class-labels"
+head -c "$(( $(zcat "$FIX28/train-labels-idx1-ubyte.gz" | wc -c) - 8 ))" /dev/zero >>"$TMP/one-class-labels"
+( cd "$TMP/cwd" && "$DL" train --train-images "$FIX28/train-images-idx3-ubyte.gz" --train-labels "$TMP/one-class-labels" \
+    --layers 784,4,2 --epochs 1 --out "$TMP/own3.dlm" ) >"$TMP/o" 2>"$TMP/e"
+rc=$?
+[ "$rc" = 1 ] && [ "$(grep -c '' "$TMP/e")" = 1 ] && grep -q "one-class-labels: all [0-9]* labels are 0" "$TMP/e" &&
+  pass refused_training_labels_are_the_only_line || fail refused_training_labels_are_the_only_line "rc $rc: $(cat "$TMP/e")"
+
 # --- the report's mistakes on one colour scale ------------------------------------------
 # A barely trained model, so that there are mistakes to show.
 "$DL" train --data "$FIX" --layers 16,6,2 --epochs 1 --eta 0.001 --quiet --out "$TMP/raw.dlm"
