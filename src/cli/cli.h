@@ -78,6 +78,9 @@ const char *cli_command_summary(const char *name);
 /* digitlens(1): the commands (NULL-terminated lists). */
 void cli_print_man_overview(const char *const *names, const char *const *summaries);
 
+/* Whether the option writing to dst was given on the command line. */
+int cli_seen(const cli_opt *opts, const void *dst);
+
 /* Prints "digitlens: <msg>" on stderr; returns code for `return cli_fail(...)`. */
 int cli_fail(int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -122,10 +125,10 @@ const char *cli_data_file(const char *dir, const char *name, const char *overrid
 /* "s" unless n is 1: "%d epoch%s", n, cli_s(n). */
 static inline const char *cli_s(long long n) { return n == 1 ? "" : "s"; }
 
-/* The output of model m that stands for label cls (--class), in *out;
- * otherwise prints "CMD: --class C is not one of this model's classes
+/* The output of model m that stands for label cls (given as --FLAG), in
+ * *out; otherwise prints "CMD: --FLAG C is not one of this model's classes
  * (0, 1, ...)" and returns EXIT_USAGE. */
-int cli_class_output(const dl_model *m, const char *cmd, int cls, int *out);
+int cli_class_output(const dl_model *m, const char *cmd, const char *flag, int cls, int *out);
 
 /* The number of online processors (at least 1, at most 64). */
 int cli_ncores(void);
@@ -151,6 +154,16 @@ struct dl_font *cli_font(void);
 dl_status cli_load_input(const dl_model *m, const char *image, const char *images, int index,
                          float **x, char *desc, size_t desc_cap, dl_err *e);
 
+/* The file-name part of a path ("dir/x.png" -> "x.png"), for captions. */
+const char *cli_base_name(const char *path);
+
+/* The output of m that stands for digit (m->classes), or -1 when m has none. */
+int cli_output_of(const dl_model *m, int digit);
+
+/* The output m's network gives input x [sizes[0]] (its largest); -1 with
+ * *e when out of memory. */
+int cli_predict(const dl_model *m, const float *x, dl_err *e);
+
 /* The subcommands: each takes argv[0] = its own name, returns an exit code. */
 int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
@@ -165,5 +178,7 @@ int cmd_maximize(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_contributions(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 
 #endif

@@ -63,7 +63,7 @@ int cmd_maximize(int argc, char **argv)
     int L = n->nlayers - 1, unit = neuron;
     if (cls >= 0) {
         layer = L;
-        if ((code = cli_class_output(m, "maximize", cls, &unit)) != EXIT_OK) goto done;
+        if ((code = cli_class_output(m, "maximize", "class", cls, &unit)) != EXIT_OK) goto done;
     } else if (layer >= L) {
         code = L < 2 ? cli_fail(EXIT_USAGE, "maximize: this network has no hidden layer (use --class)")
                      : cli_fail(EXIT_USAGE, "maximize: --layer %d is out of range (hidden layers are 1..%d)", layer,

@@ -20,12 +20,14 @@ static const command COMMANDS[] = {
     {"heatmap", cmd_heatmap, "input x weights: what one hidden neuron sees in an input"},
     {"activations", cmd_activations, "the hidden layer's outputs for one input, as a grid"},
     {"templates", cmd_templates, "what each output class responds to in input space"},
+    {"contributions", cmd_contributions, "which hidden neurons voted for this answer, and how much (one input)"},
     {"explain", cmd_explain, "attribution maps: which pixels made an output (gradient, IG, LRP, ...)"},
     {"neuron", cmd_neuron, "what one hidden neuron is looking for: a card over the test set"},
     {"maximize", cmd_maximize, "the input that drives a neuron or an output highest"},
     {"report", cmd_report, "an HTML report of a model: history, confusion, every neuron, mistakes"},
     {"export", cmd_export, "weights and biases as NumPy .npy files (or network2.py JSON)"},
     {"import", cmd_import, "a network saved by network2.py (JSON) as a digitlens model"},
+    {"embed", cmd_embed, "the data set mapped to 2-D (PCA, t-SNE) in pixel and hidden-layer space"},
     {NULL, NULL, NULL},
 };
 
@@ -34,8 +36,8 @@ static void usage(void)
     FILE *f = stdout;
     fprintf(f, "usage: digitlens COMMAND [options]   (digitlens COMMAND --help for its options)\n\n"
                "commands:\n");
-    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-12s %s\n", c->name, c->summary);
-    fprintf(f, "  %-12s %s\n\nlayers are numbered from the input: layer L (1 = the first hidden layer) holds\n"
+    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-14s %s\n", c->name, c->summary);
+    fprintf(f, "  %-14s %s\n\nlayers are numbered from the input: layer L (1 = the first hidden layer) holds\n"
                "network.py's weights[L-1] and biases[L-1].\n\nexample:\n"
                "  digitlens train --data data/mnist --epochs 30 --out mnist.dlm\n"
                "  digitlens test --model mnist.dlm\n",

@@ -346,18 +346,14 @@ const char *cli_data_file(const char *dir, const char *name, const char *overrid
     return buf;
 }
 
-int cli_class_output(const dl_model *m, const char *cmd, int cls, int *out)
+int cli_class_output(const dl_model *m, const char *cmd, const char *flag, int cls, int *out)
 {
-    for (int k = 0; k < m->nclasses; k++)
-        if (m->classes[k] == cls) {
-            *out = k;
-            return EXIT_OK;
-        }
+    if ((*out = cli_output_of(m, cls)) >= 0) return EXIT_OK;
     char list[1024];
     size_t n = 0;
     for (int k = 0; k < m->nclasses && n + 8 < sizeof list; k++)
         n += (size_t)snprintf(list + n, sizeof list - n, "%s%d", k ? ", " : "", m->classes[k]);
-    return cli_fail(EXIT_USAGE, "%s: --class %d is not one of this model's classes (%s)", cmd, cls, list);
+    return cli_fail(EXIT_USAGE, "%s: --%s %d is not one of this model's classes (%s)", cmd, flag, cls, list);
 }
 
 int cli_ncores(void)
@@ -402,4 +398,11 @@ void cli_json_string(const char *s)
         n -= (size_t)k;
     }
     putchar('"');
+}
+
+int cli_seen(const cli_opt *opts, const void *dst)
+{
+    for (const cli_opt *o = opts; o->name; o++)
+        if (o->dst == dst) return o->seen;
+    return 0;
 }

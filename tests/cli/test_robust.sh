@@ -115,7 +115,7 @@ w=$(png_width "$TMP/wl2/neuron-001.png")
 grep -q "^wrote 2 neuron pictures and $TMP/wl2/grid.png$" <<<"$OUT" && pass a_trailing_slash_is_not_doubled ||
   fail a_trailing_slash_is_not_doubled "$OUT"
 run "$DL" heatmap --model "$TMP/m28.dlm" --images "$FIX28/t10k-images-idx3-ubyte.gz" --class 1 --rank 2 --out "$TMP/h2.png"
-grep -q "^class 1: hidden neuron [0-9] has the 2nd largest weight into it ([-0-9.]*); wrote" <<<"$OUT" &&
+grep -q "^class 1: hidden neuron [0-9] has the 2nd largest weight into it ([-0-9.]*)$" <<<"$OUT" &&
   pass heatmap_rank_2_says_2nd_largest || fail heatmap_rank_2_says_2nd_largest "$OUT $ERR"
 run "$DL" train --data "$FIX" --layers 16,1,2 --epochs 1 --out "$TMP/one.dlm"
 grep -q "^training 16,1,2 on 400 images (quadratic, scaled init, batch 10, eta 3), 1 epoch$" <<<"$ERR" &&
