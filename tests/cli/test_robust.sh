@@ -149,6 +149,16 @@ run "$DL" help
 grep -q "network.py's weights\[L-1\]" <<<"$OUT" && "$DL" weights --help | grep -q "network.py's weights\[L-1\]" &&
   pass help_says_layer_L_is_network_py_weights_L_minus_1 || fail help_says_layer_L_is_network_py_weights_L_minus_1 "$OUT"
 
+# Every command that writes into a directory refuses an --out named like a
+# file, and names only the required options that are missing.
+for c in weights templates neuron report embed; do
+  extra=""; [ "$c" = neuron ] && extra="--neuron 0"
+  expect_fail "${c}_out_named_like_a_file_is_refused" 2 "^digitlens: $c: --out is the directory the files go into, and '.*w.png' looks like a file's name" \
+    "$DL" $c --model "$TMP/m28.dlm" $extra --out "$TMP/w.png"
+  expect_fail "${c}_names_only_the_missing_out" 2 "^digitlens: $c: --out DIR is required$" "$DL" $c --model "$TMP/m28.dlm" $extra
+done
+[ -e "$TMP/w.png" ] && fail out_named_like_a_file_creates_nothing "w.png exists" || pass out_named_like_a_file_creates_nothing
+
 # --- files given by flag are never paired with the default directory's (defect 4) ----
 # A working directory whose data/mnist holds other data (28 x 28, as MNIST).
 mkdir -p "$TMP/cwd/data/mnist"
