@@ -151,7 +151,7 @@ grep -q "network.py's weights\[L-1\]" <<<"$OUT" && "$DL" weights --help | grep -
 
 # Every command that writes into a directory refuses an --out named like a
 # file, and names only the required options that are missing.
-for c in weights templates neuron report embed; do
+for c in weights templates neuron report embed explore; do
   extra=""; [ "$c" = neuron ] && extra="--neuron 0"
   expect_fail "${c}_out_named_like_a_file_is_refused" 2 "^digitlens: $c: --out is the directory the files go into, and '.*w.png' looks like a file's name" \
     "$DL" $c --model "$TMP/m28.dlm" $extra --out "$TMP/w.png"

@@ -10,17 +10,18 @@
  * A model that loads must survive: encoding and decoding again, a forward
  * pass, and (when small enough to be quick) the weight picture, the weight
  * grid, the activation and heatmap pictures, class templates and PNG
- * encoding of a picture, with the arbitrary floats (NaN, infinities,
- * huge values) such a file may hold.  A small one is also resumed for one
- * more epoch, as `train --resume` would, on made-up data of the size its
- * training state names: every field that indexes (epoch, position,
- * shuffle) has to have been checked at load.
+ * encoding of a picture, the explorer's page, with the arbitrary floats
+ * (NaN, infinities, huge values) such a file may hold.  A small one is also
+ * resumed for one more epoch, as `train --resume` would, on made-up data of
+ * the size its training state names: every field that indexes (epoch,
+ * position, shuffle) has to have been checked at load.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "digitlens/explore.h"
 #include "digitlens/model.h"
 #include "digitlens/png.h"
 #include "digitlens/train.h"
@@ -130,6 +131,13 @@ static void exercise(const dl_model *m)
             draw(c);
             dl_canvas_free(c);
             dl_contrib_free(v);
+        }
+        { /* the explorer's page: written whole, or refused with a message */
+            char *html = NULL;
+            size_t hl = 0;
+            dl_status ps = dl_explore_page(m, NULL, &html, &hl, NULL, &e);
+            if (ps == DL_OK ? !html || strlen(html) != hl : html != NULL || bad_message(&e, ps)) abort();
+            free(html);
         }
         int K = n->sizes[L - 1] < 4 ? n->sizes[L - 1] : 4;
         float *maps = malloc((size_t)K * np * sizeof *maps);
