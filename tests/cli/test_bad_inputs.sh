@@ -501,9 +501,15 @@ if [ -n "$TABLE" ]; then
   cat >>"$TABLE" <<'EOF'
 
 Limits behind these answers: IDX files hold at most 10,000,000 images of at most 4096 x 4096 and
-512 MiB of pixels; a gzip stream must end exactly where its header's data ends. Pictures are at
-most 64 MiB, 16384 pixels a side and 16,777,216 pixels in all, must hold all the data their
-header promises, and a PNG's data may inflate to no more than its pixels need. Models are at
+512 MiB of pixels; a gzip stream must end exactly where its header's data ends.
+`classify --images F --index N` is the one reader that stops early: it reads (and inflates)
+F only as far as image N, after checking the header as everywhere else and that the file
+states the length the header implies (its size, or for gzip the trailer's length); a file
+that does not is read and checked whole, so a truncated, padded or inflating-past-its-end file
+gets the same answer as from `test`. Damage past image N behind an intact trailer goes unseen
+by `classify`; `test` and `train` read every byte. Pictures are at most 64 MiB, 16384 pixels a
+side and 16,777,216 pixels in all, must hold all the data their header promises and end where
+their format says, and a PNG's data may inflate to no more than its pixels need. Models are at
 most 256 MiB, 8 layers of at most 65,536 neurons and 16,777,216 parameters, all finite.
 network2.py JSON is at most 192 MiB, 2^20 lists and objects, 16,777,280 numbers and 1 MiB of
 strings. Every count and size is checked before anything is allocated for it.
