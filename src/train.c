@@ -8,6 +8,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "digitlens/train.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -160,6 +163,82 @@ static const dl_kernel_ops ref_ops = {ref_new, ref_train, ref_sync, ref_free};
 
 const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
 
+/* --- divergence ------------------------------------------------------------ */
+
+/* Where an epoch began: the parameters and momentum's velocity (one copy
+ * each) and the whole state's scalars.  The arrays the state points at
+ * need no copy: the shuffle, at an epoch's start, is drawn from the RNG
+ * kept here (and mid-epoch, in a resumed run, it does not change), and
+ * early stopping's kept parameters, like its counters and the schedule's
+ * η, change only after an epoch has been checked (judge_epoch). */
+typedef struct finite_point {
+    float *params;
+    float *velocity; /* NULL without momentum */
+    dl_train_state at;
+} finite_point;
+
+static void finite_point_free(finite_point *f)
+{
+    free(f->params);
+    free(f->velocity);
+    f->params = f->velocity = NULL;
+}
+
+static dl_status finite_point_init(finite_point *f, const dl_net *net, const dl_train_state *s, dl_err *e)
+{
+    f->params = malloc(net->nparams * sizeof(float));
+    f->velocity = s->velocity ? malloc(net->nparams * sizeof(float)) : NULL;
+    if (!f->params || (s->velocity && !f->velocity)) {
+        finite_point_free(f);
+        return dl_err_set(e, DL_ENOMEM, "out of memory for a copy of %zu parameters", net->nparams);
+    }
+    return DL_OK;
+}
+
+/* At an epoch's start, when the net and the velocity are exact (synced). */
+static void finite_point_keep(finite_point *f, const dl_net *net, const dl_train_state *s)
+{
+    memcpy(f->params, net->params, net->nparams * sizeof(float));
+    if (f->velocity) memcpy(f->velocity, s->velocity, net->nparams * sizeof(float));
+    f->at = *s;
+}
+
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* 0 when the parameters, the velocity or the epoch's summed cost stopped
+ * being finite (read after sync). */
+static int finite_point_ok(const dl_net *net, const dl_train_state *s)
+{
+    return isfinite(s->cost_sum) && all_finite(net->params, net->nparams) &&
+           (!s->velocity || all_finite(s->velocity, net->nparams));
+}
+
+/* Puts the net, the velocity and the state back as the epoch began, frees
+ * f, and returns DL_ENUMERIC with *e filled.  The kernel must be destroyed
+ * first: the fast one keeps its own copy of W[0] and of its velocity, so
+ * a kernel that outlived the restore would train on the diverged values
+ * (training again means a new dl_train call, which makes a new kernel). */
+static dl_status finite_point_restore(finite_point *f, dl_net *net, dl_train_state *s, const dl_train_opts *o,
+                                      dl_err *e)
+{
+    uint32_t epoch = s->epoch + 1;
+    memcpy(net->params, f->params, net->nparams * sizeof(float));
+    if (f->velocity) memcpy(s->velocity, f->velocity, net->nparams * sizeof(float));
+    /* The same arrays (order, velocity, kept): only the scalars differ. */
+    *s = f->at;
+    finite_point_free(f);
+    char l2[48] = "";
+    if (o->lambda > 0) snprintf(l2, sizeof l2, " with lambda %g", (double)o->lambda);
+    return dl_err_set(e, DL_ENUMERIC, "training diverged in epoch %u: the parameters stopped being finite (eta %g%s "
+                      "is too large for this data; try a smaller --eta%s)", epoch, (double)o->eta, l2,
+                      o->lambda > 0 ? " or --lambda" : "");
+}
+
 /* --- the loop ------------------------------------------------------------ */
 
 static void swap_params(dl_net *net, float *kept)
@@ -185,6 +264,17 @@ static dl_status check_opts(const dl_net *net, const dl_dataset *train, const dl
         return dl_err_set(e, DL_EINVAL, "training state is for %u examples, data has %zu", s->n,
                           train->n);
     if (train->n == 0) return dl_err_set(e, DL_EINVAL, "no training examples");
+    /* hist[s->epoch] is written below: an epoch that does not fit an int
+     * would index far outside it (model files are checked at load too). */
+    if (s->epoch > INT32_MAX || s->pos >= s->n || !s->order)
+        return dl_err_set(e, DL_EINVAL, "training state out of range (epoch %u, position %u of %u)",
+                          s->epoch, s->pos, s->n);
+    /* L2 as in chapter 3: weight decay factor (1 − ηλ/n) each mini-batch
+     * (the schedule only lowers η, so the options' η is the worst case). */
+    float decay = 1.0f - o->eta * o->lambda / (float)train->n;
+    if (!(decay > 0.0f))
+        return dl_err_set(e, DL_EINVAL, "the L2 decay factor 1 - eta*lambda/n = %g is not above 0 (eta %g, lambda %g, "
+                          "%zu examples)", (double)decay, (double)o->eta, (double)o->lambda, train->n);
     if ((s->velocity || s->kept) && s->nparams != net->nparams)
         return dl_err_set(e, DL_EINVAL, "training state is for %zu parameters, the network has %zu", s->nparams,
                           net->nparams);
@@ -256,10 +346,17 @@ dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const d
     dl_sgd sgd = {o->cost, o->momentum, o->momentum > 0.0f ? s->velocity : NULL, o->dropout};
     void *k = ops->create(net, &sgd, o->threads, e);
     if (!k) return e ? e->code : DL_ENOMEM;
+    /* The last finite model, to go back to when an epoch diverges. */
+    finite_point fp;
+    if (finite_point_init(&fp, net, s, e) != DL_OK) {
+        ops->destroy(k);
+        return e ? e->code : DL_ENOMEM;
+    }
     /* Whole batches per call, so a span never splits one. */
     uint32_t span = (SPAN + (uint32_t)o->batch - 1) / (uint32_t)o->batch * (uint32_t)o->batch;
 
     while ((int)s->epoch < o->epochs && !s->stopped) {
+        finite_point_keep(&fp, net, s);
         if (s->pos == 0) {
             /* Each epoch's order depends only on the RNG state, so a run
              * resumed from a saved state reproduces it exactly. */
@@ -288,18 +385,25 @@ dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const d
             if (o->stop && *o->stop && s->pos < s->n) {
                 ops->sync(k);
                 ops->destroy(k);
+                if (!finite_point_ok(net, s)) return finite_point_restore(&fp, net, s, o, e);
+                finite_point_free(&fp);
                 return dl_err_set(e, DL_EINTR, "stopped in epoch %u after %u of %u examples",
                                   s->epoch + 1, s->pos, s->n);
             }
         }
         double secs = now_seconds() - t0;
         ops->sync(k);
+        if (!finite_point_ok(net, s)) {
+            ops->destroy(k);
+            return finite_point_restore(&fp, net, s, o, e);
+        }
         dl_epoch_stat stat = {0, 0, (float)(s->cost_sum / (double)s->n), (float)secs, eta};
         if (eval) {
             dl_eval ev;
             st = dl_evaluate_simd(v, net, eval, o->cost, o->threads, &ev, e);
             if (st != DL_OK) {
                 ops->destroy(k);
+                finite_point_free(&fp);
                 return st;
             }
             stat.correct = (uint32_t)ev.correct;
@@ -317,10 +421,12 @@ dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const d
         }
         if (o->stop && *o->stop && (int)s->epoch < o->epochs && !s->stopped) {
             ops->destroy(k);
+            finite_point_free(&fp);
             return dl_err_set(e, DL_EINTR, "stopped after epoch %u", s->epoch);
         }
     }
     ops->destroy(k);
+    finite_point_free(&fp);
     if (s->kept && s->best_epoch > 0) {
         swap_params(net, s->kept);
         s->kept_is_last = 1;

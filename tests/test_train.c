@@ -1,5 +1,6 @@
 /* test_train.c — SGD on small problems, determinism, interrupt and resume,
  * and the real-data acceptance figures (skipped when MNIST is absent). */
+#include <math.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,10 @@ static dl_model *fresh(const dl_dataset *d, int hidden, uint64_t seed)
     dl_err e;
     dl_model *m = dl_model_new(3, sizes, 4, 4, &e);
     cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, seed, d, &e), DL_OK);
+    /* Settings as train records them (a model file's state is checked against them). */
+    m->epochs_planned = 50;
+    m->batch = 10;
+    m->eta = 3.0f;
     dl_model_reserve_history(m, 50, &e);
     return m;
 }
@@ -254,4 +259,135 @@ Test(train, a_relu_softmax_net_learns_with_either_kernel)
     dl_model_free(m);
     dl_dataset_free(d);
     dl_dataset_free(t);
+}
+
+Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
+{
+    /* A 1-1-2 network built to overflow: the hidden neuron is saturated at
+     * 1, output 0's weight -3.4e38 and bias +3.4e38 put its activation at
+     * 0.5 for a label 0, so with eta 1e38 the first step pushes the bias
+     * past FLT_MAX, as a run whose learning rate is far too large does. */
+    int sizes[] = {1, 1, 2};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 1, 1, &e);
+    dl_dataset *d = dl_dataset_new(2, 1, 1, &e);
+    cr_assert(m && d);
+    d->pixels[0] = d->pixels[1] = 255;
+    d->labels[0] = d->labels[1] = 0;
+    cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, d, &e), DL_OK);
+    dl_net *n = m->net;
+    n->w[0][0] = 3e38f;
+    n->b[0][0] = 0.0f;
+    n->w[1][0] = -3.4e38f;
+    n->b[1][0] = 3.4e38f;
+    n->w[1][1] = 0.0f;
+    n->b[1][1] = 0.0f;
+    size_t bytes = n->nparams * sizeof(float);
+    float *before = malloc(bytes);
+    memcpy(before, n->params, bytes);
+    dl_rng rng = m->state.rng;
+    dl_epoch_stat hist[3];
+    for (int k = 0; k < 2; k++) {
+        dl_kernel kern = k ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST;
+        dl_train_opts o = {.epochs = 3, .batch = 1, .eta = 1e38f, .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = kern};
+        cr_assert_eq(dl_train(n, d, d, &o, &m->state, hist, NULL, NULL, &e), DL_ENUMERIC, "kernel %d", k);
+        cr_expect(strstr(e.msg, "training diverged in epoch 1: the parameters stopped being finite"), "%s", e.msg);
+        cr_assert(memcmp(n->params, before, bytes) == 0, "kernel %d: not the parameters the epoch began with", k);
+        cr_assert_eq(m->state.epoch, 0);
+        cr_assert_eq(m->state.pos, 0);
+        cr_assert(memcmp(&m->state.rng, &rng, sizeof rng) == 0, "kernel %d: the generator moved on", k);
+    }
+    free(before);
+    dl_model_free(m);
+    dl_dataset_free(d);
+}
+
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+Test(train, a_diverging_epoch_with_momentum_and_early_stopping_goes_back_to_a_finite_model)
+{
+    /* The trap above, after one finite epoch at a tiny eta that leaves
+     * momentum's velocity non-zero and early stopping's best epoch set: the
+     * next epoch at eta 1e38 overflows, velocity first (it would be inf,
+     * then NaN).  Everything must be back as epoch 2 began, and training
+     * can go on (a new kernel, with the restored velocity). */
+    int sizes[] = {1, 1, 2};
+    dl_err e;
+    for (int k = 0; k < 2; k++) {
+        dl_kernel kern = k ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST;
+        dl_model *m = dl_model_new(3, sizes, 1, 1, &e);
+        dl_dataset *d = dl_dataset_new(2, 1, 1, &e);
+        cr_assert(m && d);
+        d->pixels[0] = d->pixels[1] = 255;
+        d->labels[0] = d->labels[1] = 0;
+        cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, d, &e), DL_OK);
+        dl_net *n = m->net;
+        n->w[0][0] = 3e38f;
+        n->b[0][0] = 0.0f;
+        n->w[1][0] = -3.4e38f;
+        n->b[1][0] = 3.4e38f;
+        n->w[1][1] = 0.0f;
+        n->b[1][1] = 0.0f;
+        dl_epoch_stat hist[4];
+        dl_train_opts o = {.epochs = 1, .batch = 1, .eta = 1e-30f, .cost = DL_COST_QUADRATIC, .threads = 1,
+                           .kernel = kern, .momentum = 0.5f, .early_stop = 1};
+        cr_assert_eq(dl_train(n, d, d, &o, &m->state, hist, NULL, NULL, &e), DL_OK, "kernel %d: %s", k, e.msg);
+        dl_train_state *s = &m->state;
+        cr_assert(s->velocity && s->kept);
+        size_t P = n->nparams, bytes = P * sizeof(float);
+        int moving = 0;
+        for (size_t i = 0; i < P; i++) moving |= s->velocity[i] != 0.0f;
+        cr_assert(moving, "kernel %d: the first epoch left no velocity to restore", k);
+        float *params = malloc(bytes), *vel = malloc(bytes), *kept = malloc(bytes);
+        memcpy(params, n->params, bytes);
+        memcpy(vel, s->velocity, bytes);
+        memcpy(kept, s->kept, bytes);
+        dl_rng rng = s->rng;
+        o.epochs = 3;
+        o.eta = 1e38f;
+        cr_assert_eq(dl_train(n, d, d, &o, s, hist, NULL, NULL, &e), DL_ENUMERIC, "kernel %d", k);
+        cr_expect(strstr(e.msg, "training diverged in epoch 2"), "%s", e.msg);
+        cr_assert(all_finite(n->params, P) && all_finite(s->velocity, P) && all_finite(s->kept, P),
+                  "kernel %d: a value stayed not finite", k);
+        cr_assert(memcmp(n->params, params, bytes) == 0, "kernel %d: not the parameters epoch 2 began with", k);
+        cr_assert(memcmp(s->velocity, vel, bytes) == 0, "kernel %d: not the velocity epoch 2 began with", k);
+        cr_assert(memcmp(s->kept, kept, bytes) == 0, "kernel %d: early stopping's best parameters moved", k);
+        cr_assert_eq(s->epoch, 1);
+        cr_assert_eq(s->pos, 0);
+        cr_assert_eq(s->best_epoch, 1);
+        cr_assert_eq(s->kept_is_last, 0);
+        cr_assert_eq(s->stopped, 0);
+        cr_assert(memcmp(&s->rng, &rng, sizeof rng) == 0, "kernel %d: the generator moved on", k);
+        /* Training on from there at a sane rate stays finite. */
+        o.eta = 1e-30f;
+        o.epochs = 2;
+        cr_assert_eq(dl_train(n, d, d, &o, s, hist, NULL, NULL, &e), DL_OK, "kernel %d: %s", k, e.msg);
+        cr_assert(all_finite(n->params, P) && all_finite(s->velocity, P), "kernel %d", k);
+        cr_assert_eq(s->epoch, 2);
+        free(params);
+        free(vel);
+        free(kept);
+        dl_model_free(m);
+        dl_dataset_free(d);
+    }
+}
+
+Test(train, an_l2_decay_factor_at_or_below_zero_is_refused)
+{
+    dl_dataset *d = separable(40, 5);
+    dl_model *m = fresh(d, 4, 3);
+    /* 1 - 100*0.4/40 = 0 */
+    dl_train_opts o = {.epochs = 1, .batch = 10, .eta = 100.0f, .lambda = 0.4f, .cost = DL_COST_QUADRATIC, .threads = 1,
+                       .kernel = DL_KERNEL_FAST};
+    dl_err e;
+    cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e), DL_EINVAL);
+    cr_expect(strstr(e.msg, "L2 decay factor"), "%s", e.msg);
+    cr_assert_eq(m->state.epoch, 0);
+    dl_model_free(m);
+    dl_dataset_free(d);
 }

@@ -23,9 +23,15 @@
  *   u32 CRC-32 (zlib) of every byte before it
  * Written atomically (fileio).  Loading checks magic, version, every size
  * against the limits and the file length before allocating, then the CRC,
- * then every field against the others (activations, a cost that fits the
- * output, hyper-parameters in range, a training state that could have
- * happened).
+ * then every field against the others: activations and a cost that fit
+ * the output; hyper-parameters in range (momentum, dropout, patience and
+ * schedule too, none in an imported model); the training state (epochs
+ * done = history length <= epochs planned; a mid-epoch position inside a
+ * shuffle that is a permutation of the ntrain images; finite, non-negative
+ * η, λ and summed cost; a live RNG state; the schedule's η, the best epoch
+ * and the stop against the history and options; a finite velocity and
+ * kept parameters only where momentum and early stopping could have made
+ * them), so resuming can index with them.
  */
 #ifndef DIGITLENS_MODEL_H
 #define DIGITLENS_MODEL_H
@@ -41,6 +47,8 @@
 #define DL_MODEL_PARTIAL 1u   /* flags: training was interrupted */
 #define DL_MODEL_SUBSET 2u    /* flags: trained on chosen classes (--digits); other labels are skipped */
 #define DL_MODEL_MAX_BYTES (256u * 1024 * 1024)
+#define DL_MODEL_MAX_EPOCHS 1000000u  /* epochs done or planned */
+#define DL_MODEL_MAX_BATCH 1000000u   /* mini-batch size */
 
 typedef struct dl_model {
     dl_net *net;                 /* owned */
@@ -99,6 +107,12 @@ dl_status dl_model_encode_version(const dl_model *m, uint32_t version, unsigned 
                                   dl_err *e);
 dl_status dl_model_decode(const unsigned char *buf, size_t len, const char *name,
                           dl_model **out, dl_err *e);
+
+/* 1 when the model knows its parameters before training (init_params
+ * differs from params); 0 for an imported model, whose file has only the
+ * trained ones (init_params then holds a copy, and a "change since
+ * initialisation" would be zero everywhere). */
+int dl_model_has_init(const dl_model *m);
 
 /* Makes a labelled data set fit model m, so that its labels are the
  * model's output indices: the same image shape (rows x cols), and for a

@@ -78,7 +78,15 @@ typedef void (*dl_progress_fn)(const dl_progress *p, void *ctx);
  * with s->stopped set.  With early stopping, the net returns holding the
  * best epoch's parameters and s->kept the last epoch's (kept_is_last); a
  * later call swaps them back first, so training in several calls (legs
- * between checkpoints, a resumed file) computes what one call would. */
+ * between checkpoints, a resumed file) computes what one call would.
+ * Returns DL_ENUMERIC when an epoch leaves a parameter, momentum's velocity
+ * or the cost not finite (the learning rate or L2 strength is too large):
+ * net and s (velocity included; early stopping's kept parameters and
+ * counters are untouched until an epoch has been checked) are then put back
+ * as they were when that epoch began, the last finite model (this keeps one
+ * copy of the parameters, and one of the velocity).  A decay factor
+ * 1 − ηλ/n <= 0 (every step would flip the weights' signs or zero them) is
+ * DL_EINVAL. */
 dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *opts, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e);

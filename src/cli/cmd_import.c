@@ -54,8 +54,9 @@ int cmd_import(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!!json + !!onnx != 1 || !out)
-        return cli_fail(EXIT_USAGE, "import: --out FILE and one of --nielsen FILE or --onnx FILE are required");
+    if ((rc = cli_require(&cmd, opts, "out"))) return rc;
+    if (!!json + !!onnx != 1)
+        return cli_fail(EXIT_USAGE, "import: exactly one of --nielsen FILE or --onnx FILE is required");
     int rows = 0, cols = 0;
     if (shape && !parse_shape(shape, &rows, &cols))
         return cli_fail(EXIT_USAGE, "import: --shape '%s' is not ROWSxCOLS (e.g. 28x28; each 1..%d)", shape,
