@@ -73,7 +73,7 @@ echo "build:   $($CC --version | head -1), -O3 ${ARCH:-(portable)}; embed kernel
 echo "vectors: $n images as pixels (784-d) and as the hidden layer (100-d) of a 784-100-10 model"
 echo "         trained here (${BENCH_EMBED_EPOCHS:-30} epochs, test accuracy $acc)"
 if [ -n "$SK" ]; then
-    echo "scikit-learn: $("$SK" -c 'import sklearn; print(sklearn.__version__)') ($SK), TSNE(method='barnes_hut', angle=0.5, init='pca', learning_rate='auto', n_jobs=$T), OMP_NUM_THREADS=$T"
+    echo "scikit-learn: $("$SK" -c 'import sklearn; print(sklearn.__version__)') ($SK), TSNE(method='barnes_hut', angle=0.5, init='pca', learning_rate='auto', n_jobs=$T), OMP_NUM_THREADS=$T, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}"
 else
     echo "scikit-learn: not installed (apt-get install python3-sklearn): digitlens alone"
 fi
