@@ -40,7 +40,10 @@ endif
 LIB_SRC  := $(wildcard src/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c) $(wildcard tests/support/*.c)
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The explorer page's style, markup and script, compiled in as text.
+EXPLORE_JS     := src/explore_net.js src/explore_prep.js src/explore_ui.js
+EXPLORE_ASSETS := src/explore.css src/explore_body.html $(EXPLORE_JS)
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/explore_assets.o
 CLI_OBJ  := $(CLI_SRC:src/cli/%.c=$(BUILD)/obj/cli/%.o)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.o)
 LIB      := $(BUILD)/libdigitlens.a
@@ -53,6 +56,16 @@ all: $(BIN)
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/explore_assets.c: $(EXPLORE_ASSETS) scripts/text2c.sh
+	@mkdir -p $(dir $@)
+	{ scripts/text2c.sh dl_explore_css src/explore.css && \
+	  scripts/text2c.sh dl_explore_body src/explore_body.html && \
+	  scripts/text2c.sh dl_explore_js $(EXPLORE_JS); } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

@@ -114,5 +114,6 @@ int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_contributions(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
 
 #endif

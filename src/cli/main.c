@@ -27,6 +27,7 @@ static const command COMMANDS[] = {
     {"neuron", cmd_neuron, "what one hidden neuron is looking for: a card over the test set"},
     {"maximize", cmd_maximize, "the input that drives a neuron or an output highest"},
     {"report", cmd_report, "an HTML report of a model: history, confusion, every neuron, mistakes"},
+    {"explore", cmd_explore, "an offline page: draw a digit and watch every neuron respond, live"},
     {"export", cmd_export, "weights and biases as NumPy .npy files (or network2.py JSON)"},
     {"import", cmd_import, "a network saved by network2.py (JSON) as a digitlens model"},
     {"embed", cmd_embed, "the data set mapped to 2-D (PCA, t-SNE) in pixel and hidden-layer space"},

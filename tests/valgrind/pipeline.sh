@@ -1,9 +1,9 @@
 # pipeline.sh — one short run of everything a user does, each command under
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
-# templates, classify PNG files, write a report, export and import JSON,
-# and map the test set (embed).  Any invalid read or write, use of
-# uninitialised memory, or definitely lost block fails that step (memcheck
+# templates, classify PNG files, write a report and the explorer, export and
+# import JSON, and map the test set (embed).  Any invalid read or write, use
+# of uninitialised memory, or definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -43,6 +43,8 @@ memcheck classify_pngs "$DL" classify --model "$TMP/m.dlm" --json "$TMP/png/0000
 # The report's threads (stored pass, statistics, drawing, the write queue) and
 # the JSON door, both ways.
 memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" --threads 2 --mistakes 3 --quiet
+# The explorer beside that report: test digits picked, the report's slot filled.
+memcheck explore "$DL" explore --model "$TMP/m.dlm" --data "$FIX" --samples 20 --out "$TMP/r" --quiet
 memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
 memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
 memcheck embed "$DL" embed --model "$TMP/m.dlm" --data "$FIX" --perplexity 5 --iterations 60 --threads 2 --glyphs --out "$TMP/e"
