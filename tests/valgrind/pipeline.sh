@@ -19,6 +19,16 @@ mkdir -p "$FIX" "$TMP/png"
 "${MKFIXTURE:-build/mkfixture}" --png "$TMP/png" "$FIX/t10k-images-idx3-ubyte.gz" 2 || { fail fixtures "png"; finish; }
 IMG=$FIX/t10k-images-idx3-ubyte.gz
 
+# valgrind hides AVX-512 from the program it runs, so the kernels' dispatch
+# (include/digitlens/simd.h) must pick a variant valgrind can execute:
+# avx2 on a CPU that has it, else generic; never avx512.  The training step
+# below then runs that variant under memcheck.
+want=generic
+grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && want=avx2
+got=$(valgrind -q "$DL" --version 2>&1 | sed -n 's/^kernels: \([a-z0-9]*\).*/\1/p')
+if [ "$got" = "$want" ]; then pass valgrind_runs_a_variant_it_can_execute
+else fail valgrind_runs_a_variant_it_can_execute "under valgrind 'digitlens --version' says kernels '$got', expected $want"; fi
+
 # memcheck NAME CMD...: runs the command under memcheck; passes when it exits 0.
 memcheck() {
   local name=$1
