@@ -14,7 +14,7 @@
  *       with --other, of another map of the same points (scikit-learn's),
  *       both measured by the same function.  Output: "key value" lines.
  *   bench_embed vector-unit
- *       prints the vector unit the embed kernel was built for.
+ *       prints the vector unit the library's embed kernels were built for.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,17 +97,6 @@ static int dump(const char *images, const char *model, const char *out, size_t l
     return rc;
 }
 
-#if defined(__AVX__) && !defined(__AVX512F__)
-static const char *defined_fma(void)
-{
-#if defined(__FMA__)
-    return "AVX2 + FMA (8 floats per vector)";
-#else
-    return "AVX (8 floats per vector)";
-#endif
-}
-#endif
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -182,16 +171,8 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    /* The vector unit the embed kernel was compiled for (embed_internal.h
-     * picks it from the same predefined macros). */
     if (argc == 2 && !strcmp(argv[1], "vector-unit")) {
-#if defined(__AVX512F__)
-        puts("AVX-512 (16 floats per vector)");
-#elif defined(__AVX__)
-        puts(defined_fma());
-#else
-        puts("SSE2 (4 floats per vector)");
-#endif
+        puts(dl_embed_vector_unit());
         return 0;
     }
     if (argc >= 5 && !strcmp(argv[1], "dump")) return dump(argv[2], argv[3], argv[4], argc > 5 ? strtoul(argv[5], NULL, 10) : 0);

@@ -25,8 +25,6 @@ cd "$(dirname "$0")/.."
 
 if [ "${BENCH_EMBED:-1}" = 0 ]; then echo "embed: skipped (BENCH_EMBED=0)"; exit 0; fi
 CC=${CC:-cc}
-ARCH="-march=native"
-[ "${PORTABLE:-0}" = 1 ] && ARCH=""
 WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
 T=${BENCH_EMBED_THREADS:-2}
 LIMIT=${BENCH_EMBED_LIMIT:-0}
@@ -51,7 +49,7 @@ fi
 
 make -s build/libdigitlens.a digitlens
 # shellcheck disable=SC2086
-$CC -Iinclude -D_POSIX_C_SOURCE=200809L -O3 $ARCH -g -std=c11 $WARN -fno-math-errno \
+$CC -Iinclude -D_POSIX_C_SOURCE=200809L -O3 -g -std=c11 $WARN -fno-math-errno \
     bench/bench_embed.c build/libdigitlens.a -lstb -lz -lm -lpthread -ldl -o build/bench_embed
 
 SK=""
@@ -69,7 +67,7 @@ acc=$(./digitlens test --model "$TMP/m.dlm" --data "$DATA" --json | sed -n 's/.*
 build/bench_embed dump "$DATA/t10k-images-idx3-ubyte.gz" "$TMP/m.dlm" "$TMP" "$LIMIT" >"$TMP/shapes"
 n=$(head -1 "$TMP/shapes" | cut -d' ' -f2)
 echo "machine: $(nproc) cores, $cpu (${flags% }), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "build:   $($CC --version | head -1), -O3 ${ARCH:-(portable)}; embed kernel: $kunit"
+echo "build:   $($CC --version | head -1), the library as make built it; embed kernels: $kunit"
 echo "vectors: $n images as pixels (784-d) and as the hidden layer (100-d) of a 784-100-10 model"
 echo "         trained here (${BENCH_EMBED_EPOCHS:-30} epochs, test accuracy $acc)"
 if [ -n "$SK" ]; then
