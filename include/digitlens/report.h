@@ -45,12 +45,14 @@ typedef struct dl_report_opts {
     int misclassified;        /* gallery size: the first N misclassified test images (0..1000) */
     int top_k;                /* examples per end on each neuron card (1..64) */
     dl_attr_method method;    /* the gallery's attribution method */
+    int per_map_scale;        /* 1: each of a mistake's two maps on its own colour scale; 0: one shared */
     size_t maps;              /* test images mapped in "What the hidden layer does to the data"
                                  (PCA and t-SNE, embed_net.h); 0 leaves the section out */
 } dl_report_opts;
 
 /* title NULL, no test set, no font, 1 thread, 24 misclassified, top 8,
- * integrated gradients, 2000 images mapped. */
+ * integrated gradients, the two maps of a mistake on one scale, 2000
+ * images mapped. */
 dl_report_opts dl_report_opts_defaults(void);
 
 typedef struct dl_report_summary {
