@@ -11,6 +11,7 @@
 #include "digitlens/report.h"
 #include "digitlens/viz.h"
 
+#include "buf.h"
 #include "layer_pass.h"
 #include "parallel.h"
 
@@ -80,6 +81,12 @@ void dl_report_card_name(char *buf, size_t cap, int layer, int neuron);
 /* Runs r->jobs on up to `threads` threads, each picture encoded as PNG and
  * queued on r->writers; the first failure stops the rest. */
 dl_status dl_report_run_jobs(report_ctx *r, int threads, dl_err *e);
+
+/* "What the hidden layer does to the data" (report_embed.c): the first
+ * opts.maps test images mapped (PCA, t-SNE), img/embed.png and .svg queued
+ * on r->writers, the section appended to b.  Nothing without a test set or
+ * with opts.maps 0. */
+dl_status dl_report_embed_section(report_ctx *r, dl_buf *b, dl_err *e);
 
 /* The maximising inputs (after their jobs ran) in one row: img/maximize.png. */
 dl_status dl_report_maximize_row(report_ctx *r, dl_err *e);
