@@ -83,16 +83,17 @@ static const cli_opt *find_opt(const cli_opt *opts, const char *name)
     return NULL;
 }
 
-/* --resume continues with the model's settings so that the run ends as an
- * uninterrupted one would.  A flag given with another value would be
- * ignored: refuse it instead, saying what the model has.  Returns 0 or the
- * exit code (printed). */
 /* Chapter 3's settings as the command line asks for them. */
 typedef struct ch3_opts {
     dl_act hidden, output;
     double momentum, dropout;
     int early_stop, halve_after;
 } ch3_opts;
+
+/* --resume continues with the model's settings so that the run ends as an
+ * uninterrupted one would.  A flag given with another value would be
+ * ignored: refuse it instead, saying what the model has.  Returns 0 or the
+ * exit code (printed). */
 
 static int resume_conflicts(const cli_opt *opts, const dl_model *m, const char *model, const int *sizes,
                             int nl, dl_cost cost, dl_init init, double eta, double lambda, int batch,

@@ -240,7 +240,7 @@ bad resume_other_data 1 "a.dlm: was trained on different data \(fingerprint [0-9
 bad model_state_epoch_huge 1 "epoch.dlm: impossible training state \(4294967295 epochs done but 2 in the history; the file is damaged or was not written by digitlens\)" \
   "model whose training state says epoch 2^32 - 1 (CRC fixed up)" "$DL" train --data fix --epochs 5 --resume epoch.dlm --out r.dlm
 bad resume_differing_flag 2 "train: --eta 0.5 differs from a.dlm's 3 \(a resumed run keeps the model's settings, so it ends as the uninterrupted run would; drop --eta, or train a new model\)" \
-  "--resume with another --eta (also --batch, --cost, --lambda, --layers, --init, --seed)" "$DL" train --data fix --epochs 5 --resume a.dlm --eta 0.5 --out r.dlm
+  "--resume with another --eta (also --batch, --cost, --lambda, --layers, --init, --seed, --activation, --output, --momentum, --dropout, --early-stop, --eta-schedule)" "$DL" train --data fix --epochs 5 --resume a.dlm --eta 0.5 --out r.dlm
 
 # --- picture files ---------------------------------------------------------------------
 head -c 100 png/00000.png >pics/cut.png

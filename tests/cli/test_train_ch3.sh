@@ -56,6 +56,32 @@ run "$DL" "${ALL[@]}" --epochs 6 --quiet --checkpoint-every 2 --out "$TMP/legs.d
 cmp -s "$TMP/straight.dlm" "$TMP/legs.dlm" && pass checkpoints_with_every_extra_give_the_same_model \
   || fail checkpoints_with_every_extra_give_the_same_model "rc $RC $ERR"
 
+# --- --resume refuses other chapter-3 settings than the model's ---------------
+# Each would be silently ignored otherwise (the run keeps the model's), so
+# it is a usage error naming the model's value; the model, here also the
+# --out, is left as it was.
+# refused NAME MODEL "FLAG VALUE" HAVE [the run's other options...]
+refused() {
+  local name=$1 model=$2 flag=$3 have=$4
+  shift 4
+  cp "$model" "$TMP/before.dlm"
+  # shellcheck disable=SC2086
+  expect_fail "resume_refuses_a_different_$name" 2 \
+    "^digitlens: train: $flag differs from .*${model##*/}'s $have \(a resumed run keeps the model's settings" \
+    "$DL" "$@" --epochs 6 --resume "$model" $flag --out "$model"
+  cmp -s "$model" "$TMP/before.dlm" && [ "$(ls "$TMP" | grep -c "^${model##*/}")" = 1 ] &&
+    pass "resume_refusal_of_${name}_leaves_the_model_untouched" ||
+    fail "resume_refusal_of_${name}_leaves_the_model_untouched" "$model changed, or a file was left beside it"
+}
+refused activation "$TMP/leg.dlm" "--activation tanh" relu "${ALL[@]}"
+refused output "$TMP/leg.dlm" "--output sigmoid" softmax "${ALL[@]}"
+refused momentum "$TMP/leg.dlm" "--momentum 0.5" 0.8 "${ALL[@]}"
+refused dropout "$TMP/leg.dlm" "--dropout 0.3" 0.2 "${ALL[@]}"
+refused early_stop "$TMP/leg.dlm" "--early-stop 2" 0 "${ALL[@]}"
+refused eta_schedule "$TMP/leg.dlm" "--eta-schedule halve:5" halve:2 "${ALL[@]}"
+refused eta_schedule_of_a_constant_eta "$TMP/sm.dlm" "--eta-schedule halve:3" "constant eta" \
+  train --data "$FIX" --layers 16,6,2 --output softmax
+
 # --- the fast kernel does all of it, in every variant this CPU runs -------------
 # Same results as the reference kernel up to float rounding: the same test
 # score, the cost within 1e-4; and no note about falling back.
