@@ -12,19 +12,14 @@
 #include "digitlens/explain.h"
 #include "digitlens/model.h"
 #include "digitlens/viz_explain.h"
+#include "support/train_fixture.h"
 
 TestSuite(explain_acts);
 
 static dl_net *act_net(int nl, const int *sizes, dl_act hidden, dl_act output, uint64_t seed)
 {
-    dl_err e;
-    dl_net *n = dl_net_new(nl, sizes, &e);
-    cr_assert_not_null(n, "%s", e.msg);
-    dl_rng r;
-    dl_rng_seed(&r, seed);
-    dl_net_init(n, DL_INIT_SCALED, &r);
-    for (int l = 0; l + 2 < nl; l++) n->act[l] = hidden;
-    n->act[nl - 2] = output;
+    dl_net *n = tf_net(nl, sizes, seed);
+    tf_set_acts(n, &(tf_ch3){hidden, output, 0.0f, 0.0f});
     return n;
 }
 

@@ -261,20 +261,21 @@ Test(train, a_relu_softmax_net_learns_with_either_kernel)
     dl_dataset_free(t);
 }
 
-Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
+/* A 1-1-2 network built to overflow, and its two images: the hidden
+ * neuron is saturated at 1, output 0's weight -3.4e38 and bias +3.4e38 put
+ * its activation at 0.5 for a label 0, so with eta 1e38 the first step
+ * pushes the bias past FLT_MAX, as a run whose learning rate is far too
+ * large does. */
+static dl_model *overflow_trap(dl_dataset **d)
 {
-    /* A 1-1-2 network built to overflow: the hidden neuron is saturated at
-     * 1, output 0's weight -3.4e38 and bias +3.4e38 put its activation at
-     * 0.5 for a label 0, so with eta 1e38 the first step pushes the bias
-     * past FLT_MAX, as a run whose learning rate is far too large does. */
     int sizes[] = {1, 1, 2};
     dl_err e;
     dl_model *m = dl_model_new(3, sizes, 1, 1, &e);
-    dl_dataset *d = dl_dataset_new(2, 1, 1, &e);
-    cr_assert(m && d);
-    d->pixels[0] = d->pixels[1] = 255;
-    d->labels[0] = d->labels[1] = 0;
-    cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, d, &e), DL_OK);
+    *d = dl_dataset_new(2, 1, 1, &e);
+    cr_assert(m && *d);
+    (*d)->pixels[0] = (*d)->pixels[1] = 255;
+    (*d)->labels[0] = (*d)->labels[1] = 0;
+    cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, *d, &e), DL_OK);
     dl_net *n = m->net;
     n->w[0][0] = 3e38f;
     n->b[0][0] = 0.0f;
@@ -282,6 +283,15 @@ Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
     n->b[1][0] = 3.4e38f;
     n->w[1][1] = 0.0f;
     n->b[1][1] = 0.0f;
+    return m;
+}
+
+Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
+{
+    dl_err e;
+    dl_dataset *d;
+    dl_model *m = overflow_trap(&d);
+    dl_net *n = m->net;
     size_t bytes = n->nparams * sizeof(float);
     float *before = malloc(bytes);
     memcpy(before, n->params, bytes);
@@ -316,23 +326,12 @@ Test(train, a_diverging_epoch_with_momentum_and_early_stopping_goes_back_to_a_fi
      * next epoch at eta 1e38 overflows, velocity first (it would be inf,
      * then NaN).  Everything must be back as epoch 2 began, and training
      * can go on (a new kernel, with the restored velocity). */
-    int sizes[] = {1, 1, 2};
     dl_err e;
     for (int k = 0; k < 2; k++) {
         dl_kernel kern = k ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST;
-        dl_model *m = dl_model_new(3, sizes, 1, 1, &e);
-        dl_dataset *d = dl_dataset_new(2, 1, 1, &e);
-        cr_assert(m && d);
-        d->pixels[0] = d->pixels[1] = 255;
-        d->labels[0] = d->labels[1] = 0;
-        cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, d, &e), DL_OK);
+        dl_dataset *d;
+        dl_model *m = overflow_trap(&d);
         dl_net *n = m->net;
-        n->w[0][0] = 3e38f;
-        n->b[0][0] = 0.0f;
-        n->w[1][0] = -3.4e38f;
-        n->b[1][0] = 3.4e38f;
-        n->w[1][1] = 0.0f;
-        n->b[1][1] = 0.0f;
         dl_epoch_stat hist[4];
         dl_train_opts o = {.epochs = 1, .batch = 1, .eta = 1e-30f, .cost = DL_COST_QUADRATIC, .threads = 1,
                            .kernel = kern, .momentum = 0.5f, .early_stop = 1};
