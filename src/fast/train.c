@@ -73,7 +73,10 @@
 /* Runs timed as a team and alone before choosing, then runs the faster way. */
 #define PROBE 16
 #define EXPLOIT 512
-/* A team run in which thread 0 waited this long restarts the probing. */
+/* Team runs in which no thread waited for the others this part of the time
+ * are healthy (see run). */
+#define HEALTHY 0.2
+/* A team run in which a thread waited this long restarts the probing. */
 #define STALL_NS 300000L
 /* How long thread 0 waits for its helpers to join a team run. */
 #define JOIN_NS 50000L
@@ -114,6 +117,7 @@ typedef struct rank_mem {
     float *gsmall;       /* [nsmall] their gradient sums over the batch */
     float *y;            /* [nout] a target */
     double cost;         /* rank 0: summed cost of the batch's examples so far */
+    long waited;         /* ns it waited for the others in this run */
     int owns[NCLASS];    /* owns a unit of class c in this run */
     void *block;
 } rank_mem;
@@ -160,9 +164,10 @@ typedef struct fast_ctx {
     struct {
         _Alignas(64) atomic_int v;  /* chunks whose forward pass this rank has finished */
     } prog[MAX_T];
-    _Alignas(64) long waited; /* ns rank 0 waited for others in this run */
+    long waited;         /* ns the thread that waited most waited for the others, last run */
     long sched;          /* runs into the current probe/exploit cycle */
     double probe[2][PROBE]; /* ns per example of the probe runs: [0] team, [1] alone */
+    double probe_wait[PROBE]; /* part of each team probe run that some thread waited */
     int solo_wins;
 } fast_ctx;
 
