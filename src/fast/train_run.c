@@ -8,7 +8,8 @@
  * chunks in lock step with one hand-off per chunk:
  *     forward pass of chunk 0 on its units
  *     for each chunk c:
- *         publish "forward of c done" (prog[rank] = c + 1), wait for all ranks
+ *         publish "forward of c done" (prog[rank] = c + 1)
+ *         its own pixel maps of c and the pixels of c+1, then wait for all ranks
  *         mid(c): the later layers, from every unit's partial sums
  *         update of c on its units, each word followed by the forward pass of c+1
  * Buffers written in one chunk and read by others in the next come in two
@@ -47,14 +48,14 @@ static void run_rank(fast_ctx *k, int rank, int P)
         if (rank == 0 && cur.last && k->stop && *k->stop)
             atomic_store_explicit(&k->run_end, c + 1, memory_order_relaxed);
         atomic_store_explicit(&k->prog[rank].v, c + 1, memory_order_release);
-        for (int q = 0; q < P; q++) {
-            long wt = dl_wait_at_least(&k->prog[q].v, c + 1);
-            r->waited += wt;
-        }
-        int more = c + 1 < atomic_load_explicit(&k->run_end, memory_order_relaxed);
+        /* While the others finish their part: this rank's own maps of the
+         * chunk and the next chunk's pixels, which need nothing of theirs
+         * (rank-local buffers, the next in the other parity).  The next may
+         * be past a stop that only rank 0 knows of yet: preparing it is
+         * harmless. */
         int par = c & 1;
-        mid(k, r, rank, &cur, par);
-        if (more) {
+        light_maps(k, r, &cur, par);
+        if (c + 1 < k->nchunks) {
             next = chunk_at(k, c + 1);
             prepare(k, r, &next, par ^ 1);
             if (c + 2 < k->nchunks) {
@@ -67,7 +68,12 @@ static void run_rank(fast_ctx *k, int rank, int P)
                 }
             }
         }
-        light_maps(k, r, &cur, par);
+        for (int q = 0; q < P; q++) {
+            long wt = dl_wait_at_least(&k->prog[q].v, c + 1);
+            r->waited += wt;
+        }
+        int more = c + 1 < atomic_load_explicit(&k->run_end, memory_order_relaxed);
+        mid(k, r, rank, &cur, par);
         for (int u = rank; u < k->nunits; u += P)
             unit_pass(k, r, &k->units[u], &cur, more ? &next : NULL, par ^ 1);
         if (!more) break;
