@@ -109,7 +109,8 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
      * for every example, and must not share a line. */
     j.per_thread = (j.per_thread + 31) / 16 * 16;
     j.confn = ((size_t)j.K * j.K + 31) / 16 * 16;
-    float *wt = malloc(((size_t)net->sizes[0] + 1) * j.ld * sizeof(float));
+    /* Rows on cache lines (ld is a multiple of 16 floats): no load splits one. */
+    float *wt = aligned_alloc(64, ((size_t)net->sizes[0] + 1) * j.ld * sizeof(float));
     j.chunk_cost = calloc(j.nchunks, sizeof(double));
     j.conf = calloc((size_t)j.T * j.confn, sizeof(uint32_t));
     j.correct = calloc((size_t)j.T, sizeof(size_t));
