@@ -156,7 +156,10 @@ static uint32_t run(fast_ctx *k, const uint32_t *idx, uint32_t n, uint32_t pos)
     if (k->T > 1) {
         double el = now_ns() - t0, per = el / done;
         if (k->sched < 2 * PROBE) k->probe[k->sched / PROBE][k->sched % PROBE] = per;
-        if (k->sched < PROBE) k->probe_wait[k->sched] = (double)k->waited / el;
+        /* A helper that came too late to join was off its core: that run
+         * tells nothing good of the team. */
+        int short_team = !alone && atomic_load_explicit(&k->team, memory_order_relaxed) < k->T;
+        if (k->sched < PROBE) k->probe_wait[k->sched] = short_team ? 1.0 : (double)k->waited / el;
         k->sched++;
         if (k->sched == PROBE) {
             qsort(k->probe_wait, PROBE, sizeof(double), cmp_double);
