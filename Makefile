@@ -85,10 +85,20 @@ LIB      := $(BUILD)/libdigitlens.a
 BIN      := $(if $(filter build,$(BUILD)),digitlens,$(BUILD)/digitlens)
 UNIT     := $(BUILD)/unit-tests
 
-.PHONY: all test unit-tests demo data data-fashion deps bench torch-compare install uninstall clean fuzz fuzz-build docs
+.PHONY: FORCE all test unit-tests demo data data-fashion deps bench torch-compare install uninstall clean fuzz fuzz-build docs
 all: $(BIN)
 
-$(BUILD)/obj/%.o: src/%.c
+# Objects depend on the flags that built them: another CC, CFLAGS, NATIVE,
+# SAN or KERNELS rebuilds them (an object left by a -march=native build
+# would otherwise live on in a portable one, and die under valgrind).  The
+# stamp is rewritten only when the flags change.
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then printf '%s\n' '$(FLAGS_NOW)' > $@; fi
+FORCE:
+
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -98,11 +108,11 @@ $(BUILD)/gen/explore_assets.c: $(EXPLORE_ASSETS) scripts/text2c.sh
 	  scripts/text2c.sh dl_explore_body src/explore_body.html && \
 	  scripts/text2c.sh dl_explore_js $(EXPLORE_JS); } >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c
+$(BUILD)/obj/tests/%.o: tests/%.c $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
 
