@@ -189,7 +189,7 @@ struct dl_writer {
  * behind.  Writing takes milliseconds: nobody notices the delay.  Only the
  * signals that were not blocked already are released afterwards, so a
  * caller's own mask survives, and writers may nest. */
-static void hold_signals(sigset_t *held)
+void dl_signals_hold(sigset_t *held)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     sigset_t want, old;
@@ -201,7 +201,7 @@ static void hold_signals(sigset_t *held)
         if (!sigismember(&old, sigs[i])) sigaddset(held, sigs[i]);
 }
 
-static void release_signals(const sigset_t *held)
+void dl_signals_release(const sigset_t *held)
 {
     pthread_sigmask(SIG_UNBLOCK, held, NULL);
 }
@@ -218,11 +218,11 @@ dl_writer *dl_writer_open(const char *path, dl_err *e)
     }
     memcpy(w->tmp, path, n);
     memcpy(w->tmp + n, ".tmp-XXXXXX", 12);
-    hold_signals(&w->held);
+    dl_signals_hold(&w->held);
     int fd = mkstemp(w->tmp);
     if (fd < 0) {
         int err = errno;
-        release_signals(&w->held);
+        dl_signals_release(&w->held);
         /* Name the file the user asked for; the temporary name means nothing to them. */
         dl_err_set(e, DL_EIO, "%s: cannot create (%s)", path, strerror(err));
         free(w->tmp);
@@ -239,7 +239,7 @@ dl_writer *dl_writer_open(const char *path, dl_err *e)
         dl_err_set(e, DL_EIO, "%s: %s", path, strerror(errno));
         close(fd);
         unlink(w->tmp);
-        release_signals(&w->held);
+        dl_signals_release(&w->held);
         free(w->tmp);
         free(w->path);
         free(w);
@@ -262,7 +262,7 @@ static void writer_free(dl_writer *w)
     free(w->tmp);
     free(w->path);
     free(w);
-    release_signals(&held);
+    dl_signals_release(&held);
 }
 
 dl_status dl_writer_commit(dl_writer *w, dl_err *e)

@@ -14,6 +14,7 @@
 #ifndef DIGITLENS_FILEIO_H
 #define DIGITLENS_FILEIO_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "digitlens/err.h"
@@ -62,6 +63,13 @@ dl_status dl_file_write_atomic(const char *path, const void *data, size_t n, dl_
 /* dl_file_write_atomic, then free(data) whatever happened: for the buffer
  * an encoder just made (model, .npy, JSON). */
 dl_status dl_file_write_atomic_free(const char *path, void *data, size_t n, dl_err *e);
+
+/* Holds back SIGINT, SIGTERM, SIGHUP and SIGQUIT in the calling thread, as
+ * an open writer does, around a short write that must not be cut in half
+ * (an append to a file that grows in place); *held receives the signals to
+ * let through again with dl_signals_release, which delivers any that came. */
+void dl_signals_hold(sigset_t *held);
+void dl_signals_release(const sigset_t *held);
 
 /* Creates a directory and its parents (like mkdir -p); fine if it exists. */
 dl_status dl_mkdir_p(const char *path, dl_err *e);
