@@ -30,7 +30,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=c11 $(WARN) -fno-math-errno
 CPPFLAGS += -Iinclude $(STB_CFLAGS) -D_POSIX_C_SOURCE=200809L
-LDLIBS   += -lstb -lz -lm -lpthread
+LDLIBS   += -lstb -lgif -lz -lm -lpthread
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -72,7 +72,11 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 $(BUILD)/mkfixture: tests/cli/mkfixture.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-unit-tests: $(UNIT) $(BIN) $(BUILD)/mkfixture
+# Looks inside snapshot files and GIFs for the command-line tests.
+$(BUILD)/snaptool: tests/cli/snaptool.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit-tests: $(UNIT) $(BIN) $(BUILD)/mkfixture $(BUILD)/snaptool
 
 # --- fuzzing: libFuzzer harnesses in tests/fuzz/ (clang) ------------------------
 #   make fuzz FUZZ_SECONDS=N   build them, write their seeds, run each N seconds
