@@ -99,5 +99,7 @@ int cmd_maximize(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_evolve(int argc, char **argv);
+int cmd_neurons(int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@ static const command COMMANDS[] = {
     {"maximize", cmd_maximize, "the input that drives a neuron or an output highest"},
     {"report", cmd_report, "an HTML report of a model: history, confusion, every neuron, mistakes"},
     {"export", cmd_export, "weights and biases as NumPy .npy files (or network2.py JSON)"},
+    {"evolve", cmd_evolve, "films and plots of training from its snapshots: weights.gif, histograms"},
+    {"neurons", cmd_neurons, "dead and duplicate hidden neurons, and a pruning curve"},
     {"import", cmd_import, "a network saved by network2.py (JSON) as a digitlens model"},
     {NULL, NULL, NULL},
 };
