@@ -88,7 +88,8 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_BINS    := $(FUZZ_DIR)/fuzz_idx $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_image $(FUZZ_DIR)/fuzz_json
+FUZZ_BINS    := $(FUZZ_DIR)/fuzz_idx $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_image $(FUZZ_DIR)/fuzz_json \
+                $(FUZZ_DIR)/fuzz_snapshot
 FUZZ_LIB     := $(FUZZ_DIR)/lib/libdigitlens.a
 
 $(FUZZ_DIR)/stb_impl.o: tests/fuzz/stb_impl.c

@@ -256,10 +256,14 @@ void dl_histograms_free(dl_histograms *h)
     memset(h, 0, sizeof *h);
 }
 
+/* The bin of v on lo..hi (clamped; in double, so that a huge or infinite
+ * value or range cannot overflow the conversion; NaN goes to bin 0). */
 static int bin_of(float v, float lo, float hi, int bins)
 {
-    int b = (int)((v - lo) / (hi - lo) * (float)bins);
-    return b < 0 ? 0 : b >= bins ? bins - 1 : b;
+    double t = ((double)v - lo) / ((double)hi - lo);
+    if (!(t > 0.0)) return 0;
+    if (t >= 1.0) return bins - 1;
+    return (int)(t * bins);
 }
 
 /* Activations of every layer on eval for the parameters in n: histogram

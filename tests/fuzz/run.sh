@@ -2,7 +2,7 @@
 # run.sh — runs each libFuzzer harness for SECONDS and prints one line per
 # harness: "PASS fuzz_NAME: E execs in S s (R/s), corpus C, peak RSS M MB"
 # or "FAIL fuzz_NAME: <what libFuzzer reported>, input saved in <file>".
-#     tests/fuzz/run.sh [SECONDS [NAME...]]     (default 60; idx model image json)
+#     tests/fuzz/run.sh [SECONDS [NAME...]]     (default 60; idx model image json snapshot)
 # Expects `make fuzz-build` to have run (make fuzz does both).
 #
 # Each harness keeps its corpus in build/fuzz/corpus/NAME (grown across
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(idx model image json)
+[ ${#names[@]} -gt 0 ] || names=(idx model image json snapshot)
 dir=build/fuzz
 rm -rf "$dir/seeds"
 build/mkseeds "$dir/seeds" || { echo "FAIL fuzz_seeds: mkseeds failed"; exit 1; }
