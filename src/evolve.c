@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digitlens/gif.h"
 #include "digitlens/viz.h"
 
 #include "buf.h"
@@ -21,6 +22,13 @@ static const dl_rgb WHITE = {255, 255, 255};
 static const dl_rgb SEP = {200, 200, 200};
 static const dl_rgb TRACK = {225, 225, 225};
 static const dl_rgb PROGRESS = {90, 90, 90};
+
+int dl_snapshots_of(const dl_snapshots *s, const dl_model *m)
+{
+    int same = s->h.nlayers == m->net->nlayers && s->h.seed == m->seed && s->h.data_fingerprint == m->data_fingerprint;
+    for (int l = 0; same && l < s->h.nlayers; l++) same = s->h.sizes[l] == m->net->sizes[l];
+    return same;
+}
 
 size_t dl_film_pick(const dl_snapshots *s, size_t max, size_t *idx)
 {
@@ -206,6 +214,33 @@ dl_canvas *dl_film_frame(dl_film *f, size_t k, int tile_scale, dl_err *e)
         return NULL;
     }
     return c;
+}
+
+dl_status dl_film_gif(dl_film *f, int fps, unsigned char **data, size_t *len, dl_err *e)
+{
+    *data = NULL;
+    *len = 0;
+    if (fps < 1 || fps > 100) return dl_err_set(e, DL_EINVAL, "GIF: %d frames a second is out of range (1..100)", fps);
+    dl_rgb pal[256];
+    int npal = dl_gif_palette_pictures(pal);
+    dl_gif *g = NULL;
+    for (size_t k = 0; k < f->nframes; k++) {
+        dl_canvas *c = dl_film_frame(f, k, 0, e);
+        if (!c || (!g && !(g = dl_gif_new(c->w, c->h, pal, npal, (100 + fps / 2) / fps, e)))) {
+            dl_canvas_free(c);
+            dl_gif_free(g);
+            return e ? e->code : DL_ENOMEM;
+        }
+        dl_status st = dl_gif_add(g, c, e);
+        /* Hold the last frame: the trained network is what the film ends on. */
+        for (int hold = 0; k + 1 == f->nframes && hold < fps && st == DL_OK; hold++) st = dl_gif_add(g, c, e);
+        dl_canvas_free(c);
+        if (st != DL_OK) {
+            dl_gif_free(g);
+            return st;
+        }
+    }
+    return dl_gif_take(g, data, len, e);
 }
 
 dl_canvas *dl_film_strip(const dl_snapshots *s, const dl_film_opts *o, const size_t *idx, size_t n, dl_err *e)

@@ -176,20 +176,26 @@ dl_status dl_gif_add(dl_gif *g, const dl_canvas *c, dl_err *e)
 
 int dl_gif_frames(const dl_gif *g) { return g->frames; }
 
-dl_status dl_gif_finish(dl_gif *g, const char *path, dl_err *e)
+dl_status dl_gif_take(dl_gif *g, unsigned char **data, size_t *len, dl_err *e)
 {
+    *data = NULL;
+    *len = 0;
     int err = 0;
     int ok = EGifCloseFile(g->gif, &err) == GIF_OK;
     g->gif = NULL;
-    dl_status st;
-    if (!ok || g->out.oom) {
-        st = dl_err_set(e, g->out.oom ? DL_ENOMEM : DL_EIO, "%s: GIF encoder failed (%s)", path, GifErrorString(err));
-    } else {
-        size_t len = 0;
-        char *bytes = dl_buf_take(&g->out, &len);
-        st = bytes ? dl_file_write_atomic_free(path, bytes, len, e)
-                   : dl_err_set(e, DL_ENOMEM, "%s: out of memory", path);
-    }
+    dl_status st = DL_OK;
+    if (!ok || g->out.oom)
+        st = dl_err_set(e, g->out.oom ? DL_ENOMEM : DL_EIO, "GIF encoder failed (%s)", GifErrorString(err));
+    else if (!(*data = (unsigned char *)dl_buf_take(&g->out, len)))
+        st = dl_err_set(e, DL_ENOMEM, "out of memory for a GIF");
     dl_gif_free(g);
     return st;
+}
+
+dl_status dl_gif_finish(dl_gif *g, const char *path, dl_err *e)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    dl_status st = dl_gif_take(g, &data, &len, e);
+    return st != DL_OK ? st : dl_file_write_atomic_free(path, data, len, e);
 }

@@ -32,6 +32,10 @@
 /* σ'(z) = a(1 − a) below this counts as saturated. */
 #define DL_SATURATED_SLOPE 0.01f
 
+/* 1 when the snapshots s were recorded by the run that trained m (same
+ * layers, seed and training data), else 0. */
+int dl_snapshots_of(const dl_snapshots *s, const dl_model *m);
+
 /* ---- 1. films ------------------------------------------------------------ */
 
 /* Chooses up to max (>= 2) snapshots of s evenly spread over the run, the
@@ -71,6 +75,11 @@ void dl_film_free(dl_film *f);
  * same size.  tile_scale > 0 overrides the grid tiles' scale (filmstrips
  * draw small). */
 dl_canvas *dl_film_frame(dl_film *f, size_t k, int tile_scale, dl_err *e);
+
+/* The whole film as an animated GIF in memory (*data, *len; free() them):
+ * fps frames a second (1..100), the last frame held for a second, over
+ * gif.h's palette of the pictures. */
+dl_status dl_film_gif(dl_film *f, int fps, unsigned char **data, size_t *len, dl_err *e);
 
 /* The frames idx[0..n) of both the weights and their change, two rows of
  * small frames side by side: a still of the film for papers and READMEs. */

@@ -36,6 +36,10 @@ dl_status dl_gif_add(dl_gif *g, const dl_canvas *c, dl_err *e);
 /* Frames added so far. */
 int dl_gif_frames(const dl_gif *g);
 
+/* Ends the film and hands its bytes to the caller (*data, *len; free()
+ * them); frees g in every case. */
+dl_status dl_gif_take(dl_gif *g, unsigned char **data, size_t *len, dl_err *e);
+
 /* Ends the film, writes it to path atomically and frees g (in every case). */
 dl_status dl_gif_finish(dl_gif *g, const char *path, dl_err *e);
 

@@ -7,6 +7,10 @@
  *                      neuron's weight map (each a link to its card),
  *                      class templates, maximising inputs per class,
  *                      misclassified test images with their attributions
+ *                      and a Training section: films of the weights and
+ *                      histograms over time (with snapshots), dead and
+ *                      duplicate neurons (marked on the grid) and the
+ *                      pruning curve (with a test set)
  *   DIR/neurons.html   one card per hidden neuron (anchor #l<L>n<J>)
  *   DIR/img/...        the PNGs both pages show
  *
@@ -32,6 +36,7 @@
 #include "digitlens/explain.h"
 #include "digitlens/dataset.h"
 #include "digitlens/model.h"
+#include "digitlens/snapshot.h"
 
 typedef struct dl_report_opts {
     const char *title;        /* shown on top (e.g. the model's file name); NULL: "digitlens report" */
@@ -43,10 +48,12 @@ typedef struct dl_report_opts {
     int misclassified;        /* gallery size: the first N misclassified test images (0..1000) */
     int top_k;                /* examples per end on each neuron card (1..64) */
     dl_attr_method method;    /* the gallery's attribution method */
+    const dl_snapshots *snapshots; /* the model's snapshots (evolve.h's dl_snapshots_of), or NULL:
+                                 the Training section then shows no films or histograms */
 } dl_report_opts;
 
 /* title NULL, no test set, no font, 1 thread, 24 misclassified, top 8,
- * integrated gradients. */
+ * integrated gradients, no snapshots. */
 dl_report_opts dl_report_opts_defaults(void);
 
 typedef struct dl_report_summary {

@@ -10,37 +10,7 @@
 #include "cli.h"
 #include "digitlens/evolve.h"
 #include "digitlens/fileio.h"
-#include "digitlens/gif.h"
 #include "digitlens/png.h"
-
-/* Writes the film of f to path as a GIF at fps frames a second. */
-static dl_status write_film(dl_film *f, const char *path, int fps, dl_err *e)
-{
-    dl_rgb pal[256];
-    int npal = dl_gif_palette_pictures(pal);
-    dl_gif *g = NULL;
-    for (size_t k = 0; k < f->nframes; k++) {
-        dl_canvas *c = dl_film_frame(f, k, 0, e);
-        if (!c) {
-            dl_gif_free(g);
-            return e->code;
-        }
-        /* Hold the last frame: the trained network is what the film ends on. */
-        if (!g && !(g = dl_gif_new(c->w, c->h, pal, npal, (100 + fps / 2) / fps, e))) {
-            dl_canvas_free(c);
-            return e->code;
-        }
-        dl_status st = dl_gif_add(g, c, e);
-        if (st == DL_OK && k + 1 == f->nframes)
-            for (int hold = 0; hold < fps && st == DL_OK; hold++) st = dl_gif_add(g, c, e);
-        dl_canvas_free(c);
-        if (st != DL_OK) {
-            dl_gif_free(g);
-            return st;
-        }
-    }
-    return dl_gif_finish(g, path, e);
-}
 
 /* The first n images of the test set, fitted to the model (NULL: none found). */
 static dl_status eval_subset(const dl_model *m, const char *model, const char *dir, size_t n, dl_dataset **out,
@@ -125,9 +95,7 @@ int cmd_evolve(int argc, char **argv)
         goto done;
     }
     if (dl_snapshots_load(snaps, &s, &e) != DL_OK) goto fail;
-    int same = s->h.nlayers == m->net->nlayers && s->h.seed == m->seed && s->h.data_fingerprint == m->data_fingerprint;
-    for (int l = 0; same && l < s->h.nlayers; l++) same = s->h.sizes[l] == m->net->sizes[l];
-    if (!same) {
+    if (!dl_snapshots_of(s, m)) {
         code = cli_fail(EXIT_DATA, "%s: the snapshots are of another training run than %s (other layers, seed "
                         "or data)", snaps, model);
         goto done;
@@ -165,7 +133,10 @@ int cmd_evolve(int argc, char **argv)
         fo.delta = delta;
         if (dl_film_init(&film, s, &fo, idx, nf, &e) != DL_OK) goto fail;
         snprintf(path, sizeof path, "%s/%s", out, delta ? "weights-delta.gif" : "weights.gif");
-        if (write_film(&film, path, fps, &e) != DL_OK) goto fail;
+        unsigned char *gif = NULL;
+        size_t glen = 0;
+        if (dl_film_gif(&film, fps, &gif, &glen, &e) != DL_OK || dl_file_write_atomic_free(path, gif, glen, &e) != DL_OK)
+            goto fail;
         printf("wrote %s: %zu frames of %zu snapshots, colour scale ±%.3g\n", path, nf, s->count, (double)film.limit);
         dl_film_free(&film);
     }
