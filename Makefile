@@ -30,7 +30,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=c11 $(WARN) -fno-math-errno
 CPPFLAGS += -Iinclude $(STB_CFLAGS) -D_POSIX_C_SOURCE=200809L
-LDLIBS   += -lstb -lgif -lz -lm -lpthread
+LDLIBS   += -lstb -lgif -lz -lm -lpthread -ldl
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

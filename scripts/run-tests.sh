@@ -119,7 +119,7 @@ fi
 # portable build: valgrind cannot execute AVX-512, which -march=native emits
 # on CPUs that have it (the binary would die of SIGILL before memcheck saw
 # anything).
-note "valgrind: train, test, pictures, classify"
+note "valgrind: train, test, pictures, classify, embed"
 if make -s -j"$JOBS" BUILD=build/vg PORTABLE=1 all build/vg/mkfixture >"$log/vgbuild.out" 2>&1; then
   DIGITLENS="$PWD/build/vg/digitlens" MKFIXTURE="$PWD/build/vg/mkfixture" bash tests/valgrind/pipeline.sh >"$log/vg.out" 2>&1
   rc=$?

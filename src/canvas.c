@@ -486,7 +486,7 @@ dl_status dl_canvas_barchart(dl_canvas *c, const dl_font *f, int x, int y, int w
         long long thick = row_h * 7 / 10 > 0 ? row_h * 7 / 10 : 1;
         for (int i = 0; i < n; i++) {
             long long ry = top + (long long)i * row_h;
-            dl_rgb col = i == bc->highlight ? bc->highlight_color : bc->bar;
+            dl_rgb col = i == bc->highlight ? bc->highlight_color : bc->colors ? bc->colors[i] : bc->bar;
             double v = bc->values[i];
             if (!isnan(v)) {
                 long long vx = span_pos(v, lo, hi, bx, bx + bw - 1);
@@ -537,7 +537,7 @@ dl_status dl_canvas_barchart(dl_canvas *c, const dl_font *f, int x, int y, int w
     for (int i = 0; i < n; i++) {
         long long cx = (long long)x + (long long)i * col_w;
         long long mid = cx + col_w / 2;
-        dl_rgb col = i == bc->highlight ? bc->highlight_color : bc->bar;
+        dl_rgb col = i == bc->highlight ? bc->highlight_color : bc->colors ? bc->colors[i] : bc->bar;
         double v = bc->values[i];
         if (!isnan(v)) {
             long long vy = span_pos(v, hi, lo, py, py + ph - 1);

@@ -75,6 +75,8 @@ static const char CSS[] =
     "figure{margin:0;border:1px solid #e1e4e8;border-radius:6px;padding:6px;background:#fff}"
     "figure img{max-width:100%;height:auto;display:block}"
     "figcaption{font-size:13px;color:#52606d;margin-top:4px}"
+    "figcaption .votes{font-size:12.5px;font-variant-numeric:tabular-nums}"
+    "figcaption .votes a{color:#0b69c7;text-decoration:none}"
     ".card{scroll-margin-top:12px}"
     ".card nav a{color:#0b69c7}"
     ".card:target{outline:3px solid #f08c00}"

@@ -284,6 +284,32 @@ static void classes_section(dl_buf *b, const report_ctx *r)
                  "alt=\"maximising inputs\">\n</div></section>\n", r->max_w, r->max_h);
 }
 
+/* One side of a mistake's votes: "#12 +1.9, #40 +1.1", each a card link;
+ * sign −1 shows the other side's votes as votes for the true digit
+ * (votes(t vs p) = −votes(p vs t)). */
+static void vote_links(dl_buf *b, int layer, const int *j, const float *v, int n, int sign)
+{
+    for (int i = 0; i < n; i++)
+        dl_buf_appendf(b, "%s<a href=\"neurons.html#l%dn%d\">#%d</a>&nbsp;%+.2f", i ? ", " : " ", layer, j[i], j[i],
+                       (double)(sign * v[i]));
+}
+
+/* Which hidden neurons carried the mistake: the largest votes for the
+ * margin z_pred − z_true each way (contrib.h). */
+static void gallery_votes(dl_buf *b, const dl_model *m, const mistake *mk)
+{
+    if (!mk->vote_layer) return;
+    int p = m->classes[mk->pred], t = m->classes[mk->truth];
+    dl_buf_appendf(b, "<br><span class=\"votes\" title=\"votes (W[%d,j] − W[%d,j])·a_j of hidden layer %d for the margin "
+                   "z%d − z%d = %.2f\">for %d over %d:", p, t, mk->vote_layer, p, t, (double)mk->margin, p, t);
+    vote_links(b, mk->vote_layer, mk->for_j, mk->for_v, mk->nfor, 1);
+    if (!mk->nfor) dl_buf_appendf(b, " none");
+    dl_buf_appendf(b, "<br>for %d over %d:", t, p);
+    vote_links(b, mk->vote_layer, mk->against_j, mk->against_v, mk->nagainst, -1);
+    if (!mk->nagainst) dl_buf_appendf(b, " none");
+    dl_buf_appendf(b, "</span>");
+}
+
 static void gallery_section(dl_buf *b, const report_ctx *r, size_t wrong)
 {
     const dl_model *m = r->m;
@@ -304,14 +330,19 @@ static void gallery_section(dl_buf *b, const report_ctx *r, size_t wrong)
         if (*c == '-') *c = ' '; /* "integrated gradients", "input x gradient" */
     dl_buf_appendf(b, "<p class=\"note\">The first %d of %zu mistakes in test-set order. Each shows the input and, for "
                  "the answer given and for the true digit, which pixels pushed that output up (red) or down (blue) "
-                 "according to %s.</p>\n<div class=\"gallery\">\n",
-              r->nmistakes, wrong, method);
+                 "according to %s.%s</p>\n<div class=\"gallery\">\n",
+              r->nmistakes, wrong, method,
+              m->net->nlayers < 3 ? "" : " Under each, the hidden neurons that voted most for the wrong answer over the "
+              "true one, and most for the true one over the wrong one: a neuron's vote (W[pred,j] − W[true,j])·a_j is its "
+              "share of the margin z_pred − z_true (see <code>digitlens contributions --vs</code>); click one for its card.");
     for (int i = 0; i < r->nmistakes; i++) {
         const mistake *mk = &r->mistakes[i];
         dl_buf_appendf(b, "<figure><img src=\"img/mistake-%05zu.png\" width=\"%d\" height=\"%d\" alt=\"test image %zu\">"
-                     "<figcaption>#%zu: a <b>%d</b> read as <b>%d</b> (output %.2f vs %.2f)</figcaption></figure>\n",
+                     "<figcaption>#%zu: a <b>%d</b> read as <b>%d</b> (output %.2f vs %.2f)",
                   mk->index, mk->w, mk->h, mk->index, mk->index, m->classes[mk->truth], m->classes[mk->pred],
                   (double)mk->p_pred, (double)mk->p_true);
+        gallery_votes(b, m, mk);
+        dl_buf_appendf(b, "</figcaption></figure>\n");
     }
     dl_buf_appendf(b, "</div></section>\n");
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digitlens/contrib.h"
 #include "digitlens/png.h"
 #include "digitlens/viz_explain.h"
 #include "contract.h"
@@ -63,6 +64,27 @@ static dl_status job_card(report_ctx *r, const job *jb, dl_err *e)
     return st;
 }
 
+/* Why the predicted digit and not the true one: the largest votes each
+ * way for the margin z_pred − z_true (none without a hidden layer). */
+static dl_status mistake_votes(const dl_net *n, const float *x, mistake *mk, dl_err *e)
+{
+    mk->vote_layer = 0;
+    if (n->nlayers < 3) return DL_OK;
+    dl_contrib_opts co = {mk->truth, 0, NULL};
+    dl_contrib *c = dl_contrib_compute(n, mk->pred, x, &co, e);
+    if (!c) return e && e->code ? e->code : DL_ENOMEM;
+    mk->vote_layer = c->layer;
+    mk->margin = c->z;
+    mk->nfor = dl_contrib_rank(c->vote, c->width, MISTAKE_VOTES, 1, mk->for_j);
+    mk->nagainst = dl_contrib_rank(c->vote, c->width, MISTAKE_VOTES, 0, mk->against_j);
+    while (mk->nfor > 0 && !(c->vote[mk->for_j[mk->nfor - 1]] > 0.0f)) mk->nfor--;
+    while (mk->nagainst > 0 && !(c->vote[mk->against_j[mk->nagainst - 1]] < 0.0f)) mk->nagainst--;
+    for (int i = 0; i < mk->nfor; i++) mk->for_v[i] = c->vote[mk->for_j[i]];
+    for (int i = 0; i < mk->nagainst; i++) mk->against_v[i] = c->vote[mk->against_j[i]];
+    dl_contrib_free(c);
+    return DL_OK;
+}
+
 static dl_status job_mistake(report_ctx *r, const job *jb, dl_err *e)
 {
     const dl_model *m = r->m;
@@ -85,6 +107,7 @@ static dl_status job_mistake(report_ctx *r, const job *jb, dl_err *e)
         goto out;
     mk->p_pred = ip.output;
     mk->p_true = it.output;
+    if ((st = mistake_votes(n, x, mk, e)) != DL_OK) goto out;
     char t1[96], t2[96], n1[64], n2[64];
     snprintf(t1, sizeof t1, "for %d (predicted)", m->classes[mk->pred]);
     snprintf(t2, sizeof t2, "for %d (true)", m->classes[mk->truth]);

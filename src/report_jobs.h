@@ -32,11 +32,20 @@ typedef struct neuron_info {
     int w, h;                /* its card's pixel size */
 } neuron_info;
 
+#define MISTAKE_VOTES 3
+
 typedef struct mistake {
     size_t index;            /* in the test set */
     int truth, pred;         /* output indices */
     float p_pred, p_true;    /* their output activations */
     int w, h;
+    /* The last hidden layer's largest votes for the margin z_pred − z_true
+     * (contrib.h): neurons that pushed the wrong answer, then the true one. */
+    int vote_layer;          /* 0: the network has no hidden layer */
+    float margin;            /* z_pred − z_true */
+    int nfor, nagainst;
+    int for_j[MISTAKE_VOTES], against_j[MISTAKE_VOTES];
+    float for_v[MISTAKE_VOTES], against_v[MISTAKE_VOTES];
 } mistake;
 
 typedef struct maxinfo {

@@ -299,7 +299,51 @@ out:
     return c;
 }
 
+void dl_viz_neuron_grid(dl_canvas *c, int x, int y, const float *v, int n, int cell, dl_colorscale cs,
+                        const dl_viz_style *st)
+{
+    int rows, cols;
+    dl_grid_shape(n, &rows, &cols);
+    int px = cell * 9 / 20;
+    if (px > TEXT) px = TEXT;
+    for (int i = 0; i < rows * cols; i++) {
+        int cx = x + (i % cols) * cell, cy = y + (i / cols) * cell;
+        dl_rgb col = i < n ? dl_scale_color(cs, v[i]) : DL_RGB_NAN;
+        dl_canvas_fill_rect(c, cx, cy, cell, cell, col);
+        if (i >= n || px < 1) continue;
+        char num[16];
+        snprintf(num, sizeof num, "%d", i);
+        if (dl_canvas_text_width(st->font, num, px) > cell - 2) continue; /* too small a cell: colour only */
+        /* Dark text on light cells, white on dark ones (Rec. 601 luma). */
+        int luma = (299 * col.r + 587 * col.g + 114 * col.b) / 1000;
+        dl_canvas_text_aligned(c, st->font, cx + cell / 2, cy + (cell - px) / 2, num, px,
+                               luma < 110 ? WHITE : DL_RGB_TEXT, DL_ALIGN_CENTER);
+    }
+}
+
+dl_canvas *dl_viz_add_notes(const dl_canvas *c, const char *const *lines, int n, const dl_viz_style *st,
+                            dl_err *e)
+{
+    int w = c->w;
+    for (int i = 0; i < n; i++) {
+        int tw = fits(st, lines[i], TITLE) + 2 * PAD;
+        if (tw > w) w = tw;
+    }
+    dl_canvas *out = new_canvas(w, c->h + n * (TITLE + 6) + PAD, e);
+    if (!out) return NULL;
+    dl_canvas_blit(out, 0, 0, c);
+    for (int i = 0; i < n; i++) text(out, st, PAD, c->h + i * (TITLE + 6), lines[i], TITLE);
+    return out;
+}
+
 dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl_viz_style *st, dl_err *e)
+{
+    return dl_viz_activation_picture_shaded(m, x, NULL, NULL, NULL, st, e);
+}
+
+dl_canvas *dl_viz_activation_picture_shaded(const dl_model *m, const float *x, const float *shade,
+                                            const char *shade_title, const char *shade_label,
+                                            const dl_viz_style *st, dl_err *e)
 {
     const dl_net *n = m->net;
     dl_trace *t = dl_trace_new(n, e);
@@ -308,33 +352,34 @@ dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl
     int L = n->nlayers - 1, K = n->sizes[L], H = n->sizes[1];
     int rows, cols;
     dl_grid_shape(H, &rows, &cols);
-    float *grid = malloc((size_t)rows * cols * sizeof(float));
-    if (!grid) {
-        dl_trace_free(t);
-        dl_err_set(e, DL_ENOMEM, "out of memory");
-        return NULL;
-    }
-    for (int i = 0; i < rows * cols; i++) grid[i] = i < H ? t->a[1][i] : NAN;
+    dl_colorscale cs = shade ? dl_scale_fit(DL_CMAP_DIVERGING, shade, (size_t)H)
+                             : dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1);
     int side = m->rows * st->scale, cell = side / (rows > cols ? rows : cols);
     if (cell < 4) cell = 4;
     int gw = cols * cell, gh = rows * cell, chart_w = 300, gap = 3 * PAD;
     int ph = side > gh ? side : gh;
-    int W = PAD + m->cols * st->scale + gap + gw + gap + chart_w + PAD;
-    int Hc = PAD + TITLE + 4 + ph + PAD + BAR_H + PAD;
+    char title[160], note[200];
+    snprintf(note, sizeof note, "Neurons 0..%d in row-major order (neuron 0 top left, %d per row): "
+             "the grid's layout has no spatial meaning.", H - 1, cols);
+    int W = PAD + m->cols * st->scale + gap + gw + gap + chart_w + PAD, nw = fits(st, note, TEXT) + 2 * PAD;
+    if (W < nw) W = nw;
+    int Hc = PAD + TITLE + 4 + ph + PAD + BAR_H + PAD + TEXT + PAD;
     dl_canvas *c = new_canvas(W, Hc, e);
     dl_status s = c ? DL_OK : DL_ENOMEM;
-    char title[160];
     int xx = PAD;
     if (s == DL_OK)
         s = panel(c, st, xx, PAD, "input", x, m->cols, m->rows, dl_scale_sequential(DL_CMAP_INK, 0, 1),
                   "pixel value", e);
     xx += m->cols * st->scale + gap;
     if (s == DL_OK) {
-        snprintf(title, sizeof title, "layer 1: %d hidden outputs (%dx%d)", H, rows, cols);
+        if (shade_title) snprintf(title, sizeof title, "%s", shade_title);
+        else snprintf(title, sizeof title, "layer 1: %d hidden outputs (%dx%d)", H, rows, cols);
         text(c, st, xx, PAD, title, TITLE);
-        dl_canvas_draw_map(c, xx, PAD + TITLE + 4, grid, cols, rows, cell, dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1));
-        s = dl_canvas_colorbar(c, st->font, xx, PAD + TITLE + 4 + ph + PAD, gw, BAR_H,
-                               dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1), "activation", TEXT, e);
+        const float *v = shade ? shade : t->a[1];
+        dl_viz_neuron_grid(c, xx, PAD + TITLE + 4, v, H, cell, cs, st);
+        s = dl_canvas_colorbar(c, st->font, xx, PAD + TITLE + 4 + ph + PAD, gw, BAR_H, cs,
+                               shade ? (shade_label ? shade_label : "value") : "activation", TEXT, e);
+        dl_canvas_text(c, st->font, PAD, Hc - PAD - TEXT, note, TEXT, DL_RGB_TEXT);
     }
     xx += gw + gap;
     if (s == DL_OK) {
@@ -354,7 +399,6 @@ dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl
         bc.title = title;
         s = dl_canvas_barchart(c, st->font, xx, PAD, chart_w, ph + TITLE + 4, &bc, e);
     }
-    free(grid);
     dl_trace_free(t);
     if (s != DL_OK) {
         dl_canvas_free(c);

@@ -8,26 +8,9 @@
 
 #include "digitlens/explain.h"
 #include "digitlens/viz_explain.h"
+#include "support/support.h"
 
 TestSuite(explain);
-
-static dl_net *random_net(int nl, const int *sizes, dl_init init, uint64_t seed)
-{
-    dl_err e;
-    dl_net *n = dl_net_new(nl, sizes, &e);
-    cr_assert_not_null(n, "%s", e.msg);
-    dl_rng r;
-    dl_rng_seed(&r, seed);
-    dl_net_init(n, init, &r);
-    return n;
-}
-
-static void random_input(float *x, int n, uint64_t seed)
-{
-    dl_rng r;
-    dl_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) x[i] = (float)dl_rng_uniform(&r);
-}
 
 /* Output c of the network computed in double from the float parameters:
  * the reference the finite differences are taken on. */
@@ -69,9 +52,9 @@ Test(explain, method_names_round_trip)
 Test(explain, gradient_matches_finite_differences)
 {
     int sizes[] = {20, 7, 5, 3};
-    dl_net *n = random_net(4, sizes, DL_INIT_NORMAL, 11);
+    dl_net *n = ts_random_net(4, sizes, DL_INIT_NORMAL, 11);
     float x[20], g[20];
-    random_input(x, 20, 12);
+    ts_random_input(x, 20, 12);
     dl_attr_opts o = dl_attr_opts_defaults(4, 5);
     dl_err e;
     double xd[20], h = 1e-5;
@@ -95,9 +78,9 @@ Test(explain, input_x_gradient_of_a_one_layer_model_is_the_closed_form)
     /* 784 → 3 with a sigmoid output: y_c = σ(w_c·x + b_c), so
      * x ⊙ ∂y_c/∂x = x ⊙ w_c · σ'(z_c) exactly. */
     int sizes[] = {784, 3};
-    dl_net *n = random_net(2, sizes, DL_INIT_SCALED, 21);
+    dl_net *n = ts_random_net(2, sizes, DL_INIT_SCALED, 21);
     float x[784], a[784];
-    random_input(x, 784, 22);
+    ts_random_input(x, 784, 22);
     dl_attr_opts o = dl_attr_opts_defaults(28, 28);
     dl_err e;
     for (int c = 0; c < 3; c++) {
@@ -139,9 +122,9 @@ static void check_completeness(const dl_net *n, const float *x, const float *x0,
 Test(explain, integrated_gradients_are_complete_within_1_percent_at_256_steps)
 {
     int sizes[] = {64, 12, 4};
-    dl_net *n = random_net(3, sizes, DL_INIT_NORMAL, 31);
+    dl_net *n = ts_random_net(3, sizes, DL_INIT_NORMAL, 31);
     float x[64], x0[64];
-    random_input(x, 64, 32);
+    ts_random_input(x, 64, 32);
     for (int c = 0; c < 4; c++) {
         float y1 = output_float(n, x, c);
         float zero[64] = {0};
@@ -153,7 +136,7 @@ Test(explain, integrated_gradients_are_complete_within_1_percent_at_256_steps)
         if (fabsf(output_float(n, x, c) - output_float(n, x0, c)) > 0.05f) check_completeness(n, x, x0, c, 256, 0.01);
     /* A deeper net: the property does not depend on the depth. */
     int deep[] = {64, 16, 8, 3};
-    dl_net *d = random_net(4, deep, DL_INIT_NORMAL, 33);
+    dl_net *d = ts_random_net(4, deep, DL_INIT_NORMAL, 33);
     int checked = 0;
     for (int c = 0; c < 3; c++) {
         float zero[64] = {0};
@@ -170,9 +153,9 @@ Test(explain, integrated_gradients_are_complete_within_1_percent_at_256_steps)
 Test(explain, integrated_gradients_from_the_input_itself_are_zero)
 {
     int sizes[] = {16, 4, 2};
-    dl_net *n = random_net(3, sizes, DL_INIT_NORMAL, 41);
+    dl_net *n = ts_random_net(3, sizes, DL_INIT_NORMAL, 41);
     float x[16], a[16];
-    random_input(x, 16, 42);
+    ts_random_input(x, 16, 42);
     dl_attr_opts o = dl_attr_opts_defaults(4, 4);
     o.baseline = x;
     dl_attr_info info;
@@ -185,9 +168,9 @@ Test(explain, integrated_gradients_from_the_input_itself_are_zero)
 Test(explain, lrp_conserves_relevance)
 {
     int sizes[] = {49, 10, 6, 3};
-    dl_net *n = random_net(4, sizes, DL_INIT_SCALED, 51);
+    dl_net *n = ts_random_net(4, sizes, DL_INIT_SCALED, 51);
     float x[49], a[49];
-    random_input(x, 49, 52);
+    ts_random_input(x, 49, 52);
     dl_attr_opts o = dl_attr_opts_defaults(7, 7);
     dl_attr_info info;
     dl_err e;
@@ -213,11 +196,11 @@ Test(explain, lrp_conserves_relevance)
 Test(explain, lrp_without_biases_puts_all_relevance_on_the_input)
 {
     int sizes[] = {16, 5, 2};
-    dl_net *n = random_net(3, sizes, DL_INIT_NORMAL, 61);
+    dl_net *n = ts_random_net(3, sizes, DL_INIT_NORMAL, 61);
     for (int l = 0; l < 2; l++)
         for (int j = 0; j < sizes[l + 1]; j++) n->b[l][j] = 0.0f;
     float x[16], a[16];
-    random_input(x, 16, 62);
+    ts_random_input(x, 16, 62);
     dl_attr_opts o = dl_attr_opts_defaults(4, 4);
     o.epsilon = 1e-7f;
     dl_attr_info info;
@@ -308,7 +291,7 @@ Test(explain, attribution_refuses_bad_arguments)
 Test(explain, maximizing_a_first_layer_neuron_inks_where_its_weight_is_positive)
 {
     int sizes[] = {64, 5, 3};
-    dl_net *n = random_net(3, sizes, DL_INIT_SCALED, 71);
+    dl_net *n = ts_random_net(3, sizes, DL_INIT_SCALED, 71);
     float x[64];
     dl_maximize_opts o = dl_maximize_opts_defaults(8, 8);
     o.l2 = 0.0f;
@@ -334,7 +317,7 @@ Test(explain, maximizing_with_l2_gives_the_clipped_ratio_for_a_linear_unit)
     /* z − λΣx² is separable for a first-layer neuron: each pixel's optimum
      * is clamp(wᵢ / 2λ, 0, 1). */
     int sizes[] = {36, 2, 2};
-    dl_net *n = random_net(3, sizes, DL_INIT_NORMAL, 81);
+    dl_net *n = ts_random_net(3, sizes, DL_INIT_NORMAL, 81);
     float x[36];
     dl_maximize_opts o = dl_maximize_opts_defaults(6, 6);
     o.l2 = 0.5f;
@@ -355,7 +338,7 @@ Test(explain, maximizing_with_l2_gives_the_clipped_ratio_for_a_linear_unit)
 Test(explain, maximizing_an_output_raises_it_and_blur_keeps_pixels_in_range)
 {
     int sizes[] = {64, 8, 3};
-    dl_net *n = random_net(3, sizes, DL_INIT_NORMAL, 91);
+    dl_net *n = ts_random_net(3, sizes, DL_INIT_NORMAL, 91);
     float x[64];
     dl_maximize_opts o = dl_maximize_opts_defaults(8, 8);
     o.blur = 0.7f;

@@ -181,6 +181,8 @@ typedef struct dl_barchart {
     int text_px;               /* label height in pixels */
     const char *title;         /* optional caption above the chart */
     dl_rgb bar, highlight_color, text, axis;
+    const dl_rgb *colors;      /* n bar colours (signed votes: red for, blue
+                                  against), or NULL for bar / highlight_color */
 } dl_barchart;
 
 /* Defaults: horizontal, no highlight, fitted axis, values shown, 12 px

@@ -90,7 +90,9 @@ void dl_net_backprop(const dl_net *n, dl_trace *t, const float *target, dl_cost 
 void dl_net_input_gradient(const dl_net *n, dl_trace *t, int layer, int out, float *gx);
 
 /* The same backward pass started from `seed` at that neuron instead of
- * σ'(z): seed 1 gives ∂z/∂x, which stays informative when σ saturates. */
+ * σ'(z): seed 1 gives ∂z/∂x, which stays informative when σ saturates.
+ * On return t->delta[l] (0 < l < layer) holds seed·∂z/∂z[l], the same
+ * derivative at every hidden unit below (contrib's conductance reads it). */
 void dl_net_input_gradient_seeded(const dl_net *n, dl_trace *t, int layer, int out, float seed, float *gx);
 
 /* Cost of one example: quadratic 0.5*||a-y||^2 or cross-entropy

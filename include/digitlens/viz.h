@@ -71,10 +71,31 @@ float dl_viz_layer_limit(const dl_model *m, int layer, int delta);
 dl_canvas *dl_viz_heatmap_picture(const dl_model *m, int neuron, int cls, const float *x,
                                   const dl_viz_style *st, dl_err *e);
 
-/* Input, hidden-layer outputs as a grid (viridis 0..1), and the outputs as
- * a bar chart with the winner marked. */
+/* Input, hidden-layer outputs as a grid (viridis 0..1, each cell with its
+ * neuron's index, and a note that the row-major layout has no spatial
+ * meaning), and the outputs as a bar chart with the winner marked. */
 dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl_viz_style *st,
                                      dl_err *e);
+
+/* The same with each cell coloured by shade[j] (one value per neuron of
+ * layer 1: its vote for the predicted digit, say) through a symmetric
+ * diverging scale ±max|shade| instead of its activation; title heads the
+ * grid and label captions its colour bar.  shade NULL: the plain picture. */
+dl_canvas *dl_viz_activation_picture_shaded(const dl_model *m, const float *x, const float *shade,
+                                            const char *title, const char *label,
+                                            const dl_viz_style *st, dl_err *e);
+
+/* n values, one per neuron, painted as the cells (cell x cell pixels) of
+ * dl_grid_shape(n)'s grid with its top-left at (x, y), row-major, through
+ * cs; each cell has its neuron's index written in (dark or white, whichever
+ * reads on the cell) when it fits.  Unused cells of the last row are grey. */
+void dl_viz_neuron_grid(dl_canvas *c, int x, int y, const float *v, int n, int cell, dl_colorscale cs,
+                        const dl_viz_style *st);
+
+/* A new canvas: c with n lines of text written underneath (widened when a
+ * line needs it).  c is only read. */
+dl_canvas *dl_viz_add_notes(const dl_canvas *c, const char *const *lines, int n, const dl_viz_style *st,
+                            dl_err *e);
 
 /* maps[k] (each mw x mh) in a row with a title per map and one shared
  * diverging colour bar: used for templates and saliency per class. */

@@ -44,6 +44,9 @@ typedef struct cli_cmd {
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **pos, int *npos);
 void cli_print_help(const cli_cmd *cmd, const cli_opt *opts);
 
+/* Whether the option writing to dst was given on the command line. */
+int cli_seen(const cli_opt *opts, const void *dst);
+
 /* Prints "digitlens: <msg>" on stderr; returns code for `return cli_fail(...)`. */
 int cli_fail(int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -85,6 +88,16 @@ struct dl_font *cli_font(void);
 dl_status cli_load_input(const dl_model *m, const char *image, const char *images, int index,
                          float **x, char *desc, size_t desc_cap, dl_err *e);
 
+/* The file-name part of a path ("dir/x.png" -> "x.png"), for captions. */
+const char *cli_base_name(const char *path);
+
+/* The output of m that stands for digit (m->classes), or -1 when m has none. */
+int cli_output_of(const dl_model *m, int digit);
+
+/* The output m's network gives input x [sizes[0]] (its largest); -1 with
+ * *e when out of memory. */
+int cli_predict(const dl_model *m, const float *x, dl_err *e);
+
 /* The subcommands: each takes argv[0] = its own name, returns an exit code. */
 int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
@@ -99,6 +112,8 @@ int cmd_maximize(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_contributions(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 int cmd_evolve(int argc, char **argv);
 int cmd_neurons(int argc, char **argv);
 

@@ -21,12 +21,6 @@ typedef struct result {
     char title[64], note[96];
 } result;
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s && s[1] ? s + 1 : p;
-}
-
 /* fancy: the label font has ∂, ×, ε (the built-in pixel font does not). */
 static void describe(result *r, const dl_attr_opts *o, int digit, int fancy)
 {
@@ -211,8 +205,8 @@ int cmd_explain(int argc, char **argv)
         for (int r = 0; r < nres; r++) panels[r] = (dl_viz_attr_panel){res[r].map, res[r].title, res[r].note};
         char caption[512];
         snprintf(caption, sizeof caption, "why output %d = %.3f for %.150s%s%.150s (predicted: %d, %.3f)", digit,
-                 (double)res[0].info.output, base_name(desc), baseline ? "; IG baseline " : "",
-                 baseline ? base_name(bdesc) : "", m->classes[pred], (double)ypred);
+                 (double)res[0].info.output, cli_base_name(desc), baseline ? "; IG baseline " : "",
+                 baseline ? cli_base_name(bdesc) : "", m->classes[pred], (double)ypred);
         c = dl_viz_attribution_row(x, m->rows, m->cols, panels, nres, caption, &st, &e);
         if (!c || dl_png_write(out, c, &e) != DL_OK) goto fail;
     }

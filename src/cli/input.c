@@ -55,3 +55,25 @@ dl_status cli_load_input(const dl_model *m, const char *image, const char *image
     }
     return st;
 }
+
+const char *cli_base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s && s[1] ? s + 1 : path;
+}
+
+int cli_output_of(const dl_model *m, int digit)
+{
+    for (int k = 0; k < m->nclasses; k++)
+        if (m->classes[k] == digit) return k;
+    return -1;
+}
+
+int cli_predict(const dl_model *m, const float *x, dl_err *e)
+{
+    dl_trace *t = dl_trace_new(m->net, e);
+    if (!t) return -1;
+    int k = dl_argmax(dl_net_forward(m->net, x, t), m->net->sizes[m->net->nlayers - 1]);
+    dl_trace_free(t);
+    return k;
+}

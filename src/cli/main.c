@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"heatmap", cmd_heatmap, "input x weights: what one hidden neuron sees in an input"},
     {"activations", cmd_activations, "the hidden layer's outputs for one input, as a grid"},
     {"templates", cmd_templates, "what each output class responds to in input space"},
+    {"contributions", cmd_contributions, "which hidden neurons voted for this answer, and how much (one input)"},
     {"explain", cmd_explain, "attribution maps: which pixels made an output (gradient, IG, LRP, ...)"},
     {"neuron", cmd_neuron, "what one hidden neuron is looking for: a card over the test set"},
     {"maximize", cmd_maximize, "the input that drives a neuron or an output highest"},
@@ -30,6 +31,7 @@ static const command COMMANDS[] = {
     {"evolve", cmd_evolve, "films and plots of training from its snapshots: weights.gif, histograms"},
     {"neurons", cmd_neurons, "dead and duplicate hidden neurons, and a pruning curve"},
     {"import", cmd_import, "a network saved by network2.py (JSON) as a digitlens model"},
+    {"embed", cmd_embed, "the data set mapped to 2-D (PCA, t-SNE) in pixel and hidden-layer space"},
     {NULL, NULL, NULL},
 };
 
@@ -38,8 +40,8 @@ static void usage(void)
     FILE *f = stdout;
     fprintf(f, "usage: digitlens COMMAND [options]   (digitlens COMMAND --help for its options)\n\n"
                "commands:\n");
-    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-12s %s\n", c->name, c->summary);
-    fprintf(f, "  %-12s %s\n\nexample:\n"
+    for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-14s %s\n", c->name, c->summary);
+    fprintf(f, "  %-14s %s\n\nexample:\n"
                "  digitlens train --data data/mnist --epochs 30 --out mnist.dlm\n"
                "  digitlens test --model mnist.dlm\n",
             "help", "this overview (help COMMAND: that command's options)");

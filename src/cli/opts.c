@@ -245,3 +245,10 @@ void cli_json_string(const char *s)
     }
     putchar('"');
 }
+
+int cli_seen(const cli_opt *opts, const void *dst)
+{
+    for (const cli_opt *o = opts; o->name; o++)
+        if (o->dst == dst) return o->seen;
+    return 0;
+}

@@ -6,7 +6,13 @@
 // screenshots.
 //
 //   node tests/browser/check-report.js REPORT_DIR [--screenshot OUT.png]
-//        [--card-screenshot OUT.png] [--width 1200] [--height 1400] [--max-load-ms 1000]
+//        [--card-screenshot OUT.png] [--section-screenshot ID=OUT.png ...]
+//        [--expect-section ID ...] [--width 1200] [--height 1400] [--max-load-ms 1000]
+//
+// --expect-section ID: index.html must have a section with that id whose
+// images all loaded (at least one) and whose links all resolve (checked with
+// the rest); --section-screenshot saves that section alone (at most 2400 px
+// tall).
 //
 // Talks to Chromium over the DevTools protocol on a pipe
 // (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), so it needs
@@ -20,10 +26,16 @@ const path = require('path');
 const { pathToFileURL, fileURLToPath } = require('url');
 
 function parseArgs(argv) {
-  const a = { dir: null, screenshot: null, cardScreenshot: null, width: 1200, height: 1400, maxLoadMs: 1000 };
+  const a = { dir: null, screenshot: null, cardScreenshot: null, width: 1200, height: 1400, maxLoadMs: 1000,
+    sections: [], sectionShots: [] };
   for (let i = 2; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--screenshot') a.screenshot = argv[++i];
+    else if (v === '--expect-section') a.sections.push(argv[++i]);
+    else if (v === '--section-screenshot') {
+      const [id, out] = argv[++i].split('=');
+      a.sectionShots.push({ id, out });
+    }
     else if (v === '--card-screenshot') a.cardScreenshot = argv[++i];
     else if (v === '--width') a.width = +argv[++i];
     else if (v === '--height') a.height = +argv[++i];
@@ -160,6 +172,28 @@ async function shoot(b, session, out, width, height) {
   console.log(`# screenshot ${out} (${width}x${height}, ${fs.statSync(out).size} bytes)`);
 }
 
+// Facts about one section of the page: its images and how many loaded.
+const sectionFacts = (id) => `(async () => {
+  const s = document.getElementById(${JSON.stringify(id)});
+  if (!s) return null;
+  const imgs = [...s.querySelectorAll('img')];
+  await Promise.all(imgs.map((i) => i.decode().catch(() => null)));
+  return { images: imgs.length, loaded: imgs.filter((i) => i.naturalWidth > 0).length,
+           svgs: s.querySelectorAll('svg').length, links: s.querySelectorAll('a[href]').length };
+})()`;
+
+async function shootSection(b, session, id, out, width) {
+  const r = await evaluate(b, session, `(() => { const e = document.getElementById(${JSON.stringify(id)});
+    if (!e) return null; const q = e.getBoundingClientRect();
+    return { x: q.left + scrollX, y: q.top + scrollY, w: q.width, h: q.height }; })()`);
+  if (!r) { ok(false, `section_screenshot_${id}`, 'no such section'); return; }
+  const clip = { x: Math.max(0, r.x - 8), y: Math.max(0, r.y - 8), width: Math.min(width, r.w + 16), height: Math.min(2400, r.h + 16), scale: 1 };
+  const shot = await b.send('Page.captureScreenshot', { format: 'png', clip, captureBeyondViewport: true }, session);
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(out, Buffer.from(shot.data, 'base64'));
+  console.log(`# screenshot of #${id}: ${out} (${Math.round(clip.width)}x${Math.round(clip.height)}, ${fs.statSync(out).size} bytes)`);
+}
+
 async function main() {
   const args = parseArgs(process.argv);
   const dir = path.resolve(args.dir);
@@ -223,6 +257,13 @@ async function main() {
       else if (url.hash && file === index && !f.ids.includes(decodeURIComponent(url.hash.slice(1)))) bad.push(`${u}: no anchor`);
     }
     ok(bad.length === 0, 'every_local_link_resolves', bad.slice(0, 3).join('; '));
+    for (const id of args.sections) {
+      const sf = await evaluate(b, s, sectionFacts(id));
+      ok(sf && sf.images + sf.svgs > 0 && sf.loaded === sf.images, `section_${id}_images_loaded`,
+        sf ? `${sf.loaded} of ${sf.images} images loaded, ${sf.svgs} svgs` : `no element with id ${id}`);
+      if (sf) console.log(`# #${id}: ${sf.images} images, ${sf.svgs} inline svgs, ${sf.links} links`);
+    }
+    for (const { id, out } of args.sectionShots) await shootSection(b, s, id, out, args.width);
     if (args.screenshot) await shoot(b, s, args.screenshot, args.width, args.height);
     ok(problems.length === 0, 'index_no_console_errors', problems.slice(0, 3).join(' | '));
 

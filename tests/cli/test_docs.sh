@@ -15,4 +15,6 @@ for c in $(grep -oE '\./digitlens [a-z]+' "$ROOT/README.md" | awk '{print $2}' |
 done
 [ -z "$unknown" ] && pass readme_commands_exist || fail readme_commands_exist "not commands:$unknown"
 grep -q '^make test' "$ROOT/.ci/run" && pass ci_runs_make_test || fail ci_runs_make_test ".ci/run does not run make test"
+marks=$(grep -nE '^(<<<<<<<|>>>>>>>) ' "$ROOT/README.md" | head -3)
+[ -z "$marks" ] && pass readme_has_no_merge_conflict_markers || fail readme_has_no_merge_conflict_markers "$marks"
 finish

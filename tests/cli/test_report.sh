@@ -78,6 +78,15 @@ run "$DL" report --model "$TMP/m.dlm" --no-data --out "$TMP/rep-nodata" --quiet
 [ "$RC" = 0 ] && [ -z "$OUT" ] && [ -s "$TMP/rep-nodata/img/neuron-l1-011.png" ] && ! grep -q 'id="confusion"' "$TMP/rep-nodata/index.html" \
   && pass report_without_data || fail report_without_data "rc $RC $OUT $ERR"
 browser_check report "$TMP/rep" --screenshot "$TMP/shot.png"
+# A weak model makes mistakes: each one in the gallery lists its top votes, linked to their cards.
+"$DL" train --data "$FIX" --layers 784,4,2 --epochs 1 --limit 4 --eta 0.3 --quiet --out "$TMP/weak.dlm"
+run "$DL" report --model "$TMP/weak.dlm" --data "$FIX" --out "$TMP/rep-weak" --mistakes 6 --quiet
+figs=$(grep -o '<figure><img src="img/mistake-' "$TMP/rep-weak/index.html" | wc -l)
+votes=$(grep -oE '<span class="votes"[^>]*>for [0-9] over [0-9]: <a href="neurons.html#l1n[0-3]">#[0-3]</a>' \
+  "$TMP/rep-weak/index.html" | wc -l)
+[ "$RC" = 0 ] && [ "$figs" = 6 ] && [ "$votes" = 6 ] && pass report_mistakes_show_their_top_votes \
+  || fail report_mistakes_show_their_top_votes "rc $RC: $figs mistakes, $votes with votes $ERR"
+browser_check report_weak "$TMP/rep-weak" --expect-section mistakes
 if [ -s "$TMP/shot.png" ]; then
   size=$(stat -c %s "$TMP/shot.png")
   [ "$size" -le 307200 ] && pass "report_screenshot_${size}_bytes" || fail report_screenshot_small "$size bytes"

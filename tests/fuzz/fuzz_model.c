@@ -21,6 +21,7 @@
 #include "digitlens/model.h"
 #include "digitlens/png.h"
 #include "digitlens/viz.h"
+#include "digitlens/viz_contrib.h"
 
 #include "fuzz_message.h"
 
@@ -87,6 +88,15 @@ static void exercise(const dl_model *m)
         if (neuron >= 0) {
             c = dl_viz_heatmap_picture(m, neuron, cls, x, &st, &e);
             dl_canvas_free(c);
+        }
+        if (L >= 3) { /* the hidden votes (and conductance) of whatever loaded, and their picture */
+            dl_contrib_opts co = {n->sizes[L - 1] > 1 ? 1 : -1, L > 3 ? 8 : 0, NULL};
+            dl_contrib *v = dl_contrib_compute(n, 0, x, &co, &e);
+            if (!v) abort();
+            c = dl_viz_contrib_picture(m, x, v, 2, "votes", &st, &e);
+            draw(c);
+            dl_canvas_free(c);
+            dl_contrib_free(v);
         }
         int K = n->sizes[L - 1] < 4 ? n->sizes[L - 1] : 4;
         float *maps = malloc((size_t)K * np * sizeof *maps);

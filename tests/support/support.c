@@ -104,3 +104,20 @@ unsigned char *ts_read(const char *path, size_t *len)
     fclose(f);
     return b;
 }
+
+dl_net *ts_random_net(int nlayers, const int *sizes, dl_init init, uint64_t seed)
+{
+    dl_net *n = dl_net_new(nlayers, sizes, NULL);
+    if (!n) abort();
+    dl_rng r;
+    dl_rng_seed(&r, seed);
+    dl_net_init(n, init, &r);
+    return n;
+}
+
+void ts_random_input(float *x, int n, uint64_t seed)
+{
+    dl_rng r;
+    dl_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) x[i] = (float)dl_rng_uniform(&r);
+}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitlens/net.h"
+
 /* Creates a fresh directory under $TMPDIR (or /tmp); returns a static-free
  * malloc'd path the caller frees.  Aborts the test on failure. */
 char *ts_tempdir(void);
@@ -32,5 +34,10 @@ int ts_skip_slow(void);
 
 /* Reads a whole file (raw) into a malloc'd buffer; returns NULL if missing. */
 unsigned char *ts_read(const char *path, size_t *len);
+
+/* A network of the given sizes with parameters drawn from seed (aborts
+ * when it cannot be made), and an input of n uniform [0, 1) pixels. */
+dl_net *ts_random_net(int nlayers, const int *sizes, dl_init init, uint64_t seed);
+void ts_random_input(float *x, int n, uint64_t seed);
 
 #endif

@@ -1,9 +1,9 @@
 # pipeline.sh — one short run of everything a user does, each command under
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
-# templates, classify PNG files, write a report, and export and import
-# JSON.  Any invalid read or write, use of uninitialised memory, or
-# definitely lost block fails that step (memcheck
+# templates, classify PNG files, write a report, export and import JSON,
+# and map the test set (embed).  Any invalid read or write, use of
+# uninitialised memory, or definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -12,7 +12,7 @@ if ! command -v valgrind >/dev/null; then
   finish
 fi
 VG=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
-    --show-leak-kinds=definite --track-origins=yes)
+    --show-leak-kinds=definite --track-origins=yes --suppressions="$(dirname "$0")/ld-so.supp")
 FIX=$TMP/fix
 mkdir -p "$FIX" "$TMP/png"
 "${MKFIXTURE:-build/mkfixture}" "$FIX" 120 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
@@ -35,10 +35,15 @@ memcheck weights "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w"
 memcheck heatmap "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 1 --class 1 --out "$TMP/h.png"
 memcheck activations_of_a_png "$DL" activations --model "$TMP/m.dlm" "$TMP/png/00000.png" --out "$TMP/a.png"
 memcheck templates "$DL" templates --model "$TMP/m.dlm" --out "$TMP/t" --data "$FIX"
+"$DL" train --data "$FIX" --layers 784,6,4,2 --epochs 1 --quiet --out "$TMP/deep.dlm"
+memcheck contributions_deep "$DL" contributions --model "$TMP/deep.dlm" --images "$IMG" --index 1 --class 1 --vs 0 \
+  --steps 16 --json --out "$TMP/c.png"
+memcheck heatmap_by_contribution "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 1 --class 1 --by contribution --out "$TMP/hc.png"
 memcheck classify_pngs "$DL" classify --model "$TMP/m.dlm" --json "$TMP/png/00000.png" "$TMP/png/00001.png"
 # The report's threads (stored pass, statistics, drawing, the write queue) and
 # the JSON door, both ways.
 memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" --threads 2 --mistakes 3 --quiet
 memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
 memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
+memcheck embed "$DL" embed --model "$TMP/m.dlm" --data "$FIX" --perplexity 5 --iterations 60 --threads 2 --glyphs --out "$TMP/e"
 finish
