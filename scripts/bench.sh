@@ -90,5 +90,8 @@ printf '%s\n' "${ts[@]}" | sort -n | awk '{ v[NR] = $1 } END {
     printf "  digitlens classify --index 0 (whole process): %.1f ms median (min %.1f, max %.1f; %d runs)\n",
         v[int((NR + 1) / 2)] / 1000, v[1] / 1000, v[NR] / 1000, NR }'
 
+# What snapshots cost training (scripts/bench-snapshots.sh; BENCH_SNAPSHOTS=0 skips it).
+[ "${BENCH_SNAPSHOTS:-1}" = 0 ] || scripts/bench-snapshots.sh "$DATA"
+
 # t-SNE and PCA next to scikit-learn's (scripts/bench-embed.sh; BENCH_EMBED=0 skips it).
 scripts/bench-embed.sh

@@ -69,7 +69,10 @@ static dl_status record(train_snap *t, const dl_net *net, uint32_t epoch, uint32
 
 dl_status train_snap_step(const dl_net *net, const dl_train_state *s, void *ctx, dl_err *e)
 {
-    return record(ctx, net, s->epoch, s->pos, s->pos ? (float)(s->cost_sum / s->pos) : NAN, e);
+    train_snap *t = ctx;
+    dl_status st = record(t, net, s->epoch, s->pos, s->pos ? (float)(s->cost_sum / s->pos) : NAN, e);
+    t->failed = st != DL_OK;
+    return st;
 }
 
 /* The record of a saved model's own state (its cost from where training

@@ -21,6 +21,7 @@ typedef struct train_snap {
     dl_dataset *sub;      /* owned: the evaluation subset (NULL: none) */
     dl_cost cost;
     int threads;
+    int failed;           /* an append failed: training stopped for it */
     char path[4096];
 } train_snap;
 
