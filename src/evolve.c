@@ -464,7 +464,8 @@ dl_canvas *dl_histograms_picture(const dl_histograms *h, const dl_font *font, dl
     dl_canvas *c = dl_canvas_new(L.w, L.h, WHITE, e);
     if (!c) return NULL;
     char head[160];
-    snprintf(head, sizeof head, "Distributions over training%s", h->has_act ? "; activations on the evaluation subset, saturated = σ′ < 0.01" : "");
+    snprintf(head, sizeof head, "Distributions over training (height ∝ √share)%s",
+             h->has_act ? "; activations on the evaluation subset; saturated: σ′ < 0.01" : "");
     text(c, font, PAD, PAD, head, TITLE);
     int B = h->bins;
     for (int p = 0; p < L.npanels; p++) {
@@ -480,12 +481,17 @@ dl_canvas *dl_histograms_picture(const dl_histograms *h, const dl_font *font, dl
             int base = L.top + (int)(r + 1) * L.row_h;
             const float *hist = data + r * (size_t)B;
             dl_rgb col = ridge_color(r, h->nrows);
-            /* White fill first, so a ridge hides the ones behind (above) it. */
+            /* A pale fill hides the ridges behind (above) it; the outline
+             * joins each column's top to the next one's. */
+            dl_rgb fill = dl_rgb_lerp(col, WHITE, 0.8f);
+            int prev = -1;
             for (int px = 0; px < L.panel_w; px++) {
                 int b = px * B / L.panel_w;
                 int ht = (int)((float)L.ridge_h * sqrtf(hist[b] / peak) + 0.5f);
-                dl_canvas_vline(c, x + px, base - ht, ht, WHITE);
-                dl_canvas_vline(c, x + px, base - ht, ht > 0 ? 2 : 1, col);
+                dl_canvas_vline(c, x + px, base - ht, ht, fill);
+                int top = base - ht, y0 = prev < 0 || top < prev ? top : prev, y1 = prev < 0 || top > prev ? top : prev;
+                dl_canvas_vline(c, x + px, y0, y1 - y0 + 1, col);
+                prev = top;
             }
             dl_canvas_hline(c, x, base, L.panel_w, SEP);
             if (p == 0) text(c, font, PAD, base - TEXT, h->labels[r], TEXT);
@@ -522,7 +528,7 @@ char *dl_histograms_svg(const dl_histograms *h, size_t *len, dl_err *e)
     dl_buf_appendf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                    "font-family=\"DejaVu Sans, sans-serif\" font-size=\"%d\">\n", L.w, L.h, L.w, L.h, TEXT - 2);
     dl_buf_appendf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
-    dl_buf_appendf(&b, "<text x=\"%d\" y=\"%d\" font-size=\"%d\">Distributions over training%s</text>\n", PAD,
+    dl_buf_appendf(&b, "<text x=\"%d\" y=\"%d\" font-size=\"%d\">Distributions over training (height ∝ √share)%s</text>\n", PAD,
                    PAD + TITLE - 3, TITLE - 2,
                    h->has_act ? "; activations on the evaluation subset, saturated = σ′ &lt; 0.01" : "");
     int B = h->bins;
@@ -539,8 +545,9 @@ char *dl_histograms_svg(const dl_histograms *h, size_t *len, dl_err *e)
             int base = L.top + (int)(r + 1) * L.row_h;
             const float *hist = data + r * (size_t)B;
             dl_rgb col = ridge_color(r, h->nrows);
-            dl_buf_appendf(&b, "<path fill=\"#fff\" stroke=\"#%02x%02x%02x\" stroke-width=\"1.5\" d=\"M%d %d", col.r, col.g,
-                           col.b, x, base);
+            dl_rgb fill = dl_rgb_lerp(col, WHITE, 0.8f);
+            dl_buf_appendf(&b, "<path fill=\"#%02x%02x%02x\" stroke=\"#%02x%02x%02x\" stroke-width=\"1.5\" d=\"M%d %d", fill.r, fill.g,
+                           fill.b, col.r, col.g, col.b, x, base);
             for (int k = 0; k < B; k++) {
                 float ht = (float)L.ridge_h * sqrtf(hist[k] / peak);
                 dl_buf_appendf(&b, " L%.1f %.1f L%.1f %.1f", x + (double)k * L.panel_w / B, base - ht,

@@ -124,7 +124,13 @@ static void encode_record(const dl_snapshot_header *h, size_t index, const dl_sn
     p = put32(p, m->correct);
     p = put32(p, m->total);
     p = putf(p, m->cost);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The file's byte order is the machine's: one copy (training waits for it). */
+    memcpy(p, params, 4 * P);
+    p += 4 * P;
+#else
     for (size_t i = 0; i < P; i++) p = putf(p, params[i]);
+#endif
     put32(p, (uint32_t)crc32_z(0L, buf, (size_t)(p - buf)));
 }
 
@@ -284,7 +290,11 @@ void dl_snapshots_params(const dl_snapshots *s, size_t i, float *params)
 {
     const unsigned char *p =
         s->data + dl_snapshot_header_bytes(&s->h) + i * dl_snapshot_record_bytes(&s->h) + REC_HEAD;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(params, p, 4 * s->nparams);
+#else
     for (size_t k = 0; k < s->nparams; k++) params[k] = getf(p + 4 * k);
+#endif
 }
 
 /* --- writing ------------------------------------------------------------- */

@@ -99,6 +99,14 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e)
 {
+    return dl_train_hooked(net, train, eval, o, NULL, s, hist, progress, ctx, e);
+}
+
+dl_status dl_train_hooked(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                          const dl_train_opts *o, const dl_step_hook *hook, dl_train_state *s,
+                          dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e)
+{
+    if (hook && hook->every == 0) return dl_err_set(e, DL_EINVAL, "a step hook every 0 mini-batches");
     if (o->batch < 1 || o->epochs < 0 || !(o->eta > 0.0f) || o->lambda < 0.0f)
         return dl_err_set(e, DL_EINVAL, "training options out of range");
     if (s->n != train->n)
@@ -129,6 +137,13 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
             int m = (int)((s->n - s->pos) < (uint32_t)o->batch ? s->n - s->pos : (uint32_t)o->batch);
             s->cost_sum += ops->step(k, net, train, s->order + s->pos, m, o->eta, decay);
             s->pos += (uint32_t)m;
+            if (hook) {
+                uint64_t b = (uint64_t)o->batch, step = (uint64_t)s->epoch * ((s->n + b - 1) / b) + (s->pos + b - 1) / b;
+                if (step % hook->every == 0 && (st = hook->fn(net, s, hook->ctx, e)) != DL_OK) {
+                    ops->destroy(k);
+                    return st;
+                }
+            }
             double t = now_seconds();
             if (progress && t - last > 0.05) {
                 dl_progress p = {(int)s->epoch + 1, o->epochs, s->pos, s->n, t - t0, NULL};

@@ -89,6 +89,27 @@ dl_canvas *dl_film_strip(const dl_snapshots *s, const dl_film_opts *o, const siz
 /* The label of snapshot i: "step 1200 · epoch 1.20 · 91.3% of 1000". */
 void dl_film_label(const dl_snapshots *s, size_t i, char *buf, size_t cap);
 
+/* The embedding film (evolve_embed.c): the t-SNE map (embed.h) of hidden
+ * layer `layer`'s activations on the evaluation images at each chosen
+ * snapshot; the first frame a full t-SNE run, each later one started from
+ * the map before it (`iterations` more, no exaggeration), so points move
+ * smoothly; dots coloured by class, misclassified ones ringed. */
+typedef struct dl_embed_film_opts {
+    int layer;              /* hidden layer, default 1 */
+    int iterations;         /* t-SNE iterations of each frame after the first, default 150 */
+    int threads;            /* default 1 */
+    int panel_px;           /* side of the map, default 360 */
+    const dl_font *font;
+    const char *const *class_names; /* [outputs] legend labels; NULL: 0, 1, ... */
+} dl_embed_film_opts;
+
+dl_embed_film_opts dl_embed_film_defaults(void);
+
+/* The film of the snapshots idx[0..n) on d (>= 100 labelled images, labels
+ * = output indices) as a GIF in memory (*gif, *len; free() them). */
+dl_status dl_embed_film(const dl_snapshots *s, const size_t *idx, size_t n, const dl_dataset *d,
+                        const dl_embed_film_opts *o, int fps, unsigned char **gif, size_t *len, dl_err *e);
+
 /* ---- 2. histograms over time ---------------------------------------------- */
 
 typedef struct dl_histograms {

@@ -38,7 +38,8 @@ static dl_status eval_subset(const dl_model *m, const char *model, const char *d
 int cmd_evolve(int argc, char **argv)
 {
     const char *model = NULL, *snaps = NULL, *out = NULL, *neurons_s = NULL, *dir = "data/mnist";
-    int layer = 1, fps = 8, frames = 120, scale = 8, rows = 12, strip = 6, no_data = 0;
+    int layer = 1, fps = 8, frames = 120, scale = 8, rows = 12, strip = 6, no_data = 0, eframes = 24;
+    int threads = cli_ncores();
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the trained model (required)", 0},
         {"snapshots", OPT_STR, &snaps, 0, 0, "FILE", "its snapshots (default: MODEL.snapshots beside it)", 0},
@@ -51,6 +52,8 @@ int cmd_evolve(int argc, char **argv)
         {"rows", OPT_INT, &rows, 2, 64, "N", "snapshots in the histograms' ridge plot", 0},
         {"strip", OPT_INT, &strip, 2, 16, "N", "frames in filmstrip.png", 0},
         {"data", OPT_STR, &dir, 0, 0, "DIR", "test set for the activation histograms (its first images, as many as training scored)", 0},
+        {"embedding-frames", OPT_INT, &eframes, 0, 500, "N", "frames of embedding.gif, the t-SNE map of hidden layer 1 over training (0: none)", 0},
+        {"threads", OPT_INT, &threads, 1, 64, "N", "threads for the t-SNE maps (default: the number of cores here)", 0},
         {"no-data", OPT_FLAG, &no_data, 0, 0, NULL, "plot the weights only, without activations", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
@@ -60,7 +63,9 @@ int cmd_evolve(int argc, char **argv)
         "wrote beside it: weights.gif (the layer's weights over training, one colour scale for\n"
         "the whole film), weights-delta.gif (trained minus initial), filmstrip.png (a few\n"
         "frames side by side), histograms.png and histograms.svg (per layer over time: the\n"
-        "weights, the activations on the evaluation subset, and the saturated fraction, sigma' < 0.01).",
+        "weights, the activations on the evaluation subset, and the saturated fraction, sigma' < 0.01),\n"
+        "and with data embedding.gif (the t-SNE map of hidden layer 1 on the evaluation subset, each\n"
+        "frame started from the one before, so points move smoothly).",
         "  digitlens train --snapshot-every 100 --epochs 5 --out mnist.dlm\n"
         "  digitlens evolve --model mnist.dlm --out films/\n"
         "  digitlens evolve --model mnist.dlm --out films/ --neurons 3,42 --fps 12", 0};
@@ -164,6 +169,31 @@ int cmd_evolve(int argc, char **argv)
                h.nexamples, 100.0 * h.saturated[0], 100.0 * h.saturated[nr - 1]);
     }
     printf("\n");
+    if (eval && eframes > 0 && s->h.nlayers > 2) {
+        if (eval->n < 100) {
+            fprintf(stderr, "digitlens: note: no embedding.gif (the evaluation subset has %zu images; t-SNE needs 100)\n",
+                    eval->n);
+            goto done;
+        }
+        const char *names[256];
+        char nbuf[256][4];
+        for (int k = 0; k < m->nclasses; k++) {
+            snprintf(nbuf[k], sizeof nbuf[k], "%d", m->classes[k]);
+            names[k] = nbuf[k];
+        }
+        dl_embed_film_opts eo = dl_embed_film_defaults();
+        eo.threads = threads;
+        eo.font = font;
+        eo.class_names = names;
+        size_t ne = dl_film_pick(s, (size_t)eframes, idx);
+        unsigned char *gif = NULL;
+        size_t glen = 0;
+        snprintf(path, sizeof path, "%s/embedding.gif", out);
+        if (dl_embed_film(s, idx, ne, eval, &eo, fps, &gif, &glen, &e) != DL_OK ||
+            dl_file_write_atomic_free(path, gif, glen, &e) != DL_OK)
+            goto fail;
+        printf("wrote %s: %zu frames, t-SNE of hidden layer 1 on %zu test images\n", path, ne, eval->n);
+    }
     goto done;
 fail:
     code = cli_fail_err(&e);

@@ -93,7 +93,8 @@ static void human(char *buf, size_t cap, double bytes)
 }
 
 int train_snap_open(train_snap *t, const dl_model *m, const char *out, int resume, dl_snap_unit unit,
-                    uint32_t every, int epochs, const dl_dataset *eval, int threads, int quiet, int *active)
+                    uint32_t every, int epochs, const dl_dataset *eval, size_t eval_n, int threads, int quiet,
+                    int *active)
 {
     memset(t, 0, sizeof *t);
     *active = 0;
@@ -118,12 +119,15 @@ int train_snap_open(train_snap *t, const dl_model *m, const char *out, int resum
     h->every = every;
     h->batch = m->batch;
     h->ntrain = m->ntrain;
-    h->eval_n = eval ? (uint32_t)(eval->n < TRAIN_SNAP_EVAL ? eval->n : TRAIN_SNAP_EVAL) : 0;
+    h->eval_n = eval ? (uint32_t)(eval->n < eval_n ? eval->n : eval_n) : 0;
     h->init = (uint32_t)m->init;
     h->seed = m->seed;
     h->data_fingerprint = m->data_fingerprint;
     t->cost = m->cost;
-    t->threads = threads;
+    /* One thread: the training pool's threads wait for the next step, and
+     * starting more costs more than it saves on a few hundred images. */
+    (void)threads;
+    t->threads = 1;
 
     uint64_t count = 0, total = (uint64_t)epochs * dl_snapshot_steps_per_epoch(h);
     uint64_t bytes = dl_snapshot_plan_bytes(h, total, &count);
