@@ -231,9 +231,9 @@ dl_status dl_film_gif(dl_film *f, int fps, unsigned char **data, size_t *len, dl
             dl_gif_free(g);
             return e ? e->code : DL_ENOMEM;
         }
-        dl_status st = dl_gif_add(g, c, e);
-        /* Hold the last frame: the trained network is what the film ends on. */
-        for (int hold = 0; k + 1 == f->nframes && hold < fps && st == DL_OK; hold++) st = dl_gif_add(g, c, e);
+        /* The last frame stays a second longer: the trained network is what the film ends on. */
+        int delay = (100 + fps / 2) / fps;
+        dl_status st = dl_gif_add_for(g, c, k + 1 == f->nframes ? delay + 100 : delay, e);
         dl_canvas_free(c);
         if (st != DL_OK) {
             dl_gif_free(g);

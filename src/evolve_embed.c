@@ -118,8 +118,8 @@ dl_status dl_embed_film(const dl_snapshots *s, const size_t *idx, size_t nframes
             h = c->h;
             if (!(g = dl_gif_new(w, h, pal, npal, (100 + fps / 2) / fps, e))) st = e ? e->code : DL_ENOMEM;
         }
-        if (st == DL_OK) st = dl_gif_add(g, c, e);
-        for (int hold = 0; k + 1 == nframes && hold < fps && st == DL_OK; hold++) st = dl_gif_add(g, c, e);
+        int delay = (100 + fps / 2) / fps;
+        if (st == DL_OK) st = dl_gif_add_for(g, c, k + 1 == nframes ? delay + 100 : delay, e); /* the end stays longer */
         dl_canvas_free(c);
     }
     if (st == DL_OK) {

@@ -155,11 +155,17 @@ static unsigned char lookup(dl_gif *g, dl_rgb c)
 
 dl_status dl_gif_add(dl_gif *g, const dl_canvas *c, dl_err *e)
 {
+    return dl_gif_add_for(g, c, g->delay, e);
+}
+
+dl_status dl_gif_add_for(dl_gif *g, const dl_canvas *c, int delay_cs, dl_err *e)
+{
+    if (delay_cs < 0 || delay_cs > 65535) return dl_err_set(e, DL_EINVAL, "GIF: a delay of %d is out of range", delay_cs);
     if (c->w != g->w || c->h != g->h)
         return dl_err_set(e, DL_EINVAL, "GIF: a %dx%d frame in a %dx%d film", c->w, c->h, g->w, g->h);
     if (g->frames >= DL_GIF_MAX_FRAMES)
         return dl_err_set(e, DL_ELIMIT, "GIF: more than %d frames", DL_GIF_MAX_FRAMES);
-    GraphicsControlBlock gcb = {DISPOSE_DO_NOT, false, g->delay, NO_TRANSPARENT_COLOR};
+    GraphicsControlBlock gcb = {DISPOSE_DO_NOT, false, delay_cs, NO_TRANSPARENT_COLOR};
     GifByteType ext[4];
     EGifGCBToExtension(&gcb, ext);
     if (EGifPutExtension(g->gif, GRAPHICS_EXT_FUNC_CODE, 4, ext) != GIF_OK ||

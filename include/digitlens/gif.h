@@ -33,6 +33,10 @@ dl_gif *dl_gif_new(int w, int h, const dl_rgb *pal, int npal, int delay_cs, dl_e
 /* Encodes c as the next frame; c must be w x h (DL_EINVAL otherwise). */
 dl_status dl_gif_add(dl_gif *g, const dl_canvas *c, dl_err *e);
 
+/* The same, shown for delay_cs (0..65535) instead of the film's delay: a
+ * frame to dwell on costs one frame, not many. */
+dl_status dl_gif_add_for(dl_gif *g, const dl_canvas *c, int delay_cs, dl_err *e);
+
 /* Frames added so far. */
 int dl_gif_frames(const dl_gif *g);
 

@@ -7,7 +7,7 @@
  *         parameters and the last its final ones
  *     snaptool gif FILE [OUTDIR]
  *         decodes FILE with giflib and prints "frames F size WxH colors C
- *         delay D loop L"; with OUTDIR also writes each frame as
+ *         delay D last E loop L" (E: the last frame's delay); with OUTDIR also writes each frame as
  *         OUTDIR/frame-NNNN.png
  */
 #include <gif_lib.h>
@@ -56,9 +56,10 @@ static int gif(const char *file, const char *outdir)
         DGifCloseFile(g, &err);
         return 2;
     }
-    int delay = -1, loop = 0;
+    int delay = -1, last = -1, loop = 0;
     GraphicsControlBlock gcb;
     if (g->ImageCount > 0 && DGifSavedExtensionToGCB(g, 0, &gcb) == GIF_OK) delay = gcb.DelayTime;
+    if (g->ImageCount > 0 && DGifSavedExtensionToGCB(g, g->ImageCount - 1, &gcb) == GIF_OK) last = gcb.DelayTime;
     for (int i = 0; i < g->ExtensionBlockCount; i++)
         if (g->ExtensionBlocks[i].Function == APPLICATION_EXT_FUNC_CODE && g->ExtensionBlocks[i].ByteCount == 11 &&
             memcmp(g->ExtensionBlocks[i].Bytes, "NETSCAPE2.0", 11) == 0)
@@ -69,8 +70,8 @@ static int gif(const char *file, const char *outdir)
                 memcmp(g->SavedImages[k].ExtensionBlocks[i].Bytes, "NETSCAPE2.0", 11) == 0)
                 loop = 1;
     ColorMapObject *map = g->SColorMap;
-    printf("frames %d size %dx%d colors %d delay %d loop %d\n", g->ImageCount, g->SWidth, g->SHeight,
-           map ? map->ColorCount : 0, delay, loop);
+    printf("frames %d size %dx%d colors %d delay %d last %d loop %d\n", g->ImageCount, g->SWidth, g->SHeight,
+           map ? map->ColorCount : 0, delay, last, loop);
     int rc = 0;
     for (int k = 0; outdir && map && k < g->ImageCount && !rc; k++) {
         const SavedImage *im = &g->SavedImages[k];
