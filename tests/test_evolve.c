@@ -62,6 +62,8 @@ Test(evolve, a_gif_decodes_with_its_frames_size_palette_delay_and_exact_colours)
         cr_assert(c.Red > 100 && c.Blue > 100 && c.Green < 150, "%d %d %d", c.Red, c.Green, c.Blue);
     }
     DGifCloseFile(d, &err);
+    free(path);
+    free(dir);
 }
 
 Test(evolve, a_failed_gif_write_leaves_nothing)
@@ -109,7 +111,10 @@ static unsigned char *fake_snapshots(size_t n, size_t *len)
     }
     dl_snapshot_close(w, &e);
     free(p);
-    return ts_read(path, len);
+    unsigned char *raw = ts_read(path, len);
+    free(path);
+    free(dir);
+    return raw;
 }
 
 Test(evolve, film_frames_are_one_size_with_one_colour_scale_and_picks_keep_both_ends)

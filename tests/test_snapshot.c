@@ -108,6 +108,8 @@ Test(snapshot, write_then_load_round_trips_every_record_exactly)
     free(p);
     free(want);
     dl_snapshots_free(s);
+    free(path);
+    free(dir);
 }
 
 Test(snapshot, a_run_costs_what_the_plan_says)
@@ -150,6 +152,8 @@ Test(snapshot, every_flipped_byte_before_the_last_record_is_refused)
         raw[i] ^= 0x10;
     }
     free(raw);
+    free(path);
+    free(dir);
 }
 
 Test(snapshot, damage_in_the_last_record_or_a_partial_one_is_a_torn_tail)
@@ -183,6 +187,8 @@ Test(snapshot, damage_in_the_last_record_or_a_partial_one_is_a_torn_tail)
     cr_assert_eq(s->torn, 1);
     dl_snapshots_free(s);
     free(raw);
+    free(path);
+    free(dir);
 }
 
 Test(snapshot, a_newer_version_and_a_foreign_file_get_specific_messages)
@@ -200,6 +206,8 @@ Test(snapshot, a_newer_version_and_a_foreign_file_get_specific_messages)
     cr_assert_eq(dl_snapshots_decode(raw, len, "m", &s, &e), DL_EFORMAT);
     cr_assert(strstr(e.msg, "not a digitlens snapshot file"), "%s", e.msg);
     free(raw);
+    free(path);
+    free(dir);
 }
 
 Test(snapshot, a_header_with_a_valid_checksum_but_impossible_counts_is_refused)
@@ -228,6 +236,8 @@ Test(snapshot, a_header_with_a_valid_checksum_but_impossible_counts_is_refused)
         free(c);
     }
     free(raw);
+    free(path);
+    free(dir);
 }
 
 Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
@@ -267,6 +277,8 @@ Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
     dl_snapshots_free(s);
     free(raw);
     free(p);
+    free(path);
+    free(dir);
 }
 
 Test(snapshot, continuing_cuts_off_what_came_after_the_model_and_refuses_another_run)
@@ -302,4 +314,6 @@ Test(snapshot, continuing_cuts_off_what_came_after_the_model_and_refuses_another
     cr_assert_null(dl_snapshot_continue(path, &h, p0, 7, &count, &e));
     cr_assert(strstr(e.msg, "initial parameters"), "%s", e.msg);
     free(p0);
+    free(path);
+    free(dir);
 }
