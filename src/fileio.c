@@ -118,6 +118,23 @@ int dl_reader_at_end(dl_reader *r)
     return 0;
 }
 
+int dl_reader_stated_size(dl_reader *r, uint32_t *size)
+{
+    if (gzdirect(r->gz)) {
+        struct stat st;
+        if (stat(r->path, &st) != 0) return 0;
+        *size = (uint32_t)st.st_size;
+        return 1;
+    }
+    /* A gzip member ends with CRC-32 and ISIZE, little-endian. */
+    FILE *f = fopen(r->path, "rb");
+    unsigned char t[4];
+    int ok = f && fseek(f, -4, SEEK_END) == 0 && fread(t, 1, 4, f) == 4;
+    if (f) fclose(f);
+    if (ok) *size = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    return ok;
+}
+
 const char *dl_reader_path(const dl_reader *r) { return r->path; }
 
 void dl_reader_close(dl_reader *r)

@@ -22,6 +22,9 @@ void dl_html_base64(dl_buf *b, const unsigned char *p, size_t n);
  * caller closes </header> (after its own <nav>, say). */
 void dl_html_head(dl_buf *b, const char *title, const char *subtitle);
 
+/* The same with css (NULL: none) appended to the house style sheet. */
+void dl_html_head_css(dl_buf *b, const char *title, const char *subtitle, const char *css);
+
 /* A line chart as inline SVG, 520 x 270: y[i] plotted at epoch i+1, the y
  * axis on "nice" ticks around [ymin, ymax] and never above cap, each point
  * with a hover title. */

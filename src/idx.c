@@ -10,6 +10,7 @@
  */
 #include "digitlens/idx.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -52,8 +53,11 @@ static dl_status read_header(dl_reader *r, unsigned ndims_want, const char *kind
     return DL_OK;
 }
 
-/* Reads exactly n bytes into a buffer grown in steps, then insists on EOF. */
-static dl_status read_body(dl_reader *r, size_t n, const char *what, uint8_t **out, dl_err *e)
+/* Reads exactly n bytes into a buffer grown in steps; then, when `whole`,
+ * insists on EOF.  promised is what the header declares (n when whole),
+ * for the message when the data ends early. */
+static dl_status read_body(dl_reader *r, size_t n, size_t promised, int whole, const char *what,
+                           uint8_t **out, dl_err *e)
 {
     const char *path = dl_reader_path(r);
     size_t cap = 0, have = 0;
@@ -80,11 +84,11 @@ static dl_status read_body(dl_reader *r, size_t n, const char *what, uint8_t **o
         if (got < want) {
             free(buf);
             return dl_err_set(e, DL_EFORMAT,
-                              "%s: truncated: header promises %zu bytes of %s, file holds %zu", path, n,
-                              what, have);
+                              "%s: truncated: header promises %zu bytes of %s, file holds %zu", path,
+                              promised, what, have);
         }
     }
-    int end = dl_reader_at_end(r);
+    int end = whole ? dl_reader_at_end(r) : 1;
     if (end != 1) {
         free(buf);
         if (end < 0)
@@ -101,9 +105,11 @@ static dl_status read_body(dl_reader *r, size_t n, const char *what, uint8_t **o
 
 /* labels_path non-NULL: the image count must equal want (that file's label
  * count), checked before any pixel is read, so a mismatched pair costs no
- * more than its headers. */
-static dl_status load_images(const char *path, const char *labels_path, size_t want, size_t *n,
-                             int *rows, int *cols, uint8_t **px, dl_err *e)
+ * more than its headers.  Reads the first `upto` images only when the file
+ * has more (then *n = upto and the rest of the file is not read), else all
+ * of them and checks the file ends there; *total is the header's count. */
+static dl_status load_images(const char *path, const char *labels_path, size_t want, size_t upto,
+                             size_t *n, size_t *total, int *rows, int *cols, uint8_t **px, dl_err *e)
 {
     dl_reader *r = dl_reader_open(path, e);
     if (!r) return e ? e->code : DL_EIO;
@@ -127,13 +133,25 @@ static dl_status load_images(const char *path, const char *labels_path, size_t w
             else if (labels_path && d[0] != want)
                 st = dl_err_set(e, DL_EFORMAT, "%s: %u images but %s has %zu labels (files do not pair up)",
                                 path, d[0], labels_path, want);
-            else
-                st = read_body(r, (size_t)d[0] * npix, "pixels", px, e);
+            else {
+                /* Reading only the first images skips the checks that the
+                 * data ends where the header says.  So only when the file
+                 * states the length the header implies (its size, or its
+                 * gzip trailer); any other file is read and checked whole,
+                 * and refused as a full load would refuse it. */
+                size_t take = upto < d[0] ? upto : d[0];
+                uint32_t stated = 0;
+                if (take < d[0] && !(dl_reader_stated_size(r, &stated) &&
+                                     stated == (uint32_t)(16 + (uint64_t)d[0] * npix)))
+                    take = d[0];
+                st = read_body(r, take * npix, (size_t)d[0] * npix, take == d[0], "pixels", px, e);
+                *n = take;
+            }
         }
     }
     dl_reader_close(r);
     if (st != DL_OK) return st;
-    *n = d[0];
+    *total = d[0];
     *rows = (int)d[1];
     *cols = (int)d[2];
     return DL_OK;
@@ -150,7 +168,7 @@ static dl_status load_labels(const char *path, size_t *n, uint8_t **labels, dl_e
             st = dl_err_set(e, DL_ELIMIT, "%s: %u labels is beyond the limit of %u", path, d[0],
                             DL_IDX_MAX_ITEMS);
         else
-            st = read_body(r, d[0], "labels", labels, e);
+            st = read_body(r, d[0], d[0], 1, "labels", labels, e);
     }
     dl_reader_close(r);
     if (st != DL_OK) return st;
@@ -158,40 +176,40 @@ static dl_status load_labels(const char *path, size_t *n, uint8_t **labels, dl_e
     return DL_OK;
 }
 
-dl_status dl_idx_load(const char *images_path, const char *labels_path, dl_dataset **out,
-                      dl_err *e)
+dl_status dl_idx_load_head(const char *images_path, const char *labels_path, size_t count,
+                           dl_dataset **out, size_t *total, dl_err *e)
 {
     *out = NULL;
-    size_t ni = 0, nl = 0;
+    size_t ni = 0, nl = 0, all = 0;
     int rows = 0, cols = 0;
     uint8_t *px = NULL, *labels = NULL;
     /* Labels first: small, and a wrong pairing is caught before 47 MB of pixels load. */
-    dl_status st = load_labels(labels_path, &nl, &labels, e);
-    if (st != DL_OK) return st;
-    st = load_images(images_path, labels_path, nl, &ni, &rows, &cols, &px, e);
+    if (labels_path) {
+        dl_status st = load_labels(labels_path, &nl, &labels, e);
+        if (st != DL_OK) return st;
+    }
+    dl_status st = load_images(images_path, labels_path, nl, count, &ni, &all, &rows, &cols, &px, e);
+    if (st == DL_OK && !labels && !(labels = calloc(ni ? ni : 1, 1)))
+        st = dl_err_set(e, DL_ENOMEM, "%s: out of memory", images_path);
     if (st != DL_OK) {
+        free(px);
         free(labels);
         return st;
     }
+    if (total) *total = all;
     *out = dl_dataset_wrap(ni, rows, cols, px, labels, e);
     return *out ? DL_OK : DL_ENOMEM;
 }
 
+dl_status dl_idx_load(const char *images_path, const char *labels_path, dl_dataset **out,
+                      dl_err *e)
+{
+    return dl_idx_load_head(images_path, labels_path, SIZE_MAX, out, NULL, e);
+}
+
 dl_status dl_idx_load_images(const char *images_path, dl_dataset **out, dl_err *e)
 {
-    *out = NULL;
-    size_t n = 0;
-    int rows = 0, cols = 0;
-    uint8_t *px = NULL;
-    dl_status st = load_images(images_path, NULL, 0, &n, &rows, &cols, &px, e);
-    if (st != DL_OK) return st;
-    uint8_t *labels = calloc(n ? n : 1, 1);
-    if (!labels) {
-        free(px);
-        return dl_err_set(e, DL_ENOMEM, "%s: out of memory", images_path);
-    }
-    *out = dl_dataset_wrap(n, rows, cols, px, labels, e);
-    return *out ? DL_OK : DL_ENOMEM;
+    return dl_idx_load_head(images_path, NULL, SIZE_MAX, out, NULL, e);
 }
 
 /* Writes header + body, gzip-compressed in memory when asked, atomically. */

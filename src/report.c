@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digitlens/explore.h"
 #include "digitlens/fileio.h"
 #include "digitlens/png.h"
 #include "digitlens/train.h"
@@ -484,11 +485,16 @@ dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_op
     if (have_ev) fmt_pct(acc, sizeof acc, (double)ev.correct / (double)ev.total);
     snprintf(sub, sizeof sub, "a %s network%s%s", lt, have_ev ? " · test accuracy " : "", acc);
     dl_html_head(&b, title, sub);
+    /* `digitlens explore` wrote its page here: link to it (it links back). */
+    char xp[4200];
+    snprintf(xp, sizeof xp, "%s/%s", dir, DL_EXPLORE_FILE);
+    const int explorer = dl_file_exists(xp);
     dl_buf_appendf(&b, "<nav><a href=\"#summary\">model</a><a href=\"#history\">history</a>"
                   "<a href=\"#training\">training</a>%s"
                   "<a href=\"#neurons\">neurons</a><a href=\"#classes\">classes</a>%s"
-                  "<a href=\"neurons.html\">neuron cards</a></nav></header>\n<main>\n",
-              have_ev ? "<a href=\"#confusion\">confusion</a>" : "", d ? "<a href=\"#mistakes\">mistakes</a>" : "");
+                  "<a href=\"neurons.html\">neuron cards</a>%s</nav></header>\n<main>\n",
+              have_ev ? "<a href=\"#confusion\">confusion</a>" : "", d ? "<a href=\"#mistakes\">mistakes</a>" : "",
+              explorer ? DL_EXPLORE_LINK : DL_EXPLORE_SLOT);
     summary_section(&b, &r, have_ev ? &ev : NULL);
     history_section(&b, m);
     if ((rc = dl_report_training(&b, &r, e)) != DL_OK) goto out;

@@ -11,6 +11,7 @@
 
 #include "train_fast_eval.h"
 #include "train_kernels.h"
+#include "train_simd.h"
 
 #define FIT_HINT "use --digits to pick classes"
 
@@ -24,7 +25,7 @@ static double now_seconds(void)
 /* --- the reference kernel ------------------------------------------------ */
 
 typedef struct ref_ctx {
-    const dl_net *net;
+    dl_net *net;
     dl_cost cost;
     dl_trace *trace;
     float *grad;    /* [nparams] Σ over the batch */
@@ -43,7 +44,7 @@ static void ref_free(void *kv)
     free(k);
 }
 
-static void *ref_new(const dl_net *net, dl_cost cost, int threads, dl_err *e)
+static void *ref_new(dl_net *net, dl_cost cost, int threads, dl_err *e)
 {
     (void)threads; /* the reference is single-threaded by design */
     ref_ctx *k = calloc(1, sizeof *k);
@@ -63,10 +64,10 @@ oom:
 }
 
 /* One mini-batch: Σ gradients with dl_net_backprop, then the SGD update. */
-static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_t *idx,
-                       int m, float eta, float decay)
+static double ref_step(ref_ctx *k, const dl_dataset *d, const uint32_t *idx, int m, float eta,
+                       float decay)
 {
-    ref_ctx *k = kv;
+    dl_net *net = k->net;
     int K = net->sizes[net->nlayers - 1];
     memset(k->grad, 0, net->nparams * sizeof(float));
     double cost = 0.0;
@@ -89,11 +90,32 @@ static double ref_step(void *kv, dl_net *net, const dl_dataset *d, const uint32_
     return cost;
 }
 
-static const dl_kernel_ops ref_ops = {ref_new, ref_step, ref_free};
+static uint32_t ref_train(void *kv, const dl_dataset *d, const uint32_t *idx, uint32_t n,
+                          int batch, float eta, float decay, volatile sig_atomic_t *stop,
+                          double *cost)
+{
+    uint32_t pos = 0;
+    while (pos < n) {
+        int m = n - pos < (uint32_t)batch ? (int)(n - pos) : batch;
+        *cost += ref_step(kv, d, idx + pos, m, eta, decay);
+        pos += (uint32_t)m;
+        if (stop && *stop) break;
+    }
+    return pos;
+}
+
+static void ref_sync(void *kv) { (void)kv; /* the net is always exact */ }
+
+static const dl_kernel_ops ref_ops = {ref_new, ref_train, ref_sync, ref_free};
 
 const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
 
 /* --- the loop ------------------------------------------------------------ */
+
+/* Examples per call into the kernel: progress and Ctrl-C are looked at
+ * between calls (the kernel itself stops at the first batch boundary after
+ * *stop is set). */
+#define SPAN 2048u
 
 dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
@@ -102,11 +124,39 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
     return dl_train_hooked(net, train, eval, o, NULL, s, hist, progress, ctx, e);
 }
 
+static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                            const dl_train_opts *o, const dl_step_hook *hook, dl_train_state *s,
+                            dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e);
+
 dl_status dl_train_hooked(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                           const dl_train_opts *o, const dl_step_hook *hook, dl_train_state *s,
                           dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e)
 {
-    if (hook && hook->every == 0) return dl_err_set(e, DL_EINVAL, "a step hook every 0 mini-batches");
+    dl_simd v;
+    dl_status st = dl_simd_choose(&v, e);
+    if (st != DL_OK) return st;
+    return train_loop(v, net, train, eval, o, hook, s, hist, progress, ctx, e);
+}
+
+dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                        const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
+                        dl_progress_fn progress, void *ctx, dl_err *e)
+{
+    return train_loop(v, net, train, eval, o, NULL, s, hist, progress, ctx, e);
+}
+
+/* Mini-batches done since training began, for state s. */
+static uint64_t steps_done(const dl_train_state *s, int batch)
+{
+    uint64_t b = (uint64_t)batch;
+    return (uint64_t)s->epoch * ((s->n + b - 1) / b) + (s->pos + b - 1) / b;
+}
+
+static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                            const dl_train_opts *o, const dl_step_hook *hook, dl_train_state *s,
+                            dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e)
+{
+    if (hook && (hook->every == 0 || !hook->fn)) return dl_err_set(e, DL_EINVAL, "a step hook every 0 mini-batches");
     if (o->batch < 1 || o->epochs < 0 || !(o->eta > 0.0f) || o->lambda < 0.0f)
         return dl_err_set(e, DL_EINVAL, "training options out of range");
     if (s->n != train->n)
@@ -117,12 +167,15 @@ dl_status dl_train_hooked(dl_net *net, const dl_dataset *train, const dl_dataset
     if (st == DL_OK && eval) st = dl_dataset_check(eval, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
     if (st != DL_OK) return st;
 
-    const dl_kernel_ops *ops = o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference()
-                                                                 : dl_kernel_fast();
+    const dl_kernel_ops *ops =
+        o->kernel == DL_KERNEL_REFERENCE ? dl_kernel_reference() : dl_kernel_fast(v);
+    if (!ops) return dl_err_set(e, DL_EINVAL, "this build has no %s kernels", dl_simd_name(v));
     void *k = ops->create(net, o->cost, o->threads, e);
     if (!k) return e ? e->code : DL_ENOMEM;
     /* L2 as in chapter 3: weight decay factor (1 − ηλ/n) each mini-batch. */
     float decay = 1.0f - o->eta * o->lambda / (float)train->n;
+    /* Whole batches per call, so a span never splits one. */
+    uint32_t span = (SPAN + (uint32_t)o->batch - 1) / (uint32_t)o->batch * (uint32_t)o->batch;
 
     while ((int)s->epoch < o->epochs) {
         if (s->pos == 0) {
@@ -134,33 +187,41 @@ dl_status dl_train_hooked(dl_net *net, const dl_dataset *train, const dl_dataset
         if (s->pos == 0) s->cost_sum = 0.0;
         double t0 = now_seconds(), last = t0;
         while (s->pos < s->n) {
-            int m = (int)((s->n - s->pos) < (uint32_t)o->batch ? s->n - s->pos : (uint32_t)o->batch);
-            s->cost_sum += ops->step(k, net, train, s->order + s->pos, m, o->eta, decay);
-            s->pos += (uint32_t)m;
+            uint32_t n = s->n - s->pos < span ? s->n - s->pos : span;
             if (hook) {
-                uint64_t b = (uint64_t)o->batch, step = (uint64_t)s->epoch * ((s->n + b - 1) / b) + (s->pos + b - 1) / b;
-                if (step % hook->every == 0 && (st = hook->fn(net, s, hook->ctx, e)) != DL_OK) {
+                /* End the span at the next hooked step, so the hook sees the network there. */
+                uint64_t done = steps_done(s, o->batch), room = (hook->every - done % hook->every) * (uint64_t)o->batch;
+                if (room < n) n = (uint32_t)room;
+            }
+            s->pos += ops->train(k, train, s->order + s->pos, n, o->batch, o->eta, decay, o->stop,
+                                 &s->cost_sum);
+            if (hook && steps_done(s, o->batch) % hook->every == 0) {
+                ops->sync(k); /* the hook looks at the network */
+                if ((st = hook->fn(net, s, hook->ctx, e)) != DL_OK) {
                     ops->destroy(k);
                     return st;
                 }
             }
             double t = now_seconds();
             if (progress && t - last > 0.05) {
+                ops->sync(k); /* the callback may look at the network */
                 dl_progress p = {(int)s->epoch + 1, o->epochs, s->pos, s->n, t - t0, NULL};
                 progress(&p, ctx);
                 last = t;
             }
             if (o->stop && *o->stop && s->pos < s->n) {
+                ops->sync(k);
                 ops->destroy(k);
                 return dl_err_set(e, DL_EINTR, "stopped in epoch %u after %u of %u examples",
                                   s->epoch + 1, s->pos, s->n);
             }
         }
         double secs = now_seconds() - t0;
+        ops->sync(k);
         dl_epoch_stat stat = {0, 0, (float)(s->cost_sum / (double)s->n), (float)secs};
         if (eval) {
             dl_eval ev;
-            st = dl_evaluate(net, eval, o->cost, o->threads, &ev, e);
+            st = dl_evaluate_simd(v, net, eval, o->cost, o->threads, &ev, e);
             if (st != DL_OK) {
                 ops->destroy(k);
                 return st;
@@ -192,16 +253,25 @@ dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int 
                       dl_eval *out, dl_err *e)
 {
     memset(out, 0, sizeof *out);
+    dl_simd v;
+    dl_status st = dl_simd_choose(&v, e);
+    return st != DL_OK ? st : dl_evaluate_simd(v, net, d, cost, threads, out, e);
+}
+
+dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl_cost cost,
+                           int threads, dl_eval *out, dl_err *e)
+{
+    memset(out, 0, sizeof *out);
     dl_status st = dl_dataset_check(d, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
     if (st != DL_OK) return st;
     int K = net->sizes[net->nlayers - 1];
     out->nclasses = K;
     out->confusion = calloc((size_t)K * K, sizeof(uint32_t));
     if (!out->confusion) return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
-    /* The fast kernel's forward pass (sparse first layer, threads); it
+    /* The fast kernels' forward pass (sparse first layer, threads); it
      * agrees with dl_net_forward up to float rounding. */
     double c = 0.0;
-    st = dl_fast_evaluate(net, d, cost, threads, out->confusion, &out->correct, &c, e);
+    st = dl_fast_evaluate(v, net, d, cost, threads, out->confusion, &out->correct, &c, e);
     if (st != DL_OK) {
         dl_eval_free(out);
         return st;

@@ -253,3 +253,19 @@ long dl_work_wait(dl_work *w)
         if (spin_step(&s)) sched_yield();
     return waited(&s);
 }
+
+long dl_wait_at_least(atomic_int *v, int target)
+{
+    spin s = {0, 0, SPIN_NS, {0, 0}};
+    while (atomic_load_explicit(v, memory_order_acquire) < target)
+        if (spin_step(&s)) sched_yield();
+    return waited(&s);
+}
+
+int dl_wait_at_least_for(atomic_int *v, int target, long limit_ns)
+{
+    spin s = {0, 0, limit_ns, {0, 0}};
+    while (atomic_load_explicit(v, memory_order_acquire) < target)
+        if (spin_step(&s)) return 0;
+    return 1;
+}

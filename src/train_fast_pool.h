@@ -74,4 +74,12 @@ void dl_work_finish(dl_work *w);
  * the nanoseconds it waited. */
 long dl_work_wait(dl_work *w);
 
+/* Waits until *v >= target (an acquire load: what was written before the
+ * release that raised *v is visible), spinning, then yielding the CPU.
+ * Returns the nanoseconds it waited (0 when it was quick). */
+long dl_wait_at_least(atomic_int *v, int target);
+
+/* The same, but gives up after limit_ns: 1 when *v reached target. */
+int dl_wait_at_least_for(atomic_int *v, int target, long limit_ns);
+
 #endif

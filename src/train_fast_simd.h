@@ -1,17 +1,24 @@
 /*
- * train_fast_simd.h — the 8-lane float vector the fast kernels are written
- * in (private to train_fast*.c and the evaluation in train.c).
+ * train_fast_simd.h — the float vectors the fast kernels are written in,
+ * spelled for one instruction set per translation unit (private to the
+ * variant files, train_fast_variants.h).
  *
- * One algorithm, two spellings of its primitive operations: AVX2 + FMA
- * intrinsics when the compiler targets them (the default -march=native
- * build on x86-64), else the GCC/Clang vector extension (PORTABLE=1, other
- * CPUs), which the compiler lowers to the target's own vector unit.  Lane width is 8 in both, so every buffer layout, padding
- * rule and thread split is the same whichever spelling is compiled; only
- * the rounding of fused multiply-adds and of the exponential differs.
+ * The includer defines DL_SIMD_LEVEL (2 = AVX-512, 1 = AVX2 + FMA,
+ * 0 = generic) and has opened the matching target pragma
+ * (train_fast_target.h); this header then defines
+ *   dl_vf, DL_VW   the kernel's vector: 16 lanes (AVX-512) or 8;
+ *   dl_v8          an 8-lane vector in every variant, for dot products, so
+ *                  that their partial sums, and hence their rounding, do
+ *                  not depend on the variant;
+ *   DL_VNAME(f)    f with the variant's suffix (f_avx512, f_avx2, f_generic).
+ * Every lane-wise operation rounds the same way in AVX-512 and AVX2 (the
+ * same fused multiply-adds, the same polynomial exponential), so those two
+ * variants compute bit-identical results; the generic spelling multiplies
+ * and adds separately and uses expf.
  *
- * The vector exponential (AVX2 spelling) is the Cephes single-precision
- * polynomial: within 2 ulp of expf over the clamped range, which keeps the
- * sigmoid within about 3e-7 of dl_sigmoid.
+ * The vector exponential is the Cephes single-precision polynomial: within
+ * 2 ulp of expf over the clamped range, which keeps the sigmoid within
+ * about 3e-7 of dl_sigmoid.
  */
 #ifndef DIGITLENS_TRAIN_FAST_SIMD_H
 #define DIGITLENS_TRAIN_FAST_SIMD_H
@@ -21,7 +28,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define DL_VW 8 /* floats per vector, in both spellings */
+#ifndef DL_SIMD_LEVEL
+#error "define DL_SIMD_LEVEL (and include train_fast_target.h) before train_fast_simd.h"
+#endif
 
 /* Forces inlining where a constant argument must reach a loop bound so the
  * loop unrolls and its accumulators live in registers. */
@@ -35,12 +44,158 @@
 #define DL_TILE_MAX 13
 #define DL_REP13(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
 
-/* Rounds n up to a whole number of vectors. */
-static inline size_t dl_vround(size_t n) { return (n + DL_VW - 1) / DL_VW * DL_VW; }
+#define DL_VNAME_(f, s) f##_##s
+#define DL_VNAME2_(f, s) DL_VNAME_(f, s)
 
-#if defined(__AVX2__) && defined(__FMA__)
+/* Pixel bytes to input values (train_fast_layers.h). */
+#define DL_PIXEL_TABLE dl_fast_pixel_table
+
+#if DL_SIMD_LEVEL >= 1 /* ---- x86-64: AVX2 + FMA 8-lane vectors ---------------- */
 #include <immintrin.h>
-#define DL_SIMD_NAME "AVX2+FMA"
+
+typedef __m256 dl_v8;
+
+DL_INLINE dl_v8 v8_zero(void) { return _mm256_setzero_ps(); }
+DL_INLINE dl_v8 v8_load(const float *p) { return _mm256_loadu_ps(p); }
+DL_INLINE dl_v8 v8_fmadd(dl_v8 a, dl_v8 b, dl_v8 c) { return _mm256_fmadd_ps(a, b, c); }
+
+/* Lanes [0, n) of p, the rest zero; n in 0..8.  Never touches p[n..8). */
+DL_INLINE dl_v8 v8_load_n(const float *p, int n)
+{
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+    return _mm256_maskload_ps(p, m);
+}
+
+/* Sum of the 8 lanes, pairwise: (0+4, 1+5, 2+6, 3+7), then (.+.), then (.+.). */
+DL_INLINE float v8_hsum(dl_v8 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* out[b*os + i] = rows[i][k + b] for b < 16, i < 16 (rows i >= n read as
+ * zeros): 16 pixels of up to 16 images, pixel-major.  Four rounds of
+ * interleaving; the last leaves the columns in bit-reversed order. */
+DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, uint8_t *out, size_t os)
+{
+    static const int col[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+    __m128i x[16], y[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = i < n ? _mm_loadu_si128((const __m128i *)(const void *)(rows[i] + k)) : _mm_setzero_si128();
+    for (int i = 0; i < 8; i++) {
+        y[i] = _mm_unpacklo_epi8(x[2 * i], x[2 * i + 1]);
+        y[i + 8] = _mm_unpackhi_epi8(x[2 * i], x[2 * i + 1]);
+    }
+    for (int i = 0; i < 8; i++) {
+        x[i] = _mm_unpacklo_epi16(y[2 * i], y[2 * i + 1]);
+        x[i + 8] = _mm_unpackhi_epi16(y[2 * i], y[2 * i + 1]);
+    }
+    for (int i = 0; i < 8; i++) {
+        y[i] = _mm_unpacklo_epi32(x[2 * i], x[2 * i + 1]);
+        y[i + 8] = _mm_unpackhi_epi32(x[2 * i], x[2 * i + 1]);
+    }
+    for (int i = 0; i < 8; i++) {
+        x[i] = _mm_unpacklo_epi64(y[2 * i], y[2 * i + 1]);
+        x[i + 8] = _mm_unpackhi_epi64(y[2 * i], y[2 * i + 1]);
+    }
+    for (int j = 0; j < 16; j++) _mm_storeu_si128((__m128i *)(void *)(out + (size_t)col[j] * os), x[j]);
+}
+
+/* Bit k set when p[k] != 0, for the 16 bytes p[0..16). */
+DL_INLINE uint16_t dl_nz16(const uint8_t *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return (uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+}
+
+/* Bit k set when p[k] != 0, for the 32 bytes p[0..32). */
+DL_INLINE uint32_t dl_nz32(const uint8_t *p)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i z = _mm256_cmpeq_epi8(v, _mm256_setzero_si256());
+    return ~(uint32_t)_mm256_movemask_epi8(z);
+}
+#endif
+
+#if DL_SIMD_LEVEL == 2 /* ---- AVX-512: 16 lanes --------------------------------- */
+#define DL_VW 16
+/* With 32 registers, two tiles of 13 vectors fit: the first layer's loops
+ * take examples (forward) and pixels (update) two at a time and share each
+ * row they load between the two (fast/layers.c). */
+#define DL_GROUP 2
+#define DL_PAIR_TILE 13 /* vectors in a tile of which two fit in the registers */
+#define DL_VNAME(f) DL_VNAME2_(f, avx512)
+
+typedef __m512 dl_vf;
+
+DL_INLINE __mmask16 vf_mask_n(int n) { return (__mmask16)((1u << n) - 1u); }
+DL_INLINE dl_vf vf_zero(void) { return _mm512_setzero_ps(); }
+DL_INLINE dl_vf vf_set1(float x) { return _mm512_set1_ps(x); }
+DL_INLINE dl_vf vf_bcast(const float *p) { return _mm512_set1_ps(*p); }
+DL_INLINE dl_vf vf_load(const float *p) { return _mm512_loadu_ps(p); }
+DL_INLINE void vf_store(float *p, dl_vf v) { _mm512_storeu_ps(p, v); }
+DL_INLINE dl_vf vf_add(dl_vf a, dl_vf b) { return _mm512_add_ps(a, b); }
+DL_INLINE dl_vf vf_sub(dl_vf a, dl_vf b) { return _mm512_sub_ps(a, b); }
+DL_INLINE dl_vf vf_mul(dl_vf a, dl_vf b) { return _mm512_mul_ps(a, b); }
+/* a*b + c and c - a*b, each with one rounding. */
+DL_INLINE dl_vf vf_fmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm512_fmadd_ps(a, b, c); }
+DL_INLINE dl_vf vf_fnmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm512_fnmadd_ps(a, b, c); }
+/* Lanes [0, n) of p, the rest zero; n in 0..16; p[n..16) is not touched. */
+DL_INLINE dl_vf vf_load_n(const float *p, int n) { return _mm512_maskz_loadu_ps(vf_mask_n(n), p); }
+/* A load that stays an instruction of its own, for a vector two
+ * multiply-adds share: GCC otherwise folds the load into both of them, and
+ * the second load costs what sharing was meant to save.  keep is all ones
+ * (dl_fast_keep16 below), read at run time so the compiler cannot see
+ * that the mask is full and fold the load anyway. */
+DL_INLINE dl_vf vf_load_r(const float *p, __mmask16 keep) { return _mm512_maskz_loadu_ps(keep, p); }
+extern const unsigned dl_fast_keep16; /* 0xFFFF, in train_fast.c */
+#define DL_KEEP_MASK ((__mmask16)dl_fast_keep16)
+DL_INLINE void vf_store_n(float *p, dl_vf v, int n) { _mm512_mask_storeu_ps(p, vf_mask_n(n), v); }
+/* Lanes [n, 16) of v set to zero. */
+DL_INLINE dl_vf vf_keep_n(dl_vf v, int n) { return _mm512_maskz_mov_ps(vf_mask_n(n), v); }
+
+/* e^x, the same operations as the AVX2 spelling below, lane by lane. */
+DL_INLINE dl_vf vf_exp(dl_vf x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    dl_vf n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), x);
+    dl_vf p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+DL_INLINE dl_vf vf_sigmoid(dl_vf z)
+{
+    dl_vf one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, vf_exp(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+}
+
+/* Bit k set when p[k] != 0, for the 64 bytes p[0..64). */
+DL_INLINE uint64_t dl_nz64(const uint8_t *p)
+{
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    return (uint64_t)_mm512_test_epi8_mask(v, v);
+}
+
+#elif DL_SIMD_LEVEL == 1 /* ---- AVX2 + FMA: the kernel's vector is dl_v8 ------------- */
+#define DL_VW 8
+/* 16 registers hold one tile of 13 vectors; with three loads a cycle
+ * against two multiply-adds, sharing rows would not pay. */
+#define DL_GROUP 1
+#define DL_PAIR_TILE 6
+#define DL_VNAME(f) DL_VNAME2_(f, avx2)
 
 typedef __m256 dl_vf;
 
@@ -52,18 +207,11 @@ DL_INLINE void vf_store(float *p, dl_vf v) { _mm256_storeu_ps(p, v); }
 DL_INLINE dl_vf vf_add(dl_vf a, dl_vf b) { return _mm256_add_ps(a, b); }
 DL_INLINE dl_vf vf_sub(dl_vf a, dl_vf b) { return _mm256_sub_ps(a, b); }
 DL_INLINE dl_vf vf_mul(dl_vf a, dl_vf b) { return _mm256_mul_ps(a, b); }
-/* a*b + c and c - a*b, each with one rounding. */
 DL_INLINE dl_vf vf_fmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm256_fmadd_ps(a, b, c); }
 DL_INLINE dl_vf vf_fnmadd(dl_vf a, dl_vf b, dl_vf c) { return _mm256_fnmadd_ps(a, b, c); }
-
-/* Lanes [0, n) of p, the rest zero; n in 0..8.  Never touches p[n..8),
- * so it may read the tail of a row that ends where other data begins. */
-DL_INLINE dl_vf vf_load_n(const float *p, int n)
-{
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
-    return _mm256_maskload_ps(p, m);
-}
+DL_INLINE dl_vf vf_load_n(const float *p, int n) { return v8_load_n(p, n); }
+DL_INLINE dl_vf vf_load_r(const float *p, int keep) { return (void)keep, _mm256_loadu_ps(p); }
+#define DL_KEEP_MASK 0
 
 /* Stores lanes [0, n) of v to p; p[n..8) untouched. */
 DL_INLINE void vf_store_n(float *p, dl_vf v, int n)
@@ -79,15 +227,6 @@ DL_INLINE dl_vf vf_keep_n(dl_vf v, int n)
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
     return _mm256_and_ps(v, _mm256_castsi256_ps(m));
-}
-
-/* Sum of the 8 lanes, pairwise: (0+4, 1+5, 2+6, 3+7), then (.+.), then (.+.). */
-DL_INLINE float vf_hsum(dl_vf v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /* e^x (Cephes expf): x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
@@ -119,63 +258,26 @@ DL_INLINE dl_vf vf_sigmoid(dl_vf z)
     return _mm256_div_ps(one, _mm256_add_ps(one, vf_exp(_mm256_sub_ps(_mm256_setzero_ps(), z))));
 }
 
-/* Bit k set when p[k] != 0, for the 32 bytes p[0..32). */
-DL_INLINE uint32_t dl_nz32(const uint8_t *p)
+DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 {
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    __m256i z = _mm256_cmpeq_epi8(v, _mm256_setzero_si256());
-    return ~(uint32_t)_mm256_movemask_epi8(z);
+    return (uint64_t)dl_nz32(p) | (uint64_t)dl_nz32(p + 32) << 32;
 }
 
-/* out[b] (b < 32) gets bit i set when rows[i][k + b] != 0, for i < n <= 8:
- * which of up to 8 images have pixel k + b lit. */
-DL_INLINE void dl_lit32(const uint8_t *const *rows, int n, size_t k, uint8_t *out)
-{
-    __m256i acc = _mm256_setzero_si256(), zero = _mm256_setzero_si256();
-    for (int i = 0; i < n; i++) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rows[i] + k));
-        __m256i isz = _mm256_cmpeq_epi8(v, zero);
-        acc = _mm256_or_si256(acc, _mm256_andnot_si256(isz, _mm256_set1_epi8((char)(1 << i))));
-    }
-    _mm256_storeu_si256((__m256i *)(void *)out, acc);
-}
+#else /* ---- generic: the GCC/Clang vector extension ------------------------------- */
+#define DL_VW 8
+#define DL_GROUP 1
+#define DL_PAIR_TILE 3
+#define DL_VNAME(f) DL_VNAME2_(f, generic)
 
-/* Transposes the 8x8 block src (row stride ss floats) into dst (row stride ds). */
-DL_INLINE void dl_transpose8(const float *src, size_t ss, float *dst, size_t ds)
-{
-    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ss);
-    __m256 r2 = _mm256_loadu_ps(src + 2 * ss), r3 = _mm256_loadu_ps(src + 3 * ss);
-    __m256 r4 = _mm256_loadu_ps(src + 4 * ss), r5 = _mm256_loadu_ps(src + 5 * ss);
-    __m256 r6 = _mm256_loadu_ps(src + 6 * ss), r7 = _mm256_loadu_ps(src + 7 * ss);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(dst + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(dst + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(dst + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(dst + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(dst + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(dst + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(dst + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-
-#else /* portable spelling */
-#define DL_SIMD_NAME "portable"
-
-/* Two GCC/Clang 4-lane vectors: lane-wise arithmetic the compiler maps to
- * the target's vector unit (SSE2 on any x86-64, NEON on ARM).  Two halves
+/* Two 4-lane vectors: lane-wise arithmetic the compiler maps to the
+ * target's vector unit (SSE2 on any x86-64, NEON on ARM).  Two halves
  * rather than one 8-lane vector, because passing 32-byte vectors without
  * AVX changes the calling convention. */
 typedef float dl_v4 __attribute__((vector_size(16)));
 typedef struct dl_vf {
     dl_v4 lo, hi;
 } dl_vf;
+typedef dl_vf dl_v8;
 
 DL_INLINE dl_vf vf_set1(float x)
 {
@@ -227,12 +329,8 @@ DL_INLINE dl_vf vf_keep_n(dl_vf v, int n)
     for (int i = n; i < DL_VW; i++) t[i] = 0.0f;
     return vf_load(t);
 }
-/* Same pairing as the AVX2 spelling, so sums agree where FMA does not matter. */
-DL_INLINE float vf_hsum(dl_vf v)
-{
-    dl_v4 s = v.lo + v.hi;
-    return (s[0] + s[2]) + (s[1] + s[3]);
-}
+DL_INLINE dl_vf vf_load_r(const float *p, int keep) { return (void)keep, vf_load(p); }
+#define DL_KEEP_MASK 0
 DL_INLINE dl_vf vf_sigmoid(dl_vf z)
 {
     float t[DL_VW];
@@ -240,25 +338,36 @@ DL_INLINE dl_vf vf_sigmoid(dl_vf z)
     for (int i = 0; i < DL_VW; i++) t[i] = 1.0f / (1.0f + expf(-t[i]));
     return vf_load(t);
 }
-DL_INLINE uint32_t dl_nz32(const uint8_t *p)
+DL_INLINE dl_v8 v8_zero(void) { return vf_zero(); }
+DL_INLINE dl_v8 v8_load(const float *p) { return vf_load(p); }
+DL_INLINE dl_v8 v8_load_n(const float *p, int n) { return vf_load_n(p, n); }
+DL_INLINE dl_v8 v8_fmadd(dl_v8 a, dl_v8 b, dl_v8 c) { return vf_fmadd(a, b, c); }
+/* Same pairing as the AVX2 spelling. */
+DL_INLINE float v8_hsum(dl_v8 v)
 {
-    uint32_t m = 0;
-    for (int i = 0; i < 32; i++) m |= (uint32_t)(p[i] != 0) << i;
+    dl_v4 s = v.lo + v.hi;
+    return (s[0] + s[2]) + (s[1] + s[3]);
+}
+DL_INLINE uint64_t dl_nz64(const uint8_t *p)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < 64; i++) m |= (uint64_t)(p[i] != 0) << i;
     return m;
 }
-DL_INLINE void dl_lit32(const uint8_t *const *rows, int n, size_t k, uint8_t *out)
+DL_INLINE uint16_t dl_nz16(const uint8_t *p)
 {
-    for (int b = 0; b < 32; b++) {
-        unsigned v = 0;
-        for (int i = 0; i < n; i++) v |= (unsigned)(rows[i][k + b] != 0) << i;
-        out[b] = (uint8_t)v;
-    }
+    unsigned m = 0;
+    for (int i = 0; i < 16; i++) m |= (unsigned)(p[i] != 0) << i;
+    return (uint16_t)m;
 }
-DL_INLINE void dl_transpose8(const float *src, size_t ss, float *dst, size_t ds)
+DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, uint8_t *out, size_t os)
 {
-    for (int r = 0; r < DL_VW; r++)
-        for (int c = 0; c < DL_VW; c++) dst[(size_t)r * ds + c] = src[(size_t)c * ss + r];
+    for (int b = 0; b < 16; b++)
+        for (int i = 0; i < 16; i++) out[(size_t)b * os + (size_t)i] = i < n ? rows[i][k + (size_t)b] : 0;
 }
 #endif
+
+/* Rounds n up to a whole number of vectors. */
+static inline size_t dl_vround(size_t n) { return (n + DL_VW - 1) / DL_VW * DL_VW; }
 
 #endif

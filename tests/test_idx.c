@@ -1,5 +1,6 @@
 /* test_idx.c — IDX loading, validation and dataset helpers. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -275,4 +276,81 @@ Test(idx, real_mnist_files_load_with_the_documented_shapes)
     dl_dataset_free(d);
     free(img);
     free(lab);
+}
+
+/* dl_idx_load_head (classify --index): the first images, the header's
+ * count, and the same refusals as a whole load for files that do not state
+ * the length their header implies; a long file is read no further than
+ * asked (damage after the images taken goes unseen, by design). */
+Test(idx, loading_the_head_reads_the_first_images_and_refuses_what_a_full_load_refuses)
+{
+    for (int gz = 0; gz <= 1; gz++) {
+        char *img = ts_path(dir, gz ? "h-img.gz" : "h-img"), *lab = ts_path(dir, gz ? "h-lab.gz" : "h-lab");
+        write_pair(img, lab, gz);
+        dl_dataset *d = NULL;
+        dl_err e;
+        size_t total = 0;
+        cr_assert_eq(dl_idx_load_head(img, lab, 2, &d, &total, &e), DL_OK, "%s", e.msg);
+        uint8_t px[30], lb[5];
+        fixture(px, lb);
+        cr_expect_eq(d->n, 2);
+        cr_expect_eq(total, 5);
+        cr_expect(memcmp(d->pixels, px, 12) == 0 && memcmp(d->labels, lb, 2) == 0);
+        dl_dataset_free(d);
+        cr_assert_eq(dl_idx_load_head(img, NULL, 9, &d, &total, &e), DL_OK, "%s", e.msg);
+        cr_expect_eq(d->n, 5);
+        cr_expect(memcmp(d->pixels, px, 30) == 0);
+        dl_dataset_free(d);
+        free(img);
+        free(lab);
+    }
+    /* Cut short, or longer than declared: refused even for the first image. */
+    uint8_t px[30], lb[5];
+    fixture(px, lb);
+    size_t n;
+    unsigned char *a = ts_idx_images(DL_IDX_MAGIC_IMAGES, 5, 3, 2, px, &n);
+    unsigned char *longer = malloc(n + 7);
+    memcpy(longer, a, n);
+    memset(longer + n, 9, 7);
+    char *img = ts_path(dir, "bad-img");
+    for (int gz = 0; gz <= 1; gz++) {
+        dl_dataset *d = NULL;
+        dl_err e;
+        ts_write(img, a, n - 5, gz);
+        cr_expect_eq(dl_idx_load_head(img, NULL, 1, &d, NULL, &e), DL_EFORMAT);
+        cr_expect(strstr(e.msg, "truncated"), "%s", e.msg);
+        ts_write(img, longer, n + 7, gz);
+        cr_expect_eq(dl_idx_load_head(img, NULL, 1, &d, NULL, &e), DL_EFORMAT);
+        cr_expect(strstr(e.msg, "more data than the header declares"), "%s", e.msg);
+    }
+    /* A big gzip file damaged in its last image but with its trailer
+     * intact: the first image loads (the damage is not reached), and a
+     * whole load refuses the file. */
+    enum { N = 400000 }; /* 2.4 MB that does not compress: well past zlib's buffers */
+    uint8_t *big = malloc((size_t)N * 6);
+    for (size_t i = 0; i < (size_t)N * 6; i++) big[i] = (uint8_t)(i * 2654435761u >> 13);
+    unsigned char *bb = ts_idx_images(DL_IDX_MAGIC_IMAGES, N, 3, 2, big, &n);
+    char *gzp = ts_path(dir, "big.gz");
+    ts_write(gzp, bb, n, 1);
+    struct stat st;
+    cr_assert_eq(stat(gzp, &st), 0);
+    FILE *f = fopen(gzp, "r+b");
+    cr_assert(f);
+    fseek(f, (long)st.st_size - 40, SEEK_SET);
+    fwrite("\x55\xaa\x55\xaa\x55\xaa\x55\xaa", 1, 8, f);
+    fclose(f);
+    dl_dataset *d = NULL;
+    dl_err e;
+    size_t total = 0;
+    cr_expect_eq(dl_idx_load_head(gzp, NULL, 1, &d, &total, &e), DL_OK, "%s", e.msg);
+    cr_expect_eq(total, N);
+    cr_expect(d && memcmp(d->pixels, big, 6) == 0);
+    dl_dataset_free(d);
+    cr_expect_neq(dl_idx_load_images(gzp, &d, &e), DL_OK);
+    free(big);
+    free(bb);
+    free(gzp);
+    free(a);
+    free(longer);
+    free(img);
 }

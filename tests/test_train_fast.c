@@ -1,18 +1,22 @@
 /*
  * test_train_fast.c — the fast training kernel does the reference
- * kernel's arithmetic, only faster; evaluation agrees with dl_net_forward.
+ * kernel's arithmetic, only faster, in every SIMD variant this CPU runs
+ * (simd.h); evaluation agrees with dl_net_forward.
  *
- * "The same" is checked two ways:
- *   - against the reference kernel (one thread): after the same training
- *     run, every parameter agrees within TOL_W (absolute, 1e-4) and every
- *     per-epoch score and every prediction on a held-out set is identical.
- *     The kernels differ only in float rounding (fused multiply-adds,
- *     8-lane partial sums, a polynomial exp within 2 ulp of expf), so the
- *     observed gap after an epoch is about 1e-6; TOL_W leaves room for the
- *     chaotic growth of such differences over a few hundred SGD steps.
+ * "The same" is checked three ways, for each variant:
+ *   - against the reference kernel: after the same training run, every
+ *     parameter agrees within TOL_W (absolute, 1e-4) and every per-epoch
+ *     score and every prediction on a held-out set is identical.  The
+ *     kernels differ only in float rounding (fused multiply-adds, the first
+ *     layer's sums in two parts, 8-lane partial sums, a polynomial exp
+ *     within 2 ulp of expf), so the observed gap after an epoch is about
+ *     1e-6; TOL_W leaves room for the chaotic growth of such differences
+ *     over a few hundred SGD steps.
  *   - against itself: the same run with 1, 2 or 3 threads, or twice, gives
  *     bit-identical parameters (the kernel splits work so that no sum
  *     depends on the thread count).
+ *   - across variants: avx512 and avx2 round alike, lane by lane, so they
+ *     give bit-identical parameters; generic stays within TOL_W.
  *
  * Data are synthetic and sparse like MNIST: on a 28 x 28 canvas each class
  * draws its own pair of strokes with random jitter and ink, so about a
@@ -25,9 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/train_fast_layers.h"
 #include "../src/train_fast_pool.h"
 #include "../src/train_kernels.h"
+#include "../src/train_simd.h"
 #include "digitlens/net.h"
+#include "digitlens/simd.h"
 #include "digitlens/train.h"
 
 TestSuite(train_fast);
@@ -95,9 +102,19 @@ typedef struct tf_run {
     dl_kernel kernel;
 } tf_run;
 
-/* Trains net in place with a fixed shuffle seed; fills hist[epochs]. */
-static void tf_train(dl_net *net, const dl_dataset *d, const dl_dataset *ev, tf_run o,
-                     dl_epoch_stat *hist)
+/* The variants this CPU runs, best first: tests loop over them. */
+static int tf_variants(dl_simd *v)
+{
+    int n = 0;
+    for (int q = DL_SIMD_COUNT - 1; q >= 0; q--)
+        if (dl_simd_supported((dl_simd)q)) v[n++] = (dl_simd)q;
+    return n;
+}
+
+/* Trains net in place with a fixed shuffle seed, the fast kernels in
+ * variant v; fills hist[epochs]. */
+static void tf_train_v(dl_simd v, dl_net *net, const dl_dataset *d, const dl_dataset *ev, tf_run o,
+                       dl_epoch_stat *hist)
 {
     dl_rng r;
     dl_rng_seed(&r, 99);
@@ -105,8 +122,14 @@ static void tf_train(dl_net *net, const dl_dataset *d, const dl_dataset *ev, tf_
     dl_err e;
     cr_assert_eq(dl_train_state_init(&s, (uint32_t)d->n, &r, &e), DL_OK);
     dl_train_opts to = {o.epochs, o.batch, o.eta, o.lambda, o.cost, o.threads, o.kernel, NULL};
-    cr_assert_eq(dl_train(net, d, ev, &to, &s, hist, NULL, NULL, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(dl_train_simd(v, net, d, ev, &to, &s, hist, NULL, NULL, &e), DL_OK, "%s", e.msg);
     dl_train_state_free(&s);
+}
+
+static void tf_train(dl_net *net, const dl_dataset *d, const dl_dataset *ev, tf_run o,
+                     dl_epoch_stat *hist)
+{
+    tf_train_v(dl_simd_best(), net, d, ev, o, hist);
 }
 
 static double tf_maxdiff(const dl_net *a, const dl_net *b)
@@ -136,34 +159,41 @@ static int *tf_predict(const dl_net *net, const dl_dataset *d)
     return p;
 }
 
-/* Trains copies of one net with both kernels and checks they agree. */
+/* Trains copies of one net with the reference kernel and with the fast
+ * kernel in every variant, and checks they agree. */
 static void tf_compare(int nl, const int *sizes, int rows, int cols, size_t n, tf_run o)
 {
     int K = sizes[nl - 1];
     dl_dataset *d = tf_data(n, rows, cols, K, 7), *ev = tf_data(200, rows, cols, K, 8);
-    dl_net *ref = tf_net(nl, sizes, 3), *fast = tf_net(nl, sizes, 3);
+    dl_net *ref = tf_net(nl, sizes, 3);
     dl_epoch_stat hr[8], hf[8];
     o.kernel = DL_KERNEL_REFERENCE;
-    tf_train(ref, d, ev, o, hr);
-    o.kernel = DL_KERNEL_FAST;
-    tf_train(fast, d, ev, o, hf);
-    double md = tf_maxdiff(ref, fast);
-    cr_log_info("max |w_fast - w_ref| = %.3g", md);
-    cr_expect(md < TOL_W, "parameters differ by %g (tolerance %g)", md, TOL_W);
-    for (int k = 0; k < o.epochs; k++) {
-        cr_expect_eq(hf[k].correct, hr[k].correct, "epoch %d: %u vs %u correct", k + 1,
-                     hf[k].correct, hr[k].correct);
-        cr_expect(fabs(hf[k].cost - hr[k].cost) < 1e-4, "epoch %d cost %g vs %g", k + 1,
-                  hf[k].cost, hr[k].cost);
+    tf_train_v(DL_SIMD_GENERIC, ref, d, ev, o, hr);
+    int *pr = tf_predict(ref, ev);
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++) {
+        const char *name = dl_simd_name(vs[q]);
+        dl_net *fast = tf_net(nl, sizes, 3);
+        o.kernel = DL_KERNEL_FAST;
+        tf_train_v(vs[q], fast, d, ev, o, hf);
+        double md = tf_maxdiff(ref, fast);
+        cr_log_info("%s: max |w_fast - w_ref| = %.3g", name, md);
+        cr_expect(md < TOL_W, "%s: parameters differ by %g (tolerance %g)", name, md, TOL_W);
+        for (int k = 0; k < o.epochs; k++) {
+            cr_expect_eq(hf[k].correct, hr[k].correct, "%s, epoch %d: %u vs %u correct", name,
+                         k + 1, hf[k].correct, hr[k].correct);
+            cr_expect(fabs(hf[k].cost - hr[k].cost) < 1e-4, "%s, epoch %d cost %g vs %g", name,
+                      k + 1, hf[k].cost, hr[k].cost);
+        }
+        int *pf = tf_predict(fast, ev);
+        size_t diff = 0;
+        for (size_t i = 0; i < ev->n; i++) diff += pr[i] != pf[i];
+        cr_expect_eq(diff, 0, "%s: %zu of %zu predictions differ", name, diff, ev->n);
+        free(pf);
+        dl_net_free(fast);
     }
-    int *pr = tf_predict(ref, ev), *pf = tf_predict(fast, ev);
-    size_t diff = 0;
-    for (size_t i = 0; i < ev->n; i++) diff += pr[i] != pf[i];
-    cr_expect_eq(diff, 0, "%zu of %zu predictions differ", diff, ev->n);
     free(pr);
-    free(pf);
     dl_net_free(ref);
-    dl_net_free(fast);
     dl_dataset_free(d);
     dl_dataset_free(ev);
 }
@@ -232,72 +262,114 @@ Test(train_fast, matches_the_reference_with_batches_longer_than_a_chunk)
 }
 
 /* After every single step, not just at the end of an epoch, the net holds
- * the weights the reference holds (the caller may save or score between
- * steps). */
+ * the weights the reference holds once the kernel has synced (the caller
+ * may save or score between steps), in every variant. */
 Test(train_fast, the_net_is_exact_after_every_step)
 {
     dl_dataset *d = tf_data(120, 28, 28, 10, 11);
-    dl_net *ref = tf_net(3, NET_100, 5), *fast = tf_net(3, NET_100, 5);
-    const dl_kernel_ops *R = dl_kernel_reference(), *F = dl_kernel_fast();
-    dl_err e;
-    void *kr = R->create(ref, DL_COST_QUADRATIC, 1, &e), *kf = F->create(fast, DL_COST_QUADRATIC, 2, &e);
-    cr_assert(kr && kf);
     uint32_t idx[120];
     for (uint32_t i = 0; i < 120; i++) idx[i] = (i * 37) % 120;
-    for (int s = 0; s < 12; s++) {
-        float decay = s % 3 == 2 ? 0.999f : 1.0f;
-        double cr = R->step(kr, ref, d, idx + s * 10, 10, 3.0f, decay);
-        double cf = F->step(kf, fast, d, idx + s * 10, 10, 3.0f, decay);
-        cr_expect(fabs(cr - cf) < 1e-4 * (1 + fabs(cr)), "step %d: cost %g vs %g", s, cr, cf);
-        double md = tf_maxdiff(ref, fast);
-        cr_expect(md < 1e-5, "step %d: parameters differ by %g", s, md);
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++) {
+        dl_net *ref = tf_net(3, NET_100, 5), *fast = tf_net(3, NET_100, 5);
+        const dl_kernel_ops *R = dl_kernel_reference(), *F = dl_kernel_fast(vs[q]);
+        dl_err e;
+        void *kr = R->create(ref, DL_COST_QUADRATIC, 1, &e), *kf = F->create(fast, DL_COST_QUADRATIC, 2, &e);
+        cr_assert(kr && kf);
+        for (int s = 0; s < 12; s++) {
+            float decay = s % 3 == 2 ? 0.999f : 1.0f;
+            double cr = 0.0, cf = 0.0;
+            cr_expect_eq(R->train(kr, d, idx + s * 10, 10, 10, 3.0f, decay, NULL, &cr), 10);
+            cr_expect_eq(F->train(kf, d, idx + s * 10, 10, 10, 3.0f, decay, NULL, &cf), 10);
+            F->sync(kf);
+            cr_expect(fabs(cr - cf) < 1e-4 * (1 + fabs(cr)), "%s, step %d: cost %g vs %g",
+                      dl_simd_name(vs[q]), s, cr, cf);
+            double md = tf_maxdiff(ref, fast);
+            cr_expect(md < 1e-5, "%s, step %d: parameters differ by %g", dl_simd_name(vs[q]), s, md);
+        }
+        R->destroy(kr);
+        F->destroy(kf);
+        dl_net_free(ref);
+        dl_net_free(fast);
     }
-    R->destroy(kr);
-    F->destroy(kf);
-    dl_net_free(ref);
-    dl_net_free(fast);
     dl_dataset_free(d);
 }
 
-/* A step given another net (here a copy made after some training) works
- * on that net's weights, not the kernel's mirror of the first. */
-Test(train_fast, a_step_on_another_net_reads_that_net)
+/* The kernel writes the first layer back to the net only in sync(); how
+ * often it is asked (never, after every step, mid-epoch) changes nothing
+ * it computes, and a long call equals many short ones. */
+Test(train_fast, syncing_changes_nothing_the_kernel_computes)
 {
-    dl_dataset *d = tf_data(60, 28, 28, 10, 12);
-    dl_net *a = tf_net(3, NET_100, 5), *b = tf_net(3, NET_100, 6);
+    dl_dataset *d = tf_data(300, 28, 28, 10, 12);
+    uint32_t idx[300];
+    for (uint32_t i = 0; i < 300; i++) idx[i] = (i * 101) % 300;
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++) {
+        const dl_kernel_ops *F = dl_kernel_fast(vs[q]);
+        dl_net *a = tf_net(3, NET_100, 5), *b = tf_net(3, NET_100, 5);
+        dl_err e;
+        void *ka = F->create(a, DL_COST_QUADRATIC, 2, &e), *kb = F->create(b, DL_COST_QUADRATIC, 1, &e);
+        cr_assert(ka && kb);
+        double ca = 0.0, cb = 0.0;
+        cr_expect_eq(F->train(ka, d, idx, 300, 10, 3.0f, 1.0f, NULL, &ca), 300);
+        for (uint32_t p = 0; p < 300; p += 30) {
+            cr_expect_eq(F->train(kb, d, idx + p, 30, 10, 3.0f, 1.0f, NULL, &cb), 30);
+            F->sync(kb);
+        }
+        F->sync(ka);
+        cr_expect_eq(ca, cb, "%s: costs %g vs %g", dl_simd_name(vs[q]), ca, cb);
+        cr_expect_eq(memcmp(a->params, b->params, a->nparams * sizeof(float)), 0, "%s: differ by %g",
+                     dl_simd_name(vs[q]), tf_maxdiff(a, b));
+        F->destroy(ka);
+        F->destroy(kb);
+        dl_net_free(a);
+        dl_net_free(b);
+    }
+    dl_dataset_free(d);
+}
+
+/* A stop request ends a call after a whole batch, and what was done is
+ * exactly what an unstopped call would have done up to there. */
+Test(train_fast, a_stop_ends_the_call_after_a_whole_batch)
+{
+    dl_dataset *d = tf_data(200, 28, 28, 10, 13);
+    uint32_t idx[200];
+    for (uint32_t i = 0; i < 200; i++) idx[i] = i;
+    const dl_kernel_ops *F = dl_kernel_fast(dl_simd_best());
+    dl_net *a = tf_net(3, NET_100, 5), *b = tf_net(3, NET_100, 5);
     dl_err e;
-    dl_net *b2 = dl_net_copy(b, &e);
-    const dl_kernel_ops *F = dl_kernel_fast();
-    void *k1 = F->create(a, DL_COST_QUADRATIC, 1, &e), *k2 = F->create(b2, DL_COST_QUADRATIC, 1, &e);
-    uint32_t idx[60];
-    for (uint32_t i = 0; i < 60; i++) idx[i] = i;
-    F->step(k1, a, d, idx, 10, 3.0f, 1.0f);
-    F->step(k1, b, d, idx + 10, 10, 3.0f, 1.0f);  /* k1 switches to b */
-    F->step(k2, b2, d, idx + 10, 10, 3.0f, 1.0f); /* a fresh kernel on the same weights */
-    cr_expect_eq(memcmp(b->params, b2->params, b->nparams * sizeof(float)), 0);
-    F->destroy(k1);
-    F->destroy(k2);
+    void *ka = F->create(a, DL_COST_QUADRATIC, 2, &e), *kb = F->create(b, DL_COST_QUADRATIC, 2, &e);
+    volatile sig_atomic_t stop = 1;
+    double ca = 0.0, cb = 0.0;
+    uint32_t done = F->train(ka, d, idx, 200, 7, 3.0f, 1.0f, &stop, &ca);
+    cr_expect(done > 0 && done < 200 && done % 7 == 0, "stopped after %u examples", done);
+    cr_expect_eq(F->train(kb, d, idx, done, 7, 3.0f, 1.0f, NULL, &cb), done);
+    F->sync(ka);
+    F->sync(kb);
+    cr_expect_eq(ca, cb);
+    cr_expect_eq(memcmp(a->params, b->params, a->nparams * sizeof(float)), 0);
+    F->destroy(ka);
+    F->destroy(kb);
     dl_net_free(a);
     dl_net_free(b);
-    dl_net_free(b2);
     dl_dataset_free(d);
 }
 
 /* ---- deterministic, whatever the thread count ---------------------------- */
 
-static dl_net *tf_trained(int threads, dl_cost cost, float lambda, int nl, const int *sizes)
+static dl_net *tf_trained(dl_simd v, int threads, dl_cost cost, float lambda, int nl, const int *sizes)
 {
     dl_dataset *d = tf_data(250, 28, 28, 10, 21);
     dl_net *n = tf_net(nl, sizes, 4);
     dl_epoch_stat h[2];
-    tf_train(n, d, NULL, (tf_run){2, 10, threads, 3.0f, lambda, cost, DL_KERNEL_FAST}, h);
+    tf_train_v(v, n, d, NULL, (tf_run){2, 10, threads, 3.0f, lambda, cost, DL_KERNEL_FAST}, h);
     dl_dataset_free(d);
     return n;
 }
 
 Test(train_fast, threads_give_bit_identical_weights)
 {
-    static const int deep[] = {784, 30, 20, 10};
+    static const int deep[] = {784, 30, 20, 10}, wide[] = {784, 300, 10};
     struct {
         int nl;
         const int *sizes;
@@ -305,38 +377,74 @@ Test(train_fast, threads_give_bit_identical_weights)
         float lambda;
     } cases[] = {{3, NET_100, DL_COST_QUADRATIC, 0.0f},
                  {3, NET_100, DL_COST_CROSS_ENTROPY, 2.0f},
-                 {4, deep, DL_COST_QUADRATIC, 0.0f}};
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        dl_net *one = tf_trained(1, cases[c].cost, cases[c].lambda, cases[c].nl, cases[c].sizes);
-        for (int t = 2; t <= 3; t++) {
-            dl_net *many = tf_trained(t, cases[c].cost, cases[c].lambda, cases[c].nl, cases[c].sizes);
-            cr_expect_eq(memcmp(one->params, many->params, one->nparams * sizeof(float)), 0,
-                         "case %zu: %d threads differ from 1 (by up to %g)", c, t,
-                         tf_maxdiff(one, many));
-            dl_net_free(many);
+                 {4, deep, DL_COST_QUADRATIC, 0.0f},
+                 {3, wide, DL_COST_QUADRATIC, 0.0f}};
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            dl_net *one = tf_trained(vs[q], 1, cases[c].cost, cases[c].lambda, cases[c].nl, cases[c].sizes);
+            for (int t = 2; t <= 5; t++) {
+                dl_net *many = tf_trained(vs[q], t, cases[c].cost, cases[c].lambda, cases[c].nl, cases[c].sizes);
+                cr_expect_eq(memcmp(one->params, many->params, one->nparams * sizeof(float)), 0,
+                             "%s, case %zu: %d threads differ from 1 (by up to %g)",
+                             dl_simd_name(vs[q]), c, t, tf_maxdiff(one, many));
+                dl_net_free(many);
+            }
+            dl_net_free(one);
         }
-        dl_net_free(one);
-    }
 }
 
 Test(train_fast, the_same_run_twice_gives_bit_identical_weights)
 {
-    dl_net *a = tf_trained(2, DL_COST_QUADRATIC, 0.0f, 3, NET_100);
-    dl_net *b = tf_trained(2, DL_COST_QUADRATIC, 0.0f, 3, NET_100);
-    cr_expect_eq(memcmp(a->params, b->params, a->nparams * sizeof(float)), 0);
-    dl_net_free(a);
-    dl_net_free(b);
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++) {
+        dl_net *a = tf_trained(vs[q], 2, DL_COST_QUADRATIC, 0.0f, 3, NET_100);
+        dl_net *b = tf_trained(vs[q], 2, DL_COST_QUADRATIC, 0.0f, 3, NET_100);
+        cr_expect_eq(memcmp(a->params, b->params, a->nparams * sizeof(float)), 0, "%s",
+                     dl_simd_name(vs[q]));
+        dl_net_free(a);
+        dl_net_free(b);
+    }
 }
 
 Test(train_fast, more_threads_than_hidden_blocks_still_work)
 {
-    /* 13 hidden units are 2 blocks of 8: 16 threads are capped, not stuck. */
+    /* 13 hidden units are 1 or 2 vectors: 16 threads are capped, not stuck. */
     static const int small[] = {784, 13, 10};
-    dl_net *one = tf_trained(1, DL_COST_QUADRATIC, 0.0f, 3, small);
-    dl_net *many = tf_trained(16, DL_COST_QUADRATIC, 0.0f, 3, small);
+    dl_net *one = tf_trained(dl_simd_best(), 1, DL_COST_QUADRATIC, 0.0f, 3, small);
+    dl_net *many = tf_trained(dl_simd_best(), 16, DL_COST_QUADRATIC, 0.0f, 3, small);
     cr_expect_eq(memcmp(one->params, many->params, one->nparams * sizeof(float)), 0);
     dl_net_free(one);
     dl_net_free(many);
+}
+
+/* ---- across variants ----------------------------------------------------------- */
+
+/* AVX-512 and AVX2 do the same operations lane by lane (simd.h), so the
+ * same run gives the same bytes in both; generic rounds its own way and
+ * stays within the tolerance.  Runs where the CPU has both. */
+Test(train_fast, avx512_and_avx2_give_bit_identical_weights)
+{
+    if (!dl_simd_supported(DL_SIMD_AVX512) || !dl_simd_supported(DL_SIMD_AVX2))
+        cr_skip_test("this CPU does not run both avx512 and avx2");
+    static const int deep[] = {784, 30, 20, 10};
+    struct {
+        int nl;
+        const int *sizes;
+        float lambda;
+    } cases[] = {{3, NET_100, 0.0f}, {3, NET_100, 2.0f}, {4, deep, 0.0f}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        dl_net *a = tf_trained(DL_SIMD_AVX512, 2, DL_COST_QUADRATIC, cases[c].lambda, cases[c].nl, cases[c].sizes);
+        dl_net *b = tf_trained(DL_SIMD_AVX2, 1, DL_COST_QUADRATIC, cases[c].lambda, cases[c].nl, cases[c].sizes);
+        dl_net *g = tf_trained(DL_SIMD_GENERIC, 1, DL_COST_QUADRATIC, cases[c].lambda, cases[c].nl, cases[c].sizes);
+        cr_expect_eq(memcmp(a->params, b->params, a->nparams * sizeof(float)), 0,
+                     "case %zu: avx512 and avx2 differ by %g", c, tf_maxdiff(a, b));
+        cr_expect(tf_maxdiff(a, g) < TOL_W, "case %zu: generic differs by %g", c, tf_maxdiff(a, g));
+        cr_log_info("case %zu: generic differs from avx512 by %.3g", c, tf_maxdiff(a, g));
+        dl_net_free(a);
+        dl_net_free(b);
+        dl_net_free(g);
+    }
 }
 
 /* ---- edge inputs ----------------------------------------------------------- */
@@ -349,9 +457,14 @@ Test(train_fast, blank_and_fully_lit_images_match_the_reference)
     dl_net *ref = tf_net(3, NET_100, 8), *fast = tf_net(3, NET_100, 8);
     dl_epoch_stat h[2];
     tf_train(ref, d, NULL, (tf_run){2, 10, 1, 3.0f, 0.0f, DL_COST_QUADRATIC, DL_KERNEL_REFERENCE}, h);
-    tf_train(fast, d, NULL, (tf_run){2, 10, 2, 3.0f, 0.0f, DL_COST_QUADRATIC, DL_KERNEL_FAST}, h);
-    double md = tf_maxdiff(ref, fast);
-    cr_expect(md < TOL_W, "parameters differ by %g", md);
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++) {
+        tf_train_v(vs[q], fast, d, NULL, (tf_run){2, 10, 2, 3.0f, 0.0f, DL_COST_QUADRATIC, DL_KERNEL_FAST}, h);
+        double md = tf_maxdiff(ref, fast);
+        cr_expect(md < TOL_W, "%s: parameters differ by %g", dl_simd_name(vs[q]), md);
+        dl_net_free(fast);
+        fast = tf_net(3, NET_100, 8);
+    }
     dl_net_free(ref);
     dl_net_free(fast);
     dl_dataset_free(d);
@@ -379,23 +492,29 @@ static void tf_check_eval(const dl_net *net, const dl_dataset *d, dl_cost cost)
         conf[lab * K + p]++;
         correct += p == lab;
     }
-    dl_eval first;
-    for (int threads = 1; threads <= 4; threads++) {
-        dl_eval ev;
-        cr_assert_eq(dl_evaluate(net, d, cost, threads, &ev, &e), DL_OK, "%s", e.msg);
-        cr_expect_eq(ev.total, d->n);
-        cr_expect_eq(ev.nclasses, K);
-        cr_expect_eq(ev.correct, correct, "%d threads: %zu vs %zu correct", threads, ev.correct, correct);
-        cr_expect_eq(memcmp(ev.confusion, conf, (size_t)K * K * sizeof(uint32_t)), 0);
-        cr_expect(fabs(ev.cost - c / (double)d->n) < 1e-5, "cost %g vs %g", ev.cost, c / (double)d->n);
-        if (threads == 1) {
-            first = ev;
-        } else {
-            cr_expect_eq(ev.cost, first.cost, "%d threads: cost not bit-identical", threads);
-            dl_eval_free(&ev);
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++) {
+        const char *name = dl_simd_name(vs[q]);
+        dl_eval first;
+        for (int threads = 1; threads <= 4; threads++) {
+            dl_eval ev;
+            cr_assert_eq(dl_evaluate_simd(vs[q], net, d, cost, threads, &ev, &e), DL_OK, "%s", e.msg);
+            cr_expect_eq(ev.total, d->n);
+            cr_expect_eq(ev.nclasses, K);
+            cr_expect_eq(ev.correct, correct, "%s, %d threads: %zu vs %zu correct", name, threads,
+                         ev.correct, correct);
+            cr_expect_eq(memcmp(ev.confusion, conf, (size_t)K * K * sizeof(uint32_t)), 0, "%s", name);
+            cr_expect(fabs(ev.cost - c / (double)d->n) < 1e-5, "%s: cost %g vs %g", name, ev.cost,
+                      c / (double)d->n);
+            if (threads == 1) {
+                first = ev;
+            } else {
+                cr_expect_eq(ev.cost, first.cost, "%s, %d threads: cost not bit-identical", name, threads);
+                dl_eval_free(&ev);
+            }
         }
+        dl_eval_free(&first);
     }
-    dl_eval_free(&first);
     dl_trace_free(t);
     free(x);
     free(y);
@@ -435,6 +554,86 @@ Test(train_fast, evaluation_of_an_empty_set_is_zero)
     dl_dataset_free(d);
 }
 
+/* The batched first layer other modules reuse: the activations
+ * dl_net_forward computes, to float rounding, for every example. */
+Test(train_fast, the_batched_first_layer_matches_dl_net_forward)
+{
+    static const int shapes[][3] = {{784, 100, 10}, {35, 13, 3}, {140, 1, 2}};
+    for (size_t c = 0; c < 3; c++) {
+        int nin = shapes[c][0], nh = shapes[c][1];
+        dl_dataset *d = tf_data(37, nin == 784 ? 28 : nin == 35 ? 5 : 2, nin == 784 ? 28 : nin == 35 ? 7 : 70,
+                                shapes[c][2], 51);
+        dl_net *n = tf_net(3, shapes[c], 12);
+        dl_err e;
+        dl_trace *t = dl_trace_new(n, &e);
+        size_t ld = dl_fast_ld(nh), lda = ld + 16;
+        float *wt = malloc((size_t)nin * ld * sizeof(float)), *a = malloc(d->n * lda * sizeof(float));
+        float *x = malloc(d->npix * sizeof(float));
+        const uint8_t **px = malloc(d->n * sizeof *px);
+        for (size_t i = 0; i < d->n; i++) px[i] = d->pixels + i * d->npix;
+        dl_fast_transpose_in(n, wt, ld);
+        cr_assert_eq(dl_fast_first_forward(wt, ld, n->b[0], nh, px, d->npix, (int)d->n, a, lda), DL_OK);
+        double md = 0.0;
+        for (size_t i = 0; i < d->n; i++) {
+            dl_dataset_image(d, i, x);
+            dl_net_forward(n, x, t);
+            for (int j = 0; j < nh; j++) {
+                double diff = fabs((double)a[i * lda + (size_t)j] - t->a[1][j]);
+                if (!(diff <= md)) md = diff;
+            }
+        }
+        cr_expect(md < 1e-5, "shape %zu: activations differ by %g", c, md);
+        free(wt);
+        free(a);
+        free(x);
+        free(px);
+        dl_trace_free(t);
+        dl_net_free(n);
+        dl_dataset_free(d);
+    }
+}
+
+/* ---- choosing the variant ------------------------------------------------------ */
+
+Test(train_fast, digitlens_simd_picks_or_refuses_a_variant)
+{
+    dl_simd v;
+    dl_err e;
+    unsetenv("DIGITLENS_SIMD");
+    cr_expect_eq(dl_simd_choose(&v, &e), DL_OK);
+    cr_expect_eq(v, dl_simd_best());
+    cr_expect(dl_simd_supported(v));
+    setenv("DIGITLENS_SIMD", "generic", 1);
+    cr_expect_eq(dl_simd_choose(&v, &e), DL_OK);
+    cr_expect_eq(v, DL_SIMD_GENERIC);
+    setenv("DIGITLENS_SIMD", "auto", 1);
+    cr_expect_eq(dl_simd_choose(&v, &e), DL_OK);
+    cr_expect_eq(v, dl_simd_best());
+    setenv("DIGITLENS_SIMD", "sse9", 1);
+    cr_expect_eq(dl_simd_choose(&v, &e), DL_EINVAL);
+    cr_expect(strstr(e.msg, "DIGITLENS_SIMD=sse9") && strstr(e.msg, "avx512, avx2, generic"), "%s", e.msg);
+    for (int q = 0; q < DL_SIMD_COUNT; q++) {
+        setenv("DIGITLENS_SIMD", dl_simd_name((dl_simd)q), 1);
+        dl_status st = dl_simd_choose(&v, &e);
+        if (dl_simd_supported((dl_simd)q)) {
+            cr_expect_eq(st, DL_OK);
+            cr_expect_eq(v, (dl_simd)q);
+        } else {
+            cr_expect_eq(st, DL_EINVAL);
+            cr_expect(strstr(e.msg, "cannot run"), "%s", e.msg);
+        }
+    }
+    /* The public entry points refuse it too, before doing anything. */
+    setenv("DIGITLENS_SIMD", "sse9", 1);
+    dl_net *n = tf_net(3, NET_100, 1);
+    dl_dataset *d = tf_data(10, 28, 28, 10, 1);
+    dl_eval ev;
+    cr_expect_eq(dl_evaluate(n, d, DL_COST_QUADRATIC, 1, &ev, &e), DL_EINVAL);
+    unsetenv("DIGITLENS_SIMD");
+    dl_net_free(n);
+    dl_dataset_free(d);
+}
+
 /* ---- the thread pool ---------------------------------------------------------- */
 
 typedef struct tf_job {
@@ -454,6 +653,7 @@ static void tf_unit(void *arg, int t)
         j->owner[u] = t;
         volatile long x = 0;
         for (long q = 0; q < j->spin; q++) x += q;
+        (void)x;
         dl_work_finish(&j->work);
     }
     dl_work_wait(&j->work);

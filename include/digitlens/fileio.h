@@ -16,6 +16,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "digitlens/err.h"
 
@@ -34,6 +35,13 @@ dl_status dl_reader_read(dl_reader *r, void *buf, size_t n, size_t *got, dl_err 
  * negative on a read error (a corrupt gzip tail).  Used to refuse trailing
  * garbage. */
 int dl_reader_at_end(dl_reader *r);
+
+/* The data's length as the file itself states it, without reading the
+ * data: a raw file's size, or a gzip file's trailer (ISIZE, the length mod
+ * 2^32 of its last member: a damaged, cut or hand-made file may state it
+ * wrongly, so this is a hint, never a check).  Both modulo 2^32.  Call
+ * after a first read; 1 and *size when known, 0 when not. */
+int dl_reader_stated_size(dl_reader *r, uint32_t *size);
 
 /* The path the reader was opened with (borrowed). */
 const char *dl_reader_path(const dl_reader *r);

@@ -30,6 +30,15 @@ dl_status dl_idx_load(const char *images_path, const char *labels_path,
 /* Loads only an image file (labels set to 0, no label file needed). */
 dl_status dl_idx_load_images(const char *images_path, dl_dataset **out, dl_err *e);
 
+/* dl_idx_load (labels_path non-NULL) or dl_idx_load_images (NULL) reading
+ * only the first `count` images when the file holds more: the headers are
+ * checked alike (and the labels loaded whole), but the image data is read,
+ * and a gzip file inflated, only as far as image count-1, so the rest of
+ * the file is not looked at.  *total (may be NULL) receives the header's
+ * image count; with count >= it, this is dl_idx_load(_images) exactly. */
+dl_status dl_idx_load_head(const char *images_path, const char *labels_path, size_t count,
+                           dl_dataset **out, size_t *total, dl_err *e);
+
 /* Writes IDX files atomically; gzip when gz is non-zero. */
 dl_status dl_idx_write_images(const char *path, const uint8_t *pixels, size_t n,
                               int rows, int cols, int gz, dl_err *e);

@@ -3,6 +3,7 @@
  * confidence (the winning output's activation) and every output, for
  * images picked from an IDX file by index.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,15 @@
 #include "digitlens/image.h"
 #include "digitlens/png.h"
 
-/* Parses "3", "0,5,7" or "10-19" into a list of indices below n. */
-static int parse_indices(const char *s, size_t n, size_t **out, size_t *count)
+/* Parses "3", "0,5,7" or "10-19" into a list of indices below n; with out
+ * NULL only checks the syntax and gives the largest index in *last. */
+static int parse_indices(const char *s, size_t n, size_t **out, size_t *count, size_t *last)
 {
     size_t cap = 16, k = 0;
-    size_t *v = malloc(cap * sizeof *v);
-    if (!v) return cli_fail(EXIT_DATA, "out of memory");
+    size_t *v = out ? malloc(cap * sizeof *v) : NULL;
+    if (out && !v) return cli_fail(EXIT_DATA, "out of memory");
     const char *p = s;
+    *last = 0;
     while (*p) {
         char *end;
         if (*p < '0' || *p > '9') goto bad;
@@ -30,12 +33,13 @@ static int parse_indices(const char *s, size_t n, size_t **out, size_t *count)
             b = strtoull(q, &end, 10);
         }
         if (b < a) goto bad;
-        if (b >= n) {
+        if (b > *last) *last = b > SIZE_MAX ? SIZE_MAX : (size_t)b;
+        if (out && b >= n) {
             free(v);
             return cli_fail(EXIT_USAGE, "classify: --index %llu is out of range (the file has %zu images: 0..%zu)",
                             b, n, n ? n - 1 : 0);
         }
-        for (unsigned long long i = a; i <= b; i++) {
+        for (unsigned long long i = a; out && i <= b; i++) {
             if (k == cap) {
                 size_t *nv = realloc(v, (cap *= 2) * sizeof *v);
                 if (!nv) {
@@ -49,10 +53,13 @@ static int parse_indices(const char *s, size_t n, size_t **out, size_t *count)
         if (*end == ',') end++;
         else if (*end) goto bad;
         p = end;
+        k += !out; /* counts entries when only checking */
     }
     if (k == 0) goto bad;
-    *out = v;
-    *count = k;
+    if (out) {
+        *out = v;
+        *count = k;
+    }
     return EXIT_OK;
 bad:
     free(v);
@@ -147,13 +154,18 @@ int cmd_classify(int argc, char **argv)
         }
         goto done;
     }
-    if ((labels ? dl_idx_load(images, labels, &d, &e) : dl_idx_load_images(images, &d, &e)) != DL_OK) goto fail;
+    /* The file is read (and inflated) only as far as the last image asked
+     * for: index 0 of a 10,000-image file costs one image, not 7.8 MB. */
+    size_t last = 0, total = 0;
+    if ((code = parse_indices(index_s, 0, NULL, NULL, &last)) != EXIT_OK) goto done;
+    if (dl_idx_load_head(images, labels, last < SIZE_MAX ? last + 1 : last, &d, &total, &e) != DL_OK)
+        goto fail;
     if (d->npix != (size_t)m->net->sizes[0]) {
         code = cli_fail(EXIT_DATA, "%s: images are %dx%d but %s expects %dx%d", images, d->rows, d->cols,
                         model, m->rows, m->cols);
         goto done;
     }
-    if ((code = parse_indices(index_s, d->n, &idx, &count)) != EXIT_OK) goto done;
+    if ((code = parse_indices(index_s, total, &idx, &count, &last)) != EXIT_OK) goto done;
     t = dl_trace_new(m->net, &e);
     x = malloc(d->npix * sizeof(float));
     if (!t || !x) {

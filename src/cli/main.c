@@ -2,9 +2,11 @@
  * main.c — digitlens's entry point: dispatches to a subcommand.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "digitlens/simd.h"
 
 #define DIGITLENS_VERSION "0.1.0"
 
@@ -27,6 +29,7 @@ static const command COMMANDS[] = {
     {"neuron", cmd_neuron, "what one hidden neuron is looking for: a card over the test set"},
     {"maximize", cmd_maximize, "the input that drives a neuron or an output highest"},
     {"report", cmd_report, "an HTML report of a model: history, confusion, every neuron, mistakes"},
+    {"explore", cmd_explore, "an offline page: draw a digit and watch every neuron respond, live"},
     {"export", cmd_export, "weights and biases as NumPy .npy files (or network2.py JSON)"},
     {"evolve", cmd_evolve, "films and plots of training from its snapshots: weights.gif, histograms"},
     {"neurons", cmd_neurons, "dead and duplicate hidden neurons, and a pruning curve"},
@@ -47,12 +50,32 @@ static void usage(void)
             "help", "this overview (help COMMAND: that command's options)");
 }
 
+/* The version, and which of the fast kernels' variants runs here and why
+ * (simd.h): the first thing to ask for in a bug report about speed. */
+static void version(dl_simd v)
+{
+    const char *forced = getenv("DIGITLENS_SIMD");
+    printf("digitlens %s\n", DIGITLENS_VERSION);
+    printf("kernels: %s (%s; %s)\n", dl_simd_name(v), dl_simd_needs(v),
+           forced && *forced && strcmp(forced, "auto") != 0 ? "chosen by DIGITLENS_SIMD"
+                                                            : "the fastest this CPU runs");
+    printf("this CPU runs:");
+    for (int q = DL_SIMD_COUNT - 1; q >= 0; q--)
+        if (dl_simd_supported((dl_simd)q)) printf(" %s", dl_simd_name((dl_simd)q));
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return cli_fail(EXIT_USAGE, "no command given (try 'digitlens help')");
     const char *name = argv[1];
-    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-        printf("digitlens %s\n", DIGITLENS_VERSION);
+    /* A DIGITLENS_SIMD this CPU cannot honour is refused up front, for
+     * every command, rather than by whichever one first needs a kernel. */
+    dl_simd simd;
+    dl_err e;
+    if (dl_simd_choose(&simd, &e) != DL_OK) return cli_fail(EXIT_USAGE, "%s", e.msg);
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
+        version(simd);
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {

@@ -14,16 +14,14 @@
 // the rest); --section-screenshot saves that section alone (at most 2400 px
 // tall).
 //
-// Talks to Chromium over the DevTools protocol on a pipe
-// (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), so it needs
-// nothing but Node and Chromium.  Prints "ok ..." / "not ok ..." lines
+// Talks to Chromium over the DevTools protocol on a pipe (cdp.js), so it
+// needs nothing but Node and Chromium.  Prints "ok ..." / "not ok ..." lines
 // and exits 1 when a check fails, 2 when the browser cannot be driven.
 'use strict';
-const { spawn } = require('child_process');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { pathToFileURL, fileURLToPath } = require('url');
+const { findChromium, evaluate, openPage, withBrowser } = require('./cdp.js');
 
 function parseArgs(argv) {
   const a = { dir: null, screenshot: null, cardScreenshot: null, width: 1200, height: 1400, maxLoadMs: 1000,
@@ -47,104 +45,10 @@ function parseArgs(argv) {
   return a;
 }
 
-function findChromium() {
-  for (const p of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
-    if (p && fs.existsSync(p)) return p;
-  }
-  return null;
-}
-
-// A DevTools connection over the pipe.
-class Browser {
-  constructor(exe) {
-    this.profile = fs.mkdtempSync(path.join(os.tmpdir(), 'digitlens-chromium-'));
-    this.proc = spawn(exe, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-default-apps', '--disable-extensions', '--mute-audio', '--hide-scrollbars',
-      '--allow-file-access-from-files', `--user-data-dir=${this.profile}`,
-      '--remote-debugging-pipe', 'about:blank',
-    ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
-    this.stderr = '';
-    this.proc.stderr.on('data', (d) => { this.stderr += d; });
-    this.out = this.proc.stdio[3];
-    this.in = this.proc.stdio[4];
-    this.nextId = 1;
-    this.pending = new Map();
-    this.listeners = [];
-    let buf = Buffer.alloc(0);
-    this.in.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      let z;
-      while ((z = buf.indexOf(0)) >= 0) {
-        const msg = JSON.parse(buf.subarray(0, z).toString('utf8'));
-        buf = buf.subarray(z + 1);
-        if (msg.id && this.pending.has(msg.id)) {
-          const { resolve, reject } = this.pending.get(msg.id);
-          this.pending.delete(msg.id);
-          if (msg.error) reject(new Error(`${msg.error.message} (${msg.error.code})`));
-          else resolve(msg.result);
-        } else if (msg.method) {
-          for (const l of this.listeners) l(msg);
-        }
-      }
-    });
-    this.exited = new Promise((res) => this.proc.on('exit', res));
-  }
-
-  send(method, params = {}, sessionId) {
-    const id = this.nextId++;
-    const msg = { id, method, params };
-    if (sessionId) msg.sessionId = sessionId;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.out.write(JSON.stringify(msg) + '\0');
-    });
-  }
-
-  on(fn) { this.listeners.push(fn); }
-
-  waitFor(pred, ms, what) {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-      this.on((m) => { if (pred(m)) { clearTimeout(t); resolve(m); } });
-    });
-  }
-
-  async close() {
-    try { await Promise.race([this.send('Browser.close'), new Promise((r) => setTimeout(r, 2000))]); } catch (e) { /* gone */ }
-    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
-    await Promise.race([this.exited, new Promise((r) => setTimeout(r, 3000))]);
-    // Chromium's helper processes may still be writing into the profile for
-    // a moment after the browser exits: retry, and never fail the check on it.
-    for (let i = 0; i < 20; i++) {
-      try { fs.rmSync(this.profile, { recursive: true, force: true }); return; } catch (e) { /* still busy */ }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    console.log(`# could not remove the browser profile ${this.profile}`);
-  }
-}
-
 let failures = 0;
 function ok(cond, name, detail) {
   if (cond) console.log(`ok ${name}`);
   else { failures++; console.log(`not ok ${name}: ${detail}`); }
-}
-
-async function openPage(b, session, url, problems) {
-  const loaded = b.waitFor((m) => m.sessionId === session && m.method === 'Page.loadEventFired', 20000, `${url} to load`);
-  const nav = await b.send('Page.navigate', { url }, session);
-  if (nav.errorText) throw new Error(`cannot open ${url}: ${nav.errorText}`);
-  await loaded;
-  // Let late image decodes and console messages arrive.
-  await new Promise((r) => setTimeout(r, 150));
-  return problems;
-}
-
-async function evaluate(b, session, expr) {
-  const r = await b.send('Runtime.evaluate', { expression: expr, returnByValue: true, awaitPromise: true }, session);
-  if (r.exceptionDetails) throw new Error(`evaluate failed: ${r.exceptionDetails.text}`);
-  return r.result.value;
 }
 
 const PAGE_FACTS = `(async () => {
@@ -201,24 +105,8 @@ async function main() {
   if (!fs.existsSync(index)) { console.log(`not ok report_exists: ${index} is missing`); process.exit(1); }
   const exe = findChromium();
   if (!exe) { console.log('# chromium not found'); process.exit(2); }
-  const b = new Browser(exe);
-  const watchdog = setTimeout(() => { console.log('not ok browser: no answer in 90 s'); b.proc.kill('SIGKILL'); process.exit(2); }, 90000);
-  try {
-    const { targetId } = await b.send('Target.createTarget', { url: 'about:blank' });
-    const { sessionId: s } = await b.send('Target.attachToTarget', { targetId, flatten: true });
-    const problems = [];
-    b.on((m) => {
-      if (m.sessionId !== s) return;
-      if (m.method === 'Runtime.consoleAPICalled' && (m.params.type === 'error' || m.params.type === 'assert'))
-        problems.push(`console.${m.params.type}: ${m.params.args.map((a) => a.value || a.description).join(' ')}`);
-      else if (m.method === 'Runtime.exceptionThrown')
-        problems.push(`exception: ${m.params.exceptionDetails.text}`);
-      else if (m.method === 'Log.entryAdded' && m.params.entry.level === 'error')
-        problems.push(`${m.params.entry.source}: ${m.params.entry.text} ${m.params.entry.url || ''}`);
-      else if (m.method === 'Network.loadingFailed')
-        problems.push(`load failed: ${m.params.errorText}`);
-    });
-    for (const dom of ['Page', 'Runtime', 'Log', 'Network']) await b.send(`${dom}.enable`, {}, s);
+  failures += await withBrowser(exe, 90, async (b) => {
+    const { session: s, problems } = await b.page();
     await b.send('Emulation.setDeviceMetricsOverride', { width: args.width, height: args.height, deviceScaleFactor: 1, mobile: false }, s);
 
     // index.html
@@ -282,14 +170,7 @@ async function main() {
     ok(!want || target === want, 'card_link_targets_its_card', `:target is ${target}, wanted ${want}`);
     if (args.cardScreenshot) await shoot(b, s, args.cardScreenshot, args.width, args.height);
     ok(problems.length === 0, 'cards_no_console_errors', problems.slice(0, 3).join(' | '));
-  } catch (err) {
-    console.log(`not ok browser: ${err.message}`);
-    if (b.stderr) console.log(`# chromium stderr: ${b.stderr.split('\n').slice(-5).join(' / ')}`);
-    failures++;
-  } finally {
-    clearTimeout(watchdog);
-    await b.close();
-  }
+  });
   process.exit(failures ? 1 : 0);
 }
 

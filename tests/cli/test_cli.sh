@@ -9,6 +9,15 @@ TRAIN=(train --data "$FIX" --layers 16,6,2 --epochs 3 --quiet)
 # --- usage ---------------------------------------------------------------
 run "$DL" --version
 [ "$RC" = 0 ] && [[ "$OUT" == "digitlens "* ]] && pass version || fail version "rc $RC out $OUT"
+if grep -qE "^kernels: (avx512|avx2|generic) \(" <<<"$OUT" && grep -qE "^this CPU runs: .*generic$" <<<"$OUT" &&
+   [ "$("$DL" -V)" = "$OUT" ]; then pass version_names_the_kernel_variant
+else fail version_names_the_kernel_variant "$OUT"; fi
+DIGITLENS_SIMD=generic run "$DL" --version
+grep -q "^kernels: generic (.*chosen by DIGITLENS_SIMD)" <<<"$OUT" && pass digitlens_simd_forces_a_variant || fail digitlens_simd_forces_a_variant "$OUT"
+DIGITLENS_SIMD=sse9 expect_fail digitlens_simd_unknown 2 "DIGITLENS_SIMD=sse9: unknown kernel variant \(use avx512, avx2, generic or auto\)" "$DL" train --help
+if ! grep -qw avx512 <<<"$("$DL" --version)"; then
+  DIGITLENS_SIMD=avx512 expect_fail digitlens_simd_not_on_this_cpu 2 "DIGITLENS_SIMD=avx512: this CPU cannot run the avx512 kernels" "$DL" --version
+fi
 for c in train test classify; do
   run "$DL" $c --help
   if [ "$RC" = 0 ] && grep -q "default" <<<"$OUT" && grep -q "example:" <<<"$OUT"; then pass "help_$c"
@@ -23,7 +32,7 @@ n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet' | grep -c 'de
 # Every option of every command says what it does when not given, in words
 # or as a value, never as a sentinel (-1, "none") or twice.
 bad_help=""
-for c in train test classify weights heatmap activations templates explain neuron maximize report export import contributions embed evolve neurons; do
+for c in train test classify weights heatmap activations templates explain neuron maximize report export import contributions embed explore evolve neurons; do
   run "$DL" $c --help
   [ "$RC" = 0 ] || bad_help="$bad_help $c:rc$RC"
   n_opts=$(grep '^  --' <<<"$OUT" | grep -c '^  --[a-z-]* [A-Z]')
@@ -69,6 +78,21 @@ run "$DL" "${TRAIN[@]}" --seed 5 --out "$TMP/a.dlm"
 run "$DL" "${TRAIN[@]}" --seed 5 --out "$TMP/b.dlm"
 cmp -s "$TMP/a.dlm" "$TMP/b.dlm" && pass same_seed_same_bytes || fail same_seed_same_bytes "models differ"
 run "$DL" "${TRAIN[@]}" --seed 6 --out "$TMP/c.dlm"
+# Each kernel variant this CPU runs is deterministic whatever the thread
+# count, and avx512 and avx2 give the same bytes (include/digitlens/simd.h).
+mkdir -p "$TMP/fix28"
+"${MKFIXTURE:-build/mkfixture}" "$TMP/fix28" 300 28 >/dev/null
+for v in $("$DL" --version | sed -n 's/^this CPU runs: //p'); do
+  for t in 1 2 3; do
+    DIGITLENS_SIMD=$v "$DL" train --data "$TMP/fix28" --layers 784,20,2 --epochs 2 --threads $t --quiet --out "$TMP/$v-$t.dlm"
+  done
+  cmp -s "$TMP/$v-1.dlm" "$TMP/$v-2.dlm" && cmp -s "$TMP/$v-1.dlm" "$TMP/$v-3.dlm" &&
+    pass "threads_give_the_same_bytes_$v" || fail "threads_give_the_same_bytes_$v" "models differ"
+done
+if [ -e "$TMP/avx512-1.dlm" ] && [ -e "$TMP/avx2-1.dlm" ]; then
+  cmp -s "$TMP/avx512-1.dlm" "$TMP/avx2-1.dlm" && pass avx512_and_avx2_give_the_same_bytes ||
+    fail avx512_and_avx2_give_the_same_bytes "models differ"
+fi
 expect_fail label_beyond_outputs 1 "label 7 at example 3, but the network has only 2 outputs" \
   "$DL" test --model "$TMP/a.dlm" --images "$FIX/train-images-idx3-ubyte.gz" --labels "$FIX/bad-labels-idx1-ubyte.gz"
 cmp -s "$TMP/a.dlm" "$TMP/c.dlm" && fail other_seed_other_bytes "identical" || pass other_seed_other_bytes

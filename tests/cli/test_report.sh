@@ -7,15 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHECK=$HERE/../browser/check-report.js
-FIX=$TMP/fix
-mkdir -p "$FIX"
-"${MKFIXTURE:-build/mkfixture}" "$FIX" 400 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
-"$DL" train --data "$FIX" --layers 784,12,2 --epochs 2 --quiet --out "$TMP/m.dlm" || { fail train "no model"; finish; }
-
-# busy: more runnable work than cores (timings then measure the neighbours).
-busy() { awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$(nproc)" 'BEGIN { exit !(l > c) }'; }
-
-have_browser() { command -v node >/dev/null && { [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM:-}" ]; }; }
+small_model
 
 # browser_check NAME DIR [ARGS...]: one PASS/FAIL line per check of check-report.js.
 browser_check() {
@@ -31,21 +23,7 @@ browser_check() {
     skip "${name}_in_browser" "could not drive chromium: $(tail -3 "$TMP/browser.out" | tr '\n' ' ')"
     return
   fi
-  grep '^# ' "$TMP/browser.out"
-  while IFS= read -r line; do
-    case $line in
-      "ok "*) pass "${name}_${line#ok }" ;;
-      "not ok "*)
-        line=${line#not ok }
-        # A load time missed on an oversubscribed machine says nothing about the page.
-        if [[ "$line" == index_loads_under_* ]] && busy; then
-          skip "${name}_${line%%:*}" "${line#*: } with load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores (busy machine)"
-        else
-          fail "${name}_${line%%:*}" "${line#*: }"
-        fi ;;
-    esac
-  done <"$TMP/browser.out"
-  grep -q '^ok ' "$TMP/browser.out" || fail "${name}_in_browser" "no result: $(tail -3 "$TMP/browser.out" | tr '\n' ' ')"
+  browser_results "$name" "$TMP/browser.out" index_loads_under_
 }
 
 # --- report: usage -----------------------------------------------------------

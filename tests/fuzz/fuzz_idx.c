@@ -1,7 +1,8 @@
 /*
  * fuzz_idx.c — libFuzzer harness for the IDX reader: idx.c through
  * fileio.c's raw-or-gzip reader, exactly as the command line reaches it
- * (dl_idx_load and dl_idx_load_images on files).
+ * (dl_idx_load, dl_idx_load_images and, for classify, dl_idx_load_head on
+ * files).
  *
  * Input layout: byte 0 chooses the mode, the rest is file content.
  *   bit 0  gzip the content before writing it, so mutations reach the IDX
@@ -9,7 +10,8 @@
  *          gzip anyway, which fuzzes zlib on damaged streams);
  *   bit 1  two files: bytes 1-2 (little-endian) say how many content
  *          bytes form the label file, the rest is the image file, and both
- *          go through dl_idx_load; otherwise dl_idx_load_images.
+ *          go through dl_idx_load; otherwise dl_idx_load_images;
+ *   bit 2  dl_idx_load_head instead, for the first (byte 0 >> 3) images.
  * The files live in one private directory (under /dev/shm when there is
  * one, so the harness does not wear a disk), made once per process.
  *
@@ -100,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     int gz = mode & 1, pair = (mode >> 1) & 1;
+    size_t head = mode & 4 ? mode >> 3 : SIZE_MAX, total = 0;
     dl_err e;
     dl_dataset *d = NULL;
     dl_status st;
@@ -111,13 +114,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (split > size) split = size;
         put_file(g_labels, data, split, gz);
         put_file(g_images, data + split, size - split, gz);
-        st = dl_idx_load(g_images, g_labels, &d, &e);
+        st = head != SIZE_MAX ? dl_idx_load_head(g_images, g_labels, head, &d, &total, &e)
+                              : dl_idx_load(g_images, g_labels, &d, &e);
     } else {
         put_file(g_images, data, size, gz);
-        st = dl_idx_load_images(g_images, &d, &e);
+        st = head != SIZE_MAX ? dl_idx_load_head(g_images, NULL, head, &d, &total, &e)
+                              : dl_idx_load_images(g_images, &d, &e);
     }
     if (st == DL_OK) {
         if (!d) abort();
+        if (head != SIZE_MAX && (d->n > head || d->n > total || (d->n < head && d->n != total))) abort();
         check(d);
         dl_dataset_free(d);
     } else {

@@ -10,7 +10,7 @@
  * A model that loads must survive: encoding and decoding again, a forward
  * pass, and (when small enough to be quick) the weight picture, the weight
  * grid, the activation and heatmap pictures, class templates and PNG
- * encoding of a picture, with the arbitrary floats (NaN, infinities,
+ * encoding of a picture, the explorer's page, with the arbitrary floats (NaN, infinities,
  * huge values) such a file may hold.
  */
 #include <stdint.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "digitlens/explore.h"
 #include "digitlens/model.h"
 #include "digitlens/png.h"
 #include "digitlens/viz.h"
@@ -97,6 +98,13 @@ static void exercise(const dl_model *m)
             draw(c);
             dl_canvas_free(c);
             dl_contrib_free(v);
+        }
+        { /* the explorer's page: written whole, or refused with a message */
+            char *html = NULL;
+            size_t hl = 0;
+            dl_status ps = dl_explore_page(m, NULL, &html, &hl, NULL, &e);
+            if (ps == DL_OK ? !html || strlen(html) != hl : html != NULL || bad_message(&e, ps)) abort();
+            free(html);
         }
         int K = n->sizes[L - 1] < 4 ? n->sizes[L - 1] : 4;
         float *maps = malloc((size_t)K * np * sizeof *maps);

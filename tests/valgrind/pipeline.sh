@@ -1,11 +1,11 @@
 # pipeline.sh — one short run of everything a user does, each command under
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
-# templates, classify PNG files, write a report, export and import JSON,
-# train with snapshots and draw them (evolve, the report's Training
-# section), look for dead and duplicate neurons, and map the test set
-# (embed).  Any invalid read or write, use of
-# uninitialised memory, or definitely lost block fails that step (memcheck
+# templates, classify PNG files, write a report and the explorer, export and
+# import JSON, train with snapshots and draw them (evolve, the report's
+# Training section), look for dead and duplicate neurons, and map the test
+# set (embed).  Any invalid read or write, use of uninitialised memory, or
+# definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -20,6 +20,16 @@ mkdir -p "$FIX" "$TMP/png"
 "${MKFIXTURE:-build/mkfixture}" "$FIX" 120 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
 "${MKFIXTURE:-build/mkfixture}" --png "$TMP/png" "$FIX/t10k-images-idx3-ubyte.gz" 2 || { fail fixtures "png"; finish; }
 IMG=$FIX/t10k-images-idx3-ubyte.gz
+
+# valgrind hides AVX-512 from the program it runs, so the kernels' dispatch
+# (include/digitlens/simd.h) must pick a variant valgrind can execute:
+# avx2 on a CPU that has it, else generic; never avx512.  The training step
+# below then runs that variant under memcheck.
+want=generic
+grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && want=avx2
+got=$(valgrind -q "$DL" --version 2>&1 | sed -n 's/^kernels: \([a-z0-9]*\).*/\1/p')
+if [ "$got" = "$want" ]; then pass valgrind_runs_a_variant_it_can_execute
+else fail valgrind_runs_a_variant_it_can_execute "under valgrind 'digitlens --version' says kernels '$got', expected $want"; fi
 
 # memcheck NAME CMD...: runs the command under memcheck; passes when it exits 0.
 memcheck() {
@@ -45,6 +55,8 @@ memcheck classify_pngs "$DL" classify --model "$TMP/m.dlm" --json "$TMP/png/0000
 # The report's threads (stored pass, statistics, drawing, the write queue) and
 # the JSON door, both ways.
 memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" --threads 2 --mistakes 3 --quiet
+# The explorer beside that report: test digits picked, the report's slot filled.
+memcheck explore "$DL" explore --model "$TMP/m.dlm" --data "$FIX" --samples 20 --out "$TMP/r" --quiet
 memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
 memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
 # Snapshots during training (appends, the step hook), the films and plots,

@@ -1,0 +1,218 @@
+/*
+ * fast/layers.c — forward-pass pieces of the fast kernels: the sparse
+ * first layer over a transposed weight matrix, and dense layers.
+ *
+ * Not a translation unit of its own: compiled once per SIMD variant by
+ * train_fast_<variant>.c (train_fast_variants.h), in the vectors of
+ * train_fast_simd.h.  Layouts are those of train_fast_layers.h:
+ *     WT [n_in x ld] row-major, WT[k*ld + j] = W[0][j*n_in + k],
+ * so a lit pixel k adds x_k * WT[k, :] to every hidden unit's sum in one
+ * contiguous pass; a zero pixel adds nothing and is skipped.
+ */
+#include "../train_fast_layers.h"
+#include "../train_fast_simd.h"
+
+/* One register tile, nv vectors of hidden units starting at column col,
+ * over the 64 pixels of mask word w, for examples i < n:
+ *     S_i[col .. col + nv*VW) (+)= Σ_{bit b of mask_i[w]} x_i[64w + b] · WT[64w + b, col ..]
+ * in increasing pixel order, x_ik = tab[px_i[k]].  The sum starts from
+ * init[col ..] when init is non-NULL (the bias, or zeros), else from S_i as
+ * stored (row i of S, stride ss).  Visiting the pixels of one word for all
+ * n examples before the next word keeps the word's 64 rows of WT in the L1
+ * cache for all of them.
+ *
+ * With g = 2 (DL_GROUP, AVX-512) examples go in pairs: each row of WT the
+ * pair's pixels need is loaded once for both, over the union of their lit
+ * pixels.  A pixel one of them does not light adds x·w = 0·w to its sum,
+ * which changes nothing, so an example's sums do not depend on its partner
+ * (or on having one). */
+DL_INLINE void fwd_word(const int nv, const int g, const float *wt, size_t ld, size_t col, int w,
+                        const uint8_t *const *px, const float *tab, const uint64_t *mask,
+                        int nwords, int n, const float *init, float *S, size_t ss)
+{
+    const float *w0 = wt + (size_t)w * 64 * ld + col;
+    for (int i = 0; i < n; i += g) {
+        int two = g == 2 && i + 1 < n;
+        uint64_t bits = mask[(size_t)i * nwords + w] | (two ? mask[(size_t)(i + 1) * nwords + w] : 0);
+        if (!bits && !init) continue;
+        float *zi = S + (size_t)i * ss + col, *zj = zi + (two ? ss : 0);
+        const float *fi = init ? init + col : zi, *fj = init ? init + col : zj;
+        const uint8_t *xi = px[i] + (size_t)w * 64, *xj = two ? px[i + 1] + (size_t)w * 64 : xi;
+#define LOAD(c)                                                            \
+    dl_vf a##c = c < nv ? vf_load(fi + DL_VW * c) : vf_zero();           \
+    dl_vf b##c = c < nv && g == 2 ? vf_load(fj + DL_VW * c) : vf_zero();
+        DL_REP13(LOAD)
+#undef LOAD
+        while (bits) {
+            int b = __builtin_ctzll(bits);
+            bits &= bits - 1;
+            const float *row = w0 + (size_t)b * ld;
+            dl_vf xa = vf_bcast(tab + xi[b]);
+            if (g == 1) {
+#define FMA1(c) \
+    if (c < nv) a##c = vf_fmadd(xa, vf_load(row + DL_VW * c), a##c);
+                DL_REP13(FMA1)
+#undef FMA1
+            } else {
+                dl_vf xb = vf_bcast(tab + xj[b]);
+#define FMA2(c)                                             \
+    if (c < nv) {                                           \
+        dl_vf wv = vf_load_r(row + DL_VW * c, DL_KEEP_MASK); \
+        a##c = vf_fmadd(xa, wv, a##c);                      \
+        b##c = vf_fmadd(xb, wv, b##c);                      \
+    }
+                DL_REP13(FMA2)
+#undef FMA2
+            }
+        }
+#define STORE(c)                                \
+    if (c < nv) {                               \
+        vf_store(zi + DL_VW * c, a##c);         \
+        if (two) vf_store(zj + DL_VW * c, b##c); \
+    }
+        DL_REP13(STORE)
+#undef STORE
+    }
+}
+
+/* fwd_word for a tile of nv vectors known only at run time (tile_count). */
+static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
+                       const uint8_t *const *px, const float *tab, const uint64_t *mask, int nwords,
+                       int n, const float *init, float *S, size_t ss)
+{
+    switch (nv) {
+#define CASE(N)                                                                               \
+    case N:                                                                                   \
+        fwd_word(N, DL_GROUP, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);         \
+        break;
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(13)
+#undef CASE
+    default: break;
+    }
+}
+
+/* Splits nvec vectors into balanced register tiles: tile t is
+ * [tile_first(t), tile_first(t + 1)).  The unrolled loops are compiled for
+ * tiles of 1..7 and 13 vectors only (a 784-100-10 net needs 7 with
+ * AVX-512, 13 with 8 lanes), which keeps the build, sanitizers and fuzzing
+ * included, a third smaller; an unrolled tile is cheapest per vector when
+ * full. */
+static int tile_count(int nvec) { return nvec % 13 == 0 ? nvec / 13 : (nvec + 6) / 7; }
+static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec * t / ntiles); }
+
+/* The first layer for n examples (pixel bytes px[i], mask [n x nwords]
+ * their lit pixels), all of WT's ld columns:
+ *     a_i = σ(bias + Σ_k x_ik WT[k, :]),  one sum per unit in increasing k,
+ * as dl_net_forward orders it.  bias is padded to ld (zeros past n_hidden);
+ * a has n rows of lda floats. */
+static void first_layer(const float *wt, size_t ld, const float *bias, const uint8_t *const *px,
+                        const uint64_t *mask, int nwords, int n, float *a, size_t lda)
+{
+    int nvec = (int)(ld / DL_VW), nt = tile_count(nvec);
+    for (int t = 0; t < nt; t++) {
+        int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0;
+        size_t col = (size_t)v0 * DL_VW;
+        for (int w = 0; w < nwords; w++)
+            fwd_word_n(nv, wt, ld, col, w, px, DL_PIXEL_TABLE, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
+    }
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < ld; j += DL_VW) vf_store(a + (size_t)i * lda + j, vf_sigmoid(vf_load(a + (size_t)i * lda + j)));
+}
+
+/* mask [nwords] of the lit pixels of one image, for the words whose
+ * parity (w % 2) has its bit set in `parity` (3: all). */
+static void lit_mask(const uint8_t *px, size_t npix, int nwords, unsigned parity, uint64_t *mask)
+{
+    size_t full = npix / 64;
+    for (size_t w = 0; w < full; w++)
+        if (parity >> (w & 1) & 1) mask[w] = dl_nz64(px + 64 * w);
+    if (full < (size_t)nwords && parity >> (full & 1) & 1) {
+        uint64_t m = 0;
+        for (size_t b = 0; 64 * full + b < npix; b++) m |= (uint64_t)(px[64 * full + b] != 0) << b;
+        mask[full] = m;
+    }
+}
+
+/* Examples per group in first_forward: their rows of x and a fit in L1. */
+#define FWD_GROUP 16
+
+/* dl_fast_first_forward (train_fast_layers.h). */
+static dl_status first_forward(const float *wt, size_t ld, const float *bias, int nh,
+                               const uint8_t *const *px, size_t npix, int n, float *a, size_t lda)
+{
+    int nwords = (int)((npix + 63) / 64);
+    float *b = malloc(ld * sizeof(float));
+    uint64_t *mask = malloc((size_t)FWD_GROUP * (size_t)nwords * sizeof(uint64_t));
+    dl_status st = b && mask ? DL_OK : DL_ENOMEM;
+    if (st == DL_OK) {
+        for (size_t j = 0; j < ld; j++) b[j] = (int)j < nh ? bias[j] : 0.0f;
+        for (int g = 0; g < n; g += FWD_GROUP) {
+            int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
+            for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, 3, mask + (size_t)i * nwords);
+            first_layer(wt, ld, b, px + g, mask, nwords, m, a + (size_t)g * lda, lda);
+        }
+    }
+    free(b);
+    free(mask);
+    return st;
+}
+
+/* A dense sigmoid layer for one example: a_out[o] = σ(b[o] + W[o,:]·a_in),
+ * W [nout x nin] row-major (the net's layout).  The dot products run in 8
+ * strided partial sums (dl_v8, in every variant), combined pairwise; the
+ * sigmoid is the vector one, lane by lane alike in every x86 variant. */
+static void dense_forward(const float *w, const float *b, int nin, int nout, const float *a_in,
+                          float *a_out)
+{
+    int full = nin / 8 * 8, tail = nin - full;
+    int o = 0;
+    /* Four rows at a time share the loads of a_in and hide FMA latency. */
+    for (; o + 4 <= nout; o += 4) {
+        const float *r0 = w + (size_t)o * nin, *r1 = r0 + nin, *r2 = r1 + nin, *r3 = r2 + nin;
+        dl_v8 s0 = v8_zero(), s1 = v8_zero(), s2 = v8_zero(), s3 = v8_zero();
+        for (int k = 0; k < full; k += 8) {
+            dl_v8 x = v8_load(a_in + k);
+            s0 = v8_fmadd(v8_load(r0 + k), x, s0);
+            s1 = v8_fmadd(v8_load(r1 + k), x, s1);
+            s2 = v8_fmadd(v8_load(r2 + k), x, s2);
+            s3 = v8_fmadd(v8_load(r3 + k), x, s3);
+        }
+        if (tail) {
+            dl_v8 x = v8_load_n(a_in + full, tail);
+            s0 = v8_fmadd(v8_load_n(r0 + full, tail), x, s0);
+            s1 = v8_fmadd(v8_load_n(r1 + full, tail), x, s1);
+            s2 = v8_fmadd(v8_load_n(r2 + full, tail), x, s2);
+            s3 = v8_fmadd(v8_load_n(r3 + full, tail), x, s3);
+        }
+        a_out[o] = b[o] + v8_hsum(s0);
+        a_out[o + 1] = b[o + 1] + v8_hsum(s1);
+        a_out[o + 2] = b[o + 2] + v8_hsum(s2);
+        a_out[o + 3] = b[o + 3] + v8_hsum(s3);
+    }
+    for (; o < nout; o++) {
+        const float *r = w + (size_t)o * nin;
+        dl_v8 s = v8_zero();
+        for (int k = 0; k < full; k += 8) s = v8_fmadd(v8_load(r + k), v8_load(a_in + k), s);
+        if (tail) s = v8_fmadd(v8_load_n(r + full, tail), v8_load_n(a_in + full, tail), s);
+        a_out[o] = b[o] + v8_hsum(s);
+    }
+    for (o = 0; o < nout; o += DL_VW) {
+        int n = nout - o < DL_VW ? nout - o : DL_VW;
+        vf_store_n(a_out + o, vf_sigmoid(vf_load_n(a_out + o, n)), n);
+    }
+}
+
+/* Layers 1..L-1 after the first, from a1 to the output, through scratch
+ * bufa/bufb (each max(sizes[2..L)) floats); returns the output (a1 itself
+ * for a 2-layer net).  w[l], b[l] are the layers' parameters. */
+static const float *forward_rest(const dl_net *net, float *const *w, float *const *b,
+                                 const float *a1, float *bufa, float *bufb)
+{
+    const float *in = a1;
+    for (int l = 1; l + 1 < net->nlayers; l++) {
+        float *out = (l & 1) ? bufa : bufb;
+        dense_forward(w[l], b[l], net->sizes[l], net->sizes[l + 1], in, out);
+        in = out;
+    }
+    return in;
+}

@@ -1,0 +1,172 @@
+/*
+ * fast/train_run.c — how the fast training kernel's threads share a run of
+ * chunks (fast/train.c has the plan).  Compiled once per SIMD variant,
+ * after fast/train_step.c.
+ *
+ * A run is a few dozen whole batches.  Its threads ("ranks" 0..P-1, rank 0
+ * the caller) each own the units u with u % P == rank, and go through the
+ * chunks in lock step with one hand-off per chunk:
+ *     forward pass of chunk 0 on its units
+ *     for each chunk c:
+ *         publish "forward of c done" (prog[rank] = c + 1), wait for all ranks
+ *         mid(c): the later layers, from every unit's partial sums
+ *         update of c on its units, each word followed by the forward pass of c+1
+ * Buffers written in one chunk and read by others in the next come in two
+ * copies by chunk parity (the partial sums; every rank's pixel values),
+ * so nobody overwrites what another rank may still read: a rank writes the
+ * parity of chunk c+2 only after everyone has published c+1, which they do
+ * after mid(c).  The run ends when every rank has left it (dl_pool_run), so
+ * between runs thread 0 alone touches the context.
+ */
+
+/* One rank's share of the run. */
+static void run_rank(fast_ctx *k, int rank, int P)
+{
+    rank_mem *r = &k->ranks[rank];
+    /* Rank 0 works on the network's own parameters after W[0]; a helper on
+     * a copy of them made now (between runs only thread 0 changes them). */
+    r->small = k->net->params + k->small_off;
+    if (rank) {
+        memcpy(r->own, r->small, k->nsmall * sizeof(float));
+        r->small = r->own;
+    }
+    r->owns[0] = r->owns[1] = 0;
+    for (int u = rank; u < k->nunits; u += P) r->owns[k->units[u].cls] = 1;
+    r->cost = 0.0;
+    chunk cur = chunk_at(k, 0), next;
+    prepare(k, r, &cur, 0);
+    for (int u = rank; u < k->nunits; u += P) unit_pass(k, r, &k->units[u], NULL, &cur, 0);
+    for (int c = 0;; c++) {
+        /* A stop request ends the run after a whole batch (rank 0 decides,
+         * before it publishes this chunk, so every rank learns it below). */
+        if (rank == 0 && cur.last && k->stop && *k->stop)
+            atomic_store_explicit(&k->run_end, c + 1, memory_order_relaxed);
+        atomic_store_explicit(&k->prog[rank].v, c + 1, memory_order_release);
+        for (int q = 0; q < P; q++) {
+            long wt = dl_wait_at_least(&k->prog[q].v, c + 1);
+            if (rank == 0) k->waited += wt;
+        }
+        int more = c + 1 < atomic_load_explicit(&k->run_end, memory_order_relaxed);
+        int par = c & 1;
+        mid(k, r, rank, &cur, par);
+        if (more) {
+            next = chunk_at(k, c + 1);
+            prepare(k, r, &next, par ^ 1);
+            if (c + 2 < k->nchunks) {
+                /* The images after next: scattered through the dataset, so
+                 * a chunk's worth of cache misses at once costs about one. */
+                chunk far = chunk_at(k, c + 2);
+                for (int i = 0; i < far.cm; i++) {
+                    const uint8_t *px = k->d->pixels + (size_t)k->idx[far.off + (uint32_t)i] * k->d->npix;
+                    for (size_t o = 0; o < k->d->npix; o += 64) __builtin_prefetch(px + o);
+                }
+            }
+        }
+        light_maps(k, r, &cur, par);
+        for (int u = rank; u < k->nunits; u += P)
+            unit_pass(k, r, &k->units[u], &cur, more ? &next : NULL, par ^ 1);
+        if (!more) break;
+        cur = next;
+    }
+}
+
+/* dl_pool_run's job for a team run: thread 0 waits briefly for helpers to
+ * join, closes the roster and tells them the team's size; a helper that
+ * comes after the close leaves (thread 0 does its share). */
+static void team_job(void *kv, int t)
+{
+    fast_ctx *k = kv;
+    if (t == 0) {
+        dl_wait_at_least_for(&k->roster, k->T - 1, JOIN_NS);
+        int joined = atomic_fetch_or(&k->roster, ROSTER_CLOSED) & ~ROSTER_CLOSED;
+        atomic_store_explicit(&k->team, 1 + joined, memory_order_release);
+        run_rank(k, 0, 1 + joined);
+        return;
+    }
+    int n = atomic_load_explicit(&k->roster, memory_order_relaxed);
+    do {
+        if (n & ROSTER_CLOSED) return;
+    } while (!atomic_compare_exchange_weak(&k->roster, &n, n + 1));
+    dl_wait_at_least(&k->team, 1);
+    run_rank(k, n + 1, atomic_load_explicit(&k->team, memory_order_relaxed));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* One run over examples idx[0..n) (whole batches); returns how many it did
+ * (rank 0 has added their costs to *k->cost_out). */
+static uint32_t run(fast_ctx *k, const uint32_t *idx, uint32_t n)
+{
+    k->idx = idx;
+    k->nrun = n;
+    uint32_t full = n / (uint32_t)k->batch, rest = n % (uint32_t)k->batch;
+    k->nchunks = (int)full * k->cpb + (int)((rest + CHUNK - 1) / CHUNK);
+    atomic_store_explicit(&k->run_end, k->nchunks, memory_order_relaxed);
+    for (int t = 0; t < k->T; t++) atomic_store_explicit(&k->prog[t].v, 0, memory_order_relaxed);
+    atomic_store_explicit(&k->roster, 0, memory_order_relaxed);
+    atomic_store_explicit(&k->team, 0, memory_order_relaxed);
+    k->waited = 0;
+
+    /* Working together is not always faster: when the machine has more
+     * busy threads than cores, a helper descheduled mid-run stalls it for a
+     * whole time slice.  So thread 0 keeps measuring: PROBE runs as a team,
+     * PROBE alone, then EXPLOIT runs the faster way by the medians (one
+     * preempted run must not decide), and again; a stall during a team
+     * stretch ends it at once.  Only speed depends on this. */
+    int alone = k->T == 1 || (k->sched >= PROBE && (k->sched >= 2 * PROBE ? k->solo_wins : 1));
+    double t0 = now_ns();
+    if (alone) run_rank(k, 0, 1);
+    else dl_pool_run(k->pool, team_job, k);
+    int end = atomic_load_explicit(&k->run_end, memory_order_relaxed);
+    chunk last = chunk_at(k, end - 1);
+    uint32_t done = last.off + (uint32_t)last.cm;
+    if (k->T > 1) {
+        double per = (now_ns() - t0) / done;
+        if (k->sched < 2 * PROBE) k->probe[k->sched / PROBE][k->sched % PROBE] = per;
+        k->sched++;
+        if (k->sched == 2 * PROBE) {
+            qsort(k->probe[0], PROBE, sizeof(double), cmp_double);
+            qsort(k->probe[1], PROBE, sizeof(double), cmp_double);
+            k->solo_wins = k->probe[1][PROBE / 2] < k->probe[0][PROBE / 2];
+        }
+        if (k->sched >= 2 * PROBE + EXPLOIT || (!alone && k->sched > 2 * PROBE && k->waited > STALL_NS))
+            k->sched = 0;
+    }
+    return done;
+}
+
+static uint32_t fast_train(void *kv, const dl_dataset *d, const uint32_t *idx, uint32_t n,
+                           int batch, float eta, float decay, volatile sig_atomic_t *stop,
+                           double *cost)
+{
+    fast_ctx *k = kv;
+    k->d = d;
+    k->batch = batch;
+    k->cpb = (batch + CHUNK - 1) / CHUNK;
+    k->eta = eta;
+    k->decay = decay;
+    k->stop = stop;
+    k->cost_out = cost;
+    uint32_t per_run = (uint32_t)(RUN_CHUNKS / k->cpb > 0 ? RUN_CHUNKS / k->cpb : 1) * (uint32_t)batch;
+    uint32_t pos = 0;
+    while (pos < n) {
+        uint32_t want = n - pos < per_run ? n - pos : per_run;
+        uint32_t done = run(k, idx + pos, want);
+        pos += done;
+        if (done < want || (stop && *stop)) break;
+    }
+    return pos;
+}
+
+static const dl_kernel_ops fast_ops = {fast_new, fast_train, fast_sync, fast_free};

@@ -1,0 +1,391 @@
+/*
+ * fast/train_step.c — one chunk's arithmetic in the fast training kernel
+ * (fast/train.c says why it is split this way): the layers after the
+ * first, on every thread (mid), and a unit's first-layer update fused with
+ * the next chunk's forward pass (unit_pass).  Compiled once per SIMD
+ * variant, after fast/train.c.
+ */
+
+/* ---- deltas ------------------------------------------------------------------ */
+
+/* Output-layer delta for one example: ∂C/∂z = (a − y)·σ'(z) (quadratic) or
+ * a − y (cross-entropy), as dl_net_backprop computes it; units [0, n). */
+static void output_delta(dl_cost cost, const float *a, int label, int n, float *d)
+{
+    for (int j = 0; j < n; j++) {
+        float aj = a[j], dj = aj - (j == label ? 1.0f : 0.0f);
+        d[j] = cost == DL_COST_CROSS_ENTROPY ? dj : dj * aj * (1.0f - aj);
+    }
+}
+
+/* Deltas of the first hidden layer for one example, tile of nv vectors
+ * (1..13; a run-time count: the branches on it are predicted, and one copy
+ * of this small part keeps the build small) from unit j0:
+ *     d[j] = (Σ_o W[o][j] d_out[o]) · a[j](1 − a[j])
+ * with W [nout x nin] row-major, nin units existing (the rest, padding,
+ * get 0).  Sums over the outputs in order, as dl_net_backprop does. */
+static void hidden_delta_tile(int nv, const float *w, int nin, int nout, int j0,
+                              const float *d_out, const float *a, float *d)
+{
+#define ZERO(c) dl_vf s##c = vf_zero();
+    DL_REP13(ZERO)
+#undef ZERO
+    for (int o = 0; o < nout; o++) {
+        dl_vf dv = vf_bcast(d_out + o);
+        const float *row = w + (size_t)o * nin;
+#define FMA(c)                                                                    \
+    if (c < nv) {                                                                 \
+        int j = j0 + c * DL_VW, n = nin - j;                                      \
+        dl_vf wv = n >= DL_VW ? vf_load(row + j) : vf_load_n(row + j, n > 0 ? n : 0); \
+        s##c = vf_fmadd(wv, dv, s##c);                                            \
+    }
+        DL_REP13(FMA)
+#undef FMA
+    }
+#define OUT(c)                                                             \
+    if (c < nv) {                                                          \
+        int j = j0 + c * DL_VW, n = nin - j;                               \
+        dl_vf av = vf_load(a + j);                                         \
+        dl_vf dv = vf_mul(s##c, vf_mul(av, vf_sub(vf_set1(1.0f), av)));    \
+        if (n < DL_VW) dv = vf_keep_n(dv, n > 0 ? n : 0);                  \
+        vf_store(d + j, dv);                                               \
+    }
+    DL_REP13(OUT)
+#undef OUT
+}
+
+/* hidden_delta_tile over all `width` units (a whole number of vectors). */
+static void hidden_delta(const float *w, int nin, int nout, int width, const float *d_out,
+                         const float *a, float *d)
+{
+    int nvec = width / DL_VW, nt = tile_count(nvec);
+    for (int t = 0; t < nt; t++) {
+        int v0 = tile_first(nvec, nt, t);
+        hidden_delta_tile(tile_first(nvec, nt, t + 1) - v0, w, nin, nout, v0 * DL_VW, d_out, a, d);
+    }
+}
+
+/* Scalar version for the small dense layers (any widths). */
+static void hidden_delta_scalar(const float *w, int nin, int nout, const float *d_out,
+                                const float *a_in, float *d_in)
+{
+    for (int k = 0; k < nin; k++) d_in[k] = 0.0f;
+    for (int o = 0; o < nout; o++) {
+        const float *row = w + (size_t)o * nin;
+        for (int k = 0; k < nin; k++) d_in[k] += row[k] * d_out[o];
+    }
+    for (int k = 0; k < nin; k++) d_in[k] *= a_in[k] * (1.0f - a_in[k]);
+}
+
+/* A rank's activations and deltas of layer l >= 2 for example i. */
+static float *deep_a(const fast_ctx *k, const rank_mem *r, int l, int i)
+{
+    return r->deep + k->deep_off[l] + (size_t)i * k->net->sizes[l];
+}
+
+static float *deep_d(const fast_ctx *k, const rank_mem *r, int l, int i)
+{
+    return r->deep + k->deep_off[l] + (size_t)(CHUNK + i) * k->net->sizes[l];
+}
+
+/* ---- the layers after the first (every thread, the same numbers) ------------- */
+
+/* W[1]'s gradient, outputs o and o+1 (when two), tile of nv vectors of
+ * inputs (at most DL_PAIR_TILE; a run-time count) from column c0:
+ * g[o][c] += Σ_i d_i[o] · a1_i[c], examples in order.  The two outputs
+ * share each load of a1. */
+static void grad1_tile(int nv, const fast_ctx *k, const rank_mem *r, int cm, float *gw, int o,
+                       int two, int c0)
+{
+    int nin = k->nh, nout = k->net->sizes[2];
+    float *g0 = gw + (size_t)o * nin, *g1 = g0 + (two ? nin : 0);
+#define LOAD(c)                                                                            \
+    int n##c = nin - (c0 + c * DL_VW);                                                     \
+    dl_vf s##c = c < nv ? vf_load_n(g0 + c0 + c * DL_VW, n##c < DL_VW ? n##c : DL_VW) : vf_zero(); \
+    dl_vf t##c = c < nv && two ? vf_load_n(g1 + c0 + c * DL_VW, n##c < DL_VW ? n##c : DL_VW) : vf_zero();
+    DL_REP13(LOAD)
+#undef LOAD
+    for (int i = 0; i < cm; i++) {
+        const float *a = r->a1 + (size_t)i * k->lda + c0, *dd = r->deep + k->deep_off[2] + (size_t)(CHUNK + i) * nout;
+        dl_vf da = vf_bcast(dd + o), db = vf_bcast(dd + o + (two ? 1 : 0));
+#define FMA(c)                                        \
+    if (c < nv) {                                     \
+        dl_vf av = vf_load_r(a + c * DL_VW, DL_KEEP_MASK); \
+        s##c = vf_fmadd(da, av, s##c);                \
+        t##c = vf_fmadd(db, av, t##c);                \
+    }
+        DL_REP13(FMA)
+#undef FMA
+    }
+#define STORE(c)                                                                 \
+    if (c < nv) {                                                                \
+        int m = n##c < DL_VW ? n##c : DL_VW;                                     \
+        vf_store_n(g0 + c0 + c * DL_VW, s##c, m);                                \
+        if (two) vf_store_n(g1 + c0 + c * DL_VW, t##c, m);                       \
+    }
+    DL_REP13(STORE)
+#undef STORE
+}
+
+/* Adds the chunk's gradients of layers >= 1 to G (laid out like the
+ * parameters from b[0] on), example by example in order, as the
+ * reference sums them. */
+static void accumulate_rest(const fast_ctx *k, const rank_mem *r, int cm, float *G)
+{
+    const dl_net *net = k->net;
+    for (int l = 1; l + 1 < k->L; l++) {
+        int nin = net->sizes[l], nout = net->sizes[l + 1];
+        float *gw = G + (dl_net_woff(net, l) - k->small_off);
+        float *gb = G + (dl_net_boff(net, l) - k->small_off);
+        if (l == 1) {
+            /* The big one: outputs two at a time, inputs in register tiles. */
+            int nvec = (nin + DL_VW - 1) / DL_VW, nt = (nvec + DL_PAIR_TILE - 1) / DL_PAIR_TILE;
+            for (int o = 0; o < nout; o += 2)
+                for (int t = 0; t < nt; t++) {
+                    int v0 = (int)((int64_t)nvec * t / nt), v1 = (int)((int64_t)nvec * (t + 1) / nt);
+                    grad1_tile(v1 - v0, k, r, cm, gw, o, o + 1 < nout, v0 * DL_VW);
+                }
+        } else {
+            for (int o = 0; o < nout; o++) {
+                float *g = gw + (size_t)o * nin;
+                for (int c = 0; c < nin; c += DL_VW) {
+                    int n = nin - c < DL_VW ? nin - c : DL_VW;
+                    dl_vf s0 = n == DL_VW ? vf_load(g + c) : vf_load_n(g + c, n);
+                    for (int i = 0; i < cm; i++) {
+                        const float *a = deep_a(k, r, l, i);
+                        dl_vf av = n == DL_VW ? vf_load(a + c) : vf_load_n(a + c, n);
+                        s0 = vf_fmadd(vf_bcast(deep_d(k, r, l + 1, i) + o), av, s0);
+                    }
+                    if (n == DL_VW) vf_store(g + c, s0);
+                    else vf_store_n(g + c, s0, n);
+                }
+            }
+        }
+        for (int o = 0; o < nout; o++) {
+            float sb = gb[o];
+            for (int i = 0; i < cm; i++) sb += deep_d(k, r, l + 1, i)[o];
+            gb[o] = sb;
+        }
+    }
+}
+
+/* The chunk's first-layer activations from the units' partial sums,
+ *     a1 = σ(b[0] + (S_0 + S_1)),
+ * its deltas d1 through the later layers (with this rank's parameters P),
+ * the gradients of b[0] and of the later layers, and, at the batch's last
+ * chunk, their update.  Rank 0 also adds the costs. */
+static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
+{
+    const dl_net *net = k->net;
+    float *P = r->small, *G = r->gsmall;
+    int cm = ch->cm, nh = k->nh, L = k->L;
+    size_t width = dl_vround((size_t)nh);
+    if (ch->first) memset(G, 0, k->nsmall * sizeof(float));
+    for (int h = 0; h < k->H; h++) {
+        const unit *u0 = &k->units[NCLASS * h], *u1 = &k->units[NCLASS * h + 1];
+        for (int i = 0; i < cm; i++) {
+            const float *s0 = u0->s[par] + (size_t)i * u0->ld, *s1 = u1->s[par] + (size_t)i * u1->ld;
+            float *a = r->a1 + (size_t)i * k->lda;
+            for (int v = 0; v < u0->nvec; v++) {
+                int j = u0->j0 + v * DL_VW, n = nh - j;
+                dl_vf b = n >= DL_VW ? vf_load(P + j) : vf_load_n(P + j, n > 0 ? n : 0);
+                dl_vf s = vf_load(s0 + v * DL_VW);
+                /* One class only when the image is at most 64 pixels. */
+                if (k->nwords > 1) s = vf_add(s, vf_load(s1 + v * DL_VW));
+                vf_store(a + j, vf_sigmoid(vf_add(b, s)));
+            }
+        }
+    }
+    float *w[DL_MAX_LAYERS], *b[DL_MAX_LAYERS];
+    for (int l = 1; l + 1 < L; l++) {
+        w[l] = P + (dl_net_woff(net, l) - k->small_off);
+        b[l] = P + (dl_net_boff(net, l) - k->small_off);
+    }
+    for (int i = 0; i < cm; i++) {
+        const float *a1 = r->a1 + (size_t)i * k->lda, *out = a1;
+        float *d1 = r->d1 + (size_t)i * k->lda;
+        int lab = r->lab[par][i];
+        if (L == 2) {
+            output_delta(k->cost_kind, a1, lab, nh, d1);
+            for (size_t j = (size_t)nh; j < width; j++) d1[j] = 0.0f;
+        } else {
+            for (int l = 1; l + 1 < L; l++) {
+                float *o = deep_a(k, r, l + 1, i);
+                dense_forward(w[l], b[l], net->sizes[l], net->sizes[l + 1], out, o);
+                out = o;
+            }
+            output_delta(k->cost_kind, out, lab, k->nout, deep_d(k, r, L - 1, i));
+            for (int l = L - 2; l >= 2; l--)
+                hidden_delta_scalar(w[l], net->sizes[l], net->sizes[l + 1], deep_d(k, r, l + 1, i),
+                                    deep_a(k, r, l, i), deep_d(k, r, l, i));
+            hidden_delta(w[1], nh, net->sizes[2], (int)width, deep_d(k, r, 2, i), a1, d1);
+        }
+        if (rank == 0) {
+            /* Costs in example order, as ref_step adds them. */
+            memset(r->y, 0, (size_t)k->nout * sizeof(float));
+            r->y[lab] = 1.0f;
+            r->cost += dl_cost_value(k->cost_kind, out, r->y, k->nout);
+        }
+    }
+    if (rank == 0 && ch->last) {
+        /* Σ over the batch, then into the caller's sum, as ref_step's
+         * return value is added: the same bits however calls are split. */
+        *k->cost_out += r->cost;
+        r->cost = 0.0;
+    }
+    if (L > 2) accumulate_rest(k, r, cm, G);
+    /* b[0]'s gradient: Σ_i d1_i in example order. */
+    for (int j = 0; j < nh; j += DL_VW) {
+        int n = nh - j < DL_VW ? nh - j : DL_VW;
+        dl_vf s = vf_load_n(G + j, n);
+        for (int i = 0; i < cm; i++) s = vf_add(s, vf_load_n(r->d1 + (size_t)i * k->lda + j, n));
+        vf_store_n(G + j, s, n);
+    }
+    if (!ch->last) return;
+    /* The batch's update of everything but W[0], as ref_step writes it. */
+    float rr = ch->r, decay = k->decay;
+    for (int j = 0; j < nh; j++) P[j] -= rr * G[j];
+    for (int l = 1; l + 1 < L; l++) {
+        size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
+        const float *gw = G + (dl_net_woff(net, l) - k->small_off);
+        const float *gb = G + (dl_net_boff(net, l) - k->small_off);
+        for (size_t q = 0; q < nw; q++) w[l][q] = decay * w[l][q] - rr * gw[q];
+        for (int j = 0; j < net->sizes[l + 1]; j++) b[l][j] -= rr * gb[j];
+    }
+}
+
+/* ---- the first layer, one unit at a time --------------------------------------- */
+
+/* One register tile (nv vectors from vector v0) of a unit, mask word w:
+ * first the update of chunk cu (when non-NULL) on the touched rows,
+ *     acc = (carried g) + Σ_i x_ip δ_i   (the chunk's examples in order),
+ *     WT[p] ← decay·WT[p] − r·acc on the batch's last chunk, else g[p] ← acc;
+ * then, on the same rows while they are in cache, the forward pass of
+ * chunk cf (when non-NULL) into the unit's partial sums.
+ *
+ * The update runs over the examples that light the pixel (or with g = 2,
+ * either of two pixels, which share the loads of δ: a pixel the example
+ * does not light adds 0·δ = 0, which changes nothing), from a 16-bit map
+ * (r->who; a longer chunk runs over all its examples).  x_ip comes from the
+ * chunk's pixels transposed (r->xt): a pixel's examples are one short row,
+ * so no load waits for another. */
+DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const rank_mem *r,
+                         const unit *un, int w, int v0, const chunk *cu, uint64_t touch,
+                         uint64_t pend, const chunk *cf, int pf)
+{
+    size_t ld = un->ld, col = (size_t)v0 * DL_VW, lda = k->lda;
+    if (cu) {
+        const float *d1 = r->d1 + un->j0 + col, *tab = DL_PIXEL_TABLE;
+        int cm = cu->cm;
+        dl_vf rv = vf_set1(cu->r), dec = vf_set1(k->decay);
+        int nodecay = k->decay == 1.0f;
+        while (touch) {
+            int q0 = __builtin_ctzll(touch);
+            touch &= touch - 1;
+            int two = g == 2 && touch != 0, q1 = two ? __builtin_ctzll(touch) : q0;
+            if (two) touch &= touch - 1;
+            size_t p0 = (size_t)64 * w + (size_t)q0, p1 = (size_t)64 * w + (size_t)q1;
+            float *g0 = un->g + p0 * ld + col, *g1 = un->g + p1 * ld + col;
+            int c0 = (int)(pend >> q0 & 1), c1 = (int)(pend >> q1 & 1);
+#define LOAD(c)                                                                    \
+    dl_vf a##c = c < nv && c0 ? vf_load(g0 + DL_VW * c) : vf_zero();           \
+    dl_vf b##c = c < nv && g == 2 && c1 ? vf_load(g1 + DL_VW * c) : vf_zero();
+            DL_REP13(LOAD)
+#undef LOAD
+            const uint8_t *x0 = r->xt + p0 * r->xs, *x1 = r->xt + p1 * r->xs;
+            /* The examples that light either pixel (in order), or all of a
+             * long chunk's. */
+            uint32_t ex = cm <= 16 ? (uint32_t)(r->who[p0] | r->who[p1]) : 0;
+            for (int i = 0; cm <= 16 ? ex != 0 : i < cm; i++) {
+                if (cm <= 16) {
+                    i = __builtin_ctz(ex);
+                    ex &= ex - 1;
+                }
+                const float *d = d1 + (size_t)i * lda;
+                dl_vf xa = vf_bcast(tab + x0[i]);
+                if (g == 1) {
+#define FMA1(c) \
+    if (c < nv) a##c = vf_fmadd(xa, vf_load(d + DL_VW * c), a##c);
+                    DL_REP13(FMA1)
+#undef FMA1
+                } else {
+                    dl_vf xb = vf_bcast(tab + x1[i]);
+#define FMA2(c)                                          \
+    if (c < nv) {                                        \
+        dl_vf dv = vf_load_r(d + DL_VW * c, DL_KEEP_MASK); \
+        a##c = vf_fmadd(xa, dv, a##c);                   \
+        b##c = vf_fmadd(xb, dv, b##c);                   \
+    }
+                    DL_REP13(FMA2)
+#undef FMA2
+                }
+            }
+            if (cu->last && nodecay) {
+                /* decay·w is w exactly when decay is 1 (no L2): skip it. */
+                float *w0 = un->wt + p0 * ld + col, *w1 = un->wt + p1 * ld + col;
+#define APPLY(c)                                                                        \
+    if (c < nv) {                                                                       \
+        vf_store(w0 + DL_VW * c, vf_fnmadd(rv, a##c, vf_load(w0 + DL_VW * c)));         \
+        if (two) vf_store(w1 + DL_VW * c, vf_fnmadd(rv, b##c, vf_load(w1 + DL_VW * c))); \
+    }
+                DL_REP13(APPLY)
+#undef APPLY
+            } else if (cu->last) {
+                float *w0 = un->wt + p0 * ld + col, *w1 = un->wt + p1 * ld + col;
+#define APPLY(c)                                                                                   \
+    if (c < nv) {                                                                                  \
+        vf_store(w0 + DL_VW * c, vf_fnmadd(rv, a##c, vf_mul(dec, vf_load(w0 + DL_VW * c))));       \
+        if (two) vf_store(w1 + DL_VW * c, vf_fnmadd(rv, b##c, vf_mul(dec, vf_load(w1 + DL_VW * c)))); \
+    }
+                DL_REP13(APPLY)
+#undef APPLY
+            } else {
+#define KEEP(c)                                   \
+    if (c < nv) {                                 \
+        vf_store(g0 + DL_VW * c, a##c);           \
+        if (two) vf_store(g1 + DL_VW * c, b##c);  \
+    }
+                DL_REP13(KEEP)
+#undef KEEP
+            }
+        }
+    }
+    if (cf)
+        fwd_word_n(nv, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
+                   w == un->cls ? k->zeros : NULL, un->s[pf], ld);
+}
+
+static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit *un, int w, int v0,
+                        const chunk *cu, uint64_t touch, uint64_t pend, const chunk *cf, int pf)
+{
+    switch (nv) {
+#define CASE(N)                                                                          \
+    case N:                                                                              \
+        word_tile(N, DL_GROUP, k, r, un, w, v0, cu, touch, pend, cf, pf);                \
+        break;
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(13)
+#undef CASE
+    default: break;
+    }
+}
+
+/* A unit's part of a step: the update of chunk cu (whose pixels light_maps
+ * has laid out) and the forward pass of chunk cf (buffers of parity pf),
+ * either may be NULL, word by word over the unit's class. */
+static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chunk *cu,
+                      const chunk *cf, int pf)
+{
+    int nt = tile_count(un->nvec);
+    for (int w = un->cls; w < k->nwords; w += NCLASS) {
+        uint64_t pend = un->pend[w], touch = 0;
+        if (cu) {
+            int all = cu->last && k->decay != 1.0f; /* L2: every weight moves */
+            touch = all ? word_pixels(k, w) : r->lit[w] | (cu->last ? pend : 0);
+        }
+        for (int t = 0; t < nt; t++) {
+            int v0 = tile_first(un->nvec, nt, t);
+            word_tile_n(tile_first(un->nvec, nt, t + 1) - v0, k, r, un, w, v0, cu, touch, pend, cf, pf);
+        }
+        if (cu) un->pend[w] = cu->last ? 0 : pend | r->lit[w];
+    }
+}
