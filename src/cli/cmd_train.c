@@ -318,6 +318,7 @@ int cmd_train(int argc, char **argv)
                     pc.total_seconds);
         else
             fprintf(stderr, "saved %s (%.1f s training)\n", out, pc.total_seconds);
+        if (snapping) train_snap_report(&snap, pc.total_seconds);
     }
     goto done;
 fail:

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "digitlens/fileio.h"
@@ -67,12 +68,32 @@ static dl_status record(train_snap *t, const dl_net *net, uint32_t epoch, uint32
     return dl_snapshot_append(t->w, &m, net->params, e);
 }
 
+static void human(char *buf, size_t cap, double bytes);
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 dl_status train_snap_step(const dl_net *net, const dl_train_state *s, void *ctx, dl_err *e)
 {
     train_snap *t = ctx;
+    double t0 = now_seconds();
     dl_status st = record(t, net, s->epoch, s->pos, s->pos ? (float)(s->cost_sum / s->pos) : NAN, e);
+    t->seconds += now_seconds() - t0;
     t->failed = st != DL_OK;
     return st;
+}
+
+void train_snap_report(const train_snap *t, double training_seconds)
+{
+    char all[32];
+    human(all, sizeof all, t->bytes);
+    double alone = training_seconds - t->seconds;
+    fprintf(stderr, "snapshots: %zu in %s (%s), %.3f s of the %.2f s of training (%.1f%% on top of training alone)\n",
+            t->count, t->path, all, t->seconds, training_seconds, alone > 0 ? 100.0 * t->seconds / alone : 0.0);
 }
 
 /* The record of a saved model's own state (its cost from where training
@@ -87,6 +108,7 @@ static dl_status record_model(train_snap *t, const dl_model *m, dl_err *e)
 
 static void human(char *buf, size_t cap, double bytes)
 {
+    /* decimal units, as disks are sold */
     if (bytes >= 1e9) snprintf(buf, cap, "%.2f GB", bytes / 1e9);
     else if (bytes >= 1e6) snprintf(buf, cap, "%.1f MB", bytes / 1e6);
     else snprintf(buf, cap, "%.0f KB", bytes / 1e3);
@@ -195,6 +217,8 @@ dl_status train_snap_finish(train_snap *t, const dl_model *m, dl_err *e)
     uint64_t step = step_of(&t->h, &m->state);
     dl_status st = DL_OK;
     if (step % dl_snapshot_grid(&t->h) != 0 && dl_snapshot_last_step(t->w) < step) st = record_model(t, m, e);
+    t->count = dl_snapshot_count(t->w);
+    t->bytes = (double)dl_snapshot_size(t->w);
     if (st == DL_OK) st = dl_snapshot_close(t->w, e);
     else dl_snapshot_close(t->w, NULL);
     t->w = NULL;

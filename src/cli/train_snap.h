@@ -17,7 +17,7 @@
  * pass per image, against a forward and backward pass per training image
  * between snapshots), so it is sized for --snapshot-every 100 at batch 10
  * to stay within 10% of training time (make bench measures it). */
-#define TRAIN_SNAP_EVAL 200
+#define TRAIN_SNAP_EVAL 100
 
 typedef struct train_snap {
     dl_snapshot_writer *w;
@@ -26,6 +26,9 @@ typedef struct train_snap {
     dl_cost cost;
     int threads;
     int failed;           /* an append failed: training stopped for it */
+    double seconds;       /* spent recording during training (scoring, encoding, writing) */
+    size_t count;         /* records in the file, and its size, once finished */
+    double bytes;
     char path[4096];
 } train_snap;
 
@@ -53,6 +56,10 @@ dl_status train_snap_finish(train_snap *t, const dl_model *m, dl_err *e);
 
 /* Makes what was appended durable (before the model is saved). */
 dl_status train_snap_sync(train_snap *t, dl_err *e);
+
+/* Prints what the snapshots cost: "snapshots: N in FILE (SIZE), S s of
+ * the T s of training (P% on top of training alone)". */
+void train_snap_report(const train_snap *t, double training_seconds);
 
 /* Closes without a final record (interrupted or failed runs). */
 void train_snap_close(train_snap *t);
