@@ -15,7 +15,7 @@ run "$DL" "${T[@]}" --epochs 2 --snapshot-every 5 --out "$TMP/m.dlm"
 grep -q "snapshots: every 5 mini-batches, 17 in all (19 KB each, 322 KB) to $TMP/m.snapshots" <<<"$ERR" \
   && pass train_prints_what_snapshots_cost || fail train_prints_what_snapshots_cost "rc $RC: $ERR"
 run "$SNAPTOOL" check "$TMP/m.dlm" "$TMP/m.snapshots"
-[ "$RC" = 0 ] && grep -q "count 17 steps 0,5,10,.*,75,80 first=initial last=final torn=0 eval=200" <<<"$OUT" \
+[ "$RC" = 0 ] && grep -q "count 17 steps 0,5,10,.*,75,80 first=initial last=final torn=0 eval=100" <<<"$OUT" \
   && pass snapshots_start_at_the_initial_and_end_at_the_final_parameters || fail snapshots_start_at_the_initial_and_end_at_the_final_parameters "$OUT $ERR"
 run "$DL" "${T[@]}" --epochs 2 --snapshot-every 7 --quiet --out "$TMP/m7.dlm"
 run "$SNAPTOOL" check "$TMP/m7.dlm" "$TMP/m7.snapshots"
