@@ -3,7 +3,8 @@
 #   1. the unit tests (Criterion), optimised build
 #   2. the same unit tests built with -fsanitize=address,undefined
 #   3. a warning-free build with clang (-Werror), training the same bytes as gcc's
-#   4. the command-line tests (tests/cli/test_*.sh: PASS/FAIL/SKIP lines)
+#   4. the command-line tests (tests/cli/test_*.sh: PASS/FAIL/SKIP lines, and
+#      the "# ..." notes of what they measured: load times, update times)
 #   5. each libFuzzer harness for FUZZ_TEST_SECONDS (default 20) seconds
 #   6. a training + pictures run under valgrind (tests/valgrind/pipeline.sh),
 #      which first checks that the kernels picked a variant valgrind runs
@@ -90,7 +91,7 @@ for t in tests/cli/test_*.sh; do
   note "command line: $t"
   DIGITLENS="$PWD/digitlens" MKFIXTURE="$PWD/build/mkfixture" bash "$t" >"$log/cli.out" 2>&1
   rc=$?
-  cat "$log/cli.out" | grep -aE "^(PASS|FAIL|SKIP)" | sed 's/^/   /'
+  cat "$log/cli.out" | grep -aE "^(PASS|FAIL|SKIP|# )" | sed 's/^/   /'
   p=$(grep -ac "^PASS" "$log/cli.out" || true)
   f=$(grep -ac "^FAIL" "$log/cli.out" || true)
   s=$(grep -ac "^SKIP" "$log/cli.out" || true)

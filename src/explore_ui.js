@@ -84,6 +84,16 @@
   // ---- the panels -----------------------------------------------------
   const CELL = 30;
   const grids = []; // per hidden layer: {l, canvas}
+
+  // A click on a cell of canvas (layer l's grid) inspects that neuron.
+  function selectOnClick(c, l) {
+    c.addEventListener('click', (e) => {
+      const r = c.getBoundingClientRect(), g = gridShape(net.sizes[l]);
+      const j = Math.floor(((e.clientY - r.top) * c.height) / r.height / CELL) * g.cols +
+        Math.floor(((e.clientX - r.left) * c.width) / r.width / CELL);
+      if (j >= 0 && j < net.sizes[l]) select(l, j);
+    });
+  }
   function buildHidden() {
     const box = $('hidden');
     for (let l = 1; l < L; l++) {
@@ -92,12 +102,7 @@
       c.height = g.rows * CELL;
       c.dataset.layer = l;
       c.setAttribute('aria-label', `hidden layer ${l}: ${net.sizes[l]} neurons`);
-      c.addEventListener('click', (e) => {
-        const r = c.getBoundingClientRect();
-        const j = Math.floor(((e.clientY - r.top) * c.height) / r.height / CELL) * g.cols +
-          Math.floor(((e.clientX - r.left) * c.width) / r.width / CELL);
-        if (j >= 0 && j < net.sizes[l]) select(l, j);
-      });
+      selectOnClick(c, l);
       if (L > 2) {
         const h = document.createElement('h3');
         h.textContent = `layer ${l} (${net.sizes[l]} neurons)`;
@@ -178,6 +183,7 @@
   }
 
   const votes = new Float32Array(net.sizes[L - 1]), gx = new Float64Array(npix);
+  selectOnClick($('votes'), L - 1); // a cell of the votes grid is its neuron, as in the hidden grid
   function renderVotes(C) {
     const h = L - 1, r = net.votes(S.t, C, votes), lim = maxAbs(votes);
     $('votes-title').textContent = `Hidden votes for ${classes[C]}`;
@@ -210,6 +216,8 @@
     body.hidden = false;
     $('neuron-hint').hidden = true;
     $('neuron-title').textContent = `Hidden neuron ${j}` + (L > 2 ? ` of layer ${l}` : '');
+    $('nweights-cap').textContent = l === 1 ? 'its weights' : `its weights from layer ${l - 1} (laid out as its grid)`;
+    $('nixw-cap').textContent = l === 1 ? 'input \u00d7 weights on your digit' : `layer ${l - 1}'s activations \u00d7 weights`;
     const n = shape.w * shape.h, wl = maxAbs(w);
     paintMap($('nweights'), padTo(w, n), shape.w, shape.h, (v) => divRGB(v, wl));
     const ixw = padTo(w.map((v, k) => v * below[k]), n), il = maxAbs(ixw);

@@ -89,7 +89,7 @@ void dl_html_head(dl_buf *b, const char *title, const char *subtitle)
 
 void dl_html_head_css(dl_buf *b, const char *title, const char *subtitle, const char *css)
 {
-    dl_buf_append(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n", 60);
+    dl_buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     dl_buf_appendf(b, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
     dl_html_text(b, title);
     dl_buf_appendf(b, "</title>\n<style>%s%s</style>\n</head>\n<body>\n<header><h1>", CSS, css ? css : "");

@@ -143,6 +143,8 @@ Test(explore, page_is_self_contained_and_its_first_canvas_is_the_pad)
     cr_assert_not_null(c);
     cr_assert_eq(strncmp(c, "<canvas id=\"pad\"", 16), 0, "first canvas: %.40s", c);
     cr_assert_not_null(strstr(html, "window.digitlens"));
+    /* The head declares its encoding and a phone's viewport, each whole. */
+    cr_assert_not_null(strstr(html, "<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\""), "%.200s", html);
     cr_assert_not_null(strstr(html, "</html>"));
     free(html);
     dl_model_free(m);

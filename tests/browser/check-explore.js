@@ -250,7 +250,7 @@ async function checkPredict(a, b, s) {
 async function checkNeuron(b, s, shot) {
   await evaluate(b, s, 'window.digitlens.state(), 0');
   const before = await evaluate(b, s, 'window.digitlens.state()');
-  const j = before.hidden.indexOf(Math.max(...before.hidden));
+  const first = before.layers[0], j = first.indexOf(Math.max(...first)); // in the first hidden layer's grid
   // Click the cell of the most active neuron in the grid (30 px cells, as the page lays them out).
   const at = await evaluate(b, s, `(() => { const c = document.querySelector('#hidden canvas');
     c.scrollIntoView(); const r = c.getBoundingClientRect(); const cols = Math.round(c.width / 30);
@@ -264,8 +264,8 @@ async function checkNeuron(b, s, shot) {
   await clickAt(b, s, box.x, box.y);
   const les = await evaluate(b, s, 'window.digitlens.state()');
   const moved = maxDiff(les.outputs, before.outputs);
-  ok(les.lesioned.length === 1 && les.hidden[j] === 0 && moved > 0, 'lesion_changes_the_outputs',
-    `lesioned ${les.lesioned}, a_${j} = ${les.hidden[j]}, outputs moved by ${moved}`);
+  ok(les.lesioned.length === 1 && les.layers[0][j] === 0 && moved > 0, 'lesion_changes_the_outputs',
+    `lesioned ${les.lesioned}, a_${j} = ${les.layers[0][j]}, outputs moved by ${moved}`);
   if (shot) await shootPage(b, s, shot, 'hidden-panel', 'neuron-panel');
   await evaluate(b, s, "document.getElementById('reset').click(), 0");
   const back = await evaluate(b, s, 'window.digitlens.state()');
@@ -291,9 +291,11 @@ async function main() {
       inline: [...document.scripts].every((x) => !x.src),
       external: [...document.querySelectorAll('[src],[href]')].map((e) => e.getAttribute('src') || e.getAttribute('href'))
         .filter((u) => /^(https?:)?\\/\\//.test(u)).length,
-      css: [...document.styleSheets].every((x) => !x.href), links: document.querySelectorAll('link').length })`);
+      css: [...document.styleSheets].every((x) => !x.href), links: document.querySelectorAll('link').length,
+      charset: document.characterSet })`);
     ok(f.inline && f.external === 0 && f.css && f.links === 0, 'page_is_self_contained', JSON.stringify(f));
     ok(f.first === 'pad' && f.api === 'object', 'first_canvas_is_the_pad_and_api_exists', JSON.stringify(f));
+    ok(f.charset === 'UTF-8', 'page_is_utf8', `document.characterSet is ${f.charset}`);
     const { pngs, bytes } = await checkDrawings(a, b, s, tmp);
     await checkFile(b, s, pngs[0], bytes[0]);
     await checkPredict(a, b, s);
@@ -301,6 +303,11 @@ async function main() {
     await draw(b, s, DRAWINGS.three, 'mouse');
     if (a.shot) await shootPage(b, s, a.shot, 'pad-panel', 'grad-panel');
     await checkNeuron(b, s, a.neuronShot);
+    // On a phone (390 px wide): the page fits, nothing scrolls sideways.
+    await b.send('Emulation.setDeviceMetricsOverride', { width: 390, height: 844, deviceScaleFactor: 2, mobile: true }, s);
+    await openPage(b, s, pathToFileURL(page).href, problems);
+    const w = await evaluate(b, s, '({ inner: innerWidth, scroll: document.documentElement.scrollWidth })');
+    ok(w.inner === 390 && w.scroll <= 390, 'page_fits_a_phone', `laid out ${w.inner} px wide, scrolls to ${w.scroll} px`);
     ok(problems.length === 0, 'no_console_errors', problems.slice(0, 3).join(' | '));
   });
   if (!a.keep) fs.rmSync(tmp, { recursive: true, force: true });

@@ -5,7 +5,8 @@
 # drawn digits give the numbers `classify --json` gives, predict() agrees
 # with `classify --index` on 100 test images, every panel updates, no
 # console errors, the update time measured), on a real 100-neuron MNIST
-# model when ../shared/data/mnist is there, else on a fixture model.
+# model when ../shared/data/mnist is there, else on a fixture model, and on a
+# fixture model with two hidden layers.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHECK=$HERE/../browser/check-explore.js
@@ -100,4 +101,9 @@ else
   skip explore_real_mnist "real MNIST not found at $MN (the browser check runs on the fixture model)"
   explore_browser ex "$TMP/m.dlm" "$FIX/t10k-images-idx3-ubyte.gz"
 fi
+# A deeper network (two hidden layers): a grid each, the votes of the last,
+# the same numbers as the command line.
+"$DL" train --data "$FIX" --layers 784,16,9,2 --epochs 2 --quiet --out "$TMP/deep.dlm"
+"$DL" explore --model "$TMP/deep.dlm" --data "$FIX" --samples 30 --out "$TMP/deep" --quiet
+explore_browser deep "$TMP/deep.dlm" "$FIX/t10k-images-idx3-ubyte.gz"
 finish
