@@ -563,8 +563,8 @@ char *dl_histograms_svg(const dl_histograms *h, size_t *len, dl_err *e)
             }
         }
         int ay = L.top + (int)h->nrows * L.row_h + TEXT + 2;
-        dl_buf_appendf(&b, "<text x=\"%d\" y=\"%d\">%g</text><text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%g</text>"
-                       "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%g</text>\n", x, ay, lo, x + L.panel_w / 2, ay,
+        dl_buf_appendf(&b, "<text x=\"%d\" y=\"%d\">%.3g</text><text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.3g</text>"
+                       "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.3g</text>\n", x, ay, lo, x + L.panel_w / 2, ay,
                        0.5 * (lo + hi), x + L.panel_w, ay, hi);
     }
     dl_buf_puts(&b, "</svg>\n");

@@ -227,8 +227,10 @@ static dl_status neurons_section(dl_buf *b, const report_ctx *r, dl_err *e)
     dl_buf_appendf(b, "<section id=\"neurons\"><h2>Hidden neurons</h2>\n<p class=\"note\">Each tile is one neuron's "
                  "incoming weights drawn as a picture: red where a bright pixel raises its input, blue where it "
                  "lowers it, white for no effect; every tile is scaled to its own largest weight. Click a tile for "
-                 "the neuron's card%s.</p>\n",
-              r->st ? " (what drives it, what it does for each class, what happens without it)" : "");
+                 "the neuron's card%s.%s</p>\n",
+              r->st ? " (what drives it, what it does for each class, what happens without it)" : "",
+              r->marks ? " A red border marks a neuron with a duplicate, a faded dashed one a dead neuron (see "
+                         "<a href=\"#training\">Training</a>)." : "");
     int maxw = 0;
     for (int l = 0; l <= L; l++)
         if (n->sizes[l] > maxw) maxw = n->sizes[l];

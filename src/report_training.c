@@ -14,7 +14,7 @@
 
 #include "report_jobs.h"
 
-#define FILM_FRAMES 60 /* a report's films stay a few MB */
+#define FILM_FRAMES 24 /* a report's films stay a few MB */
 #define FILM_FPS 8
 
 void dl_report_health_free(report_ctx *r)
