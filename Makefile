@@ -6,8 +6,9 @@
 #   make data            fill data/mnist/ (see scripts/get-mnist.sh)
 #   make data-fashion    install Debian's Fashion-MNIST and link data/fashion
 #   make bench           training/evaluation benchmarks
-#   make fuzz            libFuzzer harnesses, FUZZ_SECONDS=60 each (clang)
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make fuzz            libFuzzer harnesses, FUZZ_SECONDS=60 each (clang; ASan, and MSan for pictures)
+#   make docs            manual pages and bash completion into build/doc (from the option tables)
+#   make install         PREFIX=/usr/local DESTDIR= (binary, man pages, bash completion)
 #   NATIVE=1             add -march=native (the binary then runs only on CPUs like
 #                        this one; not needed for speed: the fast kernels pick their
 #                        instruction set at run time, see include/digitlens/simd.h)
@@ -73,7 +74,7 @@ LIB      := $(BUILD)/libdigitlens.a
 BIN      := $(if $(filter build,$(BUILD)),digitlens,$(BUILD)/digitlens)
 UNIT     := $(BUILD)/unit-tests
 
-.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz fuzz-build
+.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz fuzz-build docs
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -126,9 +127,18 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_BINS    := $(FUZZ_DIR)/fuzz_idx $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_image $(FUZZ_DIR)/fuzz_json \
-                $(FUZZ_DIR)/fuzz_snapshot
+# Every tests/fuzz/fuzz_NAME.c is a harness: a new loader's harness needs no
+# edit here or in tests/fuzz/run.sh.
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB     := $(FUZZ_DIR)/lib/libdigitlens.a
+# Harnesses also built with MemorySanitizer, which sees reads of
+# uninitialised memory that ASan cannot (a picture cut short, a palette
+# index beyond the palette); run.sh runs them as NAME-msan.
+FUZZ_MSAN    ?= image
+FUZZ_MSAN_SAN := -fsanitize=memory -fsanitize-memory-track-origins -fno-omit-frame-pointer
+FUZZ_MSAN_BINS := $(FUZZ_MSAN:%=$(FUZZ_DIR)/msan/fuzz_%)
+FUZZ_MSAN_LIB := $(FUZZ_DIR)/msan/lib/libdigitlens.a
 
 $(FUZZ_DIR)/stb_impl.o: tests/fuzz/stb_impl.c
 	@mkdir -p $(dir $@)
@@ -138,6 +148,14 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/stb_impl.o
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
 	  $(FUZZ_DIR)/stb_impl.o $(FUZZ_LIB) $(LDLIBS)
 
+$(FUZZ_DIR)/msan/stb_impl.o: tests/fuzz/stb_impl.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(STB_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_MSAN_SAN) -w -c $< -o $@
+
+$(FUZZ_DIR)/msan/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MSAN_LIB) $(FUZZ_DIR)/msan/stb_impl.o
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_MSAN_SAN) -o $@ $< \
+	  $(FUZZ_DIR)/msan/stb_impl.o $(FUZZ_MSAN_LIB) $(LDLIBS)
+
 # Seeds come from a generator, never from committed binaries.
 $(BUILD)/mkseeds: tests/fuzz/mkseeds.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -145,7 +163,9 @@ $(BUILD)/mkseeds: tests/fuzz/mkseeds.c $(LIB)
 fuzz-build: $(BUILD)/mkseeds
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) SAN=1 KERNELS=generic \
 	  OPT="-O1 -fsanitize=fuzzer-no-link" $(FUZZ_LIB)
-	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/msan/lib CC=$(FUZZ_CC) SAN=0 \
+	  OPT="-O1 -fsanitize=fuzzer-no-link $(FUZZ_MSAN_SAN)" $(FUZZ_MSAN_LIB)
+	@$(MAKE) --no-print-directory $(FUZZ_BINS) $(FUZZ_MSAN_BINS)
 
 fuzz: fuzz-build
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
@@ -175,12 +195,27 @@ bench: all
 	@scripts/deps.sh --ensure
 	@scripts/bench.sh
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+# Manual pages and the bash completion, asked of the binary itself
+# (scripts/gen-docs.sh), so they cannot disagree with --help.
+DOC_DIR  := $(BUILD)/doc
+MANDIR   ?= $(PREFIX)/share/man/man1
+COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+
+$(DOC_DIR)/.stamp: $(BIN) scripts/gen-docs.sh
+	@scripts/gen-docs.sh ./$(BIN) $(DOC_DIR)
+	@touch $@
+
+docs: $(DOC_DIR)/.stamp
+
+install: $(BIN) $(DOC_DIR)/.stamp
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/digitlens
+	install -m 644 $(DOC_DIR)/man1/*.1 $(DESTDIR)$(MANDIR)/
+	install -m 644 $(DOC_DIR)/digitlens.bash $(DESTDIR)$(COMPDIR)/digitlens
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/digitlens
+	rm -f $(DESTDIR)$(PREFIX)/bin/digitlens $(DESTDIR)$(MANDIR)/digitlens.1 $(DESTDIR)$(MANDIR)/digitlens-*.1
+	rm -f $(DESTDIR)$(COMPDIR)/digitlens
 
 clean:
 	rm -rf build digitlens

@@ -19,6 +19,7 @@ PACKAGES=(
   chromium                  # opens the HTML report in the browser test
   nodejs                    # drives Chromium in that test (DevTools over a pipe)
   python3-numpy             # checks exported .npy files with np.load
+  man-db                    # man -l: the test reads the generated manual pages
   libopenblas-dev           # make bench only: the dense BLAS trainer digitlens is measured against
   liblapacke-dev            # LAPACK's C interface: PCA's eigensolver (embed)
   python3-sklearn           # embed's numbers checked against scikit-learn; its TSNE in make bench

@@ -67,6 +67,41 @@ dl_dataset *dl_dataset_slice(const dl_dataset *d, size_t first, size_t count, dl
     return s;
 }
 
+void dl_dataset_truncate(dl_dataset *d, size_t n)
+{
+    if (n >= d->n) return;
+    d->n = n;
+    /* Shrinking in place; if realloc cannot, the larger blocks still work. */
+    uint8_t *p = realloc(d->pixels, n ? n * d->npix : 1), *l = realloc(d->labels, n ? n : 1);
+    if (p) d->pixels = p;
+    if (l) d->labels = l;
+}
+
+dl_dataset *dl_dataset_split(dl_dataset *d, size_t keep, dl_err *e)
+{
+    if (keep > d->n) {
+        dl_err_set(e, DL_EINVAL, "split at %zu is outside a dataset of %zu", keep, d->n);
+        return NULL;
+    }
+    size_t tail = d->n - keep;
+    if (tail <= keep) {
+        dl_dataset *t = dl_dataset_slice(d, keep, tail, e);
+        if (t) dl_dataset_truncate(d, keep);
+        return t;
+    }
+    /* The tail is the larger part: copy the head out, move the tail to the
+     * front of d's memory and give that memory to the tail. */
+    dl_dataset *h = dl_dataset_slice(d, 0, keep, e);
+    if (!h) return NULL;
+    memmove(d->pixels, d->pixels + keep * d->npix, tail * d->npix);
+    memmove(d->labels, d->labels + keep, tail);
+    dl_dataset_truncate(d, tail);
+    dl_dataset swap = *d;
+    *d = *h;
+    *h = swap;
+    return h;
+}
+
 dl_dataset *dl_dataset_select(const dl_dataset *d, const int *classes, int k, dl_err *e)
 {
     int map[256];

@@ -36,6 +36,7 @@ const char *dl_status_name(dl_status code)
     case DL_EINVAL: return "invalid argument";
     case DL_ELIMIT: return "beyond limit";
     case DL_EINTR: return "interrupted";
+    case DL_ENUMERIC: return "not finite";
     }
     return "unknown error";
 }

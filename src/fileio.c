@@ -3,10 +3,12 @@
  * temporary file, fsync and rename (see fileio.h).
  */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "digitlens/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +21,17 @@
 struct dl_reader {
     gzFile gz;
     char *path;
+    int fifo;       /* a named pipe: reading nothing at all means nobody writes to it */
+    size_t total;   /* bytes read so far */
 };
+
+/* What a file that is not a regular one is, for messages. */
+static const char *kind_of(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISFIFO(m) ? "a named pipe (FIFO)" : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symbolic link"
+         : "not a regular file";
+}
 
 static char *dup_str(const char *s)
 {
@@ -31,25 +43,42 @@ static char *dup_str(const char *s)
 
 dl_reader *dl_reader_open(const char *path, dl_err *e)
 {
+    /* Opened without blocking: opening a FIFO nobody writes to would wait
+     * forever, and a device can wait too.  What it is then decides. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (fd < 0 || fstat(fd, &st) != 0) {
         dl_err_set(e, DL_EIO, "%s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
         return NULL;
     }
     if (S_ISDIR(st.st_mode)) {
+        close(fd);
         dl_err_set(e, DL_EIO, "%s: is a directory (give a file)", path);
         return NULL;
     }
+    /* A pipe is fine (process substitution, /dev/stdin); devices and
+     * sockets are not files to read a data set from. */
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        close(fd);
+        dl_err_set(e, DL_EIO, "%s: is %s, not a file (give a regular file)", path, kind_of(st.st_mode));
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     dl_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = dup_str(path))) {
         free(r);
+        close(fd);
         dl_err_set(e, DL_ENOMEM, "%s: out of memory", path);
         return NULL;
     }
+    r->fifo = S_ISFIFO(st.st_mode);
     errno = 0;
-    r->gz = gzopen(path, "rb");
+    r->gz = gzdopen(fd, "rb");
     if (!r->gz) {
         dl_err_set(e, DL_EIO, "%s: %s", path, errno ? strerror(errno) : "cannot open");
+        close(fd);
         free(r->path);
         free(r);
         return NULL;
@@ -65,9 +94,12 @@ static dl_status gz_failure(dl_reader *r, dl_err *e)
     const char *m = gzerror(r->gz, &zerr);
     if (zerr == Z_ERRNO)
         return dl_err_set(e, DL_EIO, "%s: %s", r->path, strerror(errno));
-    /* zlib's message starts with the path; ours already does. */
-    size_t pl = strlen(r->path);
-    if (m && strncmp(m, r->path, pl) == 0 && m[pl] == ':' && m[pl + 1] == ' ') m += pl + 2;
+    /* zlib's message starts with "<fd:N>: " (the stream was opened with
+     * gzdopen); ours starts with the path already. */
+    if (m && strncmp(m, "<fd:", 4) == 0) {
+        const char *q = strstr(m, ">: ");
+        if (q) m = q + 3;
+    }
     return dl_err_set(e, DL_EFORMAT, "%s: corrupt gzip data (%s)", r->path,
                       m && *m ? m : "unreadable stream");
 }
@@ -102,6 +134,11 @@ dl_status dl_reader_read(dl_reader *r, void *buf, size_t n, size_t *got, dl_err 
         total += (size_t)k;
     }
     *got = total;
+    r->total += total;
+    /* Opened without blocking, a pipe with no writer reads as empty at once. */
+    if (r->fifo && r->total == 0 && n > 0)
+        return dl_err_set(e, DL_EIO, "%s: a named pipe (FIFO) that nothing writes to (give a file, or start the "
+                          "writer first)", r->path);
     return DL_OK;
 }
 
@@ -194,7 +231,8 @@ dl_status dl_file_read_all(const char *path, size_t max_bytes,
 
 struct dl_writer {
     FILE *f;
-    char *path;
+    char *path;     /* as the caller named it, for messages */
+    char *target;   /* what is renamed over: path, or the file a symbolic link names */
     char *tmp;
     sigset_t held; /* the signals this writer blocked, to unblock when it is done */
 };
@@ -205,7 +243,7 @@ struct dl_writer {
  * the rename or the unlink, so it can never leave "<path>.tmp-XXXXXX"
  * behind.  Writing takes milliseconds: nobody notices the delay.  Only the
  * signals that were not blocked already are released afterwards, so a
- * caller's own mask survives, and writers may nest. */
+ * caller's own mask survives, and holds may nest (fileio.h). */
 void dl_signals_hold(sigset_t *held)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -223,18 +261,95 @@ void dl_signals_release(const sigset_t *held)
     pthread_sigmask(SIG_UNBLOCK, held, NULL);
 }
 
+/* Where a new version of path may go: path itself when nothing is there or
+ * a regular file is (renaming over it replaces it), the file a symbolic
+ * link names (so the link survives), and nothing else: renaming over a
+ * device, a FIFO or a socket would destroy it (as root, `--out /dev/full`
+ * would delete the device node), and over a directory fails.  Returns a new
+ * string, or NULL with *e filled. */
+static char *write_target(const char *path, dl_err *e)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT) return dup_str(path);
+        dl_err_set(e, DL_EIO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        if (stat(path, &st) != 0) {
+            dl_err_set(e, DL_EIO, "%s: is a symbolic link to %s (not replaced)", path,
+                       errno == ENOENT ? "nothing" : strerror(errno));
+            return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            dl_err_set(e, DL_EIO, "%s: is a symbolic link to %s, not to a file (not replaced)", path,
+                       kind_of(st.st_mode));
+            return NULL;
+        }
+        char *t = realpath(path, NULL);
+        if (!t) dl_err_set(e, DL_EIO, "%s: %s", path, strerror(errno));
+        return t;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        dl_err_set(e, DL_EIO, "%s: is %s, not a file (digitlens replaces only regular files; give a file name)",
+                   path, kind_of(st.st_mode));
+        return NULL;
+    }
+    return dup_str(path);
+}
+
+/* "<target>.tmp-XXXXXX" in the target's directory; when that name would be
+ * longer than the directory allows (NAME_MAX, 255 bytes on most systems),
+ * the target's name is shortened in the temporary one, so a name of 245 to
+ * 255 bytes can still be written. */
+static char *temp_name(const char *target)
+{
+    static const char suffix[] = ".tmp-XXXXXX";
+    const size_t ns = sizeof suffix - 1, n = strlen(target);
+    const char *slash = strrchr(target, '/');
+    size_t base = slash ? (size_t)(slash + 1 - target) : 0, blen = n - base;
+    long max = 255;
+    if (base > 0) {
+        char *dir = malloc(base + 1);
+        if (!dir) return NULL;
+        memcpy(dir, target, base);
+        dir[base] = '\0';
+        long m = pathconf(dir, _PC_NAME_MAX);
+        if (m > (long)ns) max = m;
+        free(dir);
+    } else {
+        long m = pathconf(".", _PC_NAME_MAX);
+        if (m > (long)ns) max = m;
+    }
+    if (blen + ns > (size_t)max) blen = (size_t)max - ns;
+    char *t = malloc(base + blen + ns + 1);
+    if (!t) return NULL;
+    memcpy(t, target, base + blen);
+    memcpy(t + base + blen, suffix, ns + 1);
+    return t;
+}
+
 dl_writer *dl_writer_open(const char *path, dl_err *e)
 {
     dl_writer *w = calloc(1, sizeof *w);
-    size_t n = strlen(path);
-    if (!w || !(w->path = dup_str(path)) || !(w->tmp = malloc(n + 16))) {
+    if (!w || !(w->path = dup_str(path))) {
         if (w) free(w->path);
         free(w);
         dl_err_set(e, DL_ENOMEM, "%s: out of memory", path);
         return NULL;
     }
-    memcpy(w->tmp, path, n);
-    memcpy(w->tmp + n, ".tmp-XXXXXX", 12);
+    if (!(w->target = write_target(path, e))) {
+        free(w->path);
+        free(w);
+        return NULL;
+    }
+    if (!(w->tmp = temp_name(w->target))) {
+        free(w->target);
+        free(w->path);
+        free(w);
+        dl_err_set(e, DL_ENOMEM, "%s: out of memory", path);
+        return NULL;
+    }
     dl_signals_hold(&w->held);
     int fd = mkstemp(w->tmp);
     if (fd < 0) {
@@ -243,6 +358,7 @@ dl_writer *dl_writer_open(const char *path, dl_err *e)
         /* Name the file the user asked for; the temporary name means nothing to them. */
         dl_err_set(e, DL_EIO, "%s: cannot create (%s)", path, strerror(err));
         free(w->tmp);
+        free(w->target);
         free(w->path);
         free(w);
         return NULL;
@@ -258,6 +374,7 @@ dl_writer *dl_writer_open(const char *path, dl_err *e)
         unlink(w->tmp);
         dl_signals_release(&w->held);
         free(w->tmp);
+        free(w->target);
         free(w->path);
         free(w);
         return NULL;
@@ -277,6 +394,7 @@ static void writer_free(dl_writer *w)
 {
     sigset_t held = w->held;
     free(w->tmp);
+    free(w->target);
     free(w->path);
     free(w);
     dl_signals_release(&held);
@@ -291,7 +409,7 @@ dl_status dl_writer_commit(dl_writer *w, dl_err *e)
         st = dl_err_set(e, DL_EIO, "%s: fsync failed (%s)", w->path, strerror(errno));
     if (fclose(w->f) != 0 && st == DL_OK)
         st = dl_err_set(e, DL_EIO, "%s: write failed (%s)", w->path, strerror(errno));
-    if (st == DL_OK && rename(w->tmp, w->path) != 0)
+    if (st == DL_OK && rename(w->tmp, w->target) != 0)
         st = dl_err_set(e, DL_EIO, "%s: cannot replace (%s)", w->path, strerror(errno));
     if (st != DL_OK) unlink(w->tmp);
     writer_free(w);

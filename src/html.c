@@ -7,18 +7,31 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
-/* Text with &, <, >, " escaped. */
+#include "digitlens/utf8.h"
+
+/* Text with &, <, >, " escaped; bytes that are not UTF-8 (a file name's)
+ * and control characters become U+FFFD, so the page stays UTF-8. */
 void dl_html_text(dl_buf *b, const char *s)
 {
-    for (; *s; s++) {
+    size_t n = strlen(s);
+    while (*s) {
+        int k = dl_utf8_seq((const unsigned char *)s, n);
         switch (*s) {
         case '&': dl_buf_append(b, "&amp;", 5); break;
         case '<': dl_buf_append(b, "&lt;", 4); break;
         case '>': dl_buf_append(b, "&gt;", 4); break;
         case '"': dl_buf_append(b, "&quot;", 6); break;
-        default: dl_buf_append(b, s, 1);
+        default:
+            if (k > 0 && ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n') && *s != 0x7f)
+                dl_buf_append(b, s, (size_t)k);
+            else
+                dl_buf_append(b, "&#xFFFD;", 8);
         }
+        k = k > 0 ? k : 1;
+        s += k;
+        n -= (size_t)k;
     }
 }
 

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "digitlens/fileio.h"
+#include "image_formats.h"
 
 #include "bytes.h"
 #include "image_border.h"
@@ -64,6 +65,11 @@ void dl_gray_free(dl_gray *g)
 }
 
 
+dl_status dl_image_check_size(const char *nm, unsigned long w, unsigned long h, dl_err *e)
+{
+    return check_size(nm, w, h, e);
+}
+
 /* ---- decoding ---------------------------------------------------------- */
 
 /* stbi_info refuses a PNG whose header promises more than about 1 GB and
@@ -94,21 +100,35 @@ static uint64_t png_raw_size(uint64_t w, uint64_t h, unsigned c, unsigned depth,
     return total;
 }
 
+/* Under MemorySanitizer (the fuzz build), bytes that zlib, which is not
+ * instrumented, wrote into our buffer look uninitialised: say they are not. */
+#if defined(__has_feature)
+#if __has_feature(memory_sanitizer)
+#include <sanitizer/msan_interface.h>
+#define ZLIB_WROTE(p, n) __msan_unpoison((p), (n))
+#endif
+#endif
+#ifndef ZLIB_WROTE
+#define ZLIB_WROTE(p, n) ((void)0)
+#endif
+
 /* stb_image trusts two things in a PNG that the file controls: an IDAT
  * chunk's length (it reserves that much before reading the chunk), and how
  * far the image data inflates (it grows its buffer up to 4 GB, whatever the
  * header says: a 1 MB file could take 1 GB).  So a PNG is walked first:
  * every chunk must fit in the file, and the image data is inflated once
  * into a small scratch buffer, only counting, and refused when it holds
- * more than the header's pixels need (64 KiB of slack for sloppy writers).
- * Damage zlib sees is left to stb_image, which reports it as before. */
+ * more than the header's pixels need (64 KiB of slack for sloppy writers),
+ * or when zlib finds it damaged. */
 static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_err *e)
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (n < 8 || memcmp(d, sig, 8) != 0) return DL_OK;
     uint64_t limit = 0;
     unsigned long iw = 0, ih = 0;
-    int cgbi = 0, zinit = 0, zdone = 0;
+    unsigned depth = 0, ctype = 0, npal = 0;
+    int cgbi = 0, zinit = 0, zdone = 0, interlace = 0, pal = 0;
+    dl_png_index idx;
     uint64_t out = 0;
     unsigned char scratch[16384];
     z_stream z;
@@ -126,17 +146,26 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
         if (memcmp(type, "CgBI", 4) == 0) cgbi = 1; /* Apple's: raw deflate, no zlib header */
         if (memcmp(type, "IHDR", 4) == 0 && len == 13) {
             static const unsigned char chans[7] = {1, 0, 3, 1, 2, 0, 4};
-            unsigned depth = body[8], ctype = body[9];
+            depth = body[8];
+            ctype = body[9];
+            interlace = body[12] != 0;
             unsigned c = ctype < 7 ? chans[ctype] : 0;
             if (c == 0 || depth == 0 || depth > 16) break; /* stb_image refuses these itself */
             iw = dl_get_be32(body);
             ih = dl_get_be32(body + 4);
-            limit = png_raw_size(iw, ih, c, depth, body[12] != 0) + 65536;
+            limit = png_raw_size(iw, ih, c, depth, interlace) + 65536;
         }
+        if (memcmp(type, "PLTE", 4) == 0) npal = (unsigned)(len / 3);
         if (memcmp(type, "IDAT", 4) == 0 && limit && !zdone) {
             if (!zinit) {
                 if (inflateInit2(&z, cgbi ? -15 : 15) != Z_OK) break;
                 zinit = 1;
+                /* Palette indices are checked as the data inflates (image_formats.h). */
+                if (ctype == 3 && depth <= 8 && npal > 0 && npal < (1u << depth) && iw >= 1 && ih >= 1 &&
+                    iw <= DL_IMAGE_MAX_SIDE && ih <= DL_IMAGE_MAX_SIDE) {
+                    if ((st = dl_png_index_init(&idx, iw, ih, depth, interlace, npal, nm, e)) != DL_OK) break;
+                    pal = 1;
+                }
             }
             z.next_in = (Bytef *)body;
             z.avail_in = (uInt)len;
@@ -144,23 +173,40 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
                 z.next_out = scratch;
                 z.avail_out = sizeof scratch;
                 int r = inflate(&z, Z_NO_FLUSH);
+                ZLIB_WROTE(scratch, sizeof scratch - z.avail_out);
                 out += sizeof scratch - z.avail_out;
-                if (out > limit) {
+                if (pal && out <= limit &&
+                    (st = dl_png_index_feed(&idx, scratch, sizeof scratch - z.avail_out, nm, e)) != DL_OK) {
+                    zdone = 1;
+                } else if (out > limit) {
                     st = dl_err_set(e, DL_EFORMAT, "%s: PNG image data inflates to more than its %lu x %lu "
                                     "pixels need (a decompression bomb or a corrupt file)",
                                     nm, iw, ih);
                     zdone = 1;
                 } else if (r == Z_BUF_ERROR) {
                     break; /* no progress possible: wait for the next chunk */
+                } else if (r == Z_STREAM_END) {
+                    zdone = 1;
                 } else if (r != Z_OK) {
-                    zdone = 1; /* the end of the stream, or damage */
+                    /* Refused here rather than left to stb_image's own
+                     * inflater, which takes some invalid codes (distance
+                     * codes 30 and 31) for a copy of bytes not yet written:
+                     * uninitialised memory (found by MemorySanitizer). */
+                    st = dl_err_set(e, DL_EFORMAT, "%s: damaged PNG image data (%s; the file is corrupt)", nm,
+                                    r == Z_MEM_ERROR ? "out of memory" : z.msg ? z.msg : "invalid deflate data");
+                    zdone = 1;
                 }
             }
         }
         if (st != DL_OK || memcmp(type, "IEND", 4) == 0) break;
         p += 12 + len;
     }
+    /* Walked off the end without an IEND chunk: the image data may all be
+     * there (stb_image would decode it), but the file was cut short. */
+    if (st == DL_OK && p + 12 > n)
+        st = dl_err_set(e, DL_EFORMAT, "%s: truncated PNG (the file ends before its IEND chunk; it was cut short)", nm);
     if (zinit) inflateEnd(&z);
+    if (pal) dl_png_index_free(&idx);
     return st;
 }
 
@@ -168,10 +214,8 @@ static dl_status png_check(const unsigned char *d, size_t n, const char *nm, dl_
  * message can say what to convert to. */
 static const char *unsupported_format(const unsigned char *d, size_t n)
 {
-    if (n >= 2 && d[0] == 'P' && (d[1] == '2' || d[1] == '3'))
-        return "ASCII PGM/PPM (P2/P3) is not supported (convert it to binary P5/P6 or to PNG)";
-    if (n >= 2 && d[0] == 'P' && (d[1] == '1' || d[1] == '4'))
-        return "PBM bitmaps (P1/P4) are not supported (convert it to PGM P5 or to PNG)";
+    if (n >= 3 && d[0] == 'P' && d[1] == '7' && d[2] == '\n')
+        return "PAM (P7) is not supported (convert it to PGM, PPM or PNG)";
     if (n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
         return "WebP is not supported (convert it to PNG)";
     if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0))
@@ -193,7 +237,6 @@ static const char *claimed_format(const unsigned char *d, size_t n)
     if (n >= 2 && d[0] == 0xFF && d[1] == 0xD8) return "JPEG";
     if (n >= 4 && memcmp(d, "GIF8", 4) == 0) return "GIF";
     if (n >= 2 && d[0] == 'B' && d[1] == 'M') return "BMP";
-    if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return "PGM/PPM";
     return NULL;
 }
 
@@ -340,6 +383,9 @@ dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
         return dl_err_set(e, DL_ELIMIT, "%s: larger than %zu bytes (not a picture digitlens reads)",
                           nm, (size_t)DL_IMAGE_MAX_BYTES);
 
+    /* Netpbm is ours entirely (image_formats.c). */
+    if (dl_pnm_claims(data, n)) return dl_pnm_decode(data, n, nm, out, e);
+
     /* Only the formats we promise reach stb_image: it also reads TGA, PSD,
      * HDR and PIC, and TGA has no magic, so random bytes (27 of them, seen
      * by the fuzzer) could decode to a 10-megapixel picture. */
@@ -348,7 +394,7 @@ dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
         if (why) return dl_err_set(e, DL_EFORMAT, "%s: %s", nm, why);
         return dl_err_set(e, DL_EFORMAT,
                           "%s: not a picture digitlens can read (expected PNG, JPEG, BMP, GIF "
-                          "or binary PGM/PPM)", nm);
+                          "or netpbm PBM/PGM/PPM)", nm);
     }
 
     /* The header first: nothing is allocated for pixels until the declared
@@ -366,6 +412,8 @@ dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
     dl_status st = check_size(nm, (unsigned long)(w < 0 ? 0 : w), (unsigned long)(h < 0 ? 0 : h), e);
     if (st != DL_OK) return st;
     if ((st = png_check(data, n, nm, e)) != DL_OK) return st;
+    /* stb_image reads past the end as zeros (and fills a JPEG with grey). */
+    if ((st = dl_picture_check_whole(data, n, nm, e)) != DL_OK) return st;
 
     int dw = 0, dh = 0, dc = 0;
     unsigned char *pix = stbi_load_from_memory(data, (int)n, &dw, &dh, &dc, 0);
@@ -375,7 +423,11 @@ dl_status dl_image_decode(const unsigned char *data, size_t n, const char *name,
             return dl_err_set(e, DL_ENOMEM, "%s: out of memory while decoding", nm);
         /* stb_image copies a PNG's unknown chunk name into its reason: bytes
          * from the file, possibly a newline or a terminal escape.  Only
-         * printable ASCII goes into our one-line message. */
+         * printable ASCII goes into our one-line message.  The reason is
+         * stb's last one: "bad png sig" is left over from probing for PNG
+         * when the decoder of another format failed without saying why. */
+        if (reason && strcmp(reason, "bad png sig") == 0 && strcmp(claimed_format(data, n), "PNG") != 0)
+            reason = NULL;
         char why[64] = "";
         for (size_t i = 0; reason && reason[i] && i + 1 < sizeof why; i++) {
             unsigned char c = (unsigned char)reason[i];

@@ -53,11 +53,15 @@ static dl_status joom(dl_json_doc *d)
     return DL_ENOMEM;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/* Room for need elements, doubling but never past max (the limit that was
+ * checked: doubling from 2^24 numbers to 2^25 would allocate twice what
+ * the limit allows). */
+static int grow(void **p, size_t *cap, size_t need, size_t max, size_t elem)
 {
     if (need <= *cap) return 1;
     size_t c = *cap ? *cap : 64;
     while (c < need) c *= 2;
+    if (c > max) c = max > need ? max : need;
     void *q = realloc(*p, c * elem);
     if (!q) return 0;
     *p = q;
@@ -71,7 +75,7 @@ static size_t new_node(dl_json_doc *d, int type, size_t pos)
         jfail(d, pos, "more than %zu values (beyond digitlens's limit)", (size_t)DL_JSON_MAX_NODES);
         return 0;
     }
-    if (!grow((void **)&d->nodes, &d->ncap, d->nn + 1, sizeof(dl_json_node))) {
+    if (!grow((void **)&d->nodes, &d->ncap, d->nn + 1, DL_JSON_MAX_NODES, sizeof(dl_json_node))) {
         joom(d);
         return 0;
     }
@@ -88,7 +92,7 @@ static int push_num(dl_json_doc *d, double v, size_t pos)
         jfail(d, pos, "more than %zu numbers (beyond digitlens's limit)", (size_t)DL_JSON_MAX_NUMBERS);
         return 0;
     }
-    if (!grow((void **)&d->nums, &d->numcap, d->nnum + 1, sizeof(double))) {
+    if (!grow((void **)&d->nums, &d->numcap, d->nnum + 1, DL_JSON_MAX_NUMBERS, sizeof(double))) {
         joom(d);
         return 0;
     }
@@ -98,7 +102,14 @@ static int push_num(dl_json_doc *d, double v, size_t pos)
 
 static int push_str(dl_json_doc *d, const char *b, size_t n)
 {
-    if (!grow((void **)&d->strs, &d->strcap, d->nstr + n + 1, 1)) {
+    /* Strings are copied out of the text: one of 512 MiB would double the
+     * memory a file costs, and nothing network2.py writes is long. */
+    if (d->nstr + n + 1 > DL_JSON_MAX_STRINGS) {
+        jfail(d, d->i, "more than %zu bytes of strings (network2.py's format has a few short ones)",
+              (size_t)DL_JSON_MAX_STRINGS);
+        return 0;
+    }
+    if (!grow((void **)&d->strs, &d->strcap, d->nstr + n + 1, DL_JSON_MAX_STRINGS, 1)) {
         joom(d);
         return 0;
     }

@@ -8,6 +8,8 @@
  */
 #include "digitlens/model.h"
 
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,11 @@ dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e)
     if (n > m->nhistory) memset(h + m->nhistory, 0, (n - m->nhistory) * sizeof *h);
     m->history = h;
     return DL_OK;
+}
+
+int dl_model_has_init(const dl_model *m)
+{
+    return memcmp(m->init_params, m->net->params, m->net->nparams * sizeof(float)) != 0;
 }
 
 double dl_model_last_accuracy(const dl_model *m)
@@ -234,6 +241,76 @@ static double get_f64(cur *c)
 static size_t left(const cur *c) { return c->short_read ? 0 : c->n - c->off; }
 
 #define TRUNC(what) dl_err_set(e, DL_EFORMAT, "%s: truncated model file (ends inside the %s)", name, what)
+#define BAD_STATE(...) bad_state(e, name, __VA_ARGS__)
+
+/* "<file>: impossible training state (<what>; the file is damaged or was not
+ * written by digitlens)": the CRC only proves the bytes are the writer's,
+ * and a hostile writer can fix it up, so each field of the training state is
+ * checked against the others before anything indexes with it. */
+static dl_status bad_state(dl_err *e, const char *name, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static dl_status bad_state(dl_err *e, const char *name, const char *fmt, ...)
+{
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return dl_err_set(e, DL_EFORMAT, "%s: impossible training state (%s; the file is damaged or was not "
+                      "written by digitlens)", name, what);
+}
+
+/* The settings and where training stands, against each other: resuming
+ * indexes the history with the epoch, the shuffle with the position, and
+ * the data with the shuffle.  A model that was never trained here (an
+ * imported one: batch 0) must say so everywhere. */
+static dl_status check_settings(const dl_model *m, const dl_train_state *s, uint32_t norder,
+                                const char *name, dl_err *e)
+{
+    if (!isfinite(m->eta) || m->eta < 0.0f || !isfinite(m->lambda) || m->lambda < 0.0f)
+        return BAD_STATE("learning rate %g, L2 strength %g", (double)m->eta, (double)m->lambda);
+    if (m->batch > DL_MODEL_MAX_BATCH)
+        return BAD_STATE("mini-batch of %u (at most %u)", m->batch, DL_MODEL_MAX_BATCH);
+    if (m->ntrain > DL_DATASET_MAX_ITEMS)
+        return BAD_STATE("%u training images (at most %u)", m->ntrain, DL_DATASET_MAX_ITEMS);
+    if (s->epoch != m->nhistory)
+        return BAD_STATE("%u epochs done but %u in the history", s->epoch, m->nhistory);
+    if (s->epoch > m->epochs_planned)
+        return BAD_STATE("%u epochs done of %u planned", s->epoch, m->epochs_planned);
+    if (m->batch == 0 && (s->epoch || s->pos || m->ntrain || m->eta > 0.0f))
+        return BAD_STATE("a mini-batch of 0 in a trained model");
+    if (m->batch > 0 && !(m->eta > 0.0f))
+        return BAD_STATE("learning rate %g", (double)m->eta);
+    if (!isfinite(s->cost_sum) || s->cost_sum < 0.0)
+        return BAD_STATE("summed cost %g", s->cost_sum);
+    if (s->pos == 0 && norder == 0) return DL_OK;
+    /* Mid-epoch: the shuffle of every training image, and a position inside it. */
+    if (norder != m->ntrain)
+        return BAD_STATE("a shuffle of %u images for %u training images", norder, m->ntrain);
+    if (s->pos == 0 || s->pos >= norder)
+        return BAD_STATE("position %u in an epoch of %u images", s->pos, norder);
+    return DL_OK;
+}
+
+/* The saved shuffle must be a permutation of 0..n-1: an index out of range
+ * reads outside the data, a repeated one trains on some images twice. */
+static dl_status check_order(const uint32_t *order, uint32_t n, const char *name, dl_err *e)
+{
+    unsigned char *seen = calloc((size_t)n / 8 + 1, 1);
+    if (!seen) return dl_err_set(e, DL_ENOMEM, "%s: out of memory", name);
+    dl_status st = DL_OK;
+    for (uint32_t i = 0; i < n && st == DL_OK; i++) {
+        uint32_t k = order[i];
+        if (k >= n) st = BAD_STATE("shuffle entry %u is image %u of %u", i, k, n);
+        else if (seen[k / 8] & (1u << (k % 8))) st = BAD_STATE("image %u appears twice in the shuffle", k);
+        else seen[k / 8] |= (unsigned char)(1u << (k % 8));
+    }
+    free(seen);
+    return st;
+}
 
 dl_status dl_model_decode(const unsigned char *data, size_t len, const char *name,
                           dl_model **out, dl_err *e)
@@ -307,18 +384,32 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
     }
     m->nclasses = (int)nclasses;
     take(&c, m->classes, nclasses);
+    for (uint32_t k = 0; k < nclasses && !c.short_read; k++)
+        for (uint32_t j = 0; j < k; j++)
+            if (m->classes[j] == m->classes[k]) {
+                st = dl_err_set(e, DL_EFORMAT, "%s: outputs %u and %u both stand for label %u (the file is "
+                                "damaged)", name, j, k, m->classes[k]);
+                goto fail;
+            }
     m->data_fingerprint = get_u32(&c);
     m->ntrain = get_u32(&c);
     uint32_t nh = get_u32(&c);
     if (c.short_read) { st = TRUNC("header"); goto fail; }
-    if (nh > 1000000 || (size_t)nh * 12 > left(&c)) { st = TRUNC("history"); goto fail; }
+    if (nh > DL_MODEL_MAX_EPOCHS || (size_t)nh * 12 > left(&c)) { st = TRUNC("history"); goto fail; }
+    if (m->epochs_planned > DL_MODEL_MAX_EPOCHS) {
+        st = BAD_STATE("%u epochs planned (at most %u)", m->epochs_planned, DL_MODEL_MAX_EPOCHS);
+        goto fail;
+    }
     uint32_t cap = nh > m->epochs_planned ? nh : m->epochs_planned;
-    if (cap > 1000000) cap = nh;
     if ((st = dl_model_reserve_history(m, cap, e)) != DL_OK) goto fail;
     for (uint32_t i = 0; i < nh; i++) {
         m->history[i].correct = get_u32(&c);
         m->history[i].total = get_u32(&c);
         m->history[i].cost = get_f32(&c);
+        if (m->history[i].correct > m->history[i].total) {
+            st = BAD_STATE("epoch %u scored %u of %u", i + 1, m->history[i].correct, m->history[i].total);
+            goto fail;
+        }
     }
     m->nhistory = nh;
     dl_train_state *s = &m->state;
@@ -327,28 +418,38 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
     s->cost_sum = get_f64(&c);
     uint32_t norder = get_u32(&c);
     if (c.short_read || (size_t)norder * 4 > left(&c)) { st = TRUNC("training state"); goto fail; }
+    if ((st = check_settings(m, s, norder, name, e)) != DL_OK) goto fail;
     if (norder) {
         s->order = malloc((size_t)norder * 4);
         if (!s->order) { st = dl_err_set(e, DL_ENOMEM, "%s: out of memory", name); goto fail; }
-        for (uint32_t i = 0; i < norder; i++) {
-            s->order[i] = get_u32(&c);
-            if (s->order[i] >= norder) {
-                st = dl_err_set(e, DL_EFORMAT, "%s: training state holds an impossible index", name);
-                goto fail;
-            }
-        }
+        for (uint32_t i = 0; i < norder; i++) s->order[i] = get_u32(&c);
         s->n = norder;
-    }
-    if (s->pos > 0 && (norder == 0 || s->pos > norder)) {
-        st = dl_err_set(e, DL_EFORMAT, "%s: training state is inconsistent", name);
-        goto fail;
+        if ((st = check_order(s->order, norder, name, e)) != DL_OK) goto fail;
     }
     for (int i = 0; i < 4; i++) s->rng.s[i] = get_u64(&c);
     s->rng.spare = get_f64(&c);
-    s->rng.has_spare = get_u32(&c) ? 1 : 0;
+    uint32_t has_spare = get_u32(&c);
+    s->rng.has_spare = has_spare ? 1 : 0;
+    if (!c.short_read && ((s->rng.s[0] | s->rng.s[1] | s->rng.s[2] | s->rng.s[3]) == 0 || has_spare > 1 ||
+                          !isfinite(s->rng.spare))) {
+        /* xoshiro's all-zero state is a fixed point: every "random" number would be 0. */
+        st = BAD_STATE("the random generator's state is impossible");
+        goto fail;
+    }
     for (size_t i = 0; i < P; i++) m->net->params[i] = get_f32(&c);
     for (size_t i = 0; i < P; i++) m->init_params[i] = get_f32(&c);
     if (c.short_read) { st = TRUNC("parameters"); goto fail; }
+    /* A model whose training diverged before digitlens stopped it: every
+     * answer it gave would be NaN. */
+    for (size_t i = 0; i < 2 * P; i++) {
+        float v = i < P ? m->net->params[i] : m->init_params[i - P];
+        if (!isfinite(v)) {
+            st = dl_err_set(e, DL_EFORMAT, "%s: %sparameter %zu is %s (training diverged; retrain with a smaller "
+                            "--eta or --lambda)", name, i < P ? "" : "initial ", i < P ? i : i - P,
+                            isnan(v) ? "NaN" : "infinite");
+            goto fail;
+        }
+    }
     if (c.off != len - 4) {
         st = dl_err_set(e, DL_EFORMAT, "%s: %zu unexpected bytes before the checksum", name,
                         len - 4 - c.off);

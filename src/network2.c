@@ -90,14 +90,14 @@ static dl_status layer_lists(const dl_json_doc *d, const dl_json_node *top, cons
     return DL_OK;
 }
 
-dl_status dl_nielsen_decode(const char *text, size_t len, const char *name, int rows, int cols, dl_model **out,
-                            dl_err *e)
+/* The model from a parsed document (its text is no longer needed). */
+static dl_status nielsen_build(const dl_json_doc *dp, const char *name, int rows, int cols, dl_model **out,
+                               dl_err *e)
 {
     *out = NULL;
-    dl_json_doc d;
-    dl_status st = dl_json_parse(&d, text, len, name, e);
+    const dl_json_doc d = *dp;
+    dl_status st = DL_OK;
     dl_model *m = NULL;
-    if (st != DL_OK) goto done;
     const dl_json_node *root = &d.nodes[1];
     if (root->type != DL_JSON_OBJ) {
         st = SCHEMA("%s: the file holds %s, not an object (network2.py saves {\"sizes\": ..., \"weights\": ..., "
@@ -178,13 +178,23 @@ dl_status dl_nielsen_decode(const char *text, size_t len, const char *name, int 
     if ((st = dl_train_state_init(&m->state, 0, &rng, e)) != DL_OK) goto done;
     if ((st = dl_model_reserve_history(m, 0, e)) != DL_OK) goto done;
 done:
-    dl_json_free(&d);
     if (st != DL_OK) {
         dl_model_free(m);
         return st;
     }
     *out = m;
     return DL_OK;
+}
+
+dl_status dl_nielsen_decode(const char *text, size_t len, const char *name, int rows, int cols, dl_model **out,
+                            dl_err *e)
+{
+    *out = NULL;
+    dl_json_doc d;
+    dl_status st = dl_json_parse(&d, text, len, name, e);
+    if (st == DL_OK) st = nielsen_build(&d, name, rows, cols, out, e);
+    dl_json_free(&d);
+    return st;
 }
 
 dl_status dl_nielsen_load(const char *path, int rows, int cols, dl_model **out, dl_err *e)
@@ -194,8 +204,13 @@ dl_status dl_nielsen_load(const char *path, int rows, int cols, dl_model **out, 
     size_t len = 0;
     dl_status st = dl_file_read_all(path, DL_JSON_MAX_BYTES, &buf, &len, e);
     if (st != DL_OK) return st;
-    st = dl_nielsen_decode((const char *)buf, len, path, rows, cols, out, e);
+    /* The text goes before the model comes: the two never share memory. */
+    dl_json_doc d;
+    st = dl_json_parse(&d, (const char *)buf, len, path, e);
     free(buf);
+    d.s = NULL;
+    if (st == DL_OK) st = nielsen_build(&d, path, rows, cols, out, e);
+    dl_json_free(&d);
     return st;
 }
 

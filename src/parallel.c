@@ -98,6 +98,7 @@ void dl_writeq_start(dl_writeq *w)
     memset(w, 0, sizeof *w);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cv, NULL);
+    dl_signals_hold(&w->held); /* until dl_writeq_finish has joined the writers */
     for (int t = 0; t < DL_WRITEQ_THREADS; t++)
         if (pthread_create(&w->tid[w->nthreads], NULL, writer_thread, w) == 0) w->nthreads++;
 }
@@ -113,7 +114,9 @@ dl_status dl_writeq_put(dl_writeq *w, const char *dir, const char *name, void *d
         free(data);
         return dl_err_set(e, DL_ENOMEM, "out of memory");
     }
-    snprintf(path, n, "%s/%s", dir, name);
+    size_t dn = strlen(dir);
+    while (dn > 1 && dir[dn - 1] == '/') dn--; /* "report/" + "img/x.png": no double slash */
+    snprintf(path, n, "%.*s/%s", (int)dn, dir, name);
     *f = (dl_writeq_file){path, data, len, NULL};
     pthread_mutex_lock(&w->lock);
     if (w->nthreads) {
@@ -152,6 +155,7 @@ dl_status dl_writeq_finish(dl_writeq *w, dl_err *e)
     pthread_mutex_unlock(&w->lock);
     for (int t = 0; t < w->nthreads; t++) pthread_join(w->tid[t], NULL);
     w->nthreads = 0;
+    dl_signals_release(&w->held);
     for (dl_writeq_file *f = w->head, *next; f; f = next) { /* only when a thread could not be joined */
         next = f->next;
         file_free(f);

@@ -17,11 +17,22 @@
  * threads of its own: writing is mostly waiting for fsync, so the threads
  * that draw can keep the cores busy meanwhile.  After the first failure the
  * queue drops what is left and every later put returns that error.
+ *
+ * The queue holds SIGINT, SIGTERM, SIGHUP and SIGQUIT in the calling
+ * thread from before it starts its threads (which inherit the mask) until
+ * dl_writeq_finish has joined them (dl_signals_hold): a signal would
+ * otherwise reach a thread that has no file open and end the process while
+ * a writer has one, leaving its temporary file.  It is delivered once the
+ * queue is done.  dl_parallel_run's threads inherit the caller's mask too,
+ * so parts run between dl_writeq_start and dl_writeq_finish (the report's
+ * drawing, which may write when the queue has no threads) are covered;
+ * other parts should not write files.
  */
 #ifndef DIGITLENS_PARALLEL_H
 #define DIGITLENS_PARALLEL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "digitlens/err.h"
@@ -52,6 +63,7 @@ typedef struct dl_writeq {
     int files;               /* files written */
     size_t bytes;            /* their total size */
     pthread_t tid[DL_WRITEQ_THREADS];
+    sigset_t held;           /* signals held from start to finish (see below) */
 } dl_writeq;
 
 /* Starts the writer threads (as many as the system allows; with none,

@@ -49,7 +49,7 @@ static dl_status check_data(const dl_net *n, const dl_dataset *d, dl_err *e)
 
 dl_report_opts dl_report_opts_defaults(void)
 {
-    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS, NULL};
+    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS, 0, NULL};
     return o;
 }
 
@@ -333,8 +333,11 @@ static void gallery_section(dl_buf *b, const report_ctx *r, size_t wrong)
         if (*c == '-') *c = ' '; /* "integrated gradients", "input x gradient" */
     dl_buf_appendf(b, "<p class=\"note\">The first %d of %zu mistakes in test-set order. Each shows the input and, for "
                  "the answer given and for the true digit, which pixels pushed that output up (red) or down (blue) "
-                 "according to %s.%s</p>\n<div class=\"gallery\">\n",
+                 "according to %s%s.%s</p>\n<div class=\"gallery\">\n",
               r->nmistakes, wrong, method,
+              r->o->per_map_scale ? "; each map has a colour scale of its own"
+                                  : "; both maps of an image share one colour scale, so a colour means the same value in "
+                                    "each",
               m->net->nlayers < 3 ? "" : " Under each, the hidden neurons that voted most for the wrong answer over the "
               "true one, and most for the true one over the wrong one: a neuron's vote (W[pred,j] − W[true,j])·a_j is its "
               "share of the margin z_pred − z_true (see <code>digitlens contributions --vs</code>); click one for its card.");

@@ -114,8 +114,13 @@ static dl_status job_mistake(report_ctx *r, const job *jb, dl_err *e)
     snprintf(n1, sizeof n1, "output %.3f", (double)ip.output);
     snprintf(n2, sizeof n2, "output %.3f", (double)it.output);
     dl_viz_attr_panel panels[2] = {{ap, t1, n1}, {at, t2, n2}};
-    /* No caption in the PNG: the page's figcaption says which image it is. */
-    c = dl_viz_attribution_row(x, m->rows, m->cols, panels, 2, NULL, &r->gallery_style, e);
+    /* The two maps are compared (what speaks for the prediction against what
+     * speaks for the truth), so by default one colour means one value in
+     * both: ±max over the pair.  No caption in the PNG: the page's
+     * figcaption says which image it is. */
+    float la = dl_scale_fit(DL_CMAP_DIVERGING, ap, (size_t)np).hi, lt = dl_scale_fit(DL_CMAP_DIVERGING, at, (size_t)np).hi;
+    float shared = r->o->per_map_scale ? 0.0f : (la > lt ? la : lt);
+    c = dl_viz_attribution_row_scaled(x, m->rows, m->cols, panels, 2, NULL, shared, &r->gallery_style, e);
     if (!c) {
         st = e->code ? e->code : DL_ENOMEM;
         goto out;

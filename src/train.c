@@ -5,6 +5,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "digitlens/train.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,6 +113,57 @@ static const dl_kernel_ops ref_ops = {ref_new, ref_train, ref_sync, ref_free};
 
 const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
 
+/* --- divergence ------------------------------------------------------------ */
+
+/* Where an epoch began: the parameters (one copy) and the state's scalars.
+ * The shuffle is not copied: at an epoch's start it is drawn from the RNG
+ * kept here, and mid-epoch (a resumed run) it does not change. */
+typedef struct finite_point {
+    float *params;
+    dl_train_state at;
+} finite_point;
+
+static dl_status finite_point_init(finite_point *f, const dl_net *net, dl_err *e)
+{
+    f->params = malloc(net->nparams * sizeof(float));
+    if (!f->params) return dl_err_set(e, DL_ENOMEM, "out of memory for a copy of %zu parameters", net->nparams);
+    return DL_OK;
+}
+
+static void finite_point_free(finite_point *f)
+{
+    free(f->params);
+    f->params = NULL;
+}
+
+static void finite_point_keep(finite_point *f, const dl_net *net, const dl_train_state *s)
+{
+    memcpy(f->params, net->params, net->nparams * sizeof(float));
+    f->at = *s;
+}
+
+/* 1 (and everything put back, *e filled, f freed) when the parameters or
+ * the epoch's summed cost stopped being finite; else 0. */
+static int finite_point_check(finite_point *f, dl_net *net, dl_train_state *s, const dl_train_opts *o, dl_err *e)
+{
+    int bad = !isfinite(s->cost_sum);
+    for (size_t i = 0; i < net->nparams && !bad; i++) bad = !isfinite(net->params[i]);
+    if (!bad) return 0;
+    uint32_t epoch = s->epoch + 1;
+    memcpy(net->params, f->params, net->nparams * sizeof(float));
+    s->epoch = f->at.epoch;
+    s->pos = f->at.pos;
+    s->cost_sum = f->at.cost_sum;
+    s->rng = f->at.rng;
+    finite_point_free(f);
+    char l2[48] = "";
+    if (o->lambda > 0) snprintf(l2, sizeof l2, " with lambda %g", (double)o->lambda);
+    dl_err_set(e, DL_ENUMERIC, "training diverged in epoch %u: the parameters stopped being finite (eta %g%s is too "
+               "large for this data; try a smaller --eta%s)", epoch, (double)o->eta, l2,
+               o->lambda > 0 ? " or --lambda" : "");
+    return 1;
+}
+
 /* --- the loop ------------------------------------------------------------ */
 
 /* Examples per call into the kernel: progress and Ctrl-C are looked at
@@ -163,6 +217,11 @@ static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, con
         return dl_err_set(e, DL_EINVAL, "training state is for %u examples, data has %zu", s->n,
                           train->n);
     if (train->n == 0) return dl_err_set(e, DL_EINVAL, "no training examples");
+    /* hist[s->epoch] is written below: an epoch that does not fit an int
+     * would index far outside it (model files are checked at load too). */
+    if (s->epoch > INT32_MAX || s->pos >= s->n || !s->order)
+        return dl_err_set(e, DL_EINVAL, "training state out of range (epoch %u, position %u of %u)",
+                          s->epoch, s->pos, s->n);
     dl_status st = dl_dataset_check(train, net->sizes[0], net->sizes[net->nlayers - 1], "training data", FIT_HINT, e);
     if (st == DL_OK && eval) st = dl_dataset_check(eval, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
     if (st != DL_OK) return st;
@@ -174,10 +233,22 @@ static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, con
     if (!k) return e ? e->code : DL_ENOMEM;
     /* L2 as in chapter 3: weight decay factor (1 − ηλ/n) each mini-batch. */
     float decay = 1.0f - o->eta * o->lambda / (float)train->n;
+    if (!(decay > 0.0f)) {
+        ops->destroy(k);
+        return dl_err_set(e, DL_EINVAL, "the L2 decay factor 1 - eta*lambda/n = %g is not above 0 (eta %g, lambda %g, "
+                          "%zu examples)", (double)decay, (double)o->eta, (double)o->lambda, train->n);
+    }
+    /* The last finite model, to go back to when an epoch diverges. */
+    finite_point fp;
+    if (finite_point_init(&fp, net, e) != DL_OK) {
+        ops->destroy(k);
+        return e ? e->code : DL_ENOMEM;
+    }
     /* Whole batches per call, so a span never splits one. */
     uint32_t span = (SPAN + (uint32_t)o->batch - 1) / (uint32_t)o->batch * (uint32_t)o->batch;
 
     while ((int)s->epoch < o->epochs) {
+        finite_point_keep(&fp, net, s);
         if (s->pos == 0) {
             /* Each epoch's order depends only on the RNG state, so a run
              * resumed from a saved state reproduces it exactly. */
@@ -212,18 +283,25 @@ static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, con
             if (o->stop && *o->stop && s->pos < s->n) {
                 ops->sync(k);
                 ops->destroy(k);
+                if (finite_point_check(&fp, net, s, o, e)) return DL_ENUMERIC;
+                finite_point_free(&fp);
                 return dl_err_set(e, DL_EINTR, "stopped in epoch %u after %u of %u examples",
                                   s->epoch + 1, s->pos, s->n);
             }
         }
         double secs = now_seconds() - t0;
         ops->sync(k);
+        if (finite_point_check(&fp, net, s, o, e)) {
+            ops->destroy(k);
+            return DL_ENUMERIC;
+        }
         dl_epoch_stat stat = {0, 0, (float)(s->cost_sum / (double)s->n), (float)secs};
         if (eval) {
             dl_eval ev;
             st = dl_evaluate_simd(v, net, eval, o->cost, o->threads, &ev, e);
             if (st != DL_OK) {
                 ops->destroy(k);
+                finite_point_free(&fp);
                 return st;
             }
             stat.correct = (uint32_t)ev.correct;
@@ -240,10 +318,12 @@ static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, con
         }
         if (o->stop && *o->stop && (int)s->epoch < o->epochs) {
             ops->destroy(k);
+            finite_point_free(&fp);
             return dl_err_set(e, DL_EINTR, "stopped after epoch %u", s->epoch);
         }
     }
     ops->destroy(k);
+    finite_point_free(&fp);
     return DL_OK;
 }
 

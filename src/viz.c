@@ -136,11 +136,44 @@ static int fits(const dl_viz_style *st, const char *s, int px) { return dl_canva
 
 static dl_canvas *new_canvas(int w, int h, dl_err *e) { return dl_canvas_new(w, h, WHITE, e); }
 
+/* The last layer's neurons are the outputs: named by the digit they stand
+ * for.  Other layers' neurons by their index. */
+static void neuron_name(const dl_model *m, int layer, int j, char *buf, size_t cap)
+{
+    if (layer == m->net->nlayers - 1) snprintf(buf, cap, "output %d (digit %d)", j, m->classes[j]);
+    else snprintf(buf, cap, "layer %d, neuron %d", layer, j);
+}
+
+/* Writes label at the centre of a cell of side `cell` px whose top-left is
+ * (x, y), dark on light colours and white on dark ones. */
+static void cell_label(dl_canvas *c, const dl_viz_style *st, int x, int y, int cell, const char *label, dl_rgb bg)
+{
+    int px = cell / 3 > 12 ? 12 : cell / 3;
+    int lum = (299 * bg.r + 587 * bg.g + 114 * bg.b) / 1000;
+    dl_canvas_text_aligned(c, st->font, x + cell / 2, y + (cell - px) / 2, label, px, lum < 120 ? WHITE : DL_RGB_TEXT,
+                           DL_ALIGN_CENTER);
+}
+
+/* Deeper layers' maps are small grids of the previous layer's neurons
+ * (10 x 10 for 100): their cells are drawn large enough to carry the index
+ * of the neuron each weight comes from. */
+enum { CELL_MIN = 24, CELL_MAX = 48, MAP_MIN = 240 };
+
+static int cell_scale(int layer, int mw, int scale)
+{
+    if (layer <= 1) return scale;
+    int sc = (MAP_MIN + mw - 1) / mw;
+    if (sc < CELL_MIN) sc = CELL_MIN;
+    if (sc > CELL_MAX) sc = CELL_MAX;
+    return sc > scale ? sc : scale;
+}
+
 dl_canvas *dl_viz_weight_picture(const dl_model *m, int layer, int neuron, int delta, float limit,
                                  const dl_viz_style *st, dl_err *e)
 {
-    int mw, mh, sc = st->scale;
+    int mw, mh;
     dl_viz_weight_shape(m, layer, &mw, &mh);
+    int sc = cell_scale(layer, mw, st->scale), in = m->net->sizes[layer - 1];
     float *map = malloc((size_t)mw * mh * sizeof(float));
     if (!map) {
         dl_err_set(e, DL_ENOMEM, "out of memory");
@@ -148,8 +181,13 @@ dl_canvas *dl_viz_weight_picture(const dl_model *m, int layer, int neuron, int d
     }
     dl_viz_weight_map(m, layer, neuron, delta, map);
     if (!(limit > 0.0f)) limit = own_limit(map, (size_t)mw * mh);
-    char title[160];
-    snprintf(title, sizeof title, "layer %d, neuron %d%s", layer, neuron, delta ? ": change since init" : "");
+    char title[200], who[64];
+    neuron_name(m, layer, neuron, who, sizeof who);
+    if (layer > 1)
+        snprintf(title, sizeof title, "%s%s: weights from layer %d's %d neuron%s", who,
+                 delta ? ", change since init" : "", layer - 1, in, in == 1 ? "" : "s");
+    else
+        snprintf(title, sizeof title, "%s%s", who, delta ? ": change since init" : "");
     int w = mw * sc, minw = fits(st, title, TITLE) + 2 * PAD;
     if (w < minw) w = minw;
     if (w < 200) w = 200;
@@ -160,6 +198,11 @@ dl_canvas *dl_viz_weight_picture(const dl_model *m, int layer, int neuron, int d
         return NULL;
     }
     dl_canvas_draw_map(c, 0, 0, map, mw, mh, sc, dl_scale_diverging(limit));
+    for (int i = 0; layer > 1 && i < in; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", i);
+        cell_label(c, st, (i % mw) * sc, (i / mw) * sc, sc, num, dl_scale_color(dl_scale_diverging(limit), map[i]));
+    }
     text(c, st, PAD, y0 + PAD, title, TITLE);
     dl_status s = dl_canvas_colorbar(c, st->font, PAD, y0 + 2 * PAD + TITLE, w - 2 * PAD, BAR_H,
                                      dl_scale_diverging(limit), delta ? "weight change" : "weight", TEXT, e);
@@ -200,12 +243,30 @@ dl_canvas *dl_viz_weight_grid_ordered(const dl_model *m, int layer, int delta, i
     }
     int tile_scale = st->scale / 4 > 0 ? st->scale / 4 : 1;
     if (mw * tile_scale < 20) tile_scale = (20 + mw - 1) / mw;
-    dl_canvas *g = dl_montage_maps(maps, n, mw, mh, tile_scale, 2, SEP, dl_scale_diverging(limit), e);
+    if (layer > 1 && mw * tile_scale < 60) tile_scale = (60 + mw - 1) / mw; /* room for the digit's name */
+    enum { SEPW = 2 };
+    dl_canvas *g = dl_montage_maps(maps, n, mw, mh, tile_scale, SEPW, SEP, dl_scale_diverging(limit), e);
     free(maps);
     if (!g) return NULL;
+    /* Each tile carries its neuron's number (an output's digit) in a white
+     * tab above its top-left corner's pixels, as in the report's grid. */
+    int rows, cols, cw = mw * tile_scale, ch = mh * tile_scale;
+    dl_grid_shape(n, &rows, &cols);
+    for (int j = 0; j < n; j++) {
+        char num[16];
+        if (layer == m->net->nlayers - 1) snprintf(num, sizeof num, "%d", m->classes[j]);
+        else snprintf(num, sizeof num, "%d", j);
+        int x = SEPW + (j % cols) * (cw + SEPW), y = SEPW + (j / cols) * (ch + SEPW), px = 10;
+        int nw = fits(st, num, px) + 4;
+        if (nw > cw || px + 2 > ch) continue;
+        dl_canvas_fill_rect(g, x, y, nw, px + 3, WHITE);
+        dl_canvas_text(g, st->font, x + 2, y + 1, num, px, DL_RGB_TEXT);
+    }
+    (void)rows;
     char title[200];
-    snprintf(title, sizeof title, "layer %d: %d neurons%s, %s%s", layer, n, delta ? " (change since init)" : "",
-             shared ? "one colour scale for all" : "each scaled to its own max |w|",
+    int outputs = layer == m->net->nlayers - 1;
+    snprintf(title, sizeof title, "layer %d: %d %s%s%s, %s%s", layer, n, outputs ? "output" : "neuron", n == 1 ? "" : "s",
+             delta ? " (change since init)" : "", shared ? "one colour scale for all" : "each scaled to its own max |w|",
              order ? "; ordered by clustering of activations" : "");
     int w = g->w + 2 * PAD, tw = fits(st, title, TITLE) + 2 * PAD;
     if (w < tw) w = tw;

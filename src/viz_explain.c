@@ -37,6 +37,13 @@ static const char *pick(const dl_viz_style *st, const char *fancy, const char *p
 dl_canvas *dl_viz_attribution_row(const float *x, int rows, int cols, const dl_viz_attr_panel *panels, int n,
                                   const char *caption, const dl_viz_style *st, dl_err *e)
 {
+    return dl_viz_attribution_row_scaled(x, rows, cols, panels, n, caption, 0.0f, st, e);
+}
+
+dl_canvas *dl_viz_attribution_row_scaled(const float *x, int rows, int cols, const dl_viz_attr_panel *panels,
+                                         int n, const char *caption, float limit, const dl_viz_style *st,
+                                         dl_err *e)
+{
     if (rows < 1 || cols < 1 || n < 0 || (n == 0 && !x) || (n > 0 && !panels) || st->scale < 1) {
         dl_err_set(e, DL_EINVAL, "attribution row: nothing to draw or a bad shape (%dx%d, %d panels)", rows, cols, n);
         return NULL;
@@ -75,7 +82,7 @@ dl_canvas *dl_viz_attribution_row(const float *x, int rows, int cols, const dl_v
         int mx = cx + (cw[k] - pw) / 2;
         dl_colorscale cs;
         if (p) {
-            cs = dl_scale_fit(DL_CMAP_DIVERGING, map, map ? (size_t)rows * cols : 0);
+            cs = limit > 0.0f ? dl_scale_diverging(limit) : dl_scale_fit(DL_CMAP_DIVERGING, map, map ? (size_t)rows * cols : 0);
         } else {
             cs = dl_scale_sequential(DL_CMAP_INK, 0.0f, 1.0f);
         }
@@ -134,7 +141,20 @@ static dl_canvas *example_grid(const dl_dataset *d, const size_t *idx, const flo
         dl_canvas_text_aligned(tiles[i], st->font, tw / 2, d->rows * ts + 2, v, TILE_TEXT, DL_RGB_TEXT,
                                DL_ALIGN_CENTER);
     }
-    g = dl_montage_new((const dl_canvas *const *)tiles, k, 2, SEP, e);
+    /* Columns that leave no cell empty if a nearby count does (8 as 4 x 2,
+     * not 3 x 3 with a hole), else the near-square grid. */
+    int rows, cols, W, H;
+    dl_grid_shape(k, &rows, &cols);
+    for (int c = cols; c <= 2 * cols && (long long)rows * cols != k; c++)
+        if (k % c == 0) {
+            cols = c;
+            rows = k / c;
+        }
+    if (dl_montage_size(k, cols, tw, th, 2, &W, &H, e) == DL_OK && (g = dl_canvas_new(W, H, SEP, e)) &&
+        dl_canvas_montage(g, 0, 0, (const dl_canvas *const *)tiles, k, cols, 2, SEP, e) != DL_OK) {
+        dl_canvas_free(g);
+        g = NULL;
+    }
 out:
     for (int i = 0; tiles && i < k; i++) dl_canvas_free(tiles[i]);
     free(tiles);
@@ -193,7 +213,8 @@ dl_canvas *dl_viz_neuron_card(const dl_model *m, const dl_dataset *d, const dl_n
     int H = yB + TITLE + 4 + imax(top->h, 12 * (TEXT + 6)) + PAD;
     if (!(c = dl_canvas_new(W, H, WHITE, e))) goto out;
 
-    snprintf(line, sizeof line, "layer %d, neuron %d: what it responds to (%zu images)", layer, s->neuron, s->n);
+    snprintf(line, sizeof line, "layer %d, neuron %d: what it responds to (%zu image%s)", layer, s->neuron, s->n,
+             s->n == 1 ? "" : "s");
     dl_canvas_text(c, st->font, PAD, y0, line, TITLE + 2, DL_RGB_TEXT);
     pct(buf[0], sizeof buf[0], s->saturated);
     pct(buf[1], sizeof buf[1], s->accuracy);
@@ -206,9 +227,19 @@ dl_canvas *dl_viz_neuron_card(const dl_model *m, const dl_dataset *d, const dl_n
     char t[160];
     dl_status r = map_panel(c, &ms, x, yA, "incoming weights", w, mw, mh, dl_scale_fit(DL_CMAP_DIVERGING, w, cell), "weight", e);
     x += pw + GAP;
-    if (r == DL_OK)
+    if (r == DL_OK && dl_model_has_init(m)) {
         r = map_panel(c, &ms, x, yA, pick(st, "trained − initial", "trained - initial"), dw, mw, mh,
                       dl_scale_fit(DL_CMAP_DIVERGING, dw, cell), "weight change", e);
+    } else if (r == DL_OK) {
+        /* An imported model has no initial weights: say so instead of a
+         * blank map with a meaningless colour bar. */
+        text(c, st, x, yA, pick(st, "trained − initial", "trained - initial"), TITLE);
+        dl_canvas_fill_rect(c, x, yA + TITLE + 4, pw, ph, DL_RGB(238, 238, 238));
+        dl_canvas_text_aligned(c, st->font, x + pw / 2, yA + TITLE + 4 + ph / 2 - TEXT, "not available:", TEXT,
+                               DL_RGB_TEXT, DL_ALIGN_CENTER);
+        dl_canvas_text_aligned(c, st->font, x + pw / 2, yA + TITLE + 4 + ph / 2 + 4, "imported model", TEXT,
+                               DL_RGB_TEXT, DL_ALIGN_CENTER);
+    }
     x += pw + GAP;
     char labels[256][8];
     const char *lp[256];

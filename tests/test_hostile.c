@@ -102,6 +102,49 @@ Test(hostile, png_whose_data_inflates_past_its_header_is_refused)
     free(zeros);
 }
 
+/* Bits for a deflate stream, least significant first; Huffman codes go in
+ * most significant bit first, as RFC 1951 says. */
+typedef struct ho_bits {
+    unsigned char b[64];
+    size_t n; /* bits written */
+} ho_bits;
+
+static void ho_put_bits(ho_bits *w, unsigned v, int k, int msb_first)
+{
+    for (int i = 0; i < k; i++) {
+        unsigned bit = msb_first ? (v >> (k - 1 - i)) & 1 : (v >> i) & 1;
+        w->b[w->n / 8] = (unsigned char)(w->b[w->n / 8] | bit << (w->n % 8));
+        w->n++;
+    }
+}
+
+Test(hostile, png_data_with_an_invalid_distance_code_is_refused)
+{
+    /* Found by MemorySanitizer: stb_image's inflater takes the invalid
+     * distance codes 30 and 31 for a distance of 0 and copies bytes it has
+     * not written yet.  zlib refuses them, and so do we, before stb_image. */
+    ho_bits w;
+    memset(&w, 0, sizeof w);
+    ho_put_bits(&w, 1, 1, 0);          /* BFINAL */
+    ho_put_bits(&w, 1, 2, 0);          /* BTYPE 01: fixed Huffman codes */
+    ho_put_bits(&w, 0x30 + 0, 8, 1);   /* literal 0 (the filter byte) */
+    ho_put_bits(&w, 0x30 + 7, 8, 1);   /* literal 7 */
+    ho_put_bits(&w, 257 - 256, 7, 1);  /* length 3 */
+    ho_put_bits(&w, 30, 5, 1);         /* distance code 30: invalid */
+    ho_put_bits(&w, 0, 7, 1);          /* end of block */
+    unsigned char z[80] = {0x78, 0x01};
+    size_t zn = 2 + (w.n + 7) / 8;
+    memcpy(z + 2, w.b, zn - 2);
+    ho_buf b = ho_png_start(4, 1);
+    ho_chunk(&b, "IDAT", z, zn, (uint32_t)zn);
+    ho_chunk(&b, "IEND", NULL, 0, 0);
+    dl_err e;
+    cr_expect_eq(ho_decode(&b, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "hostile.png: damaged PNG image data (invalid distance code; the file is corrupt)"),
+              "%s", e.msg);
+    free(b.p);
+}
+
 Test(hostile, png_chunk_longer_than_the_file_is_refused)
 {
     /* stb_image would reserve the 1.5 GB this IDAT claims before reading it. */

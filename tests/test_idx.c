@@ -278,6 +278,36 @@ Test(idx, real_mnist_files_load_with_the_documented_shapes)
     free(lab);
 }
 
+Test(idx, split_and_truncate_keep_every_example_in_order)
+{
+    /* Both ways round: a small tail (copied out) and a large tail (the head
+     * copied out, d's memory handed to the tail). */
+    for (size_t keep = 0; keep <= 7; keep++) {
+        dl_err e;
+        dl_dataset *d = dl_dataset_new(7, 2, 2, &e);
+        cr_assert_not_null(d);
+        for (size_t i = 0; i < 7; i++) {
+            d->labels[i] = (uint8_t)(10 + i);
+            for (int k = 0; k < 4; k++) d->pixels[i * 4 + k] = (uint8_t)(i * 4 + k);
+        }
+        dl_dataset *t = dl_dataset_split(d, keep, &e);
+        cr_assert_not_null(t, "%s", e.msg);
+        cr_assert_eq(d->n, keep);
+        cr_assert_eq(t->n, 7 - keep);
+        for (size_t i = 0; i < 7; i++) {
+            const dl_dataset *s = i < keep ? d : t;
+            size_t j = i < keep ? i : i - keep;
+            cr_assert_eq(s->labels[j], 10 + i, "example %zu after a split at %zu", i, keep);
+            for (int k = 0; k < 4; k++) cr_assert_eq(s->pixels[j * 4 + (size_t)k], i * 4 + (size_t)k);
+        }
+        dl_dataset_truncate(t, t->n > 1 ? 1 : t->n);
+        cr_assert_leq(t->n, 1);
+        if (t->n) cr_assert_eq(t->labels[0], 10 + keep);
+        dl_dataset_free(t);
+        dl_dataset_free(d);
+    }
+}
+
 /* dl_idx_load_head (classify --index): the first images, the header's
  * count, and the same refusals as a whole load for files that do not state
  * the length their header implies; a long file is read no further than

@@ -906,15 +906,15 @@ Test(image, truncated_png_is_refused_at_every_length)
     unsigned char *px = img_gray8(cov, 64, 64, 1.0, 0.0);
     img_buf b;
     img_encode(&b, 'p', 64, 64, 1, px);
-    /* Every cut that loses pixel data must fail cleanly; cutting only the
-     * final IEND chunk (12 bytes) may still decode. */
-    for (size_t n = 0; n + 12 < b.n; n++) {
+    /* Every cut must fail cleanly, one inside the final IEND chunk (which
+     * loses no pixel data) included. */
+    for (size_t n = 0; n < b.n; n++) {
         dl_gray *g = NULL;
         dl_err e;
         dl_status st = dl_image_decode(b.p, n, "cut.png", &g, &e);
         cr_expect_neq(st, DL_OK, "a PNG cut to %zu of %zu bytes decoded", n, b.n);
         if (n >= 8 && st != DL_OK)
-            cr_expect(strstr(e.msg, "truncated or corrupt") != NULL, "cut to %zu: %s", n, e.msg);
+            cr_expect(strstr(e.msg, "truncated") != NULL, "cut to %zu: %s", n, e.msg);
         cr_expect_null(g);
         dl_gray_free(g);
     }
@@ -1027,15 +1027,6 @@ Test(image, binary_pgm_p5_and_ppm_p6_decode)
     cr_expect_float_eq(g->px[0], 0.299f, 1e-5f); /* pure red */
     cr_expect_float_eq(g->px[1], 0.114f, 1e-5f); /* pure blue */
     dl_gray_free(g);
-}
-
-Test(image, ascii_pgm_p2_is_refused_with_a_conversion_hint)
-{
-    static const unsigned char p2[] = "P2\n2 1\n255\n0 255\n";
-    dl_gray *g = NULL;
-    dl_err e;
-    cr_expect_eq(dl_image_decode(p2, sizeof p2 - 1, "a.pgm", &g, &e), DL_EFORMAT);
-    cr_expect(strstr(e.msg, "P5") != NULL, "message: %s", e.msg);
 }
 
 Test(image, gif_decodes_its_first_frame)

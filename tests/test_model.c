@@ -1,11 +1,13 @@
 /* test_model.c — .dlm save/load: exact round trip, damage detection. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "digitlens/model.h"
+#include "digitlens/train.h"
 #include "support/support.h"
 
 TestSuite(model);
@@ -184,6 +186,102 @@ Test(model, a_failed_save_keeps_the_previous_file)
     dl_model_free(m);
     free(path);
     free(dir);
+}
+
+/* One impossible training state: a mutation of the sample model and the
+ * words its refusal must contain.  A hostile writer fixes up the CRC, so
+ * each one is encoded properly (dl_model_encode writes any field). */
+typedef struct state_case {
+    const char *what;
+    void (*mutate)(dl_model *m);
+    const char *msg;
+} state_case;
+
+static void st_epoch_huge(dl_model *m) { m->state.epoch = 0xffffffffu; }
+static void st_epoch_vs_history(dl_model *m) { m->state.epoch = 3; }
+static void st_epoch_vs_planned(dl_model *m) { m->epochs_planned = 1; }
+static void st_pos_past_end(dl_model *m) { m->state.pos = 5; }
+static void st_order_repeats(dl_model *m) { m->state.order[0] = m->state.order[1]; }
+static void st_order_out_of_range(dl_model *m) { m->state.order[2] = 5; }
+static void st_ntrain_vs_order(dl_model *m) { m->ntrain = 6; }
+static void st_rng_dead(dl_model *m) { memset(m->state.rng.s, 0, sizeof m->state.rng.s); }
+static void st_cost_nan(dl_model *m) { m->state.cost_sum = NAN; }
+static void st_eta_nan(dl_model *m) { m->eta = NAN; }
+static void st_lambda_negative(dl_model *m) { m->lambda = -1.0f; }
+static void st_batch_zero(dl_model *m) { m->batch = 0; }
+static void st_batch_huge(dl_model *m) { m->batch = 0xffffffffu; }
+static void st_ntrain_huge(dl_model *m) { m->ntrain = 0xfffffff0u; }
+static void st_history_score(dl_model *m) { m->history[0].correct = 21; }
+static void st_classes_twice(dl_model *m) { m->classes[2] = 3; }
+
+Test(model, every_impossible_training_state_is_refused_at_load)
+{
+    static const state_case cases[] = {
+        {"epoch 2^32-1 (wrote past the history on --resume)", st_epoch_huge, "4294967295 epochs done but 2 in the history"},
+        {"epochs done != history", st_epoch_vs_history, "3 epochs done but 2 in the history"},
+        {"more epochs done than planned", st_epoch_vs_planned, "2 epochs done of 1 planned"},
+        {"position at the end of the shuffle", st_pos_past_end, "position 5 in an epoch of 5 images"},
+        {"an image twice in the shuffle", st_order_repeats, "appears twice in the shuffle"},
+        {"a shuffle entry beyond the data", st_order_out_of_range, "shuffle entry 2 is image 5 of 5"},
+        {"a shuffle of another size", st_ntrain_vs_order, "a shuffle of 5 images for 6 training images"},
+        {"an all-zero generator", st_rng_dead, "random generator"},
+        {"a NaN summed cost", st_cost_nan, "summed cost nan"},
+        {"a NaN learning rate", st_eta_nan, "learning rate nan"},
+        {"a negative L2 strength", st_lambda_negative, "L2 strength -1"},
+        {"a trained model with batch 0", st_batch_zero, "mini-batch of 0 in a trained model"},
+        {"batch 2^32-1", st_batch_huge, "mini-batch of 4294967295"},
+        {"2^32-16 training images", st_ntrain_huge, "4294967280 training images"},
+        {"more correct than scored", st_history_score, "epoch 1 scored 21 of 20"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dl_model *m = sample_model();
+        cases[i].mutate(m);
+        unsigned char *buf;
+        size_t n;
+        dl_err e;
+        cr_assert_eq(dl_model_encode(m, &buf, &n, &e), DL_OK);
+        dl_model *l = NULL;
+        cr_expect_eq(dl_model_decode(buf, n, "m.dlm", &l, &e), DL_EFORMAT, "%s: accepted", cases[i].what);
+        cr_expect_null(l);
+        cr_expect(strstr(e.msg, cases[i].msg) && strstr(e.msg, "m.dlm: impossible training state ("),
+                  "%s: message '%s'", cases[i].what, e.msg);
+        dl_model_free(l);
+        free(buf);
+        dl_model_free(m);
+    }
+    /* Two outputs standing for one label would make subsets ambiguous. */
+    dl_model *m = sample_model();
+    st_classes_twice(m);
+    unsigned char *buf;
+    size_t n;
+    dl_err e;
+    dl_model_encode(m, &buf, &n, &e);
+    dl_model *l = NULL;
+    cr_expect_eq(dl_model_decode(buf, n, "m.dlm", &l, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "outputs 0 and 2 both stand for label 3"), "%s", e.msg);
+    free(buf);
+    dl_model_free(m);
+}
+
+Test(model, a_training_state_out_of_range_is_refused_by_train_itself)
+{
+    /* The library's own guard, for callers that build a state by hand:
+     * nothing is written to the history. */
+    dl_model *m = sample_model();
+    dl_err e;
+    dl_dataset *d = dl_dataset_new(5, 2, 3, &e);
+    cr_assert_not_null(d);
+    memset(d->labels, 0, 5);
+    dl_epoch_stat hist[4] = {{0}};
+    dl_train_opts o = {4, 2, 0.5f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_REFERENCE, NULL};
+    m->state.epoch = 0xffffffffu;
+    cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, hist, NULL, NULL, &e), DL_EINVAL);
+    cr_expect(strstr(e.msg, "training state out of range"), "%s", e.msg);
+    m->state.epoch = 0;
+    m->state.pos = 5;
+    cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, hist, NULL, NULL, &e), DL_EINVAL);
+    dl_dataset_free(d);
+    dl_model_free(m);
 }
 
 /* ---- dl_model_fit_data ---------------------------------------------------- */

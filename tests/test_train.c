@@ -37,6 +37,10 @@ static dl_model *fresh(const dl_dataset *d, int hidden, uint64_t seed)
     dl_err e;
     dl_model *m = dl_model_new(3, sizes, 4, 4, &e);
     cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, seed, d, &e), DL_OK);
+    /* Settings as train records them (a model file's state is checked against them). */
+    m->epochs_planned = 50;
+    m->batch = 10;
+    m->eta = 3.0f;
     dl_model_reserve_history(m, 50, &e);
     return m;
 }
@@ -223,4 +227,58 @@ Test(train, real_mnist_784_1_2_separates_zeros_from_ones, .timeout = 300)
     dl_dataset_free(te0);
     dl_dataset_free(tr);
     dl_dataset_free(te);
+}
+
+Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
+{
+    /* A 1-1-2 network built to overflow: the hidden neuron is saturated at
+     * 1, output 0's weight -3.4e38 and bias +3.4e38 put its activation at
+     * 0.5 for a label 0, so with eta 1e38 the first step pushes the bias
+     * past FLT_MAX, as a run whose learning rate is far too large does. */
+    int sizes[] = {1, 1, 2};
+    dl_err e;
+    dl_model *m = dl_model_new(3, sizes, 1, 1, &e);
+    dl_dataset *d = dl_dataset_new(2, 1, 1, &e);
+    cr_assert(m && d);
+    d->pixels[0] = d->pixels[1] = 255;
+    d->labels[0] = d->labels[1] = 0;
+    cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, d, &e), DL_OK);
+    dl_net *n = m->net;
+    n->w[0][0] = 3e38f;
+    n->b[0][0] = 0.0f;
+    n->w[1][0] = -3.4e38f;
+    n->b[1][0] = 3.4e38f;
+    n->w[1][1] = 0.0f;
+    n->b[1][1] = 0.0f;
+    size_t bytes = n->nparams * sizeof(float);
+    float *before = malloc(bytes);
+    memcpy(before, n->params, bytes);
+    dl_rng rng = m->state.rng;
+    dl_epoch_stat hist[3];
+    for (int k = 0; k < 2; k++) {
+        dl_kernel kern = k ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST;
+        dl_train_opts o = {3, 1, 1e38f, 0.0f, DL_COST_QUADRATIC, 1, kern, NULL};
+        cr_assert_eq(dl_train(n, d, d, &o, &m->state, hist, NULL, NULL, &e), DL_ENUMERIC, "kernel %d", k);
+        cr_expect(strstr(e.msg, "training diverged in epoch 1: the parameters stopped being finite"), "%s", e.msg);
+        cr_assert(memcmp(n->params, before, bytes) == 0, "kernel %d: not the parameters the epoch began with", k);
+        cr_assert_eq(m->state.epoch, 0);
+        cr_assert_eq(m->state.pos, 0);
+        cr_assert(memcmp(&m->state.rng, &rng, sizeof rng) == 0, "kernel %d: the generator moved on", k);
+    }
+    free(before);
+    dl_model_free(m);
+    dl_dataset_free(d);
+}
+
+Test(train, an_l2_decay_factor_at_or_below_zero_is_refused)
+{
+    dl_dataset *d = separable(40, 5);
+    dl_model *m = fresh(d, 4, 3);
+    dl_train_opts o = {1, 10, 100.0f, 0.4f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL}; /* 1 - 100*0.4/40 = 0 */
+    dl_err e;
+    cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e), DL_EINVAL);
+    cr_expect(strstr(e.msg, "L2 decay factor"), "%s", e.msg);
+    cr_assert_eq(m->state.epoch, 0);
+    dl_model_free(m);
+    dl_dataset_free(d);
 }

@@ -36,6 +36,17 @@ void dl_dataset_free(dl_dataset *d);
 /* Copies examples [first, first + count). */
 dl_dataset *dl_dataset_slice(const dl_dataset *d, size_t first, size_t count, dl_err *e);
 
+/* Keeps only the first n examples (n <= d->n), in place: nothing is copied,
+ * and the memory of the rest is given back. */
+void dl_dataset_truncate(dl_dataset *d, size_t n);
+
+/* Splits d in two without copying it whole: d keeps examples [0, keep) and
+ * the new dataset returned holds [keep, d->n).  Only the smaller part is
+ * copied (a 511 MiB training set with --validation 1000 costs 784 kB
+ * more, not another 511 MiB).  NULL (d unchanged) when out of memory or
+ * keep > d->n. */
+dl_dataset *dl_dataset_split(dl_dataset *d, size_t keep, dl_err *e);
+
 /* Keeps the examples whose label is one of classes[0..k) and relabels them
  * 0..k-1 in that order (the 0-vs-1 experiment).  Labels not listed are dropped. */
 dl_dataset *dl_dataset_select(const dl_dataset *d, const int *classes, int k, dl_err *e);

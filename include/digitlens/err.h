@@ -18,7 +18,8 @@ typedef enum dl_status {
     DL_ENOMEM,    /* an allocation failed */
     DL_EINVAL,    /* the caller passed something impossible */
     DL_ELIMIT,    /* a size is beyond the documented maximum */
-    DL_EINTR      /* the work was stopped on request (Ctrl-C) */
+    DL_EINTR,     /* the work was stopped on request (Ctrl-C) */
+    DL_ENUMERIC   /* numbers stopped being finite (training diverged) */
 } dl_status;
 
 #define DL_ERR_MSG_MAX 512

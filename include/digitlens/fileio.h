@@ -3,13 +3,26 @@
  * path through zlib), and writing files atomically.
  *
  * Knows nothing of formats.  Writers create "<path>.tmp-XXXXXX" in the
- * target's directory, and only dl_writer_commit (fsync + rename) makes the
- * data visible under <path>: an error, a crash or a signal never leaves a
- * half-written file where a good one was.  While a writer is open, SIGINT,
- * SIGTERM, SIGHUP and SIGQUIT are held back in the calling thread and
- * delivered once it is committed or aborted, so an interrupt does not leave
- * the temporary file behind either (a crash or SIGKILL still can: such a
- * leftover "*.tmp-XXXXXX" is harmless and may be deleted).
+ * target's directory (with the name shortened when it would exceed the
+ * directory's NAME_MAX), and only dl_writer_commit (fsync + rename) makes
+ * the data visible under <path>: an error, a crash or a signal never leaves
+ * a half-written file where a good one was.  Only a regular file is ever
+ * replaced: a path naming a directory, a device, a FIFO or a socket is
+ * refused (renaming over a device node deletes it), and a symbolic link is
+ * followed to the regular file it names, which is replaced in its own
+ * directory (the link stays); a link to anything else, or to nothing, is
+ * refused.
+ *
+ * While a writer is open, SIGINT, SIGTERM, SIGHUP and SIGQUIT are held back
+ * in the calling thread and delivered once it is committed or aborted, so an
+ * interrupt does not leave the temporary file behind either (a crash or
+ * SIGKILL still can: such a leftover "*.tmp-XXXXXX" is harmless and may be
+ * deleted).  Threads that write are started with the signals held
+ * (dl_signals_hold), so no other thread takes them meanwhile.
+ *
+ * Readers open without blocking and read regular files and pipes only: a
+ * device or socket is refused, and a FIFO nothing writes to is an error at
+ * once instead of a wait forever.
  */
 #ifndef DIGITLENS_FILEIO_H
 #define DIGITLENS_FILEIO_H
@@ -68,16 +81,20 @@ void dl_writer_abort(dl_writer *w);
 /* Writes n bytes to path atomically (open + write + commit). */
 dl_status dl_file_write_atomic(const char *path, const void *data, size_t n, dl_err *e);
 
+/* The signals a writer holds back (SIGINT, SIGTERM, SIGHUP, SIGQUIT),
+ * blocked in the calling thread; *held receives those that were not
+ * blocked before, for dl_signals_release.  A signal goes to one thread
+ * that does not block it, so code that starts threads which write holds
+ * them before creating the threads (which inherit the mask) and releases
+ * them after joining: then no thread takes the signal while any of them
+ * has a temporary file, and it arrives once all are done. */
+void dl_signals_hold(sigset_t *held);
+void dl_signals_release(const sigset_t *held);
+
 /* dl_file_write_atomic, then free(data) whatever happened: for the buffer
  * an encoder just made (model, .npy, JSON). */
 dl_status dl_file_write_atomic_free(const char *path, void *data, size_t n, dl_err *e);
 
-/* Holds back SIGINT, SIGTERM, SIGHUP and SIGQUIT in the calling thread, as
- * an open writer does, around a short write that must not be cut in half
- * (an append to a file that grows in place); *held receives the signals to
- * let through again with dl_signals_release, which delivers any that came. */
-void dl_signals_hold(sigset_t *held);
-void dl_signals_release(const sigset_t *held);
 
 /* Creates a directory and its parents (like mkdir -p); fine if it exists. */
 dl_status dl_mkdir_p(const char *path, dl_err *e);

@@ -1,20 +1,24 @@
 /*
- * image.h — picture files (PNG, JPEG, BMP, GIF, binary PGM/PPM) to
+ * image.h — picture files (PNG, JPEG, BMP, GIF, netpbm PBM/PGM/PPM) to
  * grayscale.
  *
  * Decoding goes through stb_image from memory: the file is read whole
  * (dl_file_read_all, so a gzip-compressed picture reads too), its header is
  * checked with stbi_info_from_memory against the limits below, and only then
  * is it decoded.  A picture that declares 60000 x 60000 pixels is refused
- * without allocating anything for its pixels.
+ * without allocating anything for its pixels.  A picture cut short is
+ * refused too, in every format (stb_image would read the missing bytes as
+ * zeros, or a JPEG's as grey): src/image_formats.c checks that the data
+ * every header promises is in the file.
  *
- * Formats, as stb_image reads them: PNG (1-16 bits, palette, interlaced),
- * JPEG (baseline and progressive; not arithmetic-coded or 12-bit), BMP (not
- * RLE-compressed), GIF (the first frame) and the binary netpbm formats P5
- * (PGM) and P6 (PPM), 8 or 16 bits.  The ASCII netpbm formats P2 and P3 are
- * NOT supported by stb_image (convert them to P5/P6 or PNG); WebP, TIFF,
- * HEIC and SVG are not read either.  Other formats stb_image happens to
- * know (TGA, PSD, HDR) decode but are not promised.
+ * Formats: PNG (1-16 bits, palette, interlaced), JPEG (baseline and
+ * progressive; not arithmetic-coded or 12-bit), BMP (not RLE-compressed),
+ * GIF (the first frame), all through stb_image; and netpbm, decoded by
+ * image_formats.c: P1 and P4 (PBM, 1 is black), P2 and P5 (PGM), P3 and P6
+ * (PPM), maxval 1..65535, samples scaled by maxval.  A plain (ASCII) file
+ * cut inside its last number cannot be told from a whole one.  PAM (P7),
+ * WebP, TIFF, HEIC and SVG are not read; other formats stb_image happens
+ * to know (TGA, PSD, HDR) are refused before it sees them.
  *
  * digit.h turns a decoded picture into a network's input (finding and
  * normalising the digit in it).

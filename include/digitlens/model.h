@@ -15,7 +15,11 @@
  *   f32 params[P], f32 init_params[P]   (P from the sizes; layout of net.h)
  *   u32 CRC-32 (zlib) of every byte before it
  * Written atomically (fileio).  Loading checks magic, version, every size
- * against the limits and the file length before allocating, then the CRC.
+ * against the limits and the file length before allocating, then the CRC,
+ * then every field of the training state against the rest (epochs done =
+ * history length <= epochs planned; a mid-epoch position inside a shuffle
+ * that is a permutation of the ntrain images; finite, non-negative η, λ
+ * and summed cost; a live RNG state), so resuming can index with them.
  */
 #ifndef DIGITLENS_MODEL_H
 #define DIGITLENS_MODEL_H
@@ -31,6 +35,8 @@
 #define DL_MODEL_PARTIAL 1u   /* flags: training was interrupted */
 #define DL_MODEL_SUBSET 2u    /* flags: trained on chosen classes (--digits); other labels are skipped */
 #define DL_MODEL_MAX_BYTES (256u * 1024 * 1024)
+#define DL_MODEL_MAX_EPOCHS 1000000u  /* epochs done or planned */
+#define DL_MODEL_MAX_BATCH 1000000u   /* mini-batch size */
 
 typedef struct dl_model {
     dl_net *net;                 /* owned */
@@ -73,6 +79,12 @@ dl_status dl_model_load(const char *path, dl_model **out, dl_err *e);
 dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, dl_err *e);
 dl_status dl_model_decode(const unsigned char *buf, size_t len, const char *name,
                           dl_model **out, dl_err *e);
+
+/* 1 when the model knows its parameters before training (init_params
+ * differs from params); 0 for an imported model, whose file has only the
+ * trained ones (init_params then holds a copy, and a "change since
+ * initialisation" would be zero everywhere). */
+int dl_model_has_init(const dl_model *m);
 
 /* Makes a labelled data set fit model m, so that its labels are the
  * model's output indices: the same image shape (rows x cols), and for a

@@ -24,10 +24,18 @@
 #include "digitlens/err.h"
 #include "digitlens/model.h"
 
-#define DL_JSON_MAX_BYTES ((size_t)512 << 20) /* the text of one file */
-#define DL_JSON_MAX_DEPTH 64                  /* nested arrays and objects */
-#define DL_JSON_MAX_NODES ((size_t)1 << 22)   /* values other than numbers inside number lists */
-#define DL_JSON_MAX_NUMBERS ((size_t)DL_MAX_PARAMS + ((size_t)1 << 20))
+/* Limits, bounded by what the format can hold, so that a small gzip'd file
+ * cannot make the parse take much more than the text itself: the text
+ * (192 MiB: network2.py writes about 20 bytes a parameter, so some 9 M
+ * parameters), nodes (a network of 8 layers of 65,536 neurons has 917,504
+ * rows and bias lists), numbers (every parameter and the sizes) and the
+ * bytes of all strings together (the format has a handful of short ones).
+ * Worst case about 400 MB: the text, 134 MB of numbers, 59 MB of nodes. */
+#define DL_JSON_MAX_BYTES ((size_t)192 << 20)             /* the text of one file */
+#define DL_JSON_MAX_DEPTH 64                              /* nested arrays and objects */
+#define DL_JSON_MAX_NODES ((size_t)1 << 20)               /* values other than numbers inside number lists */
+#define DL_JSON_MAX_NUMBERS ((size_t)DL_MAX_PARAMS + 64)  /* parameters and sizes */
+#define DL_JSON_MAX_STRINGS ((size_t)1 << 20)             /* bytes of every key and string together */
 
 /* A model from the text of a network2.py file.  rows x cols is the input
  * image shape; 0 x 0 chooses 28x28 for 784 inputs and 1 x n otherwise.
@@ -37,7 +45,8 @@
 dl_status dl_nielsen_decode(const char *text, size_t len, const char *name, int rows, int cols,
                             dl_model **out, dl_err *e);
 
-/* dl_nielsen_decode on a file (at most DL_JSON_MAX_BYTES; gzip is fine). */
+/* dl_nielsen_decode on a file (at most DL_JSON_MAX_BYTES; gzip is fine).
+ * The text is freed once parsed, before the model is built. */
 dl_status dl_nielsen_load(const char *path, int rows, int cols, dl_model **out, dl_err *e);
 
 /* The model in network2.py's format (numbers with 9 significant digits, so

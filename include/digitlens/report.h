@@ -48,12 +48,13 @@ typedef struct dl_report_opts {
     int misclassified;        /* gallery size: the first N misclassified test images (0..1000) */
     int top_k;                /* examples per end on each neuron card (1..64) */
     dl_attr_method method;    /* the gallery's attribution method */
+    int per_map_scale;        /* 1: each of a mistake's two maps on its own colour scale; 0: one shared */
     const dl_snapshots *snapshots; /* the model's snapshots (evolve.h's dl_snapshots_of), or NULL:
                                  the Training section then shows no films or histograms */
 } dl_report_opts;
 
 /* title NULL, no test set, no font, 1 thread, 24 misclassified, top 8,
- * integrated gradients, no snapshots. */
+ * integrated gradients, the two maps of a mistake on one scale, no snapshots. */
 dl_report_opts dl_report_opts_defaults(void);
 
 typedef struct dl_report_summary {

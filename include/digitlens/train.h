@@ -54,7 +54,12 @@ typedef void (*dl_progress_fn)(const dl_progress *p, void *ctx);
 /* Trains net in place from state s until opts->epochs are done or stopped.
  * eval (may be NULL) is scored after each epoch.  Each finished epoch's
  * figures are appended to hist (capacity opts->epochs, indexed by epoch).
- * Returns DL_EINTR when *opts->stop ended it early (state s then says where). */
+ * Returns DL_EINTR when *opts->stop ended it early (state s then says where).
+ * Returns DL_ENUMERIC when an epoch leaves a parameter or the cost not
+ * finite (the learning rate or L2 strength is too large): net and s are
+ * then put back as they were when that epoch began, the last finite model
+ * (this keeps one copy of the parameters).  A decay factor 1 − ηλ/n <= 0
+ * (every step would flip the weights' signs or zero them) is DL_EINVAL. */
 dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *opts, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e);

@@ -29,6 +29,13 @@ typedef struct dl_viz_attr_panel {
 dl_canvas *dl_viz_attribution_row(const float *x, int rows, int cols, const dl_viz_attr_panel *panels,
                                   int n, const char *caption, const dl_viz_style *st, dl_err *e);
 
+/* The same with every panel on one scale ±limit (limit > 0), for maps that
+ * are compared with each other (one method for two outputs: one colour then
+ * means one value); limit <= 0 is dl_viz_attribution_row. */
+dl_canvas *dl_viz_attribution_row_scaled(const float *x, int rows, int cols, const dl_viz_attr_panel *panels,
+                                         int n, const char *caption, float limit, const dl_viz_style *st,
+                                         dl_err *e);
+
 /* A neuron's card from its statistics s (computed on d, whose images the
  * top / bottom grids show): title with the headline numbers; its incoming
  * weight map and trained − initial map (each with a colour bar); the s->k

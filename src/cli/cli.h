@@ -16,6 +16,8 @@
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
 
+#define DIGITLENS_VERSION "0.1.0"
+
 enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STR, OPT_LIST } cli_kind;
@@ -40,9 +42,41 @@ typedef struct cli_cmd {
 
 /* Parses argv[1..] (argv[0] is the subcommand).  Returns EXIT_OK with the
  * positional arguments in pos[0..*npos), EXIT_USAGE after printing an error,
- * or -1 after printing --help (the caller exits 0). */
+ * or -1 after printing --help (the caller exits 0).  --help=man prints the
+ * command's manual page and --help=options its options for the completion
+ * script, both from the same table (manpage.c). */
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **pos, int *npos);
 void cli_print_help(const cli_cmd *cmd, const cli_opt *opts);
+/* The options in names ("model,out") that were not given: 0 when there
+ * are none, else EXIT_USAGE after "CMD: --out DIR is required" (or "--a A
+ * and --b B are required"), naming only the missing ones. */
+int cli_require(const cli_cmd *cmd, const cli_opt *opts, const char *names);
+
+/* For an option naming a directory to create (--out DIR): EXIT_USAGE
+ * (printed) when dir does not exist yet and its name ends like a file's
+ * (.png, .html, .json, ...), which would otherwise become a directory of
+ * that name; else 0. */
+int cli_out_dir(const cli_cmd *cmd, const char *flag, const char *dir);
+
+/* The edit distance between a and b, ignoring case (insertions, deletions,
+ * substitutions and swaps of neighbours), capped at 9: how "did you mean"
+ * picks its suggestion. */
+int cli_distance(const char *a, const char *b);
+
+/* An option's help text as --help shows it, with its default and range
+ * (from *dst before parsing): the manual pages print the same words. */
+void cli_option_help(const cli_opt *o, char *text, size_t cap);
+
+/* manpage.c.  The completion offers, for an option's value: names for a
+ * NAME or METHOD option (its help lists them as "a, b or c"), directories
+ * for DIR, .dlm files for --model and MODEL, IDX files for options named
+ * *images or *labels, pictures for --baseline and positional IMAGEs. */
+void cli_print_man(const cli_cmd *cmd, const cli_opt *opts);
+void cli_print_options(const cli_cmd *cmd, const cli_opt *opts);
+/* main.c's one-line summary of a command, or NULL. */
+const char *cli_command_summary(const char *name);
+/* digitlens(1): the commands (NULL-terminated lists). */
+void cli_print_man_overview(const char *const *names, const char *const *summaries);
 
 /* Whether the option writing to dst was given on the command line. */
 int cli_seen(const cli_opt *opts, const void *dst);
@@ -63,13 +97,45 @@ int cli_done(int code, dl_model *m, dl_canvas *c, dl_font *font);
 /* Parses "784,100,10" into out[0..*n); EXIT_USAGE (printed) naming flag on error. */
 int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi);
 
+/* dir + "/" + the formatted name into buf, without doubling a slash that
+ * dir already ends with ("weights/" + "grid.png" is "weights/grid.png"). */
+void cli_path(char *buf, size_t cap, const char *dir, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* s escaped for the inside of a '...' Python string literal (\\, \' and
+ * newlines), for the hints digitlens prints; `percent` doubles % for use
+ * with Python's % operator. */
+void cli_python_escape(const char *s, int percent);
+
+/* An images file and its labels come as a pair: 0 when both options or
+ * neither were given, else EXIT_USAGE after "CMD: --images FILE was given
+ * without --labels FILE ...".  A file named on the command line is never
+ * paired with a default directory's file (it would score one data set
+ * against another's labels). */
+int cli_data_pair(const cli_cmd *cmd, const cli_opt *opts, const char *images, const char *labels);
+
 /* Picks a file in dir: name, else name + ".gz"; NULL-safe explicit override. */
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap);
 
 
-/* The number of online processors (at least 1). */
+/* "s" unless n is 1: "%d epoch%s", n, cli_s(n). */
+static inline const char *cli_s(long long n) { return n == 1 ? "" : "s"; }
+
+/* The output of model m that stands for label cls (given as --FLAG), in
+ * *out; otherwise prints "CMD: --FLAG C is not one of this model's classes
+ * (0, 1, ...)" and returns EXIT_USAGE. */
+int cli_class_output(const dl_model *m, const char *cmd, const char *flag, int cls, int *out);
+
+/* The number of online processors (at least 1, at most 64). */
 int cli_ncores(void);
+
+/* A --threads value capped at cli_ncores() (with a note on stderr unless
+ * quiet): more threads than cores only slow the work down. */
+int cli_threads(const char *cmd, int threads, int quiet);
 
 /* Prints s as a JSON string literal (quoted, escaped). */
 void cli_json_string(const char *s);

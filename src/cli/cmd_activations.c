@@ -37,7 +37,7 @@ int cmd_activations(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "activations: --model FILE and --out FILE are required");
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if ((npos == 1) == (images != NULL))
         return cli_fail(EXIT_USAGE, "activations: give either an IMAGE file or --images FILE --index N");
     int votes = strcmp(shade, "votes") == 0;

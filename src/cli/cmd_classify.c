@@ -87,7 +87,13 @@ static void print_result(const dl_model *m, const float *a, int json, const char
     if (file) printf("%s: ", file);
     else printf("index %ld: ", index);
     printf("digit %d (confidence %.3f)", m->classes[best], a[best]);
-    if (label >= 0) printf(", label %d%s", label, label == m->classes[best] ? "" : "  MISCLASSIFIED");
+    if (label >= 0) {
+        /* A --digits model cannot get a label it has no output for wrong. */
+        int known = 0;
+        for (int k = 0; k < K; k++) known |= m->classes[k] == label;
+        printf(", label %d%s", label, !known ? " (not a class of this model)"
+                                      : label == m->classes[best] ? "" : "  MISCLASSIFIED");
+    }
     printf("\n  outputs:");
     for (int k = 0; k < K; k++) printf(" %d:%.3f", m->classes[k], a[k]);
     putchar('\n');
@@ -123,6 +129,10 @@ int cmd_classify(int argc, char **argv)
         if (!model) return cli_fail(EXIT_USAGE, "classify: --model FILE is required");
         return cli_fail(EXIT_USAGE, "classify: give IMAGE files, or --images FILE (an IDX file) with --index N");
     }
+    if ((rc = cli_out_dir(&cmd, "save-preprocessed", save))) {
+        free(pos);
+        return rc;
+    }
 
     dl_err e = {0};
     dl_model *m = NULL;
@@ -148,7 +158,7 @@ int cmd_classify(int argc, char **argv)
             if (save) {
                 const char *base = strrchr(pos[i], '/');
                 char path[4096];
-                snprintf(path, sizeof path, "%s/%s.28x28.png", save, base ? base + 1 : pos[i]);
+                cli_path(path, sizeof path, save, "%s.28x28.png", base ? base + 1 : pos[i]);
                 if (dl_png_write_gray(path, x, m->cols, m->rows, 1, &e) != DL_OK) code = cli_fail_err(&e);
             }
         }

@@ -170,14 +170,9 @@ int cmd_contributions(int argc, char **argv)
         goto done;
     }
     int oi = -1, vi = -1, H = n->sizes[L - 1];
-    if (cls >= 0 && (oi = cli_output_of(m, cls)) < 0) {
-        code = cli_fail(EXIT_USAGE, "contributions: --class %d is not one of this model's classes", cls);
+    if ((cls >= 0 && (code = cli_class_output(m, "contributions", "class", cls, &oi)) != EXIT_OK) ||
+        (vs >= 0 && (code = cli_class_output(m, "contributions", "vs", vs, &vi)) != EXIT_OK))
         goto done;
-    }
-    if (vs >= 0 && (vi = cli_output_of(m, vs)) < 0) {
-        code = cli_fail(EXIT_USAGE, "contributions: --vs %d is not one of this model's classes", vs);
-        goto done;
-    }
     if (top > H && !cli_seen(opts, &top)) top = H; /* the default asks for more rows than a small layer has */
     if (top > H) {
         code = cli_fail(EXIT_USAGE, "contributions: --top %d is more than the %d neurons of hidden layer %d", top, H,

@@ -225,7 +225,8 @@ int cmd_embed(int argc, char **argv)
     int npos = 0;
     int rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "embed: --model FILE and --out DIR are required");
+    if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     int do_pca = !strcmp(method, "pca") || !strcmp(method, "both"), do_tsne = !strcmp(method, "tsne") || !strcmp(method, "both");
     if (!do_pca && !do_tsne) return cli_fail(EXIT_USAGE, "embed: --method '%s' is not one of pca, tsne, both", method);
     if (strcmp(init, "pca") && strcmp(init, "random"))

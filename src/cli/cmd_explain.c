@@ -170,15 +170,7 @@ int cmd_explain(int argc, char **argv)
     int pred = dl_argmax(dl_net_forward(m->net, x, t), K), oi = pred;
     float ypred = t->a[L][pred];
     dl_trace_free(t);
-    if (cls >= 0) {
-        oi = -1;
-        for (int k = 0; k < K; k++)
-            if (m->classes[k] == cls) oi = k;
-        if (oi < 0) {
-            code = cli_fail(EXIT_USAGE, "explain: --class %d is not one of this model's classes", cls);
-            goto done;
-        }
-    }
+    if (cls >= 0 && (code = cli_class_output(m, "explain", "class", cls, &oi)) != EXIT_OK) goto done;
     int digit = m->classes[oi];
 
     if (out) font = cli_font();

@@ -40,7 +40,8 @@ int cmd_explore(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "explore: --model FILE and --out DIR are required");
+    if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if (cli_seen(opts, &samples) && !dir && !images)
         return cli_fail(EXIT_USAGE, "explore: --samples needs test digits (give --data DIR or --images FILE)");
     if ((images != NULL) != (labels != NULL) && !dir)

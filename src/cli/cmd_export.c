@@ -33,6 +33,7 @@ int cmd_export(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_out_dir(&cmd, "npy", npy))) return rc;
     if (!model) return cli_fail(EXIT_USAGE, "export: --model FILE is required");
     if (!npy && !json) return cli_fail(EXIT_USAGE, "export: say where to: --npy DIR and/or --json FILE");
 
@@ -45,16 +46,26 @@ int cmd_export(int argc, char **argv)
         int files = 0;
         if (dl_mkdir_p(npy, &e) != DL_OK || dl_model_export_npy(m, npy, &files, &e) != DL_OK) goto fail;
         if (!quiet) {
-            for (int l = 0; l + 1 < n->nlayers; l++)
-                printf("wrote %s/weights%d.npy (%d, %d) and biases%d.npy (%d, 1), float32\n", npy, l, n->sizes[l + 1],
-                       n->sizes[l], l, n->sizes[l + 1]);
-            printf("in Python: weights = [np.load(f\"%s/weights{l}.npy\") for l in range(%d)]\n", npy,
-                   n->nlayers - 1);
+            char path[4200], dir[4200];
+            for (int l = 0; l + 1 < n->nlayers; l++) {
+                cli_path(path, sizeof path, npy, "weights%d.npy", l);
+                printf("wrote %s (%d, %d) and biases%d.npy (%d, 1), float32\n", path, n->sizes[l + 1], n->sizes[l], l,
+                       n->sizes[l + 1]);
+            }
+            /* The hint must run as printed, whatever the directory's name holds. */
+            cli_path(dir, sizeof dir, npy, "%s", "");
+            fputs("in Python: weights = [np.load('", stdout);
+            cli_python_escape(dir, 1);
+            printf("weights%%d.npy' %% l) for l in range(%d)]\n", n->nlayers - 1);
         }
     }
     if (json) {
         if (dl_nielsen_save(m, json, &e) != DL_OK) goto fail;
-        if (!quiet) printf("wrote %s (network2.py format: network2.load(\"%s\"))\n", json, json);
+        if (!quiet) {
+            printf("wrote %s (network2.py format: network2.load('", json);
+            cli_python_escape(json, 0);
+            printf("'))\n");
+        }
     }
     goto done;
 fail:

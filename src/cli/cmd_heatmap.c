@@ -22,15 +22,19 @@ static int class_notes(const dl_model *m, const dl_contrib *v, int neuron, int b
     for (int j = 0; j < H; j++) place += v->vote[j] > v->vote[neuron];
     float a = v->activation[neuron], w = v->weight[neuron];
     int top_w = dl_viz_top_hidden_for_class(m->net, v->out, 1);
-    char which[32] = "the largest vote";
-    if (rank > 1) snprintf(which, sizeof which, "vote #%d by size", rank);
+    /* "the largest", "the 2nd largest", "the 3rd largest", ... */
+    char nth[32] = "";
+    if (rank > 1) {
+        int t = rank % 100, u = rank % 10;
+        const char *suf = (t >= 11 && t <= 13) ? "th" : u == 1 ? "st" : u == 2 ? "nd" : u == 3 ? "rd" : "th";
+        snprintf(nth, sizeof nth, "%d%s ", rank, suf);
+    }
     if (by_vote)
-        printf("class %d: hidden neuron %d cast %s for it on this input: %.4f x %.3f = %+.4f "
+        printf("class %d: hidden neuron %d cast the %slargest vote for it on this input: %.4f x %.3f = %+.4f "
                "(the largest weight into %d is neuron %d's, %.3f)\n",
-               C, neuron, which, (double)a, (double)w, (double)v->vote[neuron], C, top_w, (double)v->weight[top_w]);
+               C, neuron, nth, (double)a, (double)w, (double)v->vote[neuron], C, top_w, (double)v->weight[top_w]);
     else
-        printf("class %d: hidden neuron %d has the largest weight into it%s (%.3f)\n", C, neuron,
-               rank == 1 ? "" : " but for the stronger ones skipped by --rank", (double)w);
+        printf("class %d: hidden neuron %d has the %slargest weight into it (%.3f)\n", C, neuron, nth, (double)w);
     snprintf(lines[nl++], sizeof lines[0], "neuron %d's vote for %d on this input: a × w = %.4f × %.3f = %+.3f (#%d of %d)",
              neuron, C, (double)a, (double)w, (double)v->vote[neuron], place, H);
     if (a < DL_SILENT_ACTIVATION) {
@@ -79,7 +83,7 @@ int cmd_heatmap(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "heatmap: --model FILE and --out FILE are required");
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if ((npos == 1) == (images != NULL))
         return cli_fail(EXIT_USAGE, "heatmap: give either an IMAGE file or --images FILE --index N");
     if ((neuron >= 0) == (cls >= 0)) return cli_fail(EXIT_USAGE, "heatmap: give either --neuron N or --class C");
@@ -98,10 +102,7 @@ int cmd_heatmap(int argc, char **argv)
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
     int H = m->net->sizes[1];
     if (cls >= 0) {
-        if ((out_idx = cli_output_of(m, cls)) < 0) {
-            code = cli_fail(EXIT_USAGE, "heatmap: --class %d is not one of this model's classes", cls);
-            goto done;
-        }
+        if ((code = cli_class_output(m, "heatmap", "class", cls, &out_idx)) != EXIT_OK) goto done;
         if (m->net->nlayers != 3) {
             code = cli_fail(EXIT_USAGE, "heatmap: --class needs a network with one hidden layer (use --neuron)");
             goto done;

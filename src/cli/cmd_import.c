@@ -47,7 +47,7 @@ int cmd_import(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!json || !out) return cli_fail(EXIT_USAGE, "import: --nielsen FILE and --out FILE are required");
+    if ((rc = cli_require(&cmd, opts, "nielsen,out"))) return rc;
     int rows = 0, cols = 0;
     if (shape && !parse_shape(shape, &rows, &cols))
         return cli_fail(EXIT_USAGE, "import: --shape '%s' is not ROWSxCOLS (e.g. 28x28; each 1..%d)", shape,

@@ -50,7 +50,7 @@ int cmd_maximize(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "maximize: --model FILE and --out FILE are required");
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     if ((neuron >= 0) == (cls >= 0)) return cli_fail(EXIT_USAGE, "maximize: give either --neuron N or --class C");
 
     dl_err e = {0};
@@ -63,12 +63,7 @@ int cmd_maximize(int argc, char **argv)
     int L = n->nlayers - 1, unit = neuron;
     if (cls >= 0) {
         layer = L;
-        for (int k = 0; k < m->nclasses; k++)
-            if (m->classes[k] == cls) unit = k;
-        if (unit < 0) {
-            code = cli_fail(EXIT_USAGE, "maximize: --class %d is not one of this model's classes", cls);
-            goto done;
-        }
+        if ((code = cli_class_output(m, "maximize", "class", cls, &unit)) != EXIT_OK) goto done;
     } else if (layer >= L) {
         code = L < 2 ? cli_fail(EXIT_USAGE, "maximize: this network has no hidden layer (use --class)")
                      : cli_fail(EXIT_USAGE, "maximize: --layer %d is out of range (hidden layers are 1..%d)", layer,

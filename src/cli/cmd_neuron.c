@@ -115,8 +115,9 @@ int cmd_neuron(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out || neuron < 0)
-        return cli_fail(EXIT_USAGE, "neuron: --model FILE, --neuron N and --out DIR are required");
+    if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
+    if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
+    if ((rc = cli_require(&cmd, opts, "model,neuron,out"))) return rc;
 
     dl_err e = {0};
     dl_model *m = NULL;
@@ -152,8 +153,8 @@ int cmd_neuron(int argc, char **argv)
         snprintf(stem, sizeof stem, "neuron-%d", neuron);
     else
         snprintf(stem, sizeof stem, "layer%d-neuron-%d", layer, neuron);
-    snprintf(png, sizeof png, "%s/%s.png", out, stem);
-    snprintf(js, sizeof js, "%s/%s.json", out, stem);
+    cli_path(png, sizeof png, out, "%s.png", stem);
+    cli_path(js, sizeof js, out, "%s.json", stem);
     if (dl_png_write(png, c, &e) != DL_OK || write_json(js, m, d, &s, ti, &e) != DL_OK) goto fail;
 
     int K = s.nclasses, best = dl_argmax(s.class_mean, K), worst = 0;
@@ -163,12 +164,12 @@ int cmd_neuron(int argc, char **argv)
     for (int j = 1; j < s.nout; j++)
         if (s.out_weights[j] < s.out_weights[wmin]) wmin = j;
     int last = layer + 1 == L;
-    printf("layer %d, neuron %d over %zu images of %s:\n", layer, neuron, s.n, ti);
+    printf("layer %d, neuron %d over %zu image%s of %s:\n", layer, neuron, s.n, cli_s((long long)s.n), ti);
     printf("  mean activation %.3f; most active on %d (%.3f), least on %d (%.3f)\n", (double)s.mean,
            m->classes[best], (double)s.class_mean[best], m->classes[worst], (double)s.class_mean[worst]);
     printf("  saturated on %.1f%% of inputs (above 0.99: %.1f%%, below 0.01: %.1f%%)\n", 100.0 * s.saturated,
            100.0 * s.saturated_high, 100.0 * s.saturated_low);
-    printf("  strongest weight out: %+.3f to %s %d; most negative: %+.3f to %s %d\n", (double)s.out_weights[wmax],
+    printf("  largest weight out: %+.3f to %s %d; most negative: %+.3f to %s %d\n", (double)s.out_weights[wmax],
            last ? "digit" : "neuron", last ? m->classes[wmax] : wmax, (double)s.out_weights[wmin],
            last ? "digit" : "neuron", last ? m->classes[wmin] : wmin);
     printf("  accuracy %.2f%%; removed (outgoing weights 0): %.2f%% (drop %.2f points); "

@@ -24,7 +24,7 @@ int cmd_report(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *dir = "data/mnist", *images = NULL, *labels = NULL, *title = NULL;
     const char *method_s = "integrated-gradients", *snaps = NULL;
-    int no_data = 0, mistakes = 24, top = 8, threads = cli_ncores(), quiet = 0;
+    int per_map = 0, no_data = 0, mistakes = 24, top = 8, threads = cli_ncores(), quiet = 0;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to report on (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "folder for index.html, neurons.html and img/ (required; created if missing)", 0},
@@ -38,6 +38,8 @@ int cmd_report(int argc, char **argv)
          "attribution for the mistakes: gradient, input-x-gradient, integrated-gradients, lrp, occlusion", 0},
         {"snapshots", OPT_STR, &snaps, 0, 0, "FILE", "snapshots for the Training section's films (default: MODEL.snapshots, when it is there)", 0},
         {"title", OPT_STR, &title, 0, 0, "TEXT", "heading of the pages (default: the model's file name)", 0},
+        {"per-map-scale", OPT_FLAG, &per_map, 0, 0, NULL,
+         "each mistake's two maps on its own colour scale (default: one scale, so colours compare)", 0},
         {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores here)", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
@@ -54,7 +56,10 @@ int cmd_report(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "report: --model FILE and --out DIR are required");
+    if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
+    if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
+    threads = cli_threads("report", threads, quiet);
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     int method = dl_attr_method_parse(method_s);
     if (method < 0)
         return cli_fail(EXIT_USAGE, "report: --method '%s' is not known (gradient, input-x-gradient, "
@@ -104,11 +109,16 @@ int cmd_report(int argc, char **argv)
     o.top_k = top;
     o.method = (dl_attr_method)method;
     o.snapshots = sn;
+    o.per_map_scale = per_map;
     dl_report_summary s;
     if (dl_report_write(m, out, &o, &s, &e) != DL_OK) goto fail;
     if (!quiet) {
-        printf("wrote %s/index.html and neurons.html: %d neuron cards", out, s.cards);
-        if (d) printf(", %d misclassified images explained, test accuracy %.2f%%", s.gallery, 100.0 * s.accuracy);
+        char index[4200];
+        cli_path(index, sizeof index, out, "index.html");
+        printf("wrote %s and neurons.html: %d neuron card%s", index, s.cards, cli_s(s.cards));
+        if (d)
+            printf(", %d misclassified image%s explained, test accuracy %.2f%%", s.gallery, cli_s(s.gallery),
+                   100.0 * s.accuracy);
         printf(" (%d files, %.1f MB) in %.2f s\n", s.files, s.bytes / 1e6, now_seconds() - t0);
         if (d && s.stats_n < s.test_n)
             printf("neuron statistics use the first %zu of %zu test images (memory limit)\n", s.stats_n, s.test_n);

@@ -49,7 +49,9 @@ int cmd_templates(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "templates: --model FILE and --out DIR are required");
+    if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
+    if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
 
     dl_err e = {0};
     dl_model *m = NULL;
@@ -72,7 +74,7 @@ int cmd_templates(int argc, char **argv)
     for (int k = 0; k < K; k++)
         if (dl_viz_template_map(m->net, k, maps + (size_t)k * np, &e) != DL_OK) goto fail;
     char path[4096];
-    snprintf(path, sizeof path, "%s/templates.png", out);
+    cli_path(path, sizeof path, out, "templates.png");
     if ((code = write_row(maps, K, m, "linearised template of each output (sigmoids ignored)", path, &st, &e)))
         goto done;
     printf("wrote %s\n", path);
@@ -92,10 +94,10 @@ int cmd_templates(int argc, char **argv)
         }
         for (int k = 0; k < K; k++)
             for (int p = 0; p < np && count[k]; p++) maps[(size_t)k * np + p] /= (float)count[k];
-        snprintf(path, sizeof path, "%s/saliency.png", out);
+        cli_path(path, sizeof path, out, "saliency.png");
         if ((code = write_row(maps, K, m, "mean input × gradient of each output over its test images", path, &st, &e)))
             goto done;
-        printf("wrote %s (%zu images)\n", path, d->n);
+        printf("wrote %s (%zu image%s)\n", path, d->n, cli_s((long long)d->n));
     }
     goto done;
 fail:

@@ -27,6 +27,8 @@ int cmd_test(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = cli_data_pair(&cmd, opts, "images", "labels"))) return rc;
+    threads = cli_threads("test", threads, 0);
     if (!model) return cli_fail(EXIT_USAGE, "test: --model FILE is required");
 
     char b1[4096], b2[4096];
@@ -64,7 +66,7 @@ int cmd_test(int argc, char **argv)
         printf("]}\n");
         goto done;
     }
-    printf("%s on %s: %zu/%zu correct (%.2f%%), mean cost %.4f\n\n", model, ti, ev.correct, ev.total,
+    printf("%s on %s: %zu/%zu correct (%.2f%%), mean cost on these images %.4f\n\n", model, ti, ev.correct, ev.total,
            ev.total ? 100.0 * ev.correct / ev.total : 0.0, ev.cost);
     printf("per class:\n");
     for (int k = 0; k < K; k++) {

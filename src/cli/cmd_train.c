@@ -30,6 +30,14 @@ typedef struct progress_ctx {
     double total_seconds;
 } progress_ctx;
 
+/* "12 ms" below a second, "3.4 s" above: short epochs do not read "0.0 s". */
+static const char *duration(char *buf, size_t cap, double s)
+{
+    if (s < 1.0) snprintf(buf, cap, "%.0f ms", 1000.0 * s);
+    else snprintf(buf, cap, "%.1f s", s);
+    return buf;
+}
+
 static void on_progress(const dl_progress *p, void *vctx)
 {
     progress_ctx *c = vctx;
@@ -41,7 +49,10 @@ static void on_progress(const dl_progress *p, void *vctx)
         if (p->stat->total)
             fprintf(stderr, "  %s %u/%u (%.2f%%)", c->evalname, p->stat->correct, p->stat->total,
                     100.0 * p->stat->correct / p->stat->total);
-        fprintf(stderr, "  cost %.4f  %.1f s\n", p->stat->cost, p->stat->seconds);
+        /* The mean cost of the epoch's mini-batches as it trained (on the
+         * training images, not the scored ones); short epochs in ms. */
+        char t[32];
+        fprintf(stderr, "  training cost %.4f  %s\n", p->stat->cost, duration(t, sizeof t, p->stat->seconds));
         return;
     }
     if (!c->tty) return;
@@ -54,6 +65,104 @@ static void on_progress(const dl_progress *p, void *vctx)
     fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3.0f%%  %.0f img/s  ETA %.1f s", p->epoch, p->epochs,
             bar, 100.0 * p->done / p->total, rate, eta);
     fflush(stderr);
+}
+
+/* "784,100,10" from a network's sizes. */
+static void format_sizes(const dl_net *n, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int l = 0; l < n->nlayers && k < cap; l++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%d", l ? "," : "", n->sizes[l]);
+}
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *name)
+{
+    for (const cli_opt *o = opts; o->name; o++)
+        if (strcmp(o->name, name) == 0) return o;
+    return NULL;
+}
+
+/* --resume continues with the model's settings so that the run ends as an
+ * uninterrupted one would.  A flag given with another value would be
+ * ignored: refuse it instead, saying what the model has.  Returns 0 or the
+ * exit code (printed). */
+static int resume_conflicts(const cli_opt *opts, const dl_model *m, const char *model, const int *sizes,
+                            int nl, dl_cost cost, dl_init init, double eta, double lambda, int batch,
+                            int seed)
+{
+    char have[160] = "", want[160] = "";
+    const char *flag = NULL;
+    const dl_net *n = m->net;
+    if (find_opt(opts, "layers")->seen) {
+        int same = nl == n->nlayers;
+        for (int l = 0; same && l < nl; l++) same = sizes[l] == n->sizes[l];
+        if (!same) {
+            flag = "layers";
+            format_sizes(n, have, sizeof have);
+            for (int l = 0, k = 0; l < nl && k < (int)sizeof want; l++)
+                k += snprintf(want + k, sizeof want - (size_t)k, "%s%d", l ? "," : "", sizes[l]);
+        }
+    }
+    if (!flag && find_opt(opts, "eta")->seen && (float)eta != m->eta) {
+        flag = "eta";
+        snprintf(have, sizeof have, "%g", (double)m->eta);
+        snprintf(want, sizeof want, "%g", eta);
+    }
+    if (!flag && find_opt(opts, "lambda")->seen && (float)lambda != m->lambda) {
+        flag = "lambda";
+        snprintf(have, sizeof have, "%g", (double)m->lambda);
+        snprintf(want, sizeof want, "%g", lambda);
+    }
+    if (!flag && find_opt(opts, "batch")->seen && (uint32_t)batch != m->batch) {
+        flag = "batch";
+        snprintf(have, sizeof have, "%u", m->batch);
+        snprintf(want, sizeof want, "%d", batch);
+    }
+    if (!flag && find_opt(opts, "cost")->seen && cost != m->cost) {
+        flag = "cost";
+        snprintf(have, sizeof have, "%s", dl_cost_name(m->cost));
+        snprintf(want, sizeof want, "%s", dl_cost_name(cost));
+    }
+    if (!flag && find_opt(opts, "init")->seen && init != m->init) {
+        flag = "init";
+        snprintf(have, sizeof have, "%s", dl_init_name(m->init));
+        snprintf(want, sizeof want, "%s", dl_init_name(init));
+    }
+    if (!flag && find_opt(opts, "seed")->seen && (uint64_t)seed != m->seed) {
+        flag = "seed";
+        snprintf(have, sizeof have, "%llu", (unsigned long long)m->seed);
+        snprintf(want, sizeof want, "%d", seed);
+    }
+    if (!flag) return 0;
+    return cli_fail(EXIT_USAGE, "train: --%s %s differs from %s's %s (a resumed run keeps the model's "
+                    "settings, so it ends as the uninterrupted run would; drop --%s, or train a new model)",
+                    flag, want, model, have, flag);
+}
+
+/* When a data set's labels cannot be the classes of `outputs` outputs
+ * because the data is wrong rather than --layers: labels all alike, or a
+ * value beyond the outputs among labels with gaps (0..9 and a 255 is a bad
+ * file; 0..12 all present is a network with too few outputs, which the
+ * caller reports as a usage error).  Prints which file, item and value and
+ * returns EXIT_DATA, or returns 0. */
+static int label_problem(const dl_dataset *d, const char *file, int outputs)
+{
+    size_t count[256] = {0};
+    for (size_t i = 0; i < d->n; i++) count[d->labels[i]]++;
+    int distinct = 0, max = 0;
+    for (int v = 0; v < 256; v++)
+        if (count[v]) distinct++, max = v;
+    if (d->n > 0 && distinct == 1)
+        return cli_fail(EXIT_DATA, "%s: all %zu label%s are %d: a classifier needs at least two classes (with "
+                        "--digits, two or more of them)", file, d->n, cli_s((long long)d->n), max);
+    if (distinct == max + 1) return 0; /* 0..max, every one present */
+    for (size_t i = 0; i < d->n; i++)
+        if (d->labels[i] >= outputs)
+            return cli_fail(EXIT_DATA, "%s: item %zu has label %d, beyond the %d classes (0..%d) of the network's "
+                            "outputs (the labels leave gaps, so the file looks damaged; --digits picks classes)",
+                            file, i, d->labels[i], outputs, outputs - 1);
+    return 0;
 }
 
 /* Everything train needs from the data options. */
@@ -106,6 +215,10 @@ int cmd_train(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    threads = cli_threads("train", threads, quiet);
+    if ((rc = cli_data_pair(&cmd, opts, "train-images", "train-labels")) ||
+        (rc = cli_data_pair(&cmd, opts, "test-images", "test-labels")))
+        return rc;
 
     dl_cost cost;
     if (strcmp(cost_s, "quadratic") == 0) cost = DL_COST_QUADRATIC;
@@ -154,27 +267,26 @@ int cmd_train(int argc, char **argv)
         dl_dataset_free(train);
         train = s;
     }
-    if (limit > 0 && (size_t)limit < train->n) {
-        dl_dataset *s = dl_dataset_slice(train, 0, (size_t)limit, &e);
-        if (!s) goto fail;
-        dl_dataset_free(train);
-        train = s;
-    }
+    if (limit > 0 && (size_t)limit < train->n) dl_dataset_truncate(train, (size_t)limit);
     const char *evalname = "test";
+    int own_train = d.train_images != NULL;
+    /* Why there is no test set, said with the start-up line (not before a
+     * refusal of the data, which should be the only line then). */
+    int no_test = 0;
     if (validation > 0) {
         if ((size_t)validation >= train->n) {
             code = cli_fail(EXIT_USAGE, "train: --validation %d leaves no training images (%zu in all)",
                             validation, train->n);
             goto done;
         }
-        size_t keep = train->n - (size_t)validation;
-        eval = dl_dataset_slice(train, keep, (size_t)validation, &e);
-        dl_dataset *s = eval ? dl_dataset_slice(train, 0, keep, &e) : NULL;
-        if (!s) goto fail;
-        dl_dataset_free(train);
-        train = s;
+        /* Split in place: only the held-out part is copied. */
+        if (!(eval = dl_dataset_split(train, train->n - (size_t)validation, &e))) goto fail;
         evalname = "validation";
-    } else if (d.test_images || d.test_labels || (dl_file_exists(tei) && dl_file_exists(tel))) {
+    } else if (!d.test_images && own_train && !find_opt(opts, "data")->seen) {
+        /* Training files named on the command line do not borrow the
+         * default directory's test set: it belongs to other data. */
+        no_test = 1;
+    } else if (d.test_images || (dl_file_exists(tei) && dl_file_exists(tel))) {
         if (dl_idx_load(tei, tel, &eval, &e) != DL_OK) goto fail;
         if (digits_s) {
             dl_dataset *s = dl_dataset_select(eval, digits, nd, &e);
@@ -182,8 +294,8 @@ int cmd_train(int argc, char **argv)
             dl_dataset_free(eval);
             eval = s;
         }
-    } else if (!quiet) {
-        fprintf(stderr, "digitlens: note: no test set in %s; training without per-epoch scores\n", d.dir);
+    } else {
+        no_test = 2;
     }
     if (train->n == 0) {
         code = cli_fail(EXIT_DATA, "%s: no training images%s", tri, digits_s ? " of the chosen --digits" : "");
@@ -201,12 +313,21 @@ int cmd_train(int argc, char **argv)
                             resume, m->data_fingerprint, dl_dataset_fingerprint(train));
             goto done;
         }
-        if (m->state.pos > 0 && m->state.n != train->n) {
-            code = cli_fail(EXIT_DATA, "%s: saved shuffle is for %u images, data has %zu", resume,
-                            m->state.n, train->n);
+        if (m->ntrain != train->n || (m->state.pos > 0 && m->state.n != train->n)) {
+            code = cli_fail(EXIT_DATA, "%s: was trained on %u images, these options give %zu", resume,
+                            m->ntrain, train->n);
             goto done;
         }
-        /* Hyper-parameters come from the model so the run continues identically. */
+        if (m->batch == 0) {
+            code = cli_fail(EXIT_DATA, "%s: has no training settings to resume (an imported model; train "
+                            "a new one instead)", resume);
+            goto done;
+        }
+        /* Hyper-parameters come from the model so the run continues
+         * identically; a flag asking for something else is refused rather
+         * than silently ignored. */
+        if ((code = resume_conflicts(opts, m, resume, sizes, nl, cost, init, eta, lambda, batch, seed)))
+            goto done;
         cost = m->cost;
         eta = m->eta;
         lambda = m->lambda;
@@ -219,8 +340,8 @@ int cmd_train(int argc, char **argv)
             m->state = fresh;
         }
         if ((int)m->state.epoch >= epochs) {
-            code = cli_fail(EXIT_USAGE, "train: %s has already trained %u epochs; ask for more with --epochs",
-                            resume, m->state.epoch);
+            code = cli_fail(EXIT_USAGE, "train: %s has already trained %u epoch%s; ask for more with --epochs",
+                            resume, m->state.epoch, cli_s(m->state.epoch));
             goto done;
         }
     } else {
@@ -229,9 +350,13 @@ int cmd_train(int argc, char **argv)
                             sizes[0], train->rows, train->cols, train->npix);
             goto done;
         }
+        if (!digits_s && ((code = label_problem(train, trl, sizes[nl - 1])) ||
+                          (eval && validation == 0 && (code = label_problem(eval, tel, sizes[nl - 1])))))
+            goto done;
         if (sizes[nl - 1] != nclasses) {
-            code = cli_fail(EXIT_USAGE, "train: --layers ends with %d outputs but the data has %d classes%s",
-                            sizes[nl - 1], nclasses, digits_s ? " (from --digits)" : " (use --digits to pick some)");
+            code = cli_fail(EXIT_USAGE, "train: --layers ends with %d outputs but the data has %d %s%s",
+                            sizes[nl - 1], nclasses, nclasses == 1 ? "class" : "classes",
+                            digits_s ? " (from --digits)" : " (use --digits to pick some)");
             goto done;
         }
         m = dl_model_new(nl, sizes, train->rows, train->cols, &e);
@@ -249,6 +374,16 @@ int cmd_train(int argc, char **argv)
     m->epochs_planned = (uint32_t)epochs;
     if (dl_model_reserve_history(m, (uint32_t)epochs, &e) != DL_OK) goto fail;
 
+    /* Chapter 3's L2 multiplies each weight by 1 - eta*lambda/n every
+     * mini-batch: at or below 0 it flips or zeroes them all. */
+    double decay = 1.0 - (double)(float)eta * (double)(float)lambda / (double)train->n;
+    if (!(decay > 0.0) || !(1.0f - (float)eta * (float)lambda / (float)train->n > 0.0f)) {
+        code = cli_fail(EXIT_USAGE, "train: --eta %g with --lambda %g on %zu images gives an L2 decay factor 1 - "
+                        "eta*lambda/n = %.3g, which must be above 0 (use a smaller --lambda or --eta)",
+                        eta, lambda, train->n, decay);
+        goto done;
+    }
+
     /* --- snapshots: a new file, or the one there continued --- */
     code = train_snap_open(&snap, m, out, resume != NULL, snap_unit, snap_every, epochs, eval, (size_t)snap_eval, threads,
                            quiet, &snapping);
@@ -263,10 +398,23 @@ int cmd_train(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (!quiet)
-        fprintf(stderr, "training %s on %zu images (%s, %s init, batch %d, eta %g%s), %d epochs\n",
-                layers_s, train->n, dl_cost_name(cost), dl_init_name(m->init), batch, eta,
-                lambda > 0 ? ", L2" : "", epochs);
+    if (!quiet) {
+        if (no_test == 1)
+            fprintf(stderr, "digitlens: note: no test set (--train-images names the training data; give "
+                            "--test-images and --test-labels to score each epoch)\n");
+        else if (no_test == 2)
+            fprintf(stderr, "digitlens: note: no test set in %s; training without per-epoch scores\n", d.dir);
+        /* The model's own settings: on --resume they are what runs. */
+        char lay[DL_MAX_LAYERS * 8];
+        format_sizes(m->net, lay, sizeof lay);
+        char l2[48] = "";
+        if (lambda > 0) snprintf(l2, sizeof l2, ", L2 lambda %g", lambda);
+        fprintf(stderr, "%s %s on %zu image%s (%s, %s init, batch %d, eta %g%s), %d epoch%s\n",
+                resume ? "resuming" : "training", lay, train->n, cli_s((long long)train->n), dl_cost_name(cost),
+                dl_init_name(m->init), batch, eta, l2, epochs, cli_s(epochs));
+        if (resume) fprintf(stderr, "  (from %s: %u epoch%s done%s)\n", resume, m->state.epoch,
+                            cli_s(m->state.epoch), m->state.pos ? ", mid-epoch" : "");
+    }
     dl_status st = DL_OK;
     while ((int)m->state.epoch < epochs) {
         to.epochs = checkpoint > 0 ? (int)m->state.epoch + checkpoint : epochs;
@@ -301,6 +449,22 @@ int cmd_train(int argc, char **argv)
         code = EXIT_INTERRUPTED;
         goto done;
     }
+    if (st == DL_ENUMERIC) {
+        /* dl_train went back to the last finite parameters: keep those. */
+        if (pc.tty && !quiet) fputs("\r\033[K", stderr);
+        m->flags |= DL_MODEL_PARTIAL;
+        m->nhistory = m->state.epoch;
+        dl_err e2;
+        if (dl_model_save(m, out, &e2) != DL_OK) {
+            code = cli_fail_err(&e2);
+            goto done;
+        }
+        if (m->state.epoch > 0)
+            code = cli_fail(EXIT_DATA, "%s; saved the model as it was after epoch %u to %s", e.msg, m->state.epoch, out);
+        else
+            code = cli_fail(EXIT_DATA, "%s; saved the untrained model to %s", e.msg, out);
+        goto done;
+    }
     if (st != DL_OK) goto fail;
     m->flags &= ~DL_MODEL_PARTIAL;
     if (snapping && train_snap_finish(&snap, m, &e) != DL_OK) {
@@ -313,11 +477,12 @@ int cmd_train(int argc, char **argv)
     if (dl_model_save(m, out, &e) != DL_OK) goto fail;
     if (!quiet) {
         double acc = dl_model_last_accuracy(m);
+        char t[32];
         if (acc >= 0)
-            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %.1f s training)\n", out, evalname, 100 * acc,
-                    pc.total_seconds);
+            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %s training)\n", out, evalname, 100 * acc,
+                    duration(t, sizeof t, pc.total_seconds));
         else
-            fprintf(stderr, "saved %s (%.1f s training)\n", out, pc.total_seconds);
+            fprintf(stderr, "saved %s (%s training)\n", out, duration(t, sizeof t, pc.total_seconds));
         if (snapping) train_snap_report(&snap, pc.total_seconds);
     }
     goto done;

@@ -19,7 +19,7 @@ int cmd_weights(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to draw (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "directory for the PNGs (required; created if missing)", 0},
-        {"layer", OPT_INT, &layer, 1, DL_MAX_LAYERS - 1, "L", "layer whose incoming weights to draw (1 = first hidden)", 0},
+        {"layer", OPT_INT, &layer, 1, DL_MAX_LAYERS - 1, "L", "layer whose incoming weights to draw (1 = first hidden; layer L is network.py's weights[L-1])", 0},
         {"neuron", OPT_INT, &neuron, -1, DL_MAX_WIDTH, "N", "draw only this neuron (default: all, plus grid.png)", 0},
         {"scale", OPT_INT, &scale, 1, 64, "K", "upscale each weight to KxK pixels", 0},
         {"delta", OPT_FLAG, &delta, 0, 0, NULL, "draw trained minus initial weights (what the neuron learned)", 0},
@@ -36,7 +36,8 @@ int cmd_weights(int argc, char **argv)
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!model || !out) return cli_fail(EXIT_USAGE, "weights: --model FILE and --out DIR are required");
+    if ((rc = cli_out_dir(&cmd, "out", out))) return rc;
+    if ((rc = cli_require(&cmd, opts, "model,out"))) return rc;
     int cluster = strcmp(order_s, "cluster") == 0;
     if (!cluster && strcmp(order_s, "index") != 0)
         return cli_fail(EXIT_USAGE, "weights: --order '%s' is not known (index, cluster)", order_s);
@@ -52,6 +53,11 @@ int cmd_weights(int argc, char **argv)
     if (layer >= m->net->nlayers) {
         code = cli_fail(EXIT_USAGE, "weights: --layer %d is out of range (this model has layers 1..%d)", layer,
                         m->net->nlayers - 1);
+        goto done;
+    }
+    if (delta && !dl_model_has_init(m)) {
+        code = cli_fail(EXIT_DATA, "weights: %s has no initial weights to subtract (an imported model keeps only "
+                        "its trained ones); drop --delta", model);
         goto done;
     }
     int count = m->net->sizes[layer];
@@ -87,7 +93,7 @@ int cmd_weights(int argc, char **argv)
     for (int j = neuron < 0 ? 0 : neuron; j < (neuron < 0 ? count : neuron + 1); j++) {
         c = dl_viz_weight_picture(m, layer, j, delta, limit, &st, &e);
         if (!c) goto fail;
-        snprintf(path, sizeof path, "%s/neuron-%0*d.png", out, digits, j);
+        cli_path(path, sizeof path, out, "neuron-%0*d.png", digits, j);
         if (dl_png_write(path, c, &e) != DL_OK) goto fail;
         dl_canvas_free(c);
         c = NULL;
@@ -95,16 +101,17 @@ int cmd_weights(int argc, char **argv)
     if (neuron < 0) {
         c = dl_viz_weight_grid_ordered(m, layer, delta, shared, order, &st, &e);
         if (!c) goto fail;
-        snprintf(path, sizeof path, "%s/grid.png", out);
+        cli_path(path, sizeof path, out, "grid.png");
         if (dl_png_write(path, c, &e) != DL_OK) goto fail;
-        printf("wrote %d neuron pictures and %s\n", count, path);
+        printf("wrote %d neuron picture%s and %s\n", count, cli_s(count), path);
         if (order) {
             printf("grid order (clustered by activation):");
             for (int k = 0; k < count; k++) printf(" %d", order[k]);
             printf("\n");
         }
     } else {
-        printf("wrote %s/neuron-%0*d.png\n", out, digits, neuron);
+        cli_path(path, sizeof path, out, "neuron-%0*d.png", digits, neuron);
+        printf("wrote %s\n", path);
     }
     goto done;
 fail:

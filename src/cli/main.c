@@ -8,8 +8,6 @@
 #include "cli.h"
 #include "digitlens/simd.h"
 
-#define DIGITLENS_VERSION "0.1.0"
-
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -44,10 +42,33 @@ static void usage(void)
     fprintf(f, "usage: digitlens COMMAND [options]   (digitlens COMMAND --help for its options)\n\n"
                "commands:\n");
     for (const command *c = COMMANDS; c->name; c++) fprintf(f, "  %-14s %s\n", c->name, c->summary);
-    fprintf(f, "  %-14s %s\n\nexample:\n"
+    fprintf(f, "  %-14s %s\n\nlayers are numbered from the input: layer L (1 = the first hidden layer) holds\n"
+               "network.py's weights[L-1] and biases[L-1].\n\nexample:\n"
                "  digitlens train --data data/mnist --epochs 30 --out mnist.dlm\n"
                "  digitlens test --model mnist.dlm\n",
             "help", "this overview (help COMMAND: that command's options)");
+}
+
+const char *cli_command_summary(const char *name)
+{
+    for (const command *c = COMMANDS; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c->summary;
+    return NULL;
+}
+
+/* `help --man`: digitlens(1); `help --commands`: the command names, one a
+ * line (for scripts/gen-docs.sh). */
+static int help_generated(int man)
+{
+    enum { N = sizeof COMMANDS / sizeof COMMANDS[0] };
+    const char *names[N], *summaries[N];
+    for (size_t i = 0; i < N; i++) {
+        names[i] = COMMANDS[i].name;
+        summaries[i] = COMMANDS[i].summary;
+        if (!man && names[i]) printf("%s\n", names[i]);
+    }
+    if (man) cli_print_man_overview(names, summaries);
+    return EXIT_OK;
 }
 
 /* The version, and which of the fast kernels' variants runs here and why
@@ -79,6 +100,8 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2 && (strcmp(argv[2], "--man") == 0 || strcmp(argv[2], "--commands") == 0))
+            return help_generated(argv[2][2] == 'm');
         /* "help --help" and "help help" ask about help itself: the overview. */
         if (argc > 2 && strcmp(argv[2], "--help") != 0 && strcmp(argv[2], "-h") != 0 && strcmp(argv[2], "help") != 0) {
             for (const command *c = COMMANDS; c->name; c++)
@@ -93,5 +116,14 @@ int main(int argc, char **argv)
     }
     for (const command *c = COMMANDS; c->name; c++)
         if (strcmp(c->name, name) == 0) return c->run(argc - 1, argv + 1);
+    /* Train -> train, tset -> test. */
+    const command *best = NULL;
+    int bd = 3;
+    for (const command *c = COMMANDS; c->name; c++) {
+        int d = cli_distance(name, c->name);
+        if (d < bd) bd = d, best = c;
+    }
+    if (best && bd <= (strlen(name) > 4 ? 2 : 1))
+        return cli_fail(EXIT_USAGE, "unknown command '%s' (did you mean '%s'? see 'digitlens help')", name, best->name);
     return cli_fail(EXIT_USAGE, "unknown command '%s' (see 'digitlens help')", name);
 }

@@ -2,16 +2,20 @@
  * opts.c — the option parser, help pages, error printing and data-file
  * lookup shared by every subcommand (see cli.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "digitlens/fileio.h"
+#include "digitlens/utf8.h"
 
 int cli_fail(int code, const char *fmt, ...)
 {
@@ -58,10 +62,8 @@ static void default_text(const cli_opt *o, char *buf, size_t cap)
  * or the printer appends the value it starts with ("(default 30)").  A
  * whole-number option also shows its accepted range, without the sentinel
  * (-1 = "not given") when the help explains the default in words. */
-static void help_line(const cli_opt *o)
+void cli_option_help(const cli_opt *o, char *text, size_t cap)
 {
-    char left[64], text[512];
-    snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "X");
     const size_t hl = strlen(o->help);
     const int words = strstr(o->help, "(default") || strstr(o->help, "(required");
     const int ranged = o->kind == OPT_INT && o->max > o->min;
@@ -69,19 +71,26 @@ static void help_line(const cli_opt *o)
         double lo = o->min;
         if (ranged && lo < 0 && *(int *)o->dst == (int)lo) lo += 1; /* the sentinel is the words */
         if (ranged && o->help[hl - 1] == ')')
-            snprintf(text, sizeof text, "%.*s; %.0f..%.0f)", (int)(hl - 1), o->help, lo, o->max);
+            snprintf(text, cap, "%.*s; %.0f..%.0f)", (int)(hl - 1), o->help, lo, o->max);
         else if (ranged)
-            snprintf(text, sizeof text, "%s (%.0f..%.0f)", o->help, lo, o->max);
+            snprintf(text, cap, "%s (%.0f..%.0f)", o->help, lo, o->max);
         else
-            snprintf(text, sizeof text, "%s", o->help);
+            snprintf(text, cap, "%s", o->help);
     } else {
         char def[128];
         default_text(o, def, sizeof def);
         if (ranged)
-            snprintf(text, sizeof text, "%s (default %s; %.0f..%.0f)", o->help, def, o->min, o->max);
+            snprintf(text, cap, "%s (default %s; %.0f..%.0f)", o->help, def, o->min, o->max);
         else
-            snprintf(text, sizeof text, "%s (default %s)", o->help, def);
+            snprintf(text, cap, "%s (default %s)", o->help, def);
     }
+}
+
+static void help_line(const cli_opt *o)
+{
+    char left[64], text[512];
+    snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "X");
+    cli_option_help(o, text, sizeof text);
     printf("  %-26s %s\n", left, text);
 }
 
@@ -99,6 +108,28 @@ void cli_print_help(const cli_cmd *cmd, const cli_opt *opts)
         }
     }
     printf("  %-26s %s\n\nexample:\n%s\n", "--help", "show this help", cmd->example);
+}
+
+int cli_distance(const char *a, const char *b)
+{
+    enum { MAX = 64 };
+    size_t n = strlen(a), m = strlen(b);
+    if (n >= MAX || m >= MAX) return 9;
+    int d[MAX][MAX];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            int v = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) && tolower((unsigned char)a[i - 2]) == cb &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m] > 9 ? 9 : d[n][m];
 }
 
 static int set_value(const cli_cmd *cmd, cli_opt *o, const char *v)
@@ -157,6 +188,13 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **p
             cli_print_help(cmd, opts);
             return -1;
         }
+        /* The same table as a manual page, or as a list for the completion
+         * script (scripts/gen-docs.sh). */
+        if (strcmp(a, "--help=man") == 0 || strcmp(a, "--help=options") == 0) {
+            if (a[7] == 'm') cli_print_man(cmd, opts);
+            else cli_print_options(cmd, opts);
+            return -1;
+        }
         if (a[1] != '-')
             return cli_fail(EXIT_USAGE, "%s: unknown option '%s' (options are spelled --name; see "
                             "'digitlens %s --help')", cmd->name, a, cmd->name);
@@ -165,9 +203,22 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **p
         cli_opt *o = opts;
         for (; o->name; o++)
             if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
-        if (!o->name)
+        if (!o->name) {
+            /* The nearest option, if it is near: --epoch -> --epochs. */
+            char given[64];
+            snprintf(given, sizeof given, "%.*s", (int)(nlen < 63 ? nlen : 63), name);
+            const cli_opt *best = NULL;
+            int bd = 3;
+            for (const cli_opt *c = opts; c->name; c++) {
+                int d = cli_distance(given, c->name);
+                if (d < bd) bd = d, best = c;
+            }
+            if (best && bd <= (nlen > 4 ? 2 : 1))
+                return cli_fail(EXIT_USAGE, "%s: unknown option '--%.*s' (did you mean --%s? see 'digitlens %s --help')",
+                                cmd->name, (int)nlen, name, best->name, cmd->name);
             return cli_fail(EXIT_USAGE, "%s: unknown option '--%.*s' (see 'digitlens %s --help')",
                             cmd->name, (int)nlen, name, cmd->name);
+        }
         o->seen = 1;
         if (o->kind == OPT_FLAG) {
             if (eq) return cli_fail(EXIT_USAGE, "%s: --%s takes no value", cmd->name, o->name);
@@ -185,6 +236,44 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opt *opts, char **p
         if (rc != EXIT_OK) return rc;
     }
     return EXIT_OK;
+}
+
+int cli_require(const cli_cmd *cmd, const cli_opt *opts, const char *names)
+{
+    const cli_opt *miss[16];
+    int k = 0;
+    for (const char *p = names; *p && k < 16;) {
+        size_t len = strcspn(p, ",");
+        for (const cli_opt *o = opts; o->name; o++)
+            if (strlen(o->name) == len && strncmp(o->name, p, len) == 0 && !o->seen) miss[k++] = o;
+        p += len + (p[len] == ',');
+    }
+    if (k == 0) return 0;
+    /* "--a A", "--a A and --b B", "--a A, --b B and --c C" */
+    char list[512];
+    size_t used = 0;
+    for (int i = 0; i < k && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s--%s %s", i == 0 ? "" : i == k - 1 ? " and " : ", ",
+                                 miss[i]->name, miss[i]->metavar ? miss[i]->metavar : "X");
+    return cli_fail(EXIT_USAGE, "%s: %s %s required", cmd->name, list, k == 1 ? "is" : "are");
+}
+
+int cli_out_dir(const cli_cmd *cmd, const char *flag, const char *dir)
+{
+    static const char *const ext[] = {"png", "jpg", "jpeg", "gif", "bmp", "pgm", "ppm", "svg", "html", "htm",
+                                      "json", "npy", "dlm", "txt", NULL};
+    struct stat st;
+    if (!dir || stat(dir, &st) == 0) return 0; /* an existing one: creating it tells what is wrong */
+    const char *base = strrchr(dir, '/');
+    base = base ? base + 1 : dir;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base) return 0;
+    for (int i = 0; ext[i]; i++)
+        if (strcasecmp(dot + 1, ext[i]) == 0)
+            return cli_fail(EXIT_USAGE, "%s: --%s is the directory the files go into, and '%s' looks like a file's "
+                            "name (give a directory, e.g. --%s %.*s/)", cmd->name, flag, dir, flag,
+                            (int)(dot - dir), dir);
+    return 0;
 }
 
 int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *n, int lo, int hi)
@@ -209,23 +298,81 @@ int cli_parse_int_list(const char *flag, const char *s, int *out, int max, int *
     }
 }
 
+void cli_path(char *buf, size_t cap, const char *dir, const char *fmt, ...)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;
+    int k = snprintf(buf, cap, "%.*s%s", (int)n, dir, dir[n - 1] == '/' ? "" : "/");
+    if (k < 0 || (size_t)k >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + k, cap - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+void cli_python_escape(const char *s, int percent)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '\'') putchar('\\');
+        if (*s == '%' && percent) putchar('%');
+        if (*s == '\n') fputs("\\n", stdout);
+        else putchar(*s);
+    }
+}
+
+int cli_data_pair(const cli_cmd *cmd, const cli_opt *opts, const char *images, const char *labels)
+{
+    const cli_opt *oi = NULL, *ol = NULL;
+    for (const cli_opt *o = opts; o->name; o++) {
+        if (strcmp(o->name, images) == 0) oi = o;
+        if (strcmp(o->name, labels) == 0) ol = o;
+    }
+    if (!oi || !ol || oi->seen == ol->seen) return 0;
+    const cli_opt *given = oi->seen ? oi : ol, *missing = oi->seen ? ol : oi;
+    return cli_fail(EXIT_USAGE, "%s: --%s was given without --%s (name both files: one named on the command "
+                    "line is never paired with --data's)", cmd->name, given->name, missing->name);
+}
+
 const char *cli_data_file(const char *dir, const char *name, const char *override, char *buf,
                           size_t cap)
 {
     if (override) return override;
-    snprintf(buf, cap, "%s/%s", dir, name);
+    cli_path(buf, cap, dir, "%s", name);
     if (dl_file_exists(buf)) return buf;
-    snprintf(buf, cap, "%s/%s.gz", dir, name);
+    cli_path(buf, cap, dir, "%s.gz", name);
     if (dl_file_exists(buf)) return buf;
     /* Neither exists: name the plain file so the error message is useful. */
-    snprintf(buf, cap, "%s/%s[.gz]", dir, name);
+    cli_path(buf, cap, dir, "%s[.gz]", name);
     return buf;
+}
+
+int cli_class_output(const dl_model *m, const char *cmd, const char *flag, int cls, int *out)
+{
+    if ((*out = cli_output_of(m, cls)) >= 0) return EXIT_OK;
+    char list[1024];
+    size_t n = 0;
+    for (int k = 0; k < m->nclasses && n + 8 < sizeof list; k++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%d", k ? ", " : "", m->classes[k]);
+    return cli_fail(EXIT_USAGE, "%s: --%s %d is not one of this model's classes (%s)", cmd, flag, cls, list);
 }
 
 int cli_ncores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int cli_threads(const char *cmd, int threads, int quiet)
+{
+    int cores = cli_ncores();
+    if (threads <= cores) return threads;
+    /* Threads beyond the cores take turns on them: each step then waits for
+     * a descheduled one (64 on 2 cores trained 2.7 times slower).  Results do
+     * not depend on the count, so fewer threads change nothing else. */
+    if (!quiet)
+        fprintf(stderr, "digitlens: note: %s: --threads %d is more than the %d cores here; using %d\n", cmd, threads,
+                cores, cores);
+    return cores;
 }
 
 void cli_json_floats(const float *v, int n)
@@ -238,10 +385,17 @@ void cli_json_floats(const float *v, int n)
 void cli_json_string(const char *s)
 {
     putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    while (*p) {
+        int k = dl_utf8_seq(p, n);
         if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
+        else if (*p < 0x20 || *p == 0x7f) printf("\\u%04x", *p);
+        else if (k > 0) fwrite(p, 1, (size_t)k, stdout);
+        else fputs("\\ufffd", stdout); /* a byte of a name that is not UTF-8: JSON must be */
+        k = k > 0 ? k : 1;
+        p += k;
+        n -= (size_t)k;
     }
     putchar('"');
 }

@@ -13,6 +13,7 @@
 DL=$(cd "$(dirname "$DL")" && pwd)/$(basename "$DL")
 MK=${MKFIXTURE:-build/mkfixture}
 MK=$(cd "$(dirname "$MK")" && pwd)/$(basename "$MK")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TABLE=${BAD_INPUTS_TABLE:-}
 [ -n "$TABLE" ] && TABLE=$(cd "$(dirname "$TABLE")" && pwd)/$(basename "$TABLE")
 MOUNTS=()
@@ -154,8 +155,53 @@ bad idx_directory 1 "fix: is a directory \(give a file\)" \
   "a directory" "$DL" "${CL[@]}" fix
 bad idx_missing 1 "nowhere.idx: No such file or directory" \
   "missing file" "$DL" "${CL[@]}" nowhere.idx
+bad idx_device 1 "/dev/zero: is a character device, not a file \(give a regular file\)" \
+  "a device (/dev/zero)" "$DL" "${CL[@]}" /dev/zero
+# A FIFO nothing writes to: opening it used to wait forever.  A writer
+# arrives after 20 s, so a regression fails this row instead of hanging.
+mkfifo infifo
+( sleep 20; echo x >infifo ) 2>/dev/null &
+watch=$!
+bad idx_fifo_without_writer 1 "infifo: a named pipe \(FIFO\) that nothing writes to \(give a file, or start the writer first\)" \
+  "a FIFO with no writer" "$DL" "${CL[@]}" infifo
+kill $watch 2>/dev/null
 bad train_missing_data 1 "nodata/train-labels-idx1-ubyte\[.gz\]: No such file or directory" \
   "a --data directory without MNIST files" "$DL" train --data nodata --out x.dlm
+
+# below_mb NAME MB: the last row's peak memory was under MB (tighter than 1 GB).
+below_mb() {
+  [ -n "$TIME" ] || return 0
+  local kb
+  kb=$(tail -1 "$TMP/mem" 2>/dev/null)
+  [[ "$kb" =~ ^[0-9]+$ ]] && [ "$kb" -lt $(($2 * 1024)) ] && pass "${1}_under_${2}MB_$((kb / 1024))MB" ||
+    fail "${1}_under_${2}MB" "peak $((${kb:-0} / 1024)) MB"
+}
+# The largest IDX digitlens accepts: 684,000 blank 28 x 28 images (511 MiB,
+# 2.3 MB gzip'd) with --validation 1000 (the run then stops at the layers
+# check).  Splitting off the validation set used to copy the whole set
+# (1.05 GB); now only the 1000 held-out images are copied.
+{ printf "\\x00\\x00\\x08\\x03$(be32 684000)$(be32 28)$(be32 28)"; head -c $((684000 * 784)) /dev/zero; } | gzip -1 >blank-idx3-ubyte.gz
+{ printf "\\x00\\x00\\x08\\x01$(be32 684000)"; head -c 684000 /dev/zero; } | gzip -1 >zero-idx1-ubyte.gz
+bad idx_largest_with_validation 1 "zero-idx1-ubyte.gz: all 683000 labels are 0: a classifier needs at least two classes \(with --digits, two or more of them\)" \
+  "the largest IDX accepted (684,000 images, 511 MiB) split for --validation" "$DL" train --train-images blank-idx3-ubyte.gz --train-labels zero-idx1-ubyte.gz --validation 1000 --layers 784,1,2 --out x.dlm
+below_mb idx_largest_with_validation 600
+
+# --- network2.py JSON ------------------------------------------------------------------
+# Small gzip'd files that once made import take over 1 GB: a 150 MiB string
+# (copied out of the text whole), millions of empty lists (a node each), 17
+# million numbers; each is refused at its limit, at the cost of the text.
+{ printf '{"sizes": [784, 10], "cost": "'; head -c $((150 << 20)) /dev/zero | tr '\0' 'a'; printf '"}'; } | gzip -1 >str.json.gz
+bad json_long_string 1 "str.json.gz: line 1, column 31: more than 1048576 bytes of strings \(network2.py's format has a few short ones\)" \
+  "JSON: a 150 MiB string (686 kB gzip'd)" "$DL" import --nielsen str.json.gz --out x.dlm
+below_mb json_long_string 200
+{ printf '{"x": ['; yes '[],' | head -n $((4 << 20)) | tr -d '\n'; printf '[]]}'; } | gzip -1 >lists.json.gz
+bad json_many_lists 1 "lists.json.gz: line 1, column 3145727: more than 1048576 values \(beyond digitlens's limit\)" \
+  "JSON: 4 million empty lists" "$DL" import --nielsen lists.json.gz --out x.dlm
+below_mb json_many_lists 200
+{ printf '{"x": ['; yes '0,' | head -n $((17 << 20)) | tr -d '\n'; printf '0]}'; } | gzip -1 >nums.json.gz
+bad json_many_numbers 1 "nums.json.gz: line 1, column 33554568: more than 16777280 numbers \(beyond digitlens's limit\)" \
+  "JSON: 17 million numbers" "$DL" import --nielsen nums.json.gz --out x.dlm
+below_mb json_many_numbers 300
 
 # --- model files -----------------------------------------------------------------
 cp a.dlm flipped.dlm
@@ -190,6 +236,11 @@ bad model_directory 1 "fix: is a directory \(give a file\)" \
   "model is a directory" "$DL" test --model fix --data fix
 bad resume_other_data 1 "a.dlm: was trained on different data \(fingerprint [0-9a-f]{8}, these options give [0-9a-f]{8}; use the same --data/--digits/--limit/--validation\)" \
   "--resume with other data" "$DL" train --data fix --layers 16,6,2 --epochs 5 --limit 100 --resume a.dlm --out r.dlm
+"$MK" --set-state a.dlm epoch.dlm epoch=0xffffffff || fail fixtures "set-state"
+bad model_state_epoch_huge 1 "epoch.dlm: impossible training state \(4294967295 epochs done but 2 in the history; the file is damaged or was not written by digitlens\)" \
+  "model whose training state says epoch 2^32 - 1 (CRC fixed up)" "$DL" train --data fix --epochs 5 --resume epoch.dlm --out r.dlm
+bad resume_differing_flag 2 "train: --eta 0.5 differs from a.dlm's 3 \(a resumed run keeps the model's settings, so it ends as the uninterrupted run would; drop --eta, or train a new model\)" \
+  "--resume with another --eta (also --batch, --cost, --lambda, --layers, --init, --seed)" "$DL" train --data fix --epochs 5 --resume a.dlm --eta 0.5 --out r.dlm
 
 # --- picture files ---------------------------------------------------------------------
 head -c 100 png/00000.png >pics/cut.png
@@ -214,14 +265,33 @@ bad image_blank_black 1 "pics/black.pgm: no ink found" \
 printf 'P5\n1 1\n255\n\x80' >pics/one.pgm
 bad image_one_pixel 1 "pics/one.pgm: no ink found" \
   "1 x 1 picture" "$DL" activations --model m.dlm pics/one.pgm --out act.png
-printf 'P2\n2 2\n255\n0 255\n255 0\n' >pics/ascii.pgm
-bad image_ascii_pgm 1 "pics/ascii.pgm: ASCII PGM/PPM \(P2/P3\) is not supported \(convert it to binary P5/P6 or to PNG\)" \
-  "ASCII PGM (unsupported format)" "$DL" classify --model m.dlm pics/ascii.pgm
+printf 'P7\nWIDTH 2\nHEIGHT 2\nDEPTH 1\nMAXVAL 255\nENDHDR\n\0\0\0\0' >pics/pam.pam
+bad image_pam 1 "pics/pam.pam: PAM \(P7\) is not supported \(convert it to PGM, PPM or PNG\)" \
+  "PAM (unsupported format)" "$DL" classify --model m.dlm pics/pam.pam
+# Pictures cut short: a PGM was classified from uninitialised memory (a
+# different answer each run); BMP, GIF and JPEG were read as if whole.
+{ printf 'P5\n28 28\n255\n'; head -c 784 /dev/zero | tr '\0' '\377'; } >pics/digit.pgm
+head -c 500 pics/digit.pgm >pics/cut.pgm
+bad image_truncated_pgm 1 "pics/cut.pgm: truncated PGM \(P5\): 28 x 28 pixels need 784 bytes of data, the file holds 487 \(it was cut short\)" \
+  "truncated binary PGM" "$DL" classify --model m.dlm pics/cut.pgm
+printf 'P2\n2 1\n0\n0 0\n' >pics/maxval0.pgm
+bad image_pgm_maxval_0 1 "pics/maxval0.pgm: PGM \(P2\) maxval 0 is not allowed \(1..65535\)" \
+  "PGM with maxval 0" "$DL" classify --model m.dlm pics/maxval0.pgm
+{ printf "BM$(le32 1078)\0\0\0\0$(le32 54)$(le32 40)$(le32 32)$(le32 32)\x01\x00\x18\x00$(le32 0)$(le32 3072)"
+  head -c 16 /dev/zero; head -c 1000 /dev/zero | tr '\0' '\377'; } >pics/cut.bmp
+bad image_truncated_bmp 1 "pics/cut.bmp: truncated BMP: 32 x 32 pixels of 24 bits need 3126 bytes, the file holds 1054 \(it was cut short\)" \
+  "truncated BMP" "$DL" classify --model m.dlm pics/cut.bmp
+printf 'GIF89a\x10\x00\x10\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x2c\x00\x00\x00\x00\x10\x00\x10\x00\x00\x02\x16\x8c\x8f' >pics/cut.gif
+bad image_truncated_gif 1 "pics/cut.gif: truncated GIF \(the file ends inside the first image or before it; it was cut short\)" \
+  "truncated GIF" "$DL" classify --model m.dlm pics/cut.gif
+head -c 700 "$ROOT/docs/examples/d3-pen-photo-05.jpg" >pics/cut.jpg
+bad image_truncated_jpeg 1 "pics/cut.jpg: truncated JPEG \(the file ends before the image's end marker; it was cut short\)" \
+  "truncated JPEG (once reported as \"bad png sig\")" "$DL" classify --model m.dlm pics/cut.jpg
 printf 'RIFF\0\0\0\0WEBPVP8 ' >pics/photo.webp
 bad image_webp 1 "pics/photo.webp: WebP is not supported \(convert it to PNG\)" \
   "WebP (unsupported format)" "$DL" classify --model m.dlm pics/photo.webp
 printf 'hello, I am text\n' >pics/text.png
-bad image_not_a_picture 1 "pics/text.png: not a picture digitlens can read \(expected PNG, JPEG, BMP, GIF or binary PGM/PPM\)" \
+bad image_not_a_picture 1 "pics/text.png: not a picture digitlens can read \(expected PNG, JPEG, BMP, GIF or netpbm PBM/PGM/PPM\)" \
   "text named .png" "$DL" classify --model m.dlm pics/text.png
 head -c $((100 << 20)) /dev/zero | gzip -1 >pics/bomb.pgm
 bad image_gzip_bomb 1 "pics/bomb.pgm: larger than 67108864 bytes \(not a file digitlens reads\)" \
@@ -233,8 +303,12 @@ bad image_empty 1 "pics/empty.png: empty file \(not a picture\)" \
 # --- the command line ----------------------------------------------------------------------
 bad usage_unknown_command 2 "^digitlens: unknown command 'fly' \(see 'digitlens help'\)$" \
   "unknown command" "$DL" fly
-bad usage_unknown_option 2 "train: unknown option '--epoch' \(see 'digitlens train --help'\)" \
-  "unknown option" "$DL" train --epoch 3
+bad usage_unknown_command_near_one 2 "^digitlens: unknown command 'Train' \(did you mean 'train'\? see 'digitlens help'\)$" \
+  "unknown command close to one" "$DL" Train
+bad usage_unknown_option 2 "train: unknown option '--epoch' \(did you mean --epochs\? see 'digitlens train --help'\)" \
+  "unknown option close to one" "$DL" train --epoch 3
+bad usage_unknown_option_far 2 "train: unknown option '--verbose' \(see 'digitlens train --help'\)" \
+  "unknown option" "$DL" train --verbose
 bad usage_single_dash 2 "train: unknown option '-epochs' \(options are spelled --name" \
   "option with one dash" "$DL" train -epochs 3
 bad usage_missing_value 2 "train: --out needs a value \(FILE\)" \
@@ -253,12 +327,45 @@ bad usage_malformed_index 2 "classify: --index '5-2': expected N, N,M,... or A-B
   "malformed index range" "$DL" classify --model a.dlm --images "$T10K" --index 5-2
 bad usage_index_out_of_range 2 "classify: --index 200 is out of range \(the file has 200 images: 0..199\)" \
   "index past the end" "$DL" classify --model a.dlm --images "$T10K" --index 200
+bad usage_images_without_labels 2 "^digitlens: test: --images was given without --labels \(name both files: one named on the command line is never paired with --data's\)$" \
+  "an images file without its labels (never paired with data/mnist's)" "$DL" test --model a.dlm --images "$T10K"
+bad usage_train_images_without_labels 2 "^digitlens: train: --train-images was given without --train-labels" \
+  "training images without their labels" "$DL" train --train-images fix/train-images-idx3-ubyte.gz --layers 16,6,2 --out x.dlm
 bad usage_missing_required 2 "test: --model FILE is required" \
   "missing required option" "$DL" test
+bad usage_missing_required_out 2 "^digitlens: weights: --out DIR is required$" \
+  "missing required option, another given" "$DL" weights --model a.dlm
+bad usage_out_dir_named_like_a_file 2 "weights: --out is the directory the files go into, and 'w.png' looks like a file's name \(give a directory, e.g. --out w/\)" \
+  "a directory option named like a file" "$DL" weights --model a.dlm --out w.png
+bad usage_class_not_in_model 2 "heatmap: --class 7 is not one of this model's classes \(0, 1\)" \
+  "a class the model does not have" "$DL" heatmap --model m.dlm --images fix28/t10k-images-idx3-ubyte.gz --class 7 --out h.png
 bad usage_flag_with_value 2 "train: --quiet takes no value" \
   "flag given a value" "$DL" train --quiet=yes
 bad usage_unknown_name 2 "train: --cost 'l1' is not known \(quadratic, cross-entropy\)" \
   "unknown name for an option" "$DL" train --cost l1
+# Labels 0..9 with a 10 and a 255 among them: a damaged file, not a
+# network with too few outputs (it was "the data has 256 classes", exit 2).
+printf "\\x00\\x00\\x08\\x01$(be32 20)\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\\x00\\x01\\x02\\x0a\\x04\\x05\\xff\\x07\\x08\\x09" \
+  >label255-idx1-ubyte
+bad train_label_beyond_the_classes 1 "^digitlens: label255-idx1-ubyte: item 13 has label 10, beyond the 10 classes \(0..9\) of the network's outputs \(the labels leave gaps, so the file looks damaged; --digits picks classes\)$" \
+  "training labels 0..9 with a 10 and a 255 among them" "$DL" train --train-images fix10/train-images-idx3-ubyte --train-labels label255-idx1-ubyte --layers 16,4,10 --quiet --out x.dlm
+bad train_l2_decay_not_positive 2 "^digitlens: train: --eta 100 with --lambda 1000 on 400 images gives an L2 decay factor 1 - eta\*lambda/n = -249, which must be above 0 \(use a smaller --lambda or --eta\)$" \
+  "an L2 decay factor 1 - eta*lambda/n <= 0" "$DL" train --data fix --layers 16,6,2 --eta 100 --lambda 1000 --out x.dlm
+# A model whose next step overflows (a 1-1-2 network at the edge of
+# FLT_MAX, learning rate 1e38, both kept in the file): training stops with
+# the last finite model instead of saving NaNs and exiting 0.
+mkdir -p fix1
+printf "\\x00\\x00\\x08\\x03$(be32 10)$(be32 1)$(be32 1)\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff" >fix1/train-images-idx3-ubyte
+printf "\\x00\\x00\\x08\\x01$(be32 10)\\x00\\x01\\x00\\x01\\x00\\x01\\x00\\x01\\x00\\x01" >fix1/train-labels-idx1-ubyte
+"$DL" train --data fix1 --layers 1,1,2 --epochs 1 --quiet --out one.dlm && "$MK" --set-state one.dlm trap.dlm eta=1e38 trap=1 batch=1 ||
+  fail fixtures "trap model"
+bad train_diverges 1 "^digitlens: training diverged in epoch 2: the parameters stopped being finite \(eta 1e\+38 is too large for this data; try a smaller --eta\); saved the model as it was after epoch 1 to diverged.dlm$" \
+  "training that diverges (a model one step from overflow)" "$DL" train --data fix1 --epochs 3 --resume trap.dlm --quiet --out diverged.dlm
+"$DL" test --model diverged.dlm --data fix1 --images fix1/train-images-idx3-ubyte --labels fix1/train-labels-idx1-ubyte >/dev/null 2>&1 &&
+  pass diverged_run_keeps_a_finite_model || fail diverged_run_keeps_a_finite_model "the saved model does not load"
+"$MK" --set-state one.dlm nan.dlm params=nan
+bad model_not_finite 1 "^digitlens: nan.dlm: parameter 0 is NaN \(training diverged; retrain with a smaller --eta or --lambda\)$" \
+  "model with NaN parameters" "$DL" classify --model nan.dlm --images fix1/train-images-idx3-ubyte
 bad usage_layers_vs_classes 2 "train: --layers ends with 16 outputs but the data has 13 classes" \
   "data with labels up to 12 for a 16-output network" "$DL" train --train-images fix10/train-images-idx3-ubyte --train-labels label12-idx1-ubyte --test-images fix10/train-images-idx3-ubyte --test-labels label12-idx1-ubyte --layers 16,4,16 --out x.dlm
 bad usage_extra_argument 2 "test: unexpected argument 'extra' \(see 'digitlens test --help'\)" \
@@ -268,9 +375,28 @@ bad usage_extra_argument 2 "test: unexpected argument 'extra' \(see 'digitlens t
 bad out_missing_directory 1 "^digitlens: no/such/dir/m.dlm: cannot create \(No such file or directory\)$" \
   "--out in a missing directory" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out no/such/dir/m.dlm
 mkdir -p adir
-bad out_is_a_directory 1 "adir: cannot replace \(Is a directory\)" \
+bad out_is_a_directory 1 "adir: is a directory, not a file \(digitlens replaces only regular files; give a file name\)" \
   "--out names a directory" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out adir
 ls adir/*.tmp-* .tmp-* >/dev/null 2>&1 && fail out_is_a_directory_leaves_no_temp "temp file left" || pass out_is_a_directory_leaves_no_temp
+mkfifo outfifo
+bad out_is_a_fifo 1 "outfifo: is a named pipe \(FIFO\), not a file \(digitlens replaces only regular files; give a file name\)" \
+  "--out names a FIFO" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out outfifo
+[ -p outfifo ] && pass out_fifo_is_still_a_fifo || fail out_fifo_is_still_a_fifo "$(ls -l outfifo)"
+# A device node of our own (as root): renaming over it would have deleted it
+# (`train --out /dev/full` as root removed /dev/full).
+if mknod outdev c 1 7 2>/dev/null; then
+  bad out_is_a_device 1 "outdev: is a character device, not a file \(digitlens replaces only regular files; give a file name\)" \
+    "--out names a device node" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out outdev
+  [ -c outdev ] && pass out_device_is_still_a_device || fail out_device_is_still_a_device "$(ls -l outdev)"
+else
+  skip out_is_a_device "cannot make a device node here (not root)"
+fi
+ln -s adir linkdir
+bad out_symlink_to_a_directory 1 "linkdir: is a symbolic link to a directory, not to a file \(not replaced\)" \
+  "--out names a symbolic link to a directory" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out linkdir
+ln -s nowhere dangling
+bad out_dangling_symlink 1 "dangling: is a symbolic link to nothing \(not replaced\)" \
+  "--out names a symbolic link to nothing" "$DL" train --data fix --layers 16,6,2 --epochs 1 --quiet --out dangling
 : >notadir
 bad out_under_a_file 1 "notadir/w: cannot create directory \(Not a directory\)" \
   "picture directory under a file" "$DL" weights --model a.dlm --out notadir/w
@@ -346,21 +472,55 @@ done
 if [ "$temps" = 0 ] && [ "$broken" = 0 ]; then pass "sigterm_during_weights_leaves_only_whole_pngs_${killed}_of_8_killed"
 else fail sigterm_during_weights_leaves_only_whole_pngs "$temps temp files, $broken truncated PNGs"; fi
 
+# SIGTERM and SIGINT at many moments of `report`, whose pictures are drawn
+# and written by several threads: a signal used to reach a thread with no
+# file open and end the process while a writer thread had one (10 of 25
+# runs left *.tmp-* files).  No temporary file is left, and every PNG
+# present is whole.  Job control (set -m) gives background jobs the default
+# SIGINT, as a terminal's Ctrl-C would.
+mkdir -p fix600 && "$MK" fix600 600 28 >/dev/null
+"$DL" train --data fix600 --layers 784,100,2 --epochs 1 --quiet --out r100.dlm
+for sig in TERM INT; do
+  temps=0 broken=0 killed=0
+  for i in $(seq 20); do
+    rm -rf rt
+    ( set -m; "$DL" report --model r100.dlm --data fix600 --out rt --quiet >/dev/null 2>&1 & pid=$!
+      sleep "0.$(printf %02d $((i * 5)))"; kill -$sig $pid 2>/dev/null; wait $pid; exit $? ) 2>/dev/null
+    [ $? -ge 128 ] && killed=$((killed + 1))
+    temps=$((temps + $(find rt -name '*.tmp-*' 2>/dev/null | wc -l)))
+    for f in $(find rt -name '*.png' 2>/dev/null); do
+      [ "$(tail -c 8 "$f" | head -c 4)" = IEND ] || broken=$((broken + 1))
+    done
+  done
+  if [ "$temps" = 0 ] && [ "$broken" = 0 ] && [ "$killed" -gt 0 ]; then
+    pass "sig${sig,,}_during_report_leaves_no_temporary_file_${killed}_of_20_killed"
+  else fail "sig${sig,,}_during_report_leaves_no_temporary_file" "$temps temp files, $broken truncated PNGs, $killed of 20 killed"; fi
+done
+
 if [ -n "$TABLE" ]; then
   cat >>"$TABLE" <<'EOF'
 
 Limits behind these answers: IDX files hold at most 10,000,000 images of at most 4096 x 4096 and
-512 MiB of pixels; a gzip stream must end exactly where its header's data ends. Pictures are at
-most 64 MiB, 16384 pixels a side and 16,777,216 pixels in all, and a PNG's data may inflate to
-no more than its pixels need. Models are at most 256 MiB, 8 layers of at most 65,536 neurons
-and 16,777,216 parameters. Every count and size is checked before anything is allocated for it.
+512 MiB of pixels; a gzip stream must end exactly where its header's data ends.
+`classify --images F --index N` is the one reader that stops early: it reads (and inflates)
+F only as far as image N, after checking the header as everywhere else and that the file
+states the length the header implies (its size, or for gzip the trailer's length); a file
+that does not is read and checked whole, so a truncated, padded or inflating-past-its-end file
+gets the same answer as from `test`. Damage past image N behind an intact trailer goes unseen
+by `classify`; `test` and `train` read every byte. Pictures are at most 64 MiB, 16384 pixels a
+side and 16,777,216 pixels in all, must hold all the data their header promises and end where
+their format says, and a PNG's data may inflate to no more than its pixels need. Models are at
+most 256 MiB, 8 layers of at most 65,536 neurons and 16,777,216 parameters, all finite.
+network2.py JSON is at most 192 MiB, 2^20 lists and objects, 16,777,280 numbers and 1 MiB of
+strings. Every count and size is checked before anything is allocated for it.
 
 Interrupts: `train` stops on Ctrl-C or SIGTERM after the current mini-batch, saves the partial
 model and exits 130 (`--resume` continues it to the same bytes as an uninterrupted run). Every
 file digitlens writes goes to a temporary `NAME.tmp-XXXXXX` that is renamed over NAME only
-when complete; SIGINT, SIGTERM, SIGHUP and SIGQUIT are held back while such a file exists, so
-an interrupt never leaves a truncated output or a temporary file (a crash or `kill -9` can
-leave the temporary file, which is harmless to delete).
+when complete; SIGINT, SIGTERM, SIGHUP and SIGQUIT are held back while such a file exists (in
+every thread, where several write), so an interrupt never leaves a truncated output or a
+temporary file (a crash or `kill -9` can leave the temporary file, which is harmless to
+delete).
 EOF
 fi
 finish

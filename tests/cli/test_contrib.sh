@@ -104,7 +104,7 @@ run "$DL" heatmap --model "$TMP/hand.dlm" --images "$SIMG" --index 0 --class 0 -
 [ "$RC" = 0 ] && grep -q "hidden neuron 2 cast the largest vote for it on this input" <<<"$OUT" && ! grep -q silent <<<"$OUT" \
   && pass heatmap_by_contribution_picks_the_top_voter || fail heatmap_by_contribution_picks_the_top_voter "$OUT $ERR"
 run "$DL" heatmap --model "$TMP/hand.dlm" --images "$SIMG" --index 0 --class 0 --by contribution --rank 2 --out "$TMP/hc2.png"
-[ "$RC" = 0 ] && grep -q "hidden neuron 1 cast vote #2 by size for it on this input: 0.0477 x 1.000" <<<"$OUT" \
+[ "$RC" = 0 ] && grep -q "hidden neuron 1 cast the 2nd largest vote for it on this input: 0.0477 x 1.000" <<<"$OUT" \
   && pass heatmap_by_contribution_rank_2 || fail heatmap_by_contribution_rank_2 "$OUT $ERR"
 # The silent neuron's picture is taller than the plain one by its two notes.
 h_noted=$(od -An -tu1 -j20 -N4 "$TMP/hh.png" | awk '{print $1*16777216+$2*65536+$3*256+$4}')

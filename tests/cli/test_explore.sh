@@ -18,7 +18,7 @@ run "$DL" explore --help
   || fail explore_help "rc $RC"
 run "$DL" help
 grep -q "^  explore " <<<"$OUT" && pass explore_in_the_command_list || fail explore_in_the_command_list "$OUT"
-expect_fail explore_needs_model_and_out 2 "--model FILE and --out DIR are required" "$DL" explore --out "$TMP/x"
+expect_fail explore_needs_model 2 "explore: --model FILE is required$" "$DL" explore --out "$TMP/x"
 expect_fail explore_samples_range 2 "samples" "$DL" explore --model "$TMP/m.dlm" --data "$FIX" --samples 0 --out "$TMP/x"
 expect_fail explore_samples_need_data 2 "needs test digits" "$DL" explore --model "$TMP/m.dlm" --samples 5 --out "$TMP/x"
 expect_fail explore_images_need_labels 2 "go together" "$DL" explore --model "$TMP/m.dlm" --images "$FIX/t10k-images-idx3-ubyte.gz" --out "$TMP/x"

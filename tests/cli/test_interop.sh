@@ -104,7 +104,7 @@ grep -q "input 1x4" <<<"$OUT" && pass import_defaults_to_one_row || fail import_
 expect_fail import_bad_shape 2 "--shape '28' is not ROWSxCOLS" "$DL" import --nielsen "$J/good.json" --shape 28 --out "$J/x.dlm"
 expect_fail import_shape_mismatch 2 "the input layer has 4 neurons, not 3x3" \
   "$DL" import --nielsen "$J/good.json" --shape 3x3 --out "$J/x.dlm"
-expect_fail import_needs_file_and_out 2 "--nielsen FILE and --out FILE are required" "$DL" import --nielsen "$J/good.json"
+expect_fail import_needs_file_and_out 2 "^digitlens: import: --out FILE is required$" "$DL" import --nielsen "$J/good.json"
 
 # Broken variants: each exits 1 with one line naming the file and the fault.
 bad() { # NAME PATTERN TEXT

@@ -32,7 +32,7 @@ n_opts=$(grep -c '^  --' <<<"$OUT")
 n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet\|--no-data' | grep -cE 'default|required')
 [ "$RC" = 0 ] && [ "$n_defaults" -eq $((n_opts - 3)) ] && grep -q "example:" <<<"$OUT" \
   && pass report_help_lists_every_default || fail report_help_lists_every_default "rc $RC, $n_opts options, $n_defaults defaults"
-expect_fail report_needs_model_and_out 2 "--model FILE and --out DIR are required" "$DL" report --model "$TMP/m.dlm"
+expect_fail report_needs_model_and_out 2 "^digitlens: report: --out DIR is required$" "$DL" report --model "$TMP/m.dlm"
 expect_fail report_unknown_method 2 "--method 'saliency' is not known" \
   "$DL" report --model "$TMP/m.dlm" --out "$TMP/r0" --method saliency
 expect_fail report_no_data_excludes_data 2 "--no-data cannot be combined" \

@@ -10,8 +10,11 @@
  * A model that loads must survive: encoding and decoding again, a forward
  * pass, and (when small enough to be quick) the weight picture, the weight
  * grid, the activation and heatmap pictures, class templates and PNG
- * encoding of a picture, the explorer's page, with the arbitrary floats (NaN, infinities,
- * huge values) such a file may hold.
+ * encoding of a picture, the explorer's page, with the arbitrary floats
+ * (NaN, infinities, huge values) such a file may hold.  A small one is also
+ * resumed for one more epoch, as `train --resume` would, on made-up data of
+ * the size its training state names: every field that indexes (epoch,
+ * position, shuffle) has to have been checked at load.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include "digitlens/explore.h"
 #include "digitlens/model.h"
 #include "digitlens/png.h"
+#include "digitlens/train.h"
 #include "digitlens/viz.h"
 #include "digitlens/viz_contrib.h"
 
@@ -36,6 +40,35 @@ static void draw(const dl_canvas *c)
     dl_err e;
     if (dl_png_encode(c, &png, &len, &e) == DL_OK && (len < 8 || png[1] != 'P')) abort();
     free(png);
+}
+
+/* What cmd_train does with a loaded model before dl_train, then one epoch. */
+static void resume(dl_model *m)
+{
+    const dl_net *n = m->net;
+    if (m->batch == 0 || m->ntrain == 0 || m->ntrain > 64 || n->nparams > 20000) return;
+    dl_err e;
+    dl_dataset *d = dl_dataset_new(m->ntrain, m->rows, m->cols, &e);
+    if (!d) abort();
+    for (size_t i = 0; i < d->n; i++) {
+        d->labels[i] = (uint8_t)(i % (size_t)m->nclasses);
+        for (size_t k = 0; k < d->npix; k++) d->pixels[i * d->npix + k] = (uint8_t)(i * 37 + k * 11);
+    }
+    if (m->state.pos == 0) {
+        dl_train_state fresh;
+        if (dl_train_state_init(&fresh, (uint32_t)d->n, &m->state.rng, &e) != DL_OK) abort();
+        fresh.epoch = m->state.epoch;
+        dl_train_state_free(&m->state);
+        m->state = fresh;
+    }
+    if (m->state.n != d->n) abort(); /* the loader promised a shuffle of ntrain images */
+    int epochs = (int)m->state.epoch + 1;
+    if (dl_model_reserve_history(m, (uint32_t)epochs, &e) != DL_OK) abort();
+    dl_train_opts o = {epochs, (int)m->batch, m->eta > 0 ? m->eta : 1.0f, m->lambda, m->cost, 1,
+                       DL_KERNEL_FAST, NULL};
+    dl_status st = dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e);
+    if (st != DL_OK && bad_message(&e, st)) abort();
+    dl_dataset_free(d);
 }
 
 static void exercise(const dl_model *m)
@@ -127,6 +160,7 @@ static void one(const uint8_t *data, size_t size)
     if (st == DL_OK) {
         if (!m) abort();
         exercise(m);
+        resume(m);
         dl_model_free(m);
     } else if (m || bad_message(&e, st)) {
         abort();

@@ -16,7 +16,7 @@
  *         with a torn last record;
  * image/  one digit drawn in PNG (every bit depth and colour type,
  *         palette with transparency, Adam7 interlaced), JPEG (with and
- *         without an EXIF Orientation tag), BMP, GIF, PGM/PPM (8 and 16
+ *         without an EXIF Orientation tag), BMP, GIF, PBM/PGM/PPM (plain, 8 and 16
  *         bits), HDR, plus a 1 x 1 and a blank picture.
  */
 #include <math.h>
@@ -337,7 +337,10 @@ static void png_seed(const char *name, int w, int h, int depth, int ctype, int i
         int dx = interlace ? DX[pass] : 1, dy = interlace ? DY[pass] : 1;
         if (x0 >= w || y0 >= h) continue;
         for (int y = y0; y < h; y += dy) {
-            unsigned char f = (unsigned char)(y % 5); /* every filter type */
+            /* Every filter type, except in palette images: there the
+             * unfiltered bytes (see below) would be indices beyond the
+             * palette, which digitlens refuses. */
+            unsigned char f = ctype == 3 ? 0 : (unsigned char)(y % 5);
             add(&raw, &f, 1);
             int bits = 0;
             unsigned acc = 0;
@@ -415,6 +418,33 @@ static void pnm_seed(const char *name, int w, int h, int c, int maxv)
     free(b.p);
 }
 
+/* Plain netpbm (P1, P2, P3) and the binary bitmap (P4) of the ring. */
+static void pnm_plain_seed(const char *name, int type, int w, int h)
+{
+    bytes b = {0};
+    char s[64];
+    int n = snprintf(s, sizeof s, "P%d\n# ring\n%d %d\n%s", type, w, h, type == 1 || type == 4 ? "" : "255\n");
+    add(&b, s, (size_t)n);
+    for (int y = 0; y < h; y++) {
+        unsigned char bits = 0;
+        for (int x = 0; x < w; x++) {
+            unsigned v = (unsigned)((1.0 - ring(x, y, w, h)) * 255);
+            if (type == 4) {
+                bits = (unsigned char)(bits | (v < 128) << (7 - x % 8));
+                if (x % 8 == 7 || x + 1 == w) add(&b, &bits, 1), bits = 0;
+                continue;
+            }
+            n = type == 1 ? snprintf(s, sizeof s, "%d", v < 128)
+              : type == 2 ? snprintf(s, sizeof s, "%u ", v)
+                          : snprintf(s, sizeof s, "%u %u %u ", v, v / 2, 255 - v);
+            add(&b, s, (size_t)n);
+        }
+        if (type != 4) add(&b, "\n", 1);
+    }
+    save("image", name, b.p, b.n);
+    free(b.p);
+}
+
 /* The JPEG with an APP1 Exif segment saying "turn 90 degrees clockwise"
  * (Orientation 6), big-endian TIFF, inserted right after SOI. */
 static void jpeg_exif_seed(void)
@@ -463,6 +493,10 @@ static void image_seeds(void)
     pnm_seed("digit.pgm", 12, 10, 1, 255);
     pnm_seed("digit16.pgm", 8, 8, 1, 65535);
     pnm_seed("digit.ppm", 9, 9, 3, 255);
+    pnm_plain_seed("plain.pbm", 1, 10, 9);
+    pnm_plain_seed("plain.pgm", 2, 9, 8);
+    pnm_plain_seed("plain.ppm", 3, 7, 7);
+    pnm_plain_seed("bitmap.pbm", 4, 13, 11);
     /* The smallest GIF: 1 x 1, one transparent colour. */
     static const unsigned char gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0, 0xff, 0xff,
                                         0xff, 0, 0, 0, '!', 0xf9, 4, 1, 0, 0, 0, 0, ',', 0, 0, 0, 0,
