@@ -13,6 +13,8 @@
  *       vectors, and prints the trustworthiness (k = 10) of its map and,
  *       with --other, of another map of the same points (scikit-learn's),
  *       both measured by the same function.  Output: "key value" lines.
+ *   bench_embed vector-unit
+ *       prints the vector unit the library's embed kernels were built for.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +171,10 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "vector-unit")) {
+        puts(dl_embed_vector_unit());
+        return 0;
+    }
     if (argc >= 5 && !strcmp(argv[1], "dump")) return dump(argv[2], argv[3], argv[4], argc > 5 ? strtoul(argv[5], NULL, 10) : 0);
     if (argc >= 4 && !strcmp(argv[1], "run")) return run(argc, argv);
     fprintf(stderr, "usage: bench_embed dump IMAGES MODEL OUTDIR [LIMIT] | run VECTORS.f32 D [options]\n");

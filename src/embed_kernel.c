@@ -10,7 +10,8 @@
  * k-major so that the 16 values of one k are adjacent) and broadcasts six
  * values of A (packed the same way), 12 multiply-adds for 8 loads.  It is
  * written in the GCC/Clang vector extension, which both compilers lower to
- * the target's vector unit (AVX2 with -march=native, SSE2 portably), and
+ * the target's vector unit (SSE2 in the default portable build, AVX2 or
+ * AVX-512 with make NATIVE=1; dl_embed_vector_unit says which), and
  * asks GCC to fuse a·b + c into one instruction where the CPU has one (ISO
  * C mode otherwise forbids it; clang fuses by default).  The summation
  * order of every output depends only on the shapes, never on threads.
@@ -31,6 +32,21 @@ double embed_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *dl_embed_vector_unit(void)
+{
+#if defined(__AVX512F__)
+    return "AVX-512 (16 floats per vector)";
+#elif defined(__AVX__) && defined(__FMA__)
+    return "AVX2 + FMA (8 floats per vector)";
+#elif defined(__AVX__)
+    return "AVX (8 floats per vector)";
+#elif defined(__x86_64__)
+    return "SSE2 (4 floats per vector)";
+#else
+    return "the target's baseline vector unit (4 floats per vector)";
+#endif
 }
 
 dl_status embed_check_shape(const char *what, const float *X, size_t n, int d, size_t min_n, dl_err *e)

@@ -145,7 +145,10 @@ static dl_status load_images(const char *path, const char *labels_path, size_t w
                                      stated == (uint32_t)(16 + (uint64_t)d[0] * npix)))
                     take = d[0];
                 st = read_body(r, take * npix, (size_t)d[0] * npix, take == d[0], "pixels", px, e);
-                *n = take;
+                /* Read whole or not, the caller gets the first `upto`
+                 * images only, as promised (found by fuzz_idx: a gzip file
+                 * without a matching trailer handed back all of them). */
+                *n = take < upto ? take : upto;
             }
         }
     }

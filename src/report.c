@@ -49,7 +49,7 @@ static dl_status check_data(const dl_net *n, const dl_dataset *d, dl_err *e)
 
 dl_report_opts dl_report_opts_defaults(void)
 {
-    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS, 0, NULL};
+    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS, 0, NULL, 2000};
     return o;
 }
 
@@ -496,9 +496,10 @@ dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_op
     const int explorer = dl_file_exists(xp);
     dl_buf_appendf(&b, "<nav><a href=\"#summary\">model</a><a href=\"#history\">history</a>"
                   "<a href=\"#training\">training</a>%s"
-                  "<a href=\"#neurons\">neurons</a><a href=\"#classes\">classes</a>%s"
+                  "<a href=\"#neurons\">neurons</a><a href=\"#classes\">classes</a>%s%s"
                   "<a href=\"neurons.html\">neuron cards</a>%s</nav></header>\n<main>\n",
-              have_ev ? "<a href=\"#confusion\">confusion</a>" : "", d ? "<a href=\"#mistakes\">mistakes</a>" : "",
+              have_ev ? "<a href=\"#confusion\">confusion</a>" : "",
+              d && o->maps ? "<a href=\"#embedding\">the data</a>" : "", d ? "<a href=\"#mistakes\">mistakes</a>" : "",
               explorer ? DL_EXPLORE_LINK : DL_EXPLORE_SLOT);
     summary_section(&b, &r, have_ev ? &ev : NULL);
     history_section(&b, m);
@@ -506,6 +507,7 @@ dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_op
     if (have_ev) confusion_section(&b, m, &ev);
     if ((rc = neurons_section(&b, &r, e)) != DL_OK) goto out;
     classes_section(&b, &r);
+    if ((rc = dl_report_embed_section(&r, &b, e)) != DL_OK) goto out;
     if (d) gallery_section(&b, &r, wrong);
     else
         dl_buf_appendf(&b, "<section><h2>Test images</h2><p class=\"note\">This report was made without a test set, so it "

@@ -99,6 +99,12 @@ void dl_report_health_free(report_ctx *r);
  * (img/pruning-l<L>.png), or a note saying how to get them. */
 dl_status dl_report_training(dl_buf *b, report_ctx *r, dl_err *e);
 
+/* "What the hidden layer does to the data" (report_embed.c): the first
+ * opts.maps test images mapped (PCA, t-SNE), img/embed.png and .svg queued
+ * on r->writers, the section appended to b.  Nothing without a test set or
+ * with opts.maps 0. */
+dl_status dl_report_embed_section(report_ctx *r, dl_buf *b, dl_err *e);
+
 /* The maximising inputs (after their jobs ran) in one row: img/maximize.png. */
 dl_status dl_report_maximize_row(report_ctx *r, dl_err *e);
 

@@ -157,29 +157,17 @@ DL_INLINE void vf_store_n(float *p, dl_vf v, int n) { _mm512_mask_storeu_ps(p, v
 /* Lanes [n, 16) of v set to zero. */
 DL_INLINE dl_vf vf_keep_n(dl_vf v, int n) { return _mm512_maskz_mov_ps(vf_mask_n(n), v); }
 
-/* e^x, the same operations as the AVX2 spelling below, lane by lane. */
-DL_INLINE dl_vf vf_exp(dl_vf x)
+/* What vf_exp (below, shared with AVX2) needs of this instruction set. */
+DL_INLINE dl_vf vf_div(dl_vf a, dl_vf b) { return _mm512_div_ps(a, b); }
+DL_INLINE dl_vf vf_clamp(dl_vf x, float lo, float hi)
 {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-    dl_vf n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    x = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    x = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), x);
-    dl_vf p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
 }
-
-DL_INLINE dl_vf vf_sigmoid(dl_vf z)
+DL_INLINE dl_vf vf_round(dl_vf x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+/* 2^n for whole-number lanes n in [-126, 127], through the exponent bits. */
+DL_INLINE dl_vf vf_pow2i(dl_vf n)
 {
-    dl_vf one = _mm512_set1_ps(1.0f);
-    return _mm512_div_ps(one, _mm512_add_ps(one, vf_exp(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
 }
 
 /* Bit k set when p[k] != 0, for the 64 bytes p[0..64). */
@@ -229,38 +217,54 @@ DL_INLINE dl_vf vf_keep_n(dl_vf v, int n)
     return _mm256_and_ps(v, _mm256_castsi256_ps(m));
 }
 
-/* e^x (Cephes expf): x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
- * polynomial, 2^n through the exponent bits.  x is clamped to
- * [-87.3, 88.3] so 2^n stays a normal float. */
-DL_INLINE dl_vf vf_exp(dl_vf x)
+/* What vf_exp (below, shared with AVX-512) needs of this instruction set. */
+DL_INLINE dl_vf vf_div(dl_vf a, dl_vf b) { return _mm256_div_ps(a, b); }
+DL_INLINE dl_vf vf_clamp(dl_vf x, float lo, float hi)
 {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-    dl_vf n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    /* ln2 split in two so n*ln2 is subtracted without losing r's bits. */
-    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), x);
-    dl_vf p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
 }
-
-/* The logistic function 1/(1+e^-z), lane-wise. */
-DL_INLINE dl_vf vf_sigmoid(dl_vf z)
+DL_INLINE dl_vf vf_round(dl_vf x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+/* 2^n for whole-number lanes n in [-126, 127], through the exponent bits. */
+DL_INLINE dl_vf vf_pow2i(dl_vf n)
 {
-    dl_vf one = _mm256_set1_ps(1.0f);
-    return _mm256_div_ps(one, _mm256_add_ps(one, vf_exp(_mm256_sub_ps(_mm256_setzero_ps(), z))));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
 }
 
 DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 {
     return (uint64_t)dl_nz32(p) | (uint64_t)dl_nz32(p + 32) << 32;
+}
+
+#endif
+
+#if DL_SIMD_LEVEL >= 1 /* ---- e^x and the logistic, once for AVX-512 and AVX2 ---- */
+/* e^x (Cephes expf): x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
+ * polynomial, 2^n through the exponent bits.  x is clamped to
+ * [-87.3, 88.3] so 2^n stays a normal float.  Written once over the
+ * vf_ operations, so both widths do the same operations lane by lane and
+ * train the same bytes. */
+DL_INLINE dl_vf vf_exp(dl_vf x)
+{
+    x = vf_clamp(x, -87.3f, 88.3f);
+    dl_vf n = vf_round(vf_mul(x, vf_set1(1.44269504088896341f)));
+    /* ln2 split in two so n*ln2 is subtracted without losing r's bits. */
+    x = vf_fnmadd(n, vf_set1(0.693359375f), x);
+    x = vf_fnmadd(n, vf_set1(-2.12194440e-4f), x);
+    dl_vf p = vf_set1(1.9875691500e-4f);
+    p = vf_fmadd(p, x, vf_set1(1.3981999507e-3f));
+    p = vf_fmadd(p, x, vf_set1(8.3334519073e-3f));
+    p = vf_fmadd(p, x, vf_set1(4.1665795894e-2f));
+    p = vf_fmadd(p, x, vf_set1(1.6666665459e-1f));
+    p = vf_fmadd(p, x, vf_set1(5.0000001201e-1f));
+    p = vf_fmadd(p, vf_mul(x, x), vf_add(x, vf_set1(1.0f)));
+    return vf_mul(p, vf_pow2i(n));
+}
+
+/* The logistic function 1/(1+e^-z), lane-wise. */
+DL_INLINE dl_vf vf_sigmoid(dl_vf z)
+{
+    dl_vf one = vf_set1(1.0f);
+    return vf_div(one, vf_add(one, vf_exp(vf_sub(vf_zero(), z))));
 }
 
 #else /* ---- generic: the GCC/Clang vector extension ------------------------------- */

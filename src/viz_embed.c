@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digitlens/embed_net.h"
 #include "digitlens/rng.h"
 
 enum { PAD = 16, GAP = 28, TITLE_PX = 18, HEAD_PX = 14, NOTE_PX = 12, LEGEND_PX = 13, LINE = 4 };
@@ -420,6 +421,44 @@ dl_canvas *dl_scatter_render(const dl_scatter_layout *l, const dl_font *f, dl_er
         }
     }
     return c;
+}
+
+/* ---- the picture of a data set's map ------------------------------------------- */
+
+dl_scatter_layout *dl_embed_map_layout(const dl_embed_map *r, int nclasses, const char *const *class_names,
+                                       const float *glyphs, int gw, int gh, const char *title, int panel_px,
+                                       uint64_t seed, const dl_font *f, dl_err *e)
+{
+    int rows = (r->pca != 0) + (r->tsne != 0), cols = r->nspaces, P = rows * cols;
+    if (P < 1 || P > 16) {
+        dl_err_set(e, DL_EINVAL, "embed picture: %d panels (1..16)", P);
+        return NULL;
+    }
+    dl_scatter_panel panels[16];
+    char titles[16][96], notes[16][160];
+    uint8_t *wrong = malloc(r->n ? r->n : 1);
+    if (!wrong) {
+        dl_err_set(e, DL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < r->n; i++) wrong[i] = r->pred[i] != r->labels[i];
+    for (int p = 0; p < P; p++) {
+        const dl_embed_space *sp = &r->sp[p % cols];
+        int tsne = r->tsne && (!r->pca || p >= cols);
+        snprintf(titles[p], sizeof titles[p], "%s · %s", tsne ? "t-SNE" : "PCA", sp->label);
+        if (tsne)
+            snprintf(notes[p], sizeof notes[p], "1-NN %.1f%% · class mean %.1f%% · trustworthiness %.3f · KL %.2f",
+                     100 * sp->nn_accuracy, 100 * sp->mean_accuracy, sp->tsne_trust, sp->kl);
+        else
+            snprintf(notes[p], sizeof notes[p], "1-NN %.1f%% · class mean %.1f%% · trustworthiness %.3f · PC1+2 %.1f%%",
+                     100 * sp->nn_accuracy, 100 * sp->mean_accuracy, sp->pca_trust, 100 * (sp->var[0] + sp->var[1]));
+        panels[p] = (dl_scatter_panel){tsne ? sp->tsne : sp->pca, titles[p], notes[p]};
+    }
+    dl_scatter_spec s = {r->n, r->labels, wrong, nclasses, class_names, glyphs, gw, gh, rows, cols, panels, title,
+                         panel_px, seed};
+    dl_scatter_layout *l = dl_scatter_layout_new(&s, f, e);
+    free(wrong);
+    return l;
 }
 
 /* ---- the sprite ------------------------------------------------------------------ */

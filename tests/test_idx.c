@@ -384,3 +384,23 @@ Test(idx, loading_the_head_reads_the_first_images_and_refuses_what_a_full_load_r
     free(longer);
     free(img);
 }
+
+/* fuzz_idx found it: a gzip file whose last four bytes do not state the
+ * data's length is read and checked whole, and then handed back all its
+ * images although the caller asked for the first 0 (or 1). */
+Test(idx, loading_the_head_of_a_file_read_whole_still_gives_only_the_head)
+{
+    static const unsigned char file[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x4d, 0x88, 0x31, 0x0e, 0x00, 0x20, 0x08, 0xc4, 0x0a, 0x26, 0xc6, 0x5f, 0xf3, 0xf4, 0x03, 0xc5, 0x81, 0xa6, 0x5d, 0x0a, 0x67, 0x01, 0x5e, 0xed, 0xdf, 0xc5, 0xa5, 0x5a, 0x1a, 0xf6, 0x99, 0x58, 0x84, 0x41, 0x0c, 0xfb, 0x3c, 0x12, 0x9f, 0xa0, 0x01, 0x9a, 0x58, 0x00, 0x00, 0x00, 0x5b};
+    char *p = ts_path(dir, "whole.gz");
+    ts_write(p, file, sizeof file, 0);
+    for (size_t count = 0; count < 3; count++) {
+        dl_dataset *d = NULL;
+        dl_err e;
+        size_t total = 0;
+        cr_assert_eq(dl_idx_load_head(p, NULL, count, &d, &total, &e), DL_OK, "%s", e.msg);
+        cr_expect_eq(total, 2);
+        cr_expect_eq(d->n, count < total ? count : total, "asked for %zu, got %zu", count, d->n);
+        dl_dataset_free(d);
+    }
+    free(p);
+}

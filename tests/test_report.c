@@ -210,8 +210,19 @@ Test(report, writes_both_pages_and_every_image_and_card_they_name)
     cr_assert_eq(s.gallery, 5, "a random network gets more than 5 of 200 wrong");
     cr_assert_eq(s.test_n, 200);
     int imgs = check_images(dir, index) + check_images(dir, cards);
-    cr_assert_eq(imgs, 5 + 2 + 6 + 1, "gallery, templates, maximising inputs, cards and the pruning curve: %d", imgs);
-    cr_assert_eq(s.files, imgs + 2, "every file is an image or a page: %d files", s.files);
+    cr_assert_eq(imgs, 5 + 2 + 1 + 6 + 1, "gallery, templates, maximising inputs, the maps, cards and the pruning curve: %d", imgs);
+    cr_assert_eq(s.files, imgs + 1 + 2, "every file is an image, the maps' SVG or a page: %d files", s.files);
+    /* The data seen through the hidden layer: the maps and a row of numbers per space. */
+    const char *sec = strstr(index, "<section id=\"embedding\"><h2>What the hidden layer does to the data</h2>");
+    cr_assert(sec, "no section on what the hidden layer does to the data");
+    cr_assert(strstr(sec, "src=\"img/embed.png\"") && strstr(sec, "href=\"img/embed.svg\""));
+    cr_assert(strstr(sec, "<tr><td>pixels (16 dims)</td>") && strstr(sec, "<tr><td>hidden layer 1 (6 units)</td>"));
+    char *svg = ts_path(dir, "img/embed.svg");
+    size_t svg_n = 0;
+    unsigned char *svg_b = ts_read(svg, &svg_n);
+    cr_assert(svg_b && svg_n > 200 * 4 && !memcmp(svg_b, "<?xml", 5), "img/embed.svg is not an SVG document");
+    free(svg_b);
+    free(svg);
     /* Every card link resolves: one per neuron in the grid, and each mistake's top votes link theirs. */
     int votes = 0;
     for (const char *p = index; (p = strstr(p, "<span class=\"votes\"")); p++) votes++;
@@ -245,6 +256,7 @@ Test(report, without_a_test_set_every_neuron_still_has_a_card)
     cr_assert_eq(check_card_links(index, cards), 9);
     cr_assert_eq(check_images(dir, cards), 9);
     cr_assert_null(strstr(index, "id=\"confusion\""));
+    cr_assert_null(strstr(index, "id=\"embedding\""), "maps without a test set");
     free(index);
     free(cards);
     free(dir);
@@ -261,7 +273,8 @@ Test(report, the_same_bytes_whatever_the_thread_count)
     dl_report_opts o1 = small_opts(d, 1), o2 = small_opts(d, 3);
     cr_assert_eq(dl_report_write(m, d1, &o1, NULL, &e), DL_OK, "%s", e.msg);
     cr_assert_eq(dl_report_write(m, d2, &o2, NULL, &e), DL_OK, "%s", e.msg);
-    const char *names[] = {"index.html", "neurons.html", "img/templates.png", "img/maximize.png", "img/neuron-l1-003.png"};
+    const char *names[] = {"index.html",           "neurons.html",  "img/templates.png", "img/maximize.png",
+                           "img/neuron-l1-003.png", "img/embed.png", "img/embed.svg"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char *a = ts_path(d1, names[i]), *b = ts_path(d2, names[i]);
         size_t na, nb;

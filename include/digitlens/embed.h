@@ -13,7 +13,7 @@
  * results are stored per point and summed in a fixed order afterwards, so
  * the results are bit-identical for any thread count (and for a given seed),
  * on one build.  Builds differ in rounding (fused multiply-adds where the
- * CPU has them), so maps from a -march=native build and a PORTABLE=1 build
+ * CPU has them), so maps from the default portable build and a NATIVE=1 build
  * are alike but not bit-identical.
  *
  * Distances are Euclidean throughout.  Squared distances between rows are
@@ -33,6 +33,11 @@
 
 #define DL_EMBED_MAX_POINTS 1000000u  /* rows of X */
 #define DL_EMBED_MAX_DIM 65536        /* columns of X */
+
+/* The vector unit this build's embed kernels were compiled for, e.g.
+ * "SSE2 (4 floats per vector)" for the default portable build, "AVX-512
+ * (16 floats per vector)" with make NATIVE=1 on such a CPU: for benchmarks. */
+const char *dl_embed_vector_unit(void);
 
 /* ---- nearest neighbours ------------------------------------------------ */
 

@@ -6,6 +6,8 @@
  *                      confusion matrix (table heatmap), every hidden
  *                      neuron's weight map (each a link to its card),
  *                      class templates, maximising inputs per class,
+ *                      the test images mapped to 2-D in pixel and hidden-
+ *                      layer space (PCA, t-SNE) with separability numbers,
  *                      misclassified test images with their attributions
  *                      and a Training section: films of the weights and
  *                      histograms over time (with snapshots), dead and
@@ -51,10 +53,13 @@ typedef struct dl_report_opts {
     int per_map_scale;        /* 1: each of a mistake's two maps on its own colour scale; 0: one shared */
     const dl_snapshots *snapshots; /* the model's snapshots (evolve.h's dl_snapshots_of), or NULL:
                                  the Training section then shows no films or histograms */
+    size_t maps;              /* test images mapped in "What the hidden layer does to the data"
+                                 (PCA and t-SNE, embed_net.h); 0 leaves the section out */
 } dl_report_opts;
 
 /* title NULL, no test set, no font, 1 thread, 24 misclassified, top 8,
- * integrated gradients, the two maps of a mistake on one scale, no snapshots. */
+ * integrated gradients, the two maps of a mistake on one scale, no
+ * snapshots, 2000 images mapped. */
 dl_report_opts dl_report_opts_defaults(void);
 
 typedef struct dl_report_summary {

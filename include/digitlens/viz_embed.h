@@ -7,7 +7,7 @@
  * Drawing happens in two steps so that other writers can share the first:
  * dl_scatter_layout places everything (frames, texts, marks) in pixel
  * coordinates and knows nothing of pixels; dl_scatter_render rasterises a
- * layout onto a canvas.  An SVG writer reads the same layout.
+ * layout onto a canvas; dl_scatter_svg writes the same layout as SVG.
  * Knows nothing of networks or the command line.
  */
 #ifndef DIGITLENS_VIZ_EMBED_H
@@ -96,6 +96,22 @@ void dl_scatter_layout_free(dl_scatter_layout *l);
 
 /* The layout on a new white canvas (antialiased dots and rings). */
 dl_canvas *dl_scatter_render(const dl_scatter_layout *l, const dl_font *f, dl_err *e);
+
+/* The same layout as an SVG document (1 unit = 1 pixel of the PNG; text in
+ * DejaVu Sans; thumbnails as inlined PNGs): a malloc'd, NUL-terminated
+ * string of *len bytes, or NULL (out of memory). */
+char *dl_scatter_svg(const dl_scatter_layout *l, size_t *len, dl_err *e);
+
+/* The picture of a data set's map (embed_net.h): a column per space (the
+ * pixels, then each hidden layer), a row per method (PCA above t-SNE),
+ * each panel captioned with its numbers; dots coloured by the true label,
+ * mistakes ringed.  class_names [nclasses] label the legend (NULL: "0",
+ * "1", ...); glyphs [n x gh x gw] (may be NULL) draws thumbnails; title
+ * may be NULL.  panel_px and seed as in dl_scatter_spec. */
+struct dl_embed_map;
+dl_scatter_layout *dl_embed_map_layout(const struct dl_embed_map *m, int nclasses, const char *const *class_names,
+                                       const float *glyphs, int gw, int gh, const char *title, int panel_px,
+                                       uint64_t seed, const dl_font *f, dl_err *e);
 
 /* The Embedding Projector's sprite: n images of w x h (0..1, 1 = ink)
  * drawn dark on white as side x side thumbnails (nearest neighbour),

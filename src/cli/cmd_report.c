@@ -24,7 +24,7 @@ int cmd_report(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *dir = "data/mnist", *images = NULL, *labels = NULL, *title = NULL;
     const char *method_s = "integrated-gradients", *snaps = NULL;
-    int per_map = 0, no_data = 0, mistakes = 24, top = 8, threads = cli_ncores(), quiet = 0;
+    int per_map = 0, no_data = 0, mistakes = 24, top = 8, threads = cli_ncores(), quiet = 0, maps = 2000;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to report on (required)", 0},
         {"out", OPT_STR, &out, 0, 0, "DIR", "folder for index.html, neurons.html and img/ (required; created if missing)", 0},
@@ -34,6 +34,8 @@ int cmd_report(int argc, char **argv)
         {"no-data", OPT_FLAG, &no_data, 0, 0, NULL, "report on the model alone: no confusion matrix, statistics or mistakes", 0},
         {"mistakes", OPT_INT, &mistakes, 0, 1000, "N", "show the first N misclassified test images", 0},
         {"top", OPT_INT, &top, 1, 64, "K", "examples per end on each neuron card", 0},
+        {"maps", OPT_INT, &maps, 0, 1000000, "N",
+         "test images mapped to 2-D (PCA, t-SNE) in \"What the hidden layer does to the data\"; 0 leaves it out", 0},
         {"method", OPT_STR, &method_s, 0, 0, "NAME",
          "attribution for the mistakes: gradient, input-x-gradient, integrated-gradients, lrp, occlusion", 0},
         {"snapshots", OPT_STR, &snaps, 0, 0, "FILE", "snapshots for the Training section's films (default: MODEL.snapshots, when it is there)", 0},
@@ -107,6 +109,7 @@ int cmd_report(int argc, char **argv)
     o.threads = threads;
     o.misclassified = mistakes;
     o.top_k = top;
+    o.maps = (size_t)maps;
     o.method = (dl_attr_method)method;
     o.snapshots = sn;
     o.per_map_scale = per_map;

@@ -1,6 +1,6 @@
 /*
  * embed_cli.h — what `digitlens embed` (cmd_embed.c) hands its file
- * writers (embed_files.c): the spaces it mapped and their numbers.
+ * writers (embed_files.c): the map of the data set and its options.
  * Private to src/cli/.
  */
 #ifndef DIGITLENS_EMBED_CLI_H
@@ -11,40 +11,19 @@
 
 #include "digitlens/err.h"
 #include "digitlens/dataset.h"
+#include "digitlens/embed_net.h"
 #include "digitlens/model.h"
 
-/* One space the images are seen in: the pixels, or a hidden layer's
- * activations; and its maps. */
-typedef struct embed_space {
-    char name[16];         /* "pixels", "hidden1", ...: used in file column names */
-    char label[64];        /* "pixels (784 dims)", "hidden layer 1 (100 units)" */
-    int d;
-    float *X;              /* [n x d], owned */
-    double nn_accuracy;    /* leave-one-out 1-NN */
-    double mean_accuracy;  /* leave-one-out nearest class mean */
-    float *pca;            /* [n x 2] or NULL */
-    double var[2];         /* fraction of the variance along PC1, PC2 */
-    double pca_trust;
-    double pca_seconds;
-    float *tsne;           /* [n x 2] or NULL */
-    double kl, tsne_trust, tsne_seconds;
-} embed_space;
-
+/* What the command mapped (embed_net.h) and with which options. */
 typedef struct embed_result {
     const dl_model *m;
-    const dl_dataset *d;   /* the images mapped (labels are model outputs) */
+    const dl_dataset *d;     /* the images mapped (labels are model outputs) */
     const char *model, *images;
-    size_t n;
-    int nspaces;
-    embed_space sp[8];
-    uint8_t *pred;         /* [n] predicted output */
-    size_t correct;
-    int tsne, pca;         /* which methods ran */
+    const dl_embed_map *map;
     double perplexity;
     int iterations;
     unsigned long long seed;
     const char *init;
-    int trust_k;
 } embed_result;
 
 /* The files for other tools, each written atomically into dir:

@@ -50,7 +50,7 @@ static dl_status mem_commit(memfile *m, const char *dir, const char *name, dl_er
 }
 
 static int label_of(const embed_result *r, size_t i) { return r->m->classes[r->d->labels[i]]; }
-static int pred_of(const embed_result *r, size_t i) { return r->m->classes[r->pred[i]]; }
+static int pred_of(const embed_result *r, size_t i) { return r->m->classes[r->map->pred[i]]; }
 
 static dl_status write_points(const embed_result *r, const char *dir, dl_err *e)
 {
@@ -58,17 +58,17 @@ static dl_status write_points(const embed_result *r, const char *dir, dl_err *e)
     if (mem_open(&m, e) != DL_OK) return DL_ENOMEM;
     fputs("index\tlabel\tpredicted", m.f);
     for (int meth = 0; meth < 2; meth++)
-        for (int s = 0; s < r->nspaces; s++) {
-            const embed_space *sp = &r->sp[s];
+        for (int s = 0; s < r->map->nspaces; s++) {
+            const dl_embed_space *sp = &r->map->sp[s];
             if (meth == 0 ? sp->pca != NULL : sp->tsne != NULL)
                 fprintf(m.f, "\t%s_%s_x\t%s_%s_y", meth ? "tsne" : "pca", sp->name, meth ? "tsne" : "pca", sp->name);
         }
     fputc('\n', m.f);
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = 0; i < r->map->n; i++) {
         fprintf(m.f, "%zu\t%d\t%d", i, label_of(r, i), pred_of(r, i));
         for (int meth = 0; meth < 2; meth++)
-            for (int s = 0; s < r->nspaces; s++) {
-                const float *Y = meth ? r->sp[s].tsne : r->sp[s].pca;
+            for (int s = 0; s < r->map->nspaces; s++) {
+                const float *Y = meth ? r->map->sp[s].tsne : r->map->sp[s].pca;
                 if (Y) fprintf(m.f, "\t%.6g\t%.6g", (double)Y[2 * i], (double)Y[2 * i + 1]);
             }
         fputc('\n', m.f);
@@ -78,14 +78,14 @@ static dl_status write_points(const embed_result *r, const char *dir, dl_err *e)
 
 /* The space whose vectors go to the projector: the deepest hidden layer
  * mapped, else the pixels. */
-static const embed_space *projector_space(const embed_result *r) { return &r->sp[r->nspaces - 1]; }
+static const dl_embed_space *projector_space(const embed_result *r) { return &r->map->sp[r->map->nspaces - 1]; }
 
 static dl_status write_projector(const embed_result *r, const char *dir, dl_err *e)
 {
-    const embed_space *sp = projector_space(r);
+    const dl_embed_space *sp = projector_space(r);
     memfile m;
     if (mem_open(&m, e) != DL_OK) return DL_ENOMEM;
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = 0; i < r->map->n; i++) {
         const float *x = sp->X + i * (size_t)sp->d;
         for (int c = 0; c < sp->d; c++) fprintf(m.f, c ? "\t%.6g" : "%.6g", (double)x[c]);
         fputc('\n', m.f);
@@ -93,12 +93,12 @@ static dl_status write_projector(const embed_result *r, const char *dir, dl_err 
     dl_status st = mem_commit(&m, dir, "vectors.tsv", e);
     if (st != DL_OK || (st = mem_open(&m, e)) != DL_OK) return st;
     fputs("label\tpredicted\n", m.f);
-    for (size_t i = 0; i < r->n; i++) fprintf(m.f, "%d\t%d\n", label_of(r, i), pred_of(r, i));
+    for (size_t i = 0; i < r->map->n; i++) fprintf(m.f, "%d\t%d\n", label_of(r, i), pred_of(r, i));
     if ((st = mem_commit(&m, dir, "metadata.tsv", e)) != DL_OK) return st;
 
-    int w = r->d->cols, h = r->d->rows, side = dl_sprite_side(r->n, w > h ? w : h);
-    const embed_space *px = &r->sp[0];
-    dl_canvas *c = side > 0 ? dl_sprite_new(px->X, r->n, w, h, side, e) : NULL;
+    int w = r->d->cols, h = r->d->rows, side = dl_sprite_side(r->map->n, w > h ? w : h);
+    const dl_embed_space *px = &r->map->sp[0];
+    dl_canvas *c = side > 0 ? dl_sprite_new(px->X, r->map->n, w, h, side, e) : NULL;
     if (!c) return side > 0 ? (e ? e->code : DL_ENOMEM) : dl_err_set(e, DL_ELIMIT, "too many images for a sprite");
     char path[4200];
     snprintf(path, sizeof path, "%s/sprite.png", dir);
@@ -110,7 +110,7 @@ static dl_status write_projector(const embed_result *r, const char *dir, dl_err 
             "      \"tensorShape\": [%zu, %d],\n      \"tensorPath\": \"vectors.tsv\",\n"
             "      \"metadataPath\": \"metadata.tsv\",\n"
             "      \"sprite\": {\"imagePath\": \"sprite.png\", \"singleImageDim\": [%d, %d]}\n    }\n  ]\n}\n",
-            sp->name, r->n, sp->d, side, side);
+            sp->name, r->map->n, sp->d, side, side);
     return mem_commit(&m, dir, "projector_config.json", e);
 }
 
@@ -128,14 +128,14 @@ void embed_print_json(const embed_result *r, const char *png)
     cli_json_string(r->model);
     printf(",\"images\":");
     cli_json_string(r->images);
-    printf(",\"n\":%zu,\"accuracy\":%.6f,\"trustworthiness_k\":%d", r->n, r->n ? (double)r->correct / r->n : 0.0,
-           r->trust_k);
-    if (r->tsne)
+    printf(",\"n\":%zu,\"accuracy\":%.6f,\"trustworthiness_k\":%d", r->map->n, r->map->n ? (double)r->map->correct / r->map->n : 0.0,
+           r->map->trust_k);
+    if (r->map->tsne)
         printf(",\"tsne_options\":{\"perplexity\":%g,\"iterations\":%d,\"theta\":0.5,\"init\":\"%s\",\"seed\":%llu}",
                r->perplexity, r->iterations, r->init, r->seed);
     printf(",\"spaces\":[");
-    for (int s = 0; s < r->nspaces; s++) {
-        const embed_space *sp = &r->sp[s];
+    for (int s = 0; s < r->map->nspaces; s++) {
+        const dl_embed_space *sp = &r->map->sp[s];
         printf("%s{\"name\":\"%s\",\"dims\":%d,\"nn_accuracy\":%.6f,\"class_mean_accuracy\":%.6f", s ? "," : "",
                sp->name, sp->d, sp->nn_accuracy, sp->mean_accuracy);
         if (sp->pca)
@@ -148,19 +148,19 @@ void embed_print_json(const embed_result *r, const char *png)
     }
     printf("],\"picture\":");
     cli_json_string(png);
-    printf(",\"files\":[\"points.tsv\",\"vectors.tsv\",\"metadata.tsv\",\"sprite.png\",\"projector_config.json\"]}\n");
+    printf(",\"files\":[\"embed.png\",\"embed.svg\",\"points.tsv\",\"vectors.tsv\",\"metadata.tsv\",\"sprite.png\",\"projector_config.json\"]}\n");
 }
 
 void embed_print_text(const embed_result *r, const char *dir, const char *png)
 {
-    printf("%zu images of %s through %s: %zu correct (%.2f%%)\n\n", r->n, r->images, r->model, r->correct,
-           r->n ? 100.0 * r->correct / r->n : 0.0);
+    printf("%zu images of %s through %s: %zu correct (%.2f%%)\n\n", r->map->n, r->images, r->model, r->map->correct,
+           r->map->n ? 100.0 * r->map->correct / r->map->n : 0.0);
     printf("%-28s %8s %11s", "space", "1-NN", "class mean");
-    if (r->pca) printf(" %14s %10s", "PCA variance", "PCA trust");
-    if (r->tsne) printf(" %11s %8s %8s", "t-SNE trust", "KL", "seconds");
+    if (r->map->pca) printf(" %14s %10s", "PCA variance", "PCA trust");
+    if (r->map->tsne) printf(" %11s %8s %8s", "t-SNE trust", "KL", "seconds");
     putchar('\n');
-    for (int s = 0; s < r->nspaces; s++) {
-        const embed_space *sp = &r->sp[s];
+    for (int s = 0; s < r->map->nspaces; s++) {
+        const dl_embed_space *sp = &r->map->sp[s];
         printf("%-28s %7.2f%% %10.2f%%", sp->label, 100.0 * sp->nn_accuracy, 100.0 * sp->mean_accuracy);
         if (sp->pca) printf("   %5.1f%%+%4.1f%% %10.3f", 100.0 * sp->var[0], 100.0 * sp->var[1], sp->pca_trust);
         if (sp->tsne) printf(" %11.3f %8.3f %8.1f", sp->tsne_trust, sp->kl, sp->tsne_seconds);
@@ -168,6 +168,7 @@ void embed_print_text(const embed_result *r, const char *dir, const char *png)
     }
     printf("\n1-NN and class mean: leave-one-out accuracy of the nearest image / nearest class mean in that space;\n"
            "trust: trustworthiness of the 2-D map (k = %d; 1 = no false neighbours); PCA variance: PC1 + PC2.\n",
-           r->trust_k);
-    printf("wrote %s and %s/{points,vectors,metadata}.tsv, sprite.png, projector_config.json\n", png, dir);
+           r->map->trust_k);
+    printf("wrote %s, %s/embed.svg and %s/{points,vectors,metadata}.tsv, sprite.png, projector_config.json\n", png,
+           dir, dir);
 }

@@ -25,10 +25,20 @@ run "$DL" embed --model "$M" --data "$FIX" --out "$O" --perplexity 10 --iteratio
 [ "$RC" = 0 ] && grep -q "^pixels (784 dims)" <<<"$OUT" && grep -q "^hidden layer 1 (12 units)" <<<"$OUT" \
   && pass embed_runs_and_prints_a_row_per_space || fail embed_runs_and_prints_a_row_per_space "rc $RC: $OUT $ERR"
 ok=1
-for f in embed.png points.tsv vectors.tsv metadata.tsv sprite.png projector_config.json; do [ -s "$O/$f" ] || ok=0; done
+for f in embed.png embed.svg points.tsv vectors.tsv metadata.tsv sprite.png projector_config.json; do [ -s "$O/$f" ] || ok=0; done
 [ $ok = 1 ] && [ -z "$(ls "$O" | grep tmp-)" ] && pass embed_writes_every_file_and_no_temporaries \
   || fail embed_writes_every_file_and_no_temporaries "$(ls "$O")"
 head -c 8 "$O/embed.png" | od -An -c | grep -q "P   N   G" && pass embed_png_is_png || fail embed_png_is_png "not a PNG"
+# The SVG is the PNG's layout: the same size, a dot per image in each of the
+# 4 maps (plus the legend's), the panel captions as text, well-formed XML.
+png_wh=$(od -An -tu1 -j16 -N8 "$O/embed.png" | awk '{ printf "%d %d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8 }')
+svg_wh=$(sed -n 's/.*<svg [^>]*width="\([0-9]*\)" height="\([0-9]*\)".*/\1 \2/p' "$O/embed.svg")
+dots=$(grep -o '<circle [^>]*fill="#' "$O/embed.svg" | wc -l)
+xml_ok=ok
+[ -n "$PY" ] && xml_ok=$("$PY" -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1]); print("ok")' "$O/embed.svg" 2>&1)
+[ "$png_wh" = "$svg_wh" ] && [ "$dots" = $((4 * ($(wc -l <"$O/points.tsv") - 1) + 2)) ] && grep -q '>t-SNE · hidden layer 1 (12 units)</text>' "$O/embed.svg" \
+  && [ "$xml_ok" = ok ] && pass embed_svg_is_the_same_picture_as_vectors \
+  || fail embed_svg_is_the_same_picture_as_vectors "png $png_wh svg $svg_wh, $dots dots, xml: $xml_ok"
 want=$(printf 'index\tlabel\tpredicted\tpca_pixels_x\tpca_pixels_y\tpca_hidden1_x\tpca_hidden1_y\ttsne_pixels_x\ttsne_pixels_y\ttsne_hidden1_x\ttsne_hidden1_y')
 [ "$(head -1 "$O/points.tsv")" = "$want" ] && [ "$(wc -l <"$O/points.tsv")" = $((N + 1)) ] \
   && [ "$(awk -F'\t' 'NR > 1 && NF != 11' "$O/points.tsv" | wc -l)" = 0 ] \
@@ -90,6 +100,7 @@ cmp -s "$TMP/t1/points.tsv" "$TMP/t2/points.tsv" && cmp -s "$TMP/t1/embed.png" "
 run "$DL" embed --model "$M" --data "$FIX" --out "$TMP/p" --method pca --layer 1 --glyphs --limit 60
 [ "$RC" = 0 ] && [ "$(head -1 "$TMP/p/points.tsv")" = "$(printf 'index\tlabel\tpredicted\tpca_pixels_x\tpca_pixels_y\tpca_hidden1_x\tpca_hidden1_y')" ] \
   && [ "$(wc -l <"$TMP/p/points.tsv")" = 61 ] && ! grep -q "t-SNE" <<<"$OUT" && [ -s "$TMP/p/embed.png" ] \
+  && grep -q '<image [^>]*href="data:image/png;base64,' "$TMP/p/embed.svg" \
   && pass method_pca_with_glyphs_and_limit || fail method_pca_with_glyphs_and_limit "rc $RC: $OUT $ERR"
 
 # --- numbers against scikit-learn's ----------------------------------------------------

@@ -55,7 +55,17 @@ ls "$TMP/rep" "$TMP/rep/img" | grep -q 'tmp-' && fail report_leaves_no_temporary
 run "$DL" report --model "$TMP/m.dlm" --no-data --out "$TMP/rep-nodata" --quiet
 [ "$RC" = 0 ] && [ -z "$OUT" ] && [ -s "$TMP/rep-nodata/img/neuron-l1-011.png" ] && ! grep -q 'id="confusion"' "$TMP/rep-nodata/index.html" \
   && pass report_without_data || fail report_without_data "rc $RC $OUT $ERR"
-browser_check report "$TMP/rep" --screenshot "$TMP/shot.png"
+# What the hidden layer does to the data: the maps (PNG and SVG) and a row of numbers per space.
+rows=$(grep -oE '<tr><td>(pixels \(784 dims\)|hidden layer 1 \(12 units\))</td>' "$TMP/rep/index.html" | wc -l)
+[ "$rows" = 2 ] && [ -s "$TMP/rep/img/embed.png" ] && grep -q '^<svg ' "$TMP/rep/img/embed.svg" \
+  && grep -q '<a href="#embedding">the data</a>' "$TMP/rep/index.html" && pass report_maps_the_data_through_the_hidden_layer \
+  || fail report_maps_the_data_through_the_hidden_layer "$rows rows; $(ls "$TMP/rep/img" | grep embed)"
+run "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/rep-nomaps" --maps 0 --quiet
+[ "$RC" = 0 ] && ! grep -q 'id="embedding"' "$TMP/rep-nomaps/index.html" && [ ! -e "$TMP/rep-nomaps/img/embed.png" ] \
+  && pass report_maps_0_leaves_the_section_out || fail report_maps_0_leaves_the_section_out "rc $RC $ERR"
+expect_fail report_maps_negative 2 "--maps -1 is out of range" \
+  "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r0" --maps -1
+browser_check report "$TMP/rep" --screenshot "$TMP/shot.png" --expect-section embedding
 # A weak model makes mistakes: each one in the gallery lists its top votes, linked to their cards.
 "$DL" train --data "$FIX" --layers 784,4,2 --epochs 1 --limit 4 --eta 0.3 --quiet --out "$TMP/weak.dlm"
 run "$DL" report --model "$TMP/weak.dlm" --data "$FIX" --out "$TMP/rep-weak" --mistakes 6 --quiet
@@ -82,7 +92,8 @@ MN=${DIGITLENS_SHARED_MNIST:-$HERE/../../../shared/data/mnist}
 if [ -f "$MN/t10k-images-idx3-ubyte.gz" ]; then
   "$DL" train --data "$MN" --epochs 1 --limit 20000 --quiet --out "$TMP/real.dlm"
   t0=$(date +%s.%N)
-  run "$DL" report --model "$TMP/real.dlm" --data "$MN" --out "$TMP/real-report"
+  # Timed without the maps (their t-SNE is make bench's to time); the maps are checked above.
+  run "$DL" report --model "$TMP/real.dlm" --data "$MN" --out "$TMP/real-report" --maps 0
   secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
   load=$(cut -d' ' -f1 /proc/loadavg)
   if [ "$RC" != 0 ]; then fail report_100_neurons_10k_images "$ERR"
