@@ -4,6 +4,7 @@
  * count checked before use, and a writer that appends in place.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* pwritev */
 #include "digitlens/snapshot.h"
 
 #include <errno.h>
@@ -12,12 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "digitlens/fileio.h"
 
 #include "bytes.h"
+#include "crc32.h"
+
+/* The file's byte order is the machine's: parameters are written and read
+ * as they lie in memory, without a copy (training waits for a snapshot). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SNAP_LE 1
+#else
+#define SNAP_LE 0
+#endif
 
 static const unsigned char MAGIC[8] = {'D', 'L', 'S', 'N', 'A', 'P', 'S', 0};
 static const unsigned char TAG[4] = {'S', 'N', 'A', 'P'};
@@ -107,14 +117,12 @@ static void encode_header(const dl_snapshot_header *h, unsigned char *buf)
     p = put32(p, h->init);
     p = put64(p, h->seed);
     p = put32(p, h->data_fingerprint);
-    put32(p, (uint32_t)crc32_z(0L, buf, (size_t)(p - buf)));
+    put32(p, dl_crc32(0, buf, (size_t)(p - buf)));
 }
 
-/* buf [dl_snapshot_record_bytes(h)] */
-static void encode_record(const dl_snapshot_header *h, size_t index, const dl_snapshot_meta *m,
-                          const float *params, unsigned char *buf)
+/* A record's fields before its parameters, buf [REC_HEAD]. */
+static void encode_head(size_t index, const dl_snapshot_meta *m, unsigned char *buf)
 {
-    size_t P = dl_snapshot_nparams(h);
     unsigned char *p = buf;
     memcpy(p, TAG, 4);
     p = put32(p + 4, (uint32_t)index);
@@ -123,15 +131,23 @@ static void encode_record(const dl_snapshot_header *h, size_t index, const dl_sn
     p = put32(p, m->pos);
     p = put32(p, m->correct);
     p = put32(p, m->total);
-    p = putf(p, m->cost);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* The file's byte order is the machine's: one copy (training waits for it). */
+    putf(p, m->cost);
+}
+
+/* buf [dl_snapshot_record_bytes(h)] */
+static void encode_record(const dl_snapshot_header *h, size_t index, const dl_snapshot_meta *m,
+                          const float *params, unsigned char *buf)
+{
+    size_t P = dl_snapshot_nparams(h);
+    encode_head(index, m, buf);
+    unsigned char *p = buf + REC_HEAD;
+#if SNAP_LE
     memcpy(p, params, 4 * P);
     p += 4 * P;
 #else
     for (size_t i = 0; i < P; i++) p = putf(p, params[i]);
 #endif
-    put32(p, (uint32_t)crc32_z(0L, buf, (size_t)(p - buf)));
+    put32(p, dl_crc32(0, buf, (size_t)(p - buf)));
 }
 
 /* --- decoding ------------------------------------------------------------ */
@@ -167,7 +183,7 @@ static dl_status decode_header(const unsigned char *buf, size_t len, const char 
     h->nlayers = (int)nl;
     *hlen = dl_snapshot_header_bytes(h);
     if (len < *hlen) return dl_err_set(e, DL_EFORMAT, "%s: truncated snapshot file (ends inside the header)", name);
-    if ((uint32_t)crc32_z(0L, buf, *hlen - 4) != dl_get_le32(buf + *hlen - 4))
+    if (dl_crc32(0, buf, *hlen - 4) != dl_get_le32(buf + *hlen - 4))
         return dl_err_set(e, DL_EFORMAT, "%s: header checksum mismatch (the file is damaged)", name);
     const unsigned char *p = buf + 16;
     for (uint32_t l = 0; l < nl; l++, p += 4) {
@@ -202,7 +218,7 @@ static int check_record(const dl_snapshot_header *h, const unsigned char *p, siz
                         uint64_t prev_step, dl_snapshot_meta *m, const char **why)
 {
     if (memcmp(p, TAG, 4) != 0) return *why = "bad record tag", 1;
-    if ((uint32_t)crc32_z(0L, p, rlen - 4) != dl_get_le32(p + rlen - 4)) return *why = "checksum mismatch", 1;
+    if (dl_crc32(0, p, rlen - 4) != dl_get_le32(p + rlen - 4)) return *why = "checksum mismatch", 1;
     m->step = get64(p + 8);
     m->epoch = dl_get_le32(p + 16);
     m->pos = dl_get_le32(p + 20);
@@ -290,7 +306,7 @@ void dl_snapshots_params(const dl_snapshots *s, size_t i, float *params)
 {
     const unsigned char *p =
         s->data + dl_snapshot_header_bytes(&s->h) + i * dl_snapshot_record_bytes(&s->h) + REC_HEAD;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if SNAP_LE
     memcpy(params, p, 4 * s->nparams);
 #else
     for (size_t k = 0; k < s->nparams; k++) params[k] = getf(p + 4 * k);
@@ -306,7 +322,7 @@ struct dl_snapshot_writer {
     size_t count;
     uint64_t last;     /* step of the last record */
     uint64_t size;     /* bytes on disk: header + count records */
-    unsigned char *rec; /* [record bytes] scratch */
+    unsigned char *rec; /* [record bytes] scratch where the order is not the machine's, else NULL */
 };
 
 static dl_snapshot_writer *writer_new(const char *path, const dl_snapshot_header *h, dl_err *e)
@@ -317,9 +333,9 @@ static dl_snapshot_writer *writer_new(const char *path, const dl_snapshot_header
         w->fd = -1;
         w->h = *h;
         w->path = malloc(n);
-        w->rec = malloc(dl_snapshot_record_bytes(h));
+        w->rec = SNAP_LE ? NULL : malloc(dl_snapshot_record_bytes(h));
     }
-    if (!w || !w->path || !w->rec) {
+    if (!w || !w->path || (!SNAP_LE && !w->rec)) {
         if (w) free(w->path);
         free(w);
         dl_err_set(e, DL_ENOMEM, "%s: out of memory", path);
@@ -432,24 +448,42 @@ dl_snapshot_writer *dl_snapshot_continue(const char *path, const dl_snapshot_hea
     return w;
 }
 
+/* Writes the n pieces iov[0..n) at offset off, resuming after short
+ * writes: 0, or the errno that stopped it (ENOSPC for a write of 0). */
+static int pwrite_all(int fd, struct iovec *iov, int n, off_t off)
+{
+    while (n > 0) {
+        ssize_t k = pwritev(fd, iov, n, off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return k < 0 ? errno : ENOSPC;
+        off += k;
+        for (; n > 0 && (size_t)k >= iov->iov_len; iov++, n--) k -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + k;
+            iov->iov_len -= (size_t)k;
+        }
+    }
+    return 0;
+}
+
 dl_status dl_snapshot_append(dl_snapshot_writer *w, const dl_snapshot_meta *m, const float *params,
                              dl_err *e)
 {
     size_t rlen = dl_snapshot_record_bytes(&w->h);
+#if SNAP_LE
+    /* Straight from params: the record's head, the parameters, the CRC of both. */
+    unsigned char head[REC_HEAD], crc[4];
+    size_t pb = rlen - REC_HEAD - 4;
+    encode_head(w->count, m, head);
+    dl_put_le32(crc, dl_crc32(dl_crc32(0, head, REC_HEAD), params, pb));
+    struct iovec iov[3] = {{head, REC_HEAD}, {(void *)(uintptr_t)params, pb}, {crc, 4}};
+#else
     encode_record(&w->h, w->count, m, params, w->rec);
+    struct iovec iov[1] = {{w->rec, rlen}};
+#endif
     sigset_t held;
     dl_signals_hold(&held);
-    size_t done = 0;
-    int err = 0;
-    while (done < rlen) {
-        ssize_t k = pwrite(w->fd, w->rec + done, rlen - done, (off_t)(w->size + done));
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) {
-            err = k < 0 ? errno : ENOSPC;
-            break;
-        }
-        done += (size_t)k;
-    }
+    int err = pwrite_all(w->fd, iov, (int)(sizeof iov / sizeof iov[0]), (off_t)w->size);
     if (err) {
         /* Cut the partial record off again: the file ends at a record boundary. */
         if (ftruncate(w->fd, (off_t)w->size) != 0) { /* the reader will call it torn */ }

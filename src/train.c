@@ -267,8 +267,11 @@ static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, con
             s->pos += ops->train(k, train, s->order + s->pos, n, o->batch, o->eta, decay, o->stop,
                                  &s->cost_sum);
             if (hook && steps_done(s, o->batch) % hook->every == 0) {
+                double h0 = hook->spent ? now_seconds() : 0.0;
                 ops->sync(k); /* the hook looks at the network */
-                if ((st = hook->fn(net, s, hook->ctx, e)) != DL_OK) {
+                st = hook->fn(net, s, hook->ctx, e);
+                if (hook->spent) *hook->spent += now_seconds() - h0;
+                if (st != DL_OK) {
                     ops->destroy(k);
                     return st;
                 }

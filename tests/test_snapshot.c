@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../src/crc32.h"
 #include "digitlens/snapshot.h"
 #include "support/support.h"
 
@@ -71,6 +72,32 @@ static void write_file(const char *path, const uint64_t *steps, size_t n)
 }
 
 static const uint64_t STEPS[] = {0, 2, 4, 6, 7};
+
+/* The file's checksum is zlib's CRC-32 whichever way it is computed
+ * (carry-less multiplies from 256 bytes on, where the CPU has them):
+ * every length around the fold's block sizes, at every alignment, from
+ * any starting CRC, whole and in pieces, and a record of 784-100-10. */
+Test(snapshot, the_fast_crc_is_zlibs_crc32_for_every_length_alignment_and_start)
+{
+    size_t n = 318080 + 64;
+    unsigned char *b = malloc(n);
+    cr_assert_not_null(b);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        b[i] = (unsigned char)(x >> 23);
+    }
+    for (size_t len = 0; len <= 1100; len++)
+        for (size_t off = 0; off < 16; off += 5) {
+            uint32_t c0 = (uint32_t)(len * 2654435761u);
+            cr_assert_eq(dl_crc32(c0, b + off, len), (uint32_t)crc32_z(c0, b + off, len), "length %zu at +%zu",
+                         len, off);
+        }
+    uint32_t whole = dl_crc32(0, b, 318080);
+    cr_assert_eq(whole, (uint32_t)crc32_z(0, b, 318080));
+    cr_assert_eq(dl_crc32(dl_crc32(dl_crc32(0, b, 36), b + 36, 318040), b + 318076, 4), whole);
+    free(b);
+}
 
 Test(snapshot, write_then_load_round_trips_every_record_exactly)
 {

@@ -392,7 +392,7 @@ int cmd_train(int argc, char **argv)
     /* --- train, in checkpoint-sized legs --- */
     progress_ctx pc = {isatty(STDERR_FILENO), quiet, evalname, 0.0};
     dl_train_opts to = {epochs, batch, (float)eta, (float)lambda, cost, threads, kernel, &g_stop};
-    dl_step_hook hook = {train_snap_step, &snap, snapping ? dl_snapshot_grid(&snap.h) : 1};
+    dl_step_hook hook = {train_snap_step, &snap, snapping ? dl_snapshot_grid(&snap.h) : 1, &snap.seconds};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "digitlens/fileio.h"
@@ -70,19 +69,10 @@ static dl_status record(train_snap *t, const dl_net *net, uint32_t epoch, uint32
 
 static void human(char *buf, size_t cap, double bytes);
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 dl_status train_snap_step(const dl_net *net, const dl_train_state *s, void *ctx, dl_err *e)
 {
     train_snap *t = ctx;
-    double t0 = now_seconds();
     dl_status st = record(t, net, s->epoch, s->pos, s->pos ? (float)(s->cost_sum / s->pos) : NAN, e);
-    t->seconds += now_seconds() - t0;
     t->failed = st != DL_OK;
     return st;
 }

@@ -26,7 +26,8 @@ typedef struct train_snap {
     dl_cost cost;
     int threads;
     int failed;           /* an append failed: training stopped for it */
-    double seconds;       /* spent recording during training (scoring, encoding, writing) */
+    double seconds;       /* spent recording during training (the kernel's write-back of the
+                             network, scoring, encoding, writing: dl_step_hook.spent) */
     size_t count;         /* records in the file, and its size, once finished */
     double bytes;
     char path[4096];
