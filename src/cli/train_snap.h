@@ -15,8 +15,8 @@
 /* The evaluation subset by default: the first this many images of the
  * evaluation set.  Scoring it is most of what a snapshot costs (a forward
  * pass per image, against a forward and backward pass per training image
- * between snapshots), so it is sized for --snapshot-every 100 at batch 10
- * to stay within 10% of training time (make bench measures it). */
+ * between snapshots), so it is kept small for --snapshot-every 100 at
+ * batch 10 (make bench measures what it costs; README, "Watching it learn"). */
 #define TRAIN_SNAP_EVAL 100
 
 typedef struct train_snap {
