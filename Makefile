@@ -6,6 +6,7 @@
 #   make data            fill data/mnist/ (see scripts/get-mnist.sh)
 #   make data-fashion    install Debian's Fashion-MNIST and link data/fashion
 #   make bench           training/evaluation benchmarks
+#   make torch-compare   digitlens against PyTorch on MNIST (bench/torch_compare.py)
 #   make fuzz            libFuzzer harnesses, FUZZ_SECONDS=60 each (clang; ASan, and MSan for pictures)
 #   make docs            manual pages and bash completion into build/doc (from the option tables)
 #   make install         PREFIX=/usr/local DESTDIR= (binary, man pages, bash completion)
@@ -70,11 +71,21 @@ EXPLORE_ASSETS := src/explore.css src/explore_body.html $(EXPLORE_JS)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/explore_assets.o
 CLI_OBJ  := $(CLI_SRC:src/cli/%.c=$(BUILD)/obj/cli/%.o)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.o)
+# ONNX: Debian's schema (libonnx-dev) compiled by protoc-c at build time into
+# $(BUILD)/gen; the generated code is protobuf-c's, not ours: never committed,
+# and compiled without -Werror.  src/onnx*.c include its header.
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+PROTOC_C   ?= protoc-c
+GEN        := $(BUILD)/gen
+GEN_OBJ    := $(BUILD)/obj/gen/onnx.pb-c.o
+ONNX_OBJ   := $(filter $(BUILD)/obj/onnx%.o,$(LIB_OBJ))
+LIB_OBJ    += $(GEN_OBJ)
+LDLIBS     += -lprotobuf-c
 LIB      := $(BUILD)/libdigitlens.a
 BIN      := $(if $(filter build,$(BUILD)),digitlens,$(BUILD)/digitlens)
 UNIT     := $(BUILD)/unit-tests
 
-.PHONY: all test unit-tests demo data data-fashion deps bench install uninstall clean fuzz fuzz-build docs
+.PHONY: all test unit-tests demo data data-fashion deps bench torch-compare install uninstall clean fuzz fuzz-build docs
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -94,6 +105,17 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: $(dir $(ONNX_PROTO))%.proto
+	@mkdir -p $(GEN)
+	$(PROTOC_C) --proto_path=$(dir $<) --c_out=$(GEN) $<
+
+$(GEN_OBJ): $(GEN)/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -I$(GEN) $(filter-out -Werror -Wmissing-prototypes,$(CFLAGS)) -c $< -o $@
+
+$(ONNX_OBJ) $(BUILD)/mkseeds: CPPFLAGS += -I$(GEN)
+$(ONNX_OBJ) $(BUILD)/mkseeds: $(GEN)/onnx.pb-c.h
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -157,8 +179,8 @@ $(FUZZ_DIR)/msan/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MSAN_LIB) $(FUZZ_DIR)/msan/s
 	  $(FUZZ_DIR)/msan/stb_impl.o $(FUZZ_MSAN_LIB) $(LDLIBS)
 
 # Seeds come from a generator, never from committed binaries.
-$(BUILD)/mkseeds: tests/fuzz/mkseeds.c $(LIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(BUILD)/mkseeds: $(wildcard tests/fuzz/mkseeds*) $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDLIBS)
 
 fuzz-build: $(BUILD)/mkseeds
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/lib CC=$(FUZZ_CC) SAN=1 KERNELS=generic \
@@ -194,6 +216,10 @@ deps:
 bench: all
 	@scripts/deps.sh --ensure
 	@scripts/bench.sh
+
+# Debian's python3-torch and python3-numpy live under /usr/bin/python3.
+torch-compare: all
+	@/usr/bin/python3 bench/torch_compare.py
 
 # Manual pages and the bash completion, asked of the binary itself
 # (scripts/gen-docs.sh), so they cannot disagree with --help.

@@ -141,8 +141,9 @@ static int config_epoch(config *c, const dl_dataset *train)
         return 0;
     }
     dl_err e;
-    dl_train_opts o = {c->epochs + 1, 10, 3.0f, c->lambda, DL_COST_QUADRATIC, c->threads,
-                       c->kind == REFERENCE ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = c->epochs + 1, .batch = 10, .eta = 3.0f, .lambda = c->lambda,
+                       .cost = DL_COST_QUADRATIC, .threads = c->threads,
+                       .kernel = c->kind == REFERENCE ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST, .stop = NULL};
     if (dl_train_simd(c->simd, c->net, train, NULL, &o, &c->st, c->hist, NULL, NULL, &e) != DL_OK)
         return fprintf(stderr, "bench: %s\n", e.msg), 1;
     c->sec[c->epochs] = c->hist[c->epochs].seconds * scale;

@@ -23,6 +23,10 @@ PACKAGES=(
   libopenblas-dev           # make bench only: the dense BLAS trainer digitlens is measured against
   liblapacke-dev            # LAPACK's C interface: PCA's eigensolver (embed)
   python3-sklearn           # embed's numbers checked against scikit-learn; its TSNE in make bench
+  protobuf-c-compiler libprotobuf-c-dev  # protoc-c and its runtime: ONNX in and out
+  libonnx-dev               # ONNX's schema (onnx/onnx.proto), compiled at build time
+  python3-onnx              # checks exported ONNX files (onnx.checker)
+  python3-torch             # exports the PyTorch MLPs the ONNX import is tested on
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

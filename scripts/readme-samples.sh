@@ -82,6 +82,7 @@ SAMPLES=(
   "neuron|./digitlens neuron --model mnist.dlm --data data/mnist --neuron 42 --out neurons/|cat"
   "maximize|./digitlens maximize --model mnist.dlm --class 3 --l2 0.05 --blur 0.5 --out max-3.png|cat"
   "report|./digitlens report --model mnist.dlm --data data/mnist --out report|cat"
+  "early-stop|./digitlens train --activation relu --output softmax --eta 0.1 --momentum 0.5 --validation 1000 --early-stop 3 --epochs 60 --out relu.dlm|keep_lines 1-3,...,-6,-5,-4,-3,-2,-1"
 )
 
 # Every number (and every duration) as '#': the shape of an output.

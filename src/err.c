@@ -41,6 +41,17 @@ const char *dl_status_name(dl_status code)
     return "unknown error";
 }
 
+const char *dl_err_shown(const char *s, size_t n, char *buf, size_t cap)
+{
+    size_t k = 0;
+    for (; k + 1 < cap && k < n && s[k]; k++) {
+        unsigned char c = (unsigned char)s[k];
+        buf[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (cap) buf[k] = '\0';
+    return buf;
+}
+
 _Noreturn void dl_assert_fail(const char *cond, const char *file, int line)
 {
     fprintf(stderr, "digitlens: internal error: %s:%d: %s (a bug in digitlens: please report it)\n", file, line,

@@ -60,6 +60,8 @@ static dl_status check_attr(const dl_net *n, dl_attr_method m, int out, const dl
                           o->cols, n->sizes[0]);
     if (m == DL_ATTR_INTEGRATED_GRADIENTS && (o->steps < 1 || o->steps > 1000000))
         return dl_err_set(e, DL_EINVAL, "explain: integrated gradients needs 1..1000000 steps, not %d", o->steps);
+    dl_status st = dl_net_check_acts(n, e);
+    if (st != DL_OK) return st;
     if (m == DL_ATTR_LRP && !(o->epsilon > 0.0f))
         return dl_err_set(e, DL_EINVAL, "explain: the LRP epsilon must be positive, not %g", (double)o->epsilon);
     if (m == DL_ATTR_OCCLUSION && (o->patch < 1 || o->stride < 1))
@@ -94,7 +96,8 @@ static void lrp(const dl_net *n, dl_trace *t, int out, float eps, double *R, dou
 {
     int L = n->nlayers - 1;
     double rb = 0.0, re = 0.0;
-    for (int j = 0; j < n->sizes[L]; j++) R[j] = j == out ? t->a[L][j] : 0.0;
+    const float *start = n->act[L - 1] == DL_ACT_SOFTMAX ? t->z[L] : t->a[L];
+    for (int j = 0; j < n->sizes[L]; j++) R[j] = j == out ? start[j] : 0.0;
     for (int l = L - 1; l >= 0; l--) {
         int in = n->sizes[l], o = n->sizes[l + 1];
         const float *a = t->a[l];
@@ -108,7 +111,7 @@ static void lrp(const dl_net *n, dl_trace *t, int out, float eps, double *R, dou
             rb += n->b[l][j] * f;
             re += se * f;
         }
-        /* The sigmoid below passes R(z) on as R(a) unchanged. */
+        /* The activation below passes R(z) on as R(a) unchanged. */
         memcpy(R, Rn, (size_t)in * sizeof(double));
     }
     for (int i = 0; i < n->sizes[0]; i++) attr[i] = (float)R[i];
@@ -202,6 +205,7 @@ dl_status dl_explain_attribution(const dl_net *n, dl_attr_method m, int out, con
         integrated_gradients(n, t, out, x, o->baseline, o->steps, xs, g, d1, attr);
         break;
     case DL_ATTR_LRP:
+        inf.lrp_start = n->act[L - 1] == DL_ACT_SOFTMAX ? t->z[L][out] : inf.output;
         lrp(n, t, out, o->epsilon, d1, d2, attr, &inf.bias_relevance, &inf.eps_relevance);
         break;
     case DL_ATTR_OCCLUSION:

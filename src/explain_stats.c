@@ -91,6 +91,46 @@ static int stats_alloc(dl_neuron_stats *s, int k, int K, int nout)
     return 1;
 }
 
+int dl_act_saturated(dl_act act, float a, int high, const char **words)
+{
+    const char *w;
+    int sat;
+    if (act == DL_ACT_RELU) {
+        w = high ? "never" : "at 0 (off)";
+        sat = !high && a <= 0.0f;
+    } else if (high) {
+        w = "above 0.99";
+        sat = a > 0.99f;
+    } else if (act == DL_ACT_TANH) {
+        w = "below -0.99";
+        sat = a < -0.99f;
+    } else {
+        w = "below 0.01";
+        sat = a < 0.01f;
+    }
+    if (words) *words = w;
+    return sat;
+}
+
+/* a = act(z) for one hidden unit: the forward pass's own function. */
+static float act1(dl_act f, float z)
+{
+    float a;
+    dl_act_apply(f, &z, &a, 1);
+    return a;
+}
+
+/* The saturation figures from the counts over n examples. */
+static void set_saturation(dl_neuron_stats *s, dl_act f, size_t hi, size_t lo, size_t n)
+{
+    double nn = (double)n;
+    s->act = f;
+    s->saturated_high = (float)(hi / nn);
+    s->saturated_low = (float)(lo / nn);
+    s->saturated = (float)((hi + lo) / nn);
+    s->dead = f == DL_ACT_RELU && lo == n;
+}
+
 /* What both ways of computing statistics refuse; what names the caller in
  * the message ("neuron", "report"). */
 static dl_status check_stats(const dl_net *n, const dl_dataset *d, int layer, int k, const char *what, dl_err *e)
@@ -102,6 +142,8 @@ static dl_status check_stats(const dl_net *n, const dl_dataset *d, int layer, in
     if (k < 1 || k > DL_NEURON_MAX_TOP)
         return dl_err_set(e, DL_EINVAL, "%s: top-k of %d is out of range (1..%d)", what, k, DL_NEURON_MAX_TOP);
     if (d->n == 0) return dl_err_set(e, DL_EINVAL, "%s: the data set is empty (give it some images)", what);
+    dl_status st = dl_net_check_acts(n, e);
+    if (st != DL_OK) return st;
     return dl_dataset_check(d, n->sizes[0], K, what, "the data's labels must be output indices: dl_model_fit_data", e);
 }
 
@@ -164,8 +206,8 @@ dl_status dl_neuron_stats_compute(const dl_net *n, const dl_dataset *d, int laye
         csum[lab] += a;
         s->class_count[lab]++;
         sum += a;
-        sat_hi += a > 0.99f;
-        sat_lo += a < 0.01f;
+        sat_hi += dl_act_saturated(n->act[layer - 1], a, 1, NULL);
+        sat_lo += dl_act_saturated(n->act[layer - 1], a, 0, NULL);
         correct0 += predict_with(n, t, layer, neuron, 0.0f) == lab;
     }
     s->mean = (float)(sum / (double)d->n);
@@ -186,9 +228,7 @@ dl_status dl_neuron_stats_compute(const dl_net *n, const dl_dataset *d, int laye
     }
     for (int c = 0; c < K; c++) s->class_mean[c] = s->class_count[c] ? (float)(csum[c] / s->class_count[c]) : NAN;
     double nn = (double)d->n;
-    s->saturated_high = (float)(sat_hi / nn);
-    s->saturated_low = (float)(sat_lo / nn);
-    s->saturated = (float)((sat_hi + sat_lo) / nn);
+    set_saturation(s, n->act[layer - 1], sat_hi, sat_lo, d->n);
     s->accuracy = correct / nn;
     s->ablated_accuracy = correct0 / nn;
     s->ablation_drop = s->accuracy - s->ablated_accuracy;
@@ -216,6 +256,14 @@ static int predict_ablated(const dl_layer_pass *s, size_t i, int layer, int j, f
     int L = n->nlayers - 1, no = n->sizes[layer + 1], ni = n->sizes[layer];
     const float *z = s->z + i * s->width + s->off[layer + 1];
     double dv = (double)v - (double)a;
+    dl_act f = n->act[layer];
+    if (layer + 1 == L && f != DL_ACT_SIGMOID) {
+        /* Another output activation: the moved weighted inputs through it. */
+        float *zo = t->z[L];
+        for (int c = 0; c < no; c++) zo[c] = (float)((double)z[c] + (double)n->w[layer][(size_t)c * ni + j] * dv);
+        dl_act_apply(f, zo, t->a[L], no);
+        return dl_argmax(t->a[L], no);
+    }
     if (layer + 1 == L) {
         /* The output layer: the answer is the first output with the largest
          * σ(z).  σ is monotone, so only outputs whose z is near the largest
@@ -235,7 +283,7 @@ static int predict_ablated(const dl_layer_pass *s, size_t i, int layer, int j, f
      * from there up. */
     for (int c = 0; c < no; c++) {
         up[c] = (double)z[c] + (double)n->w[layer][(size_t)c * ni + j] * dv;
-        t->a[layer + 1][c] = dl_sigmoid((float)up[c]);
+        t->a[layer + 1][c] = act1(f, (float)up[c]);
     }
     return dl_argmax(dl_net_forward_from(n, t, layer + 1), n->sizes[L]);
 }
@@ -248,6 +296,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
     const dl_net *n = st->net;
     const dl_dataset *d = st->d;
     int L = n->nlayers - 1, K = n->sizes[L], H = j1 - j0, nout = n->sizes[layer + 1];
+    dl_act f = n->act[layer - 1];
     if ((size_t)k > st->n) k = (int)st->n;
     memset(out, 0, (size_t)H * sizeof *out);
     size_t hk = (size_t)H * (size_t)k;
@@ -268,14 +317,14 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
             correct += st->pred[i] == lab;
             ccount[lab]++;
             for (int jj = 0; jj < H; jj++) {
-                float a = dl_sigmoid(z[jj]);
+                float a = act1(f, z[jj]);
                 dl_ranked r = {a, i};
                 dl_rank_offer(hi + (size_t)jj * k, &nhi[jj], k, r, 1);
                 dl_rank_offer(lo + (size_t)jj * k, &nlo[jj], k, r, 0);
                 csum[(size_t)jj * K + lab] += a;
                 sum[jj] += a;
-                cnt[4 * jj] += a > 0.99f;
-                cnt[4 * jj + 1] += a < 0.01f;
+                cnt[4 * jj] += dl_act_saturated(f, a, 1, NULL);
+                cnt[4 * jj + 1] += dl_act_saturated(f, a, 0, NULL);
                 cnt[4 * jj + 2] += predict_ablated(st, i, layer, j0 + jj, a, 0.0f, up, tr) == lab;
             }
         }
@@ -286,7 +335,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
             int lab = d->labels[i];
             for (int jj = 0; jj < H; jj++)
                 cnt[4 * jj + 3] +=
-                    predict_ablated(st, i, layer, j0 + jj, dl_sigmoid(z[jj]), out[jj].mean, up, tr) == lab;
+                    predict_ablated(st, i, layer, j0 + jj, act1(f, z[jj]), out[jj].mean, up, tr) == lab;
         }
         for (int jj = 0; jj < H; jj++) {
             dl_neuron_stats *s = &out[jj];
@@ -310,9 +359,7 @@ static dl_status stats_range(const dl_layer_pass *st, int layer, int j0, int j1,
                 s->class_count[c] = ccount[c];
                 s->class_mean[c] = ccount[c] ? (float)(csum[(size_t)jj * K + c] / ccount[c]) : NAN;
             }
-            s->saturated_high = (float)(cnt[4 * jj] / nn);
-            s->saturated_low = (float)(cnt[4 * jj + 1] / nn);
-            s->saturated = (float)((cnt[4 * jj] + cnt[4 * jj + 1]) / nn);
+            set_saturation(s, f, cnt[4 * jj], cnt[4 * jj + 1], st->n);
             s->accuracy = correct / nn;
             s->ablated_accuracy = cnt[4 * jj + 2] / nn;
             s->ablation_drop = s->accuracy - s->ablated_accuracy;

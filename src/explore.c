@@ -121,7 +121,7 @@ static void meta_block(dl_buf *b, const dl_model *m, const dl_explore_opts *o, c
     int_array(b, "classes", classes, m->nclasses);
     /* One activation per weight layer, as dl_net_forward_from applies them. */
     dl_buf_puts(b, ",\"activations\":[");
-    for (int l = 0; l + 1 < n->nlayers; l++) dl_buf_appendf(b, "%s\"sigmoid\"", l ? "," : "");
+    for (int l = 0; l + 1 < n->nlayers; l++) dl_buf_appendf(b, "%s\"%s\"", l ? "," : "", dl_act_name(n->act[l]));
     dl_buf_puts(b, "]");
     const double acc = dl_model_last_accuracy(m);
     if (acc >= 0) dl_buf_appendf(b, ",\"trainAccuracy\":%.6g", acc);
@@ -209,7 +209,13 @@ dl_status dl_explore_page(const dl_model *m, const dl_explore_opts *o, char **ht
     char sub[300], lt[160] = "";
     for (int l = 0, k = 0; l < n->nlayers && k < (int)sizeof lt - 16; l++)
         k += snprintf(lt + k, sizeof lt - (size_t)k, "%s%d", l ? "-" : "", n->sizes[l]);
-    snprintf(sub, sizeof sub, "a %s sigmoid network: draw a digit and watch every neuron respond", lt);
+    /* "sigmoid", or the hidden layers' and the output's ("relu hidden, softmax output"). */
+    char acts[64];
+    dl_act hid = n->act[0], outa = n->act[n->nlayers - 2];
+    if (dl_net_all_sigmoid(n)) snprintf(acts, sizeof acts, "sigmoid");
+    else if (n->nlayers == 2) snprintf(acts, sizeof acts, "%s-output", dl_act_name(outa));
+    else snprintf(acts, sizeof acts, "%s-hidden, %s-output", dl_act_name(hid), dl_act_name(outa));
+    snprintf(sub, sizeof sub, "a %s %s network: draw a digit and watch every neuron respond", lt, acts);
     dl_html_head_css(&b, o->title ? o->title : "digitlens explorer", sub, dl_explore_css);
     dl_buf_puts(&b, "<nav><a href=\"#pad-panel\">draw</a><a href=\"#neuron-panel\">neuron</a>");
     if (ns > 0) dl_buf_puts(&b, "<a href=\"#samples-panel\">test digits</a>");

@@ -411,7 +411,7 @@ static size_t parse_object(dl_json_doc *d, int depth)
         for (size_t m = d->nodes[me].a; m; m = d->nodes[m].next)
             if (d->nodes[m].keylen == klen && memcmp(d->strs + d->nodes[m].key, d->strs + koff, klen) == 0) {
                 char shown_key[61];
-                jfail(d, kpos, "the key \"%s\" appears twice", dl_json_shown(d->strs + koff, klen, shown_key, sizeof shown_key));
+                jfail(d, kpos, "the key \"%s\" appears twice", dl_err_shown(d->strs + koff, klen, shown_key, sizeof shown_key));
                 return 0;
             }
         if (n >= OBJ_MAX_KEYS) {
@@ -563,15 +563,4 @@ const dl_json_node *dl_json_member(const dl_json_doc *d, const dl_json_node *obj
     for (size_t m = obj->a; m; m = d->nodes[m].next)
         if (d->nodes[m].keylen == k && memcmp(d->strs + d->nodes[m].key, key, k) == 0) return &d->nodes[m];
     return NULL;
-}
-
-const char *dl_json_shown(const char *s, size_t n, char *buf, size_t cap)
-{
-    size_t k = 0;
-    for (; k + 1 < cap && k < n && s[k]; k++) {
-        unsigned char c = (unsigned char)s[k];
-        buf[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    if (cap) buf[k] = '\0';
-    return buf;
 }

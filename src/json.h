@@ -53,11 +53,6 @@ void dl_json_free(dl_json_doc *d);
 /* "null", "a number", "a list of numbers", "an object", ...: for messages. */
 const char *dl_json_type_name(const dl_json_node *n);
 
-/* A string from the file, fit for a message: at most cap - 1 bytes of
- * s[0..n), each control character shown as '?' (bytes from a hostile file
- * must not reach the terminal), NUL-terminated.  Returns buf. */
-const char *dl_json_shown(const char *s, size_t n, char *buf, size_t cap);
-
 /* The member of object obj named key, or NULL. */
 const dl_json_node *dl_json_member(const dl_json_doc *d, const dl_json_node *obj, const char *key);
 

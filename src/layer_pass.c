@@ -48,7 +48,7 @@ static void forward_range(const dl_layer_pass *s, size_t lo, size_t hi, float *x
                 const float *w = s->wt[l] + (size_t)k * no;
                 for (int j = 0; j < no; j++) z[j] += w[j] * ak;
             }
-            for (int j = 0; j < no; j++) a[j] = dl_sigmoid(z[j]);
+            dl_act_apply(n->act[l], z, a, no);
             if (l + 1 < L) {
                 /* a becomes the next layer's input: copy it aside. */
                 memcpy(x, a, (size_t)no * sizeof(float));

@@ -88,6 +88,21 @@ dl_status dl_model_reserve_history(dl_model *m, uint32_t n, dl_err *e)
     return DL_OK;
 }
 
+dl_status dl_model_finish_import(dl_model *m, dl_err *e)
+{
+    memcpy(m->init_params, m->net->params, m->net->nparams * sizeof(float));
+    dl_rng rng;
+    dl_rng_seed(&rng, 0);
+    dl_status st = dl_train_state_init(&m->state, 0, &rng, e);
+    return st != DL_OK ? st : dl_model_reserve_history(m, 0, e);
+}
+
+uint32_t dl_model_params_epoch(const dl_model *m)
+{
+    const dl_train_state *s = &m->state;
+    return s->kept_is_last && s->best_epoch <= m->nhistory ? s->best_epoch : m->nhistory;
+}
+
 int dl_model_has_init(const dl_model *m)
 {
     return memcmp(m->init_params, m->net->params, m->net->nparams * sizeof(float)) != 0;
@@ -95,8 +110,9 @@ int dl_model_has_init(const dl_model *m)
 
 double dl_model_last_accuracy(const dl_model *m)
 {
-    if (m->nhistory == 0) return -1.0;
-    const dl_epoch_stat *s = &m->history[m->nhistory - 1];
+    uint32_t ep = dl_model_params_epoch(m);
+    if (ep == 0) return -1.0;
+    const dl_epoch_stat *s = &m->history[ep - 1];
     return s->total ? (double)s->correct / s->total : -1.0;
 }
 
@@ -134,12 +150,43 @@ static void put_f32s(dl_buf *b, const float *f, size_t n)
     for (size_t i = 0; i < n; i++) put_f32(b, f[i]);
 }
 
+/* What a version 1 file cannot hold, or NULL. */
+static const char *beyond_v1(const dl_model *m)
+{
+    if (!dl_net_all_sigmoid(m->net)) return "activations other than sigmoid";
+    if ((int)m->cost < 0 || m->cost > DL_COST_CROSS_ENTROPY) return "the log-likelihood cost";
+    if (m->momentum != 0.0f || m->state.velocity) return "momentum";
+    if (m->dropout != 0.0f) return "dropout";
+    if (m->early_stop || m->state.kept) return "early stopping";
+    if (m->halve_after) return "an eta schedule";
+    return NULL;
+}
+
+/* The optional parameter-sized arrays of the training state: u32 count
+ * (0 or P), then the floats. */
+static void put_array(dl_buf *b, const float *a, size_t P)
+{
+    put_u32(b, a ? (uint32_t)P : 0u);
+    if (a) put_f32s(b, a, P);
+}
+
 dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, dl_err *e)
 {
+    return dl_model_encode_version(m, DL_MODEL_VERSION, out, len, e);
+}
+
+dl_status dl_model_encode_version(const dl_model *m, uint32_t version, unsigned char **out, size_t *len,
+                                  dl_err *e)
+{
     const dl_net *n = m->net;
+    *out = NULL;
+    if (version < 1 || version > DL_MODEL_VERSION)
+        return dl_err_set(e, DL_EINVAL, "no model format version %u (1..%u)", version, DL_MODEL_VERSION);
+    const char *lack = version == 1 ? beyond_v1(m) : NULL;
+    if (lack) return dl_err_set(e, DL_EINVAL, "model format version 1 cannot hold %s", lack);
     dl_buf b = {0};
     dl_buf_append(&b, MAGIC, 8);
-    put_u32(&b, DL_MODEL_VERSION);
+    put_u32(&b, version);
     put_u32(&b, m->flags);
     put_u32(&b, (uint32_t)n->nlayers);
     for (int l = 0; l < n->nlayers; l++) put_u32(&b, (uint32_t)n->sizes[l]);
@@ -156,11 +203,19 @@ dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, d
     dl_buf_append(&b, m->classes, (size_t)m->nclasses);
     put_u32(&b, m->data_fingerprint);
     put_u32(&b, m->ntrain);
+    if (version >= 2) {
+        for (int l = 0; l + 1 < n->nlayers; l++) put_u32(&b, (uint32_t)n->act[l]);
+        put_f32(&b, m->momentum);
+        put_f32(&b, m->dropout);
+        put_u32(&b, m->early_stop);
+        put_u32(&b, m->halve_after);
+    }
     put_u32(&b, m->nhistory);
     for (uint32_t i = 0; i < m->nhistory; i++) {
         put_u32(&b, m->history[i].correct);
         put_u32(&b, m->history[i].total);
         put_f32(&b, m->history[i].cost);
+        if (version >= 2) put_f32(&b, m->history[i].eta);
     }
     const dl_train_state *s = &m->state;
     /* The shuffle order matters only mid-epoch; at a boundary the RNG recreates it. */
@@ -173,6 +228,17 @@ dl_status dl_model_encode(const dl_model *m, unsigned char **out, size_t *len, d
     for (int i = 0; i < 4; i++) put_u64(&b, s->rng.s[i]);
     put_f64(&b, s->rng.spare);
     put_u32(&b, (uint32_t)s->rng.has_spare);
+    if (version >= 2) {
+        put_f32(&b, s->eta);
+        put_u32(&b, s->best_epoch);
+        put_u32(&b, s->best_correct);
+        put_u32(&b, s->stale);
+        put_u32(&b, s->stopped);
+        put_u64(&b, s->dropout_seed);
+        put_u32(&b, s->kept_is_last);
+        put_array(&b, s->velocity, n->nparams);
+        put_array(&b, s->kept, n->nparams);
+    }
     put_f32s(&b, n->params, n->nparams);
     put_f32s(&b, m->init_params, n->nparams);
     if (!b.oom) put_u32(&b, (uint32_t)crc32_z(0L, (const unsigned char *)b.p, b.n));
@@ -282,6 +348,9 @@ static dl_status check_settings(const dl_model *m, const dl_train_state *s, uint
         return BAD_STATE("%u epochs done of %u planned", s->epoch, m->epochs_planned);
     if (m->batch == 0 && (s->epoch || s->pos || m->ntrain || m->eta > 0.0f))
         return BAD_STATE("a mini-batch of 0 in a trained model");
+    /* Version 2's options are training settings too (decoded before this). */
+    if (m->batch == 0 && (m->momentum > 0.0f || m->dropout > 0.0f || m->early_stop || m->halve_after))
+        return BAD_STATE("momentum, dropout, early stopping or a schedule with a mini-batch of 0");
     if (m->batch > 0 && !(m->eta > 0.0f))
         return BAD_STATE("learning rate %g", (double)m->eta);
     if (!isfinite(s->cost_sum) || s->cost_sum < 0.0)
@@ -310,6 +379,97 @@ static dl_status check_order(const uint32_t *order, uint32_t n, const char *name
     }
     free(seen);
     return st;
+}
+
+#define BAD(...) dl_err_set(e, DL_EFORMAT, __VA_ARGS__)
+
+/* Version 2's header fields: the activations and the training options,
+ * each checked against what digitlens could have written. */
+static dl_status decode_training_options(cur *c, dl_model *m, const char *name, dl_err *e)
+{
+    dl_net *n = m->net;
+    for (int l = 0; l + 1 < n->nlayers; l++) {
+        uint32_t a = get_u32(c);
+        if (a >= DL_ACT_COUNT && !c->short_read) return BAD("%s: layer %d has an unknown activation %u", name, l + 1, a);
+        n->act[l] = (dl_act)a;
+    }
+    m->momentum = get_f32(c);
+    m->dropout = get_f32(c);
+    m->early_stop = get_u32(c);
+    m->halve_after = get_u32(c);
+    if (c->short_read) return TRUNC("header");
+    dl_err sub;
+    if (dl_net_check_acts(n, &sub) != DL_OK) return BAD("%s: impossible activations (%s)", name, sub.msg);
+    if (dl_net_check_cost(n, m->cost, &sub) != DL_OK) return BAD("%s: impossible cost (%s)", name, sub.msg);
+    if (!(m->momentum >= 0.0f && m->momentum < 1.0f))
+        return BAD("%s: momentum %g is impossible (0 <= mu < 1)", name, (double)m->momentum);
+    if (!(m->dropout >= 0.0f && m->dropout < 1.0f))
+        return BAD("%s: dropout %g is impossible (0 <= p < 1)", name, (double)m->dropout);
+    if (m->early_stop > 1000000 || m->halve_after > 1000000)
+        return BAD("%s: early-stop patience %u or schedule %u is impossible (at most 1000000)", name, m->early_stop,
+                   m->halve_after);
+    return DL_OK;
+}
+
+/* One optional parameter-sized array of the training state: a count of 0
+ * (absent; *out stays NULL) or P, then the floats. */
+static dl_status decode_array(cur *c, size_t P, int allowed, float **out, const char *what, const char *name,
+                              dl_err *e)
+{
+    uint32_t k = get_u32(c);
+    if (c->short_read) return TRUNC("training state");
+    if (k == 0) return DL_OK;
+    if (k != P || !allowed) return BAD_STATE("%s of %u values", what, k);
+    if ((size_t)k * 4 > left(c)) return TRUNC("training state");
+    float *a = malloc(P * sizeof(float));
+    if (!a) return dl_err_set(e, DL_ENOMEM, "%s: out of memory", name);
+    for (size_t i = 0; i < P; i++) a[i] = get_f32(c);
+    /* Resuming trains on from them: a NaN velocity makes every weight NaN,
+     * a NaN kept parameter comes back when early stopping swaps. */
+    for (size_t i = 0; i < P; i++)
+        if (!isfinite(a[i])) {
+            const char *bad = isnan(a[i]) ? "NaN" : "infinite";
+            free(a);
+            return BAD_STATE("%s value %zu is %s", what, i, bad);
+        }
+    *out = a;
+    return DL_OK;
+}
+
+/* Version 2's training state after the RNG: the schedule, early stopping,
+ * dropout's seed, momentum's velocity and the kept parameters. */
+static dl_status decode_extra_state(cur *c, dl_model *m, size_t P, const char *name, dl_err *e)
+{
+    dl_train_state *s = &m->state;
+    s->eta = get_f32(c);
+    s->best_epoch = get_u32(c);
+    s->best_correct = get_u32(c);
+    s->stale = get_u32(c);
+    s->stopped = get_u32(c);
+    s->dropout_seed = get_u64(c);
+    s->kept_is_last = get_u32(c);
+    if (c->short_read) return TRUNC("training state");
+    /* Only the schedule keeps an η of its own: the model's, halved. */
+    if (!(s->eta == 0.0f || (s->eta > 0.0f && s->eta <= m->eta)) || (!m->halve_after && s->eta != 0.0f))
+        return BAD_STATE("a scheduled learning rate %g with the model's %g%s", (double)s->eta, (double)m->eta,
+                         m->halve_after ? "" : " and no schedule");
+    int judged = m->early_stop || m->halve_after;
+    if (s->best_epoch > s->epoch || s->best_epoch > m->nhistory || (!judged && s->best_epoch) ||
+        (s->best_epoch ? s->best_correct != m->history[s->best_epoch - 1].correct : s->best_correct != 0) ||
+        s->stale > s->epoch)
+        return BAD_STATE("best epoch %u (%u correct, %u epochs stale) against %u epochs of history", s->best_epoch,
+                         s->best_correct, s->stale, m->nhistory);
+    if (s->stopped > DL_STOP_SCHEDULE || (s->stopped == DL_STOP_EARLY && !m->early_stop) ||
+        (s->stopped == DL_STOP_SCHEDULE && !m->halve_after) || (s->stopped && s->pos))
+        return BAD_STATE("stopped (%u) where it could not have", s->stopped);
+    if (s->kept_is_last > 1 || (s->kept_is_last && !s->best_epoch))
+        return BAD_STATE("kept parameters marked %u with best epoch %u", s->kept_is_last, s->best_epoch);
+    dl_status st = decode_array(c, P, m->momentum > 0.0f, &s->velocity, "velocity", name, e);
+    if (st == DL_OK) st = decode_array(c, P, m->early_stop > 0, &s->kept, "kept parameters", name, e);
+    if (st != DL_OK) return st;
+    if (s->kept_is_last && !s->kept) return BAD_STATE("kept parameters marked but missing");
+    s->nparams = P;
+    return DL_OK;
 }
 
 dl_status dl_model_decode(const unsigned char *data, size_t len, const char *name,
@@ -371,7 +531,7 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
     m->epochs_planned = get_u32(&c);
     uint32_t nclasses = get_u32(&c);
     if (c.short_read) { st = TRUNC("header"); goto fail; }
-    if (cost > DL_COST_CROSS_ENTROPY || init > DL_INIT_NORMAL) {
+    if (cost > (version >= 2 ? DL_COST_LOG_LIKELIHOOD : DL_COST_CROSS_ENTROPY) || init > DL_INIT_NORMAL) {
         st = dl_err_set(e, DL_EFORMAT, "%s: unknown cost %u or init %u", name, cost, init);
         goto fail;
     }
@@ -393,9 +553,11 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
             }
     m->data_fingerprint = get_u32(&c);
     m->ntrain = get_u32(&c);
+    if (version >= 2 && (st = decode_training_options(&c, m, name, e)) != DL_OK) goto fail;
     uint32_t nh = get_u32(&c);
     if (c.short_read) { st = TRUNC("header"); goto fail; }
-    if (nh > DL_MODEL_MAX_EPOCHS || (size_t)nh * 12 > left(&c)) { st = TRUNC("history"); goto fail; }
+    size_t per_epoch = version >= 2 ? 16 : 12;
+    if (nh > DL_MODEL_MAX_EPOCHS || (size_t)nh * per_epoch > left(&c)) { st = TRUNC("history"); goto fail; }
     if (m->epochs_planned > DL_MODEL_MAX_EPOCHS) {
         st = BAD_STATE("%u epochs planned (at most %u)", m->epochs_planned, DL_MODEL_MAX_EPOCHS);
         goto fail;
@@ -406,8 +568,14 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
         m->history[i].correct = get_u32(&c);
         m->history[i].total = get_u32(&c);
         m->history[i].cost = get_f32(&c);
+        /* Version 1 trained at one η throughout (0 stands for an impossible one). */
+        m->history[i].eta = version >= 2 ? get_f32(&c) : (m->eta >= 0.0f && m->eta < INFINITY ? m->eta : 0.0f);
         if (m->history[i].correct > m->history[i].total) {
             st = BAD_STATE("epoch %u scored %u of %u", i + 1, m->history[i].correct, m->history[i].total);
+            goto fail;
+        }
+        if (!(m->history[i].eta >= 0.0f && m->history[i].eta < INFINITY)) {
+            st = dl_err_set(e, DL_EFORMAT, "%s: epoch %u's learning rate is impossible", name, i + 1);
             goto fail;
         }
     }
@@ -436,6 +604,7 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
         st = BAD_STATE("the random generator's state is impossible");
         goto fail;
     }
+    if (version >= 2 && (st = decode_extra_state(&c, m, P, name, e)) != DL_OK) goto fail;
     for (size_t i = 0; i < P; i++) m->net->params[i] = get_f32(&c);
     for (size_t i = 0; i < P; i++) m->init_params[i] = get_f32(&c);
     if (c.short_read) { st = TRUNC("parameters"); goto fail; }

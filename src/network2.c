@@ -147,7 +147,7 @@ static dl_status nielsen_build(const dl_json_doc *dp, const char *name, int rows
     } else if (cn->type == DL_JSON_STR) {
         char shown[41];
         st = SCHEMA("%s: cost \"%s\" is not one digitlens knows (CrossEntropyCost or QuadraticCost)", name,
-                    dl_json_shown(d.strs + cn->a, cn->n, shown, sizeof shown));
+                    dl_err_shown(d.strs + cn->a, cn->n, shown, sizeof shown));
         goto done;
     } else {
         st = SCHEMA("%s: \"cost\" is %s, not a string (CrossEntropyCost or QuadraticCost)", name, dl_json_type_name(cn));
@@ -170,13 +170,9 @@ static dl_status nielsen_build(const dl_json_doc *dp, const char *name, int rows
     if ((st = layer_lists(&d, k[1], "weights", sizes, L, m->net, name, e)) != DL_OK ||
         (st = layer_lists(&d, k[2], "biases", sizes, L, m->net, name, e)) != DL_OK)
         goto done;
-    memcpy(m->init_params, m->net->params, m->net->nparams * sizeof(float));
     m->cost = cost;
     m->init = DL_INIT_SCALED; /* network2.py's default_weight_initializer */
-    dl_rng rng;
-    dl_rng_seed(&rng, 0);
-    if ((st = dl_train_state_init(&m->state, 0, &rng, e)) != DL_OK) goto done;
-    if ((st = dl_model_reserve_history(m, 0, e)) != DL_OK) goto done;
+    st = dl_model_finish_import(m, e);
 done:
     if (st != DL_OK) {
         dl_model_free(m);
@@ -225,6 +221,10 @@ static void sb_float(dl_buf *b, float v)
 dl_status dl_nielsen_encode(const dl_model *m, char **out, size_t *len, dl_err *e)
 {
     const dl_net *n = m->net;
+    if (!dl_net_all_sigmoid(n) || (int)m->cost < 0 || m->cost > DL_COST_CROSS_ENTROPY)
+        return dl_err_set(e, DL_EINVAL, "network2.py knows sigmoid layers with the quadratic or cross-entropy cost "
+                          "only; this model has %s layers and the %s cost (export it to ONNX or .npy instead)",
+                          dl_act_name(n->act[0]), dl_cost_name(m->cost) ? dl_cost_name(m->cost) : "unknown");
     for (size_t i = 0; i < n->nparams; i++)
         if (!isfinite(n->params[i]))
             return dl_err_set(e, DL_EINVAL, "the model holds a non-finite parameter (JSON has no NaN or infinity)");

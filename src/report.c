@@ -81,6 +81,13 @@ static void summary_section(dl_buf *b, const report_ctx *r, const dl_eval *ev)
     dl_buf_appendf(b, "<tr><td>layers</td><td>%s &nbsp;(input %d×%d, %zu parameters)</td></tr>\n", t, m->rows, m->cols,
               n->nparams);
     int imported = m->batch == 0 && m->eta == 0.0f;
+    if (dl_net_all_sigmoid(n))
+        dl_buf_appendf(b, "<tr><td>activations</td><td>sigmoid in every layer</td></tr>\n");
+    else if (n->nlayers > 2)
+        dl_buf_appendf(b, "<tr><td>activations</td><td>%s hidden layers, %s output</td></tr>\n", dl_act_name(n->act[0]),
+                       dl_act_name(n->act[n->nlayers - 2]));
+    else
+        dl_buf_appendf(b, "<tr><td>activations</td><td>%s output</td></tr>\n", dl_act_name(n->act[0]));
     dl_buf_appendf(b, "<tr><td>cost</td><td>%s</td></tr>\n", dl_cost_name(m->cost));
     if (imported) {
         dl_buf_appendf(b, "<tr><td>training</td><td>unknown (imported model: no initial weights, options or history)"
@@ -91,8 +98,20 @@ static void summary_section(dl_buf *b, const report_ctx *r, const dl_eval *ev)
         dl_buf_appendf(b, "<tr><td>learning rate η</td><td>%g</td></tr>\n", (double)m->eta);
         if (m->lambda > 0.0f) dl_buf_appendf(b, "<tr><td>L2 λ</td><td>%g</td></tr>\n", (double)m->lambda);
         dl_buf_appendf(b, "<tr><td>mini-batch</td><td>%u</td></tr>\n", m->batch);
-        dl_buf_appendf(b, "<tr><td>epochs</td><td>%u of %u%s</td></tr>\n", m->nhistory, m->epochs_planned,
-                  (m->flags & DL_MODEL_PARTIAL) ? " (training was interrupted)" : "");
+        if (m->momentum > 0.0f) dl_buf_appendf(b, "<tr><td>momentum μ</td><td>%g</td></tr>\n", (double)m->momentum);
+        if (m->dropout > 0.0f)
+            dl_buf_appendf(b, "<tr><td>dropout</td><td>p = %g in the hidden layers</td></tr>\n", (double)m->dropout);
+        if (m->early_stop)
+            dl_buf_appendf(b, "<tr><td>early stopping</td><td>after %u epochs without a better evaluation accuracy; "
+                           "the best epoch's parameters are kept</td></tr>\n", m->early_stop);
+        if (m->halve_after)
+            dl_buf_appendf(b, "<tr><td>η schedule</td><td>halve after %u epochs without improvement, stop at "
+                           "η/128</td></tr>\n", m->halve_after);
+        const char *why = (m->flags & DL_MODEL_PARTIAL)          ? " (training was interrupted)"
+                          : m->state.stopped == DL_STOP_EARLY    ? " (stopped early: no better accuracy)"
+                          : m->state.stopped == DL_STOP_SCHEDULE ? " (stopped: η reached η/128)"
+                                                                 : "";
+        dl_buf_appendf(b, "<tr><td>epochs</td><td>%u of %u%s</td></tr>\n", m->nhistory, m->epochs_planned, why);
         dl_buf_appendf(b, "<tr><td>training images</td><td>%u</td></tr>\n", m->ntrain);
     }
     int identity = 1;
@@ -104,10 +123,11 @@ static void summary_section(dl_buf *b, const report_ctx *r, const dl_eval *ev)
     }
     double last = dl_model_last_accuracy(m);
     if (last >= 0) {
-        const dl_epoch_stat *s = &m->history[m->nhistory - 1];
+        uint32_t ep = dl_model_params_epoch(m);
+        const dl_epoch_stat *s = &m->history[ep - 1];
         fmt_pct(t, sizeof t, last);
-        dl_buf_appendf(b, "<tr><td>final accuracy</td><td><b>%s</b> (%u of %u, evaluated after epoch %u)</td></tr>\n", t,
-                  s->correct, s->total, m->nhistory);
+        dl_buf_appendf(b, "<tr><td>final accuracy</td><td><b>%s</b> (%u of %u, evaluated after epoch %u%s)</td></tr>\n", t,
+                  s->correct, s->total, ep, ep != m->nhistory ? ": early stopping kept the best epoch" : "");
     }
     if (ev) {
         fmt_pct(t, sizeof t, (double)ev->correct / (double)ev->total);
@@ -274,10 +294,10 @@ static dl_status neurons_section(dl_buf *b, const report_ctx *r, dl_err *e)
 static void classes_section(dl_buf *b, const report_ctx *r)
 {
     dl_buf_appendf(b, "<section id=\"classes\"><h2>What each class looks for</h2>\n<p class=\"note\">The linearised "
-                 "template of each output: multiply the weight matrices and ignore the sigmoids, and each output "
+                 "template of each output: multiply the weight matrices and ignore the %s, and each output "
                  "becomes a single weighted sum of the pixels. Red pixels vote for the class, blue against it."
                  "</p>\n<img class=\"wide\" src=\"img/templates.png\" width=\"%d\" height=\"%d\" alt=\"templates\">\n",
-              r->tmpl_w, r->tmpl_h);
+              dl_net_all_sigmoid(r->m->net) ? "sigmoids" : "activations", r->tmpl_w, r->tmpl_h);
     dl_buf_appendf(b, "<h3>Maximising inputs</h3>\n<p class=\"note\">For each output, the image in [0, 1] that drives "
                  "it highest, found by gradient ascent from a blank image (200 Adam steps on z − 0.05·Σx², blurred "
                  "by σ = 0.5 px after each step). They only roughly look like digits: the network responds to ink "

@@ -218,7 +218,9 @@ static dl_status job_templates(report_ctx *r, dl_err *e)
     }
     if (st == DL_OK) {
         dl_canvas *c = dl_viz_map_row(maps, K, m->cols, m->rows, titles,
-                                      "linearised template of each output: row c of W2 W1 (sigmoids ignored)",
+                                      dl_net_all_sigmoid(m->net)
+                                          ? "linearised template of each output: row c of W2 W1 (sigmoids ignored)"
+                                          : "linearised template of each output: row c of W2 W1 (activations ignored)",
                                       &r->row_style, e);
         if (!c) {
             st = e->code ? e->code : DL_ENOMEM;

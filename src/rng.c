@@ -3,13 +3,18 @@
 
 #include <math.h>
 
-static uint64_t splitmix64(uint64_t *x)
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+static uint64_t mix(uint64_t z)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
+
+static uint64_t splitmix64(uint64_t *x) { return mix(*x += GOLDEN); }
+
+uint64_t dl_rng_at(uint64_t seed, uint64_t i) { return mix(seed + (i + 1) * GOLDEN); }
 
 void dl_rng_seed(dl_rng *r, uint64_t seed)
 {

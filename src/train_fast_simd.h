@@ -23,10 +23,13 @@
 #ifndef DIGITLENS_TRAIN_FAST_SIMD_H
 #define DIGITLENS_TRAIN_FAST_SIMD_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "digitlens/net.h"
 
 #ifndef DL_SIMD_LEVEL
 #error "define DL_SIMD_LEVEL (and include train_fast_target.h) before train_fast_simd.h"
@@ -192,6 +195,14 @@ DL_INLINE dl_vf vf_pow2i(dl_vf n)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
 }
 
+/* What vf_relu, vf_flush_tiny and vf_positive (below, shared with AVX2)
+ * need: max(a, b) (b where either is NaN), |v|, and v where a > b or
+ * a >= b (ordered: false for NaN), 0 elsewhere. */
+DL_INLINE dl_vf vf_max(dl_vf a, dl_vf b) { return _mm512_max_ps(a, b); }
+DL_INLINE dl_vf vf_abs(dl_vf v) { return _mm512_abs_ps(v); }
+DL_INLINE dl_vf vf_where_gt(dl_vf a, dl_vf b, dl_vf v) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), v); }
+DL_INLINE dl_vf vf_where_ge(dl_vf a, dl_vf b, dl_vf v) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, b, _CMP_GE_OQ), v); }
+
 /* Bit k set when p[k] != 0, for the 64 bytes p[0..64). */
 DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 {
@@ -252,6 +263,12 @@ DL_INLINE dl_vf vf_pow2i(dl_vf n)
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
 }
 
+/* And what vf_relu, vf_flush_tiny and vf_positive need (as AVX-512 above). */
+DL_INLINE dl_vf vf_max(dl_vf a, dl_vf b) { return _mm256_max_ps(a, b); }
+DL_INLINE dl_vf vf_abs(dl_vf v) { return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+DL_INLINE dl_vf vf_where_gt(dl_vf a, dl_vf b, dl_vf v) { return _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), v); }
+DL_INLINE dl_vf vf_where_ge(dl_vf a, dl_vf b, dl_vf v) { return _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_GE_OQ), v); }
+
 DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 {
     return (uint64_t)dl_nz32(p) | (uint64_t)dl_nz32(p + 32) << 32;
@@ -259,7 +276,7 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
 
 #endif
 
-#if DL_SIMD_LEVEL >= 1 /* ---- e^x and the logistic, once for AVX-512 and AVX2 ---- */
+#if DL_SIMD_LEVEL >= 1 /* ---- e^x and the activations, once for AVX-512 and AVX2 -- */
 /* e^x (Cephes expf): x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
  * polynomial, 2^n through the exponent bits.  x is clamped to
  * [-87.3, 88.3] so 2^n stays a normal float.  Written once over the
@@ -288,6 +305,24 @@ DL_INLINE dl_vf vf_sigmoid(dl_vf z)
     dl_vf one = vf_set1(1.0f);
     return vf_div(one, vf_add(one, vf_exp(vf_sub(vf_zero(), z))));
 }
+
+/* tanh z = 1 − 2/(1 + e^{2z}): the vector exponential's clamp makes it
+ * ±1 exactly for |z| > 44; within about 1e-7 of tanhf elsewhere. */
+DL_INLINE dl_vf vf_tanh(dl_vf z)
+{
+    dl_vf one = vf_set1(1.0f);
+    return vf_sub(one, vf_div(vf_set1(2.0f), vf_add(one, vf_exp(vf_add(z, z)))));
+}
+
+/* max(z, 0): 0 (never −0, and 0 for NaN) where z <= 0, as dl_act_apply. */
+DL_INLINE dl_vf vf_relu(dl_vf z) { return vf_max(z, vf_zero()); }
+
+/* v, with lanes below FLT_MIN in magnitude (subnormal) set to 0: see
+ * fast/train_step.c, the momentum update. */
+DL_INLINE dl_vf vf_flush_tiny(dl_vf v) { return vf_where_ge(vf_abs(v), vf_set1(FLT_MIN), v); }
+
+/* 1 where a > 0, else 0: ReLU's slope from its output. */
+DL_INLINE dl_vf vf_positive(dl_vf a) { return vf_where_gt(a, vf_zero(), vf_set1(1.0f)); }
 
 #else /* ---- generic: the GCC/Clang vector extension ------------------------------- */
 #define DL_VW 8
@@ -364,6 +399,35 @@ DL_INLINE dl_vf vf_sigmoid(dl_vf z)
     for (int i = 0; i < DL_VW; i++) t[i] = 1.0f / (1.0f + expf(-t[i]));
     return vf_load(t);
 }
+/* tanhf and the comparisons of dl_act_apply and dl_act_slope, lane by lane. */
+DL_INLINE dl_vf vf_tanh(dl_vf z)
+{
+    float t[DL_VW];
+    vf_store(t, z);
+    for (int i = 0; i < DL_VW; i++) t[i] = tanhf(t[i]);
+    return vf_load(t);
+}
+DL_INLINE dl_vf vf_relu(dl_vf z)
+{
+    float t[DL_VW];
+    vf_store(t, z);
+    for (int i = 0; i < DL_VW; i++) t[i] = t[i] > 0.0f ? t[i] : 0.0f;
+    return vf_load(t);
+}
+DL_INLINE dl_vf vf_positive(dl_vf a)
+{
+    float t[DL_VW];
+    vf_store(t, a);
+    for (int i = 0; i < DL_VW; i++) t[i] = t[i] > 0.0f ? 1.0f : 0.0f;
+    return vf_load(t);
+}
+DL_INLINE dl_vf vf_flush_tiny(dl_vf v)
+{
+    float t[DL_VW];
+    vf_store(t, v);
+    for (int i = 0; i < DL_VW; i++) t[i] = fabsf(t[i]) >= FLT_MIN ? t[i] : 0.0f;
+    return vf_load(t);
+}
 DL_INLINE dl_v8 v8_zero(void) { return vf_zero(); }
 DL_INLINE dl_v8 v8_load(const float *p) { return vf_load(p); }
 DL_INLINE dl_v8 v8_load_n(const float *p, int n) { return vf_load_n(p, n); }
@@ -397,6 +461,20 @@ DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, ui
         for (int i = 0; i < 16; i++) out[(size_t)b * os + (size_t)i] = i < n ? rows[i][k + (size_t)b] : 0;
 }
 #endif
+
+/* An elementwise activation f of z (dl_act_apply's, lane by lane; not
+ * softmax, which couples the lanes), and its slope f'(z) from its output a
+ * (dl_act_slope's: a(1−a), 1−a², or 1 where a > 0). */
+DL_INLINE dl_vf vf_act(dl_act f, dl_vf z)
+{
+    return f == DL_ACT_RELU ? vf_relu(z) : f == DL_ACT_TANH ? vf_tanh(z) : vf_sigmoid(z);
+}
+DL_INLINE dl_vf vf_slope(dl_act f, dl_vf a)
+{
+    if (f == DL_ACT_RELU) return vf_positive(a);
+    if (f == DL_ACT_TANH) return vf_sub(vf_set1(1.0f), vf_mul(a, a));
+    return vf_mul(a, vf_sub(vf_set1(1.0f), a));
+}
 
 /* Rounds n up to a whole number of vectors. */
 static inline size_t dl_vround(size_t n) { return (n + DL_VW - 1) / DL_VW * DL_VW; }

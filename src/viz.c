@@ -350,14 +350,27 @@ dl_canvas *dl_viz_heatmap_picture(const dl_model *m, int neuron, int cls, const 
     snprintf(t, sizeof t, "z = Σ wᵢxᵢ + b = %.3f + (%.3f) = %.3f", sum, b, z);
     if (!st->font) snprintf(t, sizeof t, "z = sum(w*x) + b = %.3f + (%.3f) = %.3f", sum, b, z);
     text(c, st, PAD, ty, t, TITLE);
-    snprintf(t, sizeof t, "activation σ(z) = %.4f   (red pixels push z up, blue pull it down)", dl_sigmoid(z));
-    if (!st->font) snprintf(t, sizeof t, "activation sigmoid(z) = %.4f  (red pushes z up, blue down)", dl_sigmoid(z));
+    float a;
+    dl_act_apply(n->act[0], &z, &a, 1);
+    const char *f = n->act[0] == DL_ACT_SIGMOID ? "σ" : dl_act_name(n->act[0]);
+    snprintf(t, sizeof t, "activation %s(z) = %.4f   (red pixels push z up, blue pull it down)", f, a);
+    if (!st->font) snprintf(t, sizeof t, "activation %s(z) = %.4f  (red pushes z up, blue down)", dl_act_name(n->act[0]), a);
     text(c, st, PAD, ty + TITLE + 6, t, TITLE);
 out:
     free(w);
     free(prod);
     free(grad);
     return c;
+}
+
+dl_colorscale dl_viz_activation_scale(dl_act f, const float *a, int n)
+{
+    if (f == DL_ACT_TANH) return dl_scale_diverging(1.0f);
+    if (f != DL_ACT_RELU) return dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1);
+    float hi = 0.0f;
+    for (int i = 0; i < n; i++)
+        if (a[i] > hi && a[i] < INFINITY) hi = a[i];
+    return dl_scale_sequential(DL_CMAP_VIRIDIS, 0, hi > 0.0f ? hi : 1.0f);
 }
 
 void dl_viz_neuron_grid(dl_canvas *c, int x, int y, const float *v, int n, int cell, dl_colorscale cs,
@@ -414,7 +427,7 @@ dl_canvas *dl_viz_activation_picture_shaded(const dl_model *m, const float *x, c
     int rows, cols;
     dl_grid_shape(H, &rows, &cols);
     dl_colorscale cs = shade ? dl_scale_fit(DL_CMAP_DIVERGING, shade, (size_t)H)
-                             : dl_scale_sequential(DL_CMAP_VIRIDIS, 0, 1);
+                             : dl_viz_activation_scale(n->act[0], t->a[1], H);
     int side = m->rows * st->scale, cell = side / (rows > cols ? rows : cols);
     if (cell < 4) cell = 4;
     int gw = cols * cell, gh = rows * cell, chart_w = 300, gap = 3 * PAD;
@@ -434,7 +447,8 @@ dl_canvas *dl_viz_activation_picture_shaded(const dl_model *m, const float *x, c
     xx += m->cols * st->scale + gap;
     if (s == DL_OK) {
         if (shade_title) snprintf(title, sizeof title, "%s", shade_title);
-        else snprintf(title, sizeof title, "layer 1: %d hidden outputs (%dx%d)", H, rows, cols);
+        else if (n->act[0] == DL_ACT_SIGMOID) snprintf(title, sizeof title, "layer 1: %d hidden outputs (%dx%d)", H, rows, cols);
+        else snprintf(title, sizeof title, "layer 1: %d %s outputs (%dx%d)", H, dl_act_name(n->act[0]), rows, cols);
         text(c, st, xx, PAD, title, TITLE);
         const float *v = shade ? shade : t->a[1];
         dl_viz_neuron_grid(c, xx, PAD + TITLE + 4, v, H, cell, cs, st);

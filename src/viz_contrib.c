@@ -265,7 +265,7 @@ dl_canvas *dl_viz_contrib_picture(const dl_model *m, const float *x, const dl_co
         else snprintf(t, sizeof t, "neuron %d  (#%d for %d)", j, r + 1, C);
         text(cv, st, text_x, y, t, TITLE);
         snprintf(t, sizeof t, "activation a = %.4f%s", (double)c->activation[j],
-                 c->activation[j] < DL_SILENT_ACTIVATION ? " (silent)" : "");
+                 dl_contrib_silent(c->activation[j]) ? " (silent)" : "");
         text(cv, st, text_x, y + TITLE + 4, t, TEXT);
         char wn[96], jn[16];
         snprintf(jn, sizeof jn, "%d", j);

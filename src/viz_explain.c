@@ -164,6 +164,29 @@ out:
 
 static void pct(char *buf, size_t n, double v) { snprintf(buf, n, "%.2f%%", 100.0 * v); }
 
+/* How often the neuron saturates, in its activation's terms: a ReLU is
+ * "off" where a sigmoid or tanh is saturated, and dead when always off.
+ * detail (may be NULL) gets the split, or "" when there is none. */
+void dl_viz_saturation_text(const dl_neuron_stats *s, char *line, size_t cap, char *detail, size_t dcap)
+{
+    char a[32], b[32];
+    const char *hi, *lo;
+    dl_act_saturated(s->act, 0.0f, 1, &hi);
+    dl_act_saturated(s->act, 0.0f, 0, &lo);
+    if (s->act == DL_ACT_RELU) {
+        pct(a, sizeof a, s->saturated_low);
+        if (s->dead) snprintf(line, cap, "dead: never positive on these inputs");
+        else snprintf(line, cap, "off (0) on %s of inputs", a);
+        if (detail) snprintf(detail, dcap, "%s", "");
+        return;
+    }
+    pct(a, sizeof a, s->saturated);
+    snprintf(line, cap, "saturated on %s of inputs", a);
+    pct(a, sizeof a, s->saturated_high);
+    pct(b, sizeof b, s->saturated_low);
+    if (detail) snprintf(detail, dcap, "%s: %s,  %s: %s", hi, a, lo, b);
+}
+
 dl_canvas *dl_viz_neuron_card(const dl_model *m, const dl_dataset *d, const dl_neuron_stats *s,
                               const dl_viz_style *st, dl_err *e)
 {
@@ -216,11 +239,12 @@ dl_canvas *dl_viz_neuron_card(const dl_model *m, const dl_dataset *d, const dl_n
     snprintf(line, sizeof line, "layer %d, neuron %d: what it responds to (%zu image%s)", layer, s->neuron, s->n,
              s->n == 1 ? "" : "s");
     dl_canvas_text(c, st->font, PAD, y0, line, TITLE + 2, DL_RGB_TEXT);
-    pct(buf[0], sizeof buf[0], s->saturated);
+    char sat[96], satd[96];
+    dl_viz_saturation_text(s, sat, sizeof sat, satd, sizeof satd);
     pct(buf[1], sizeof buf[1], s->accuracy);
     pct(buf[2], sizeof buf[2], s->ablated_accuracy);
-    snprintf(line, sizeof line, "mean activation %.3f;  saturated on %s of inputs;  accuracy %s, without it %s",
-             (double)s->mean, buf[0], buf[1], buf[2]);
+    snprintf(line, sizeof line, "mean %s activation %.3f;  %s;  accuracy %s, without it %s", dl_act_name(s->act),
+             (double)s->mean, sat, buf[1], buf[2]);
     text(c, st, PAD, y0 + TITLE + 6, line, TEXT);
 
     int x = PAD;
@@ -287,13 +311,10 @@ dl_canvas *dl_viz_neuron_card(const dl_model *m, const dl_dataset *d, const dl_n
     text(c, st, x, ly, line, TEXT), ly += step;
     snprintf(line, sizeof line, "mean activation: %.3f", (double)s->mean);
     text(c, st, x, ly, line, TEXT), ly += step;
-    pct(buf[0], sizeof buf[0], s->saturated);
-    snprintf(line, sizeof line, "saturated: %s of inputs", buf[0]);
-    text(c, st, x, ly, line, TEXT), ly += step;
-    pct(buf[0], sizeof buf[0], s->saturated_high);
-    pct(buf[1], sizeof buf[1], s->saturated_low);
-    snprintf(line, sizeof line, "    above 0.99: %s,  below 0.01: %s", buf[0], buf[1]);
-    text(c, st, x, ly, line, TEXT), ly += step + 6;
+    text(c, st, x, ly, sat, TEXT), ly += step;
+    snprintf(line, sizeof line, "    %s", satd);
+    if (satd[0]) text(c, st, x, ly, line, TEXT);
+    ly += step + 6;
     pct(buf[0], sizeof buf[0], s->accuracy);
     snprintf(line, sizeof line, "accuracy with it: %s", buf[0]);
     text(c, st, x, ly, line, TEXT), ly += step;

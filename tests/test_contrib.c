@@ -200,6 +200,40 @@ Test(contrib, conductance_is_complete_within_1_percent_at_256_steps_on_a_deeper_
     dl_net_free(n);
 }
 
+/* Every activation: tanh and ReLU hidden layers under a softmax output.
+ * The votes split the logit z_C (before the softmax) exactly, and
+ * conductance through tanh and ReLU units is complete; a tanh neuron near
+ * −1 is not silent. */
+Test(contrib, votes_and_conductance_hold_for_tanh_and_relu_under_a_softmax)
+{
+    int deep[] = {64, 16, 12, 4};
+    const dl_act acts[] = {DL_ACT_TANH, DL_ACT_RELU};
+    float x[64];
+    ts_random_input(x, 64, 91);
+    for (int a = 0; a < 2; a++) {
+        dl_net *n = random_net(4, deep, 90 + (uint64_t)a);
+        n->act[0] = n->act[1] = acts[a];
+        n->act[2] = DL_ACT_SOFTMAX;
+        int checked = 0;
+        for (int c = 0; c < 4; c++) {
+            dl_contrib *r = compute(n, c, x, -1, 512, NULL);
+            double abs_sum = fabs(r->bias);
+            for (int j = 0; j < r->width; j++) abs_sum += fabs(r->vote[j]);
+            cr_assert(fabs(r->vote_sum - r->z) <= 2.0 * (r->width + 2) * FLT_EPSILON * abs_sum,
+                      "%s: Σ votes + b = %.9g, logit %.9g", dl_act_name(acts[a]), r->vote_sum, (double)r->z);
+            if (fabs((double)r->z - r->z_baseline) > 0.05) {
+                check_complete(r, 0.02);
+                checked++;
+            }
+            for (int j = 0; j < r->width; j++)
+                if (acts[a] == DL_ACT_TANH && r->activation[j] < -0.5f) cr_assert(!dl_contrib_silent(r->activation[j]));
+            dl_contrib_free(r);
+        }
+        cr_assert(checked >= 2, "%s: only %d outputs moved", dl_act_name(acts[a]), checked);
+        dl_net_free(n);
+    }
+}
+
 Test(contrib, conductance_gap_shrinks_with_more_steps)
 {
     int deep[] = {64, 16, 12, 4};

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "digitlens/model.h"
 #include "digitlens/train.h"
@@ -33,8 +34,8 @@ static dl_model *sample_model(void)
     m->classes[2] = 9;
     dl_model_reserve_history(m, 4, &e);
     m->nhistory = 2;
-    m->history[0] = (dl_epoch_stat){10, 20, 0.5f, 0};
-    m->history[1] = (dl_epoch_stat){15, 20, 0.25f, 0};
+    m->history[0] = (dl_epoch_stat){10, 20, 0.5f, 0, 0.5f};
+    m->history[1] = (dl_epoch_stat){15, 20, 0.25f, 0, 0.5f};
     m->state.epoch = 2;
     m->state.pos = 3;
     uint32_t order[5] = {4, 0, 3, 1, 2};
@@ -135,10 +136,10 @@ Test(model, a_newer_version_and_a_foreign_file_get_specific_messages)
     size_t n;
     dl_err e;
     dl_model_encode(m, &buf, &n, &e);
-    buf[8] = 2; /* version 2 */
+    buf[8] = DL_MODEL_VERSION + 1;
     dl_model *l = NULL;
     cr_assert_eq(dl_model_decode(buf, n, "m.dlm", &l, &e), DL_EFORMAT);
-    cr_expect(strstr(e.msg, "version 2 is newer"), "%s", e.msg);
+    cr_expect(strstr(e.msg, "version 3 is newer"), "%s", e.msg);
     buf[0] = 'X';
     cr_assert_eq(dl_model_decode(buf, n, "m.dlm", &l, &e), DL_EFORMAT);
     cr_expect(strstr(e.msg, "not a digitlens model"), "%s", e.msg);
@@ -213,6 +214,32 @@ static void st_batch_huge(dl_model *m) { m->batch = 0xffffffffu; }
 static void st_ntrain_huge(dl_model *m) { m->ntrain = 0xfffffff0u; }
 static void st_history_score(dl_model *m) { m->history[0].correct = 21; }
 static void st_classes_twice(dl_model *m) { m->classes[2] = 3; }
+/* Version 2's fields: momentum's velocity and early stopping's kept
+ * parameters feed the next epoch, so they must be finite and belong. */
+static float *st_array(dl_model *m, float **which)
+{
+    dl_err e;
+    if (dl_train_state_array(&m->state, which, m->net->nparams, &e) != DL_OK) abort();
+    return *which;
+}
+static void st_velocity_nan(dl_model *m)
+{
+    m->momentum = 0.5f;
+    st_array(m, &m->state.velocity)[3] = NAN;
+}
+static void st_velocity_without_momentum(dl_model *m) { st_array(m, &m->state.velocity); }
+static void st_kept_infinite(dl_model *m)
+{
+    m->early_stop = 2;
+    m->state.best_epoch = 1;
+    m->state.best_correct = m->history[0].correct;
+    st_array(m, &m->state.kept)[0] = INFINITY;
+}
+static void st_best_epoch_beyond(dl_model *m)
+{
+    m->early_stop = 2;
+    m->state.best_epoch = 5;
+}
 
 Test(model, every_impossible_training_state_is_refused_at_load)
 {
@@ -232,6 +259,10 @@ Test(model, every_impossible_training_state_is_refused_at_load)
         {"batch 2^32-1", st_batch_huge, "mini-batch of 4294967295"},
         {"2^32-16 training images", st_ntrain_huge, "4294967280 training images"},
         {"more correct than scored", st_history_score, "epoch 1 scored 21 of 20"},
+        {"a NaN velocity", st_velocity_nan, "velocity value 3 is NaN"},
+        {"a velocity without momentum", st_velocity_without_momentum, "velocity of "},
+        {"an infinite kept parameter", st_kept_infinite, "kept parameters value 0 is infinite"},
+        {"a best epoch beyond the history", st_best_epoch_beyond, "best epoch 5"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dl_model *m = sample_model();
@@ -273,7 +304,7 @@ Test(model, a_training_state_out_of_range_is_refused_by_train_itself)
     cr_assert_not_null(d);
     memset(d->labels, 0, 5);
     dl_epoch_stat hist[4] = {{0}};
-    dl_train_opts o = {4, 2, 0.5f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_REFERENCE, NULL};
+    dl_train_opts o = {.epochs = 4, .batch = 2, .eta = 0.5f, .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = DL_KERNEL_REFERENCE};
     m->state.epoch = 0xffffffffu;
     cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, hist, NULL, NULL, &e), DL_EINVAL);
     cr_expect(strstr(e.msg, "training state out of range"), "%s", e.msg);
@@ -354,5 +385,231 @@ Test(model, fit_data_refuses_images_of_another_shape)
     cr_assert_eq(dl_model_fit_data(m, "m.dlm", "img", "lab", &d, &e), DL_EFORMAT);
     cr_assert_str_eq(e.msg, "img: images are 3x2 but m.dlm expects 2x3");
     dl_dataset_free(d);
+    dl_model_free(m);
+}
+
+/* ---- version 2: activations, chapter 3's options, their training state --- */
+
+/* sample_model with everything version 2 adds set to something other than
+ * its default: ReLU under a softmax, log-likelihood, momentum (and its
+ * velocity), dropout, early stopping (with a kept set, in the net's place)
+ * and the schedule (having halved η). */
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static dl_model *sample_v2(void)
+{
+    dl_model *m = sample_model();
+    dl_err e;
+    m->net->act[0] = DL_ACT_RELU;
+    m->net->act[1] = DL_ACT_SOFTMAX;
+    m->cost = DL_COST_LOG_LIKELIHOOD;
+    m->momentum = 0.9f;
+    m->dropout = 0.25f;
+    m->early_stop = 4;
+    m->halve_after = 3;
+    m->history[1].eta = 0.25f;
+    dl_train_state *s = &m->state;
+    s->pos = 0;
+    s->eta = 0.125f;
+    s->best_epoch = 2;
+    s->best_correct = 15;
+    s->stale = 1;
+    s->stopped = DL_STOP_EARLY;
+    s->dropout_seed = 0x1234567890abcdefULL;
+    s->kept_is_last = 1;
+    cr_assert_eq(dl_train_state_array(s, &s->velocity, m->net->nparams, &e), DL_OK);
+    cr_assert_eq(dl_train_state_array(s, &s->kept, m->net->nparams, &e), DL_OK);
+    for (size_t i = 0; i < m->net->nparams; i++) {
+        s->velocity[i] = -0.5f * (float)i;
+        s->kept[i] = 3.0f + (float)i;
+    }
+    return m;
+}
+
+Test(model, version_2_round_trips_activations_options_and_training_state)
+{
+    dl_model *m = sample_v2();
+    unsigned char *a, *b;
+    size_t na, nb;
+    dl_err e;
+    cr_assert_eq(dl_model_encode(m, &a, &na, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(get32(a + 8), 2);
+    dl_model *l = NULL;
+    cr_assert_eq(dl_model_decode(a, na, "m.dlm", &l, &e), DL_OK, "%s", e.msg);
+    cr_expect_eq(l->net->act[0], DL_ACT_RELU);
+    cr_expect_eq(l->net->act[1], DL_ACT_SOFTMAX);
+    cr_expect_eq(l->cost, DL_COST_LOG_LIKELIHOOD);
+    cr_expect_eq(l->momentum, 0.9f);
+    cr_expect_eq(l->dropout, 0.25f);
+    cr_expect_eq(l->early_stop, 4);
+    cr_expect_eq(l->halve_after, 3);
+    cr_expect_eq(l->history[0].eta, 0.5f);
+    cr_expect_eq(l->history[1].eta, 0.25f);
+    const dl_train_state *s = &l->state;
+    cr_expect_eq(s->eta, 0.125f);
+    cr_expect(s->best_epoch == 2 && s->best_correct == 15 && s->stale == 1 && s->stopped == DL_STOP_EARLY);
+    cr_expect_eq(s->dropout_seed, 0x1234567890abcdefULL);
+    cr_expect_eq(s->kept_is_last, 1);
+    cr_assert(s->velocity && s->kept);
+    cr_expect(memcmp(s->velocity, m->state.velocity, m->net->nparams * sizeof(float)) == 0);
+    cr_expect(memcmp(s->kept, m->state.kept, m->net->nparams * sizeof(float)) == 0);
+    cr_expect_eq(dl_model_params_epoch(l), 2);
+    cr_assert_eq(dl_model_encode(l, &b, &nb, &e), DL_OK);
+    cr_assert(na == nb && memcmp(a, b, na) == 0, "encoding the loaded model changes its bytes");
+    free(a);
+    free(b);
+    dl_model_free(l);
+    dl_model_free(m);
+}
+
+/* A file of version 1 (what digitlens wrote before) still loads, as the
+ * sigmoid network with none of the extras that it is, and writes back as
+ * version 2 with the same meaning. */
+Test(model, a_version_1_file_still_loads)
+{
+    dl_model *m = sample_model();
+    unsigned char *v1, *v2;
+    size_t n1, n2;
+    dl_err e;
+    cr_assert_eq(dl_model_encode_version(m, 1, &v1, &n1, &e), DL_OK, "%s", e.msg);
+    cr_assert_eq(get32(v1 + 8), 1);
+    dl_model *l = NULL;
+    cr_assert_eq(dl_model_decode(v1, n1, "old.dlm", &l, &e), DL_OK, "%s", e.msg);
+    cr_expect(dl_net_all_sigmoid(l->net));
+    cr_expect(l->momentum == 0.0f && l->dropout == 0.0f && l->early_stop == 0 && l->halve_after == 0);
+    cr_expect(!l->state.velocity && !l->state.kept && l->state.best_epoch == 0 && l->state.eta == 0.0f);
+    cr_expect_eq(l->history[1].eta, 0.5f, "version 1 trained at the model's one eta");
+    cr_expect(memcmp(l->net->params, m->net->params, m->net->nparams * sizeof(float)) == 0);
+    cr_expect(memcmp(l->state.order, m->state.order, 5 * sizeof(uint32_t)) == 0);
+    /* Version 2 of it reads back as the same model. */
+    cr_assert_eq(dl_model_encode(l, &v2, &n2, &e), DL_OK);
+    dl_model *l2 = NULL;
+    cr_assert_eq(dl_model_decode(v2, n2, "new.dlm", &l2, &e), DL_OK, "%s", e.msg);
+    cr_expect_eq(n2, n1 + 4 * 2 + 16 + 2 * 4 + 40, "the version 2 fields of this model");
+    cr_expect(memcmp(l2->net->params, m->net->params, m->net->nparams * sizeof(float)) == 0);
+    free(v1);
+    free(v2);
+    dl_model_free(l);
+    dl_model_free(l2);
+    dl_model_free(m);
+}
+
+Test(model, version_1_cannot_hold_what_version_2_added)
+{
+    dl_model *m = sample_v2();
+    unsigned char *p = NULL;
+    size_t n = 0;
+    dl_err e;
+    cr_expect_eq(dl_model_encode_version(m, 1, &p, &n, &e), DL_EINVAL);
+    cr_expect_null(p);
+    cr_expect(strstr(e.msg, "version 1 cannot hold activations"), "%s", e.msg);
+    cr_expect_eq(dl_model_encode_version(m, 3, &p, &n, &e), DL_EINVAL);
+    dl_model_free(m);
+}
+
+/* Offsets of version 2's fields in sample_v2's file. */
+typedef struct v2_layout {
+    size_t act, momentum, dropout, early_stop, halve, hist_eta, eta_now, best_epoch, best_correct, stale, stopped,
+        kept_is_last, nvelocity, nkept;
+} v2_layout;
+
+static v2_layout layout_of(const dl_model *m)
+{
+    v2_layout o;
+    int nl = m->net->nlayers;
+    o.act = 8 + 4 + 4 + 4 + 4 * (size_t)nl + 8 + 4 + 4 + 4 + 4 + 4 + 8 + 4 + 4 + (size_t)m->nclasses + 4 + 4;
+    o.momentum = o.act + 4 * (size_t)(nl - 1);
+    o.dropout = o.momentum + 4;
+    o.early_stop = o.dropout + 4;
+    o.halve = o.early_stop + 4;
+    o.hist_eta = o.halve + 4 + 4 + 12; /* nhistory, then epoch 1's eta */
+    size_t state = o.halve + 4 + 4 + 16 * (size_t)m->nhistory;
+    size_t norder = m->state.pos ? m->state.n : 0;
+    o.eta_now = state + 4 + 4 + 8 + 4 + 4 * norder + 32 + 8 + 4;
+    o.best_epoch = o.eta_now + 4;
+    o.best_correct = o.best_epoch + 4;
+    o.stale = o.best_correct + 4;
+    o.stopped = o.stale + 4;
+    o.kept_is_last = o.stopped + 4 + 8;
+    o.nvelocity = o.kept_is_last + 4;
+    o.nkept = o.nvelocity + 4 + 4 * m->net->nparams;
+    return o;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void putf(unsigned char *p, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    put32(p, v);
+}
+
+/* The file with one u32 (or f32) changed and its CRC made right again. */
+static dl_status decode_patched(const unsigned char *buf, size_t n, size_t off, uint32_t v, int is_float, float f,
+                                dl_err *e)
+{
+    unsigned char *c = malloc(n);
+    memcpy(c, buf, n);
+    if (is_float) putf(c + off, f);
+    else put32(c + off, v);
+    put32(c + n - 4, (uint32_t)crc32_z(0L, c, n - 4));
+    dl_model *l = NULL;
+    dl_status st = dl_model_decode(c, n, "m.dlm", &l, e);
+    dl_model_free(l);
+    free(c);
+    return st;
+}
+
+/* Each field version 2 adds is checked against what could have been
+ * written, with a valid checksum (a hostile file can carry one). */
+Test(model, every_version_2_field_is_validated)
+{
+    dl_model *m = sample_v2();
+    unsigned char *buf;
+    size_t n;
+    dl_err e;
+    cr_assert_eq(dl_model_encode(m, &buf, &n, &e), DL_OK);
+    v2_layout o = layout_of(m);
+    cr_assert_eq(decode_patched(buf, n, o.act, DL_ACT_RELU, 0, 0, &e), DL_OK, "the layout: %s", e.msg);
+    struct {
+        size_t off;
+        uint32_t v;
+        int is_float;
+        float f;
+        const char *msg;
+    } cases[] = {
+        {o.act, 9, 0, 0, "unknown activation"},
+        {o.act, DL_ACT_SOFTMAX, 0, 0, "hidden layer"},
+        {o.act + 4, DL_ACT_SIGMOID, 0, 0, "needs a softmax output"}, /* log-likelihood on sigmoid */
+        {o.momentum, 0, 1, 1.0f, "momentum"},
+        {o.momentum, 0, 1, NAN, "momentum"},
+        {o.dropout, 0, 1, -0.5f, "dropout"},
+        {o.early_stop, 2000000, 0, 0, "patience"},
+        {o.halve, 0, 0, 0, "learning rate"}, /* η halved without a schedule */
+        {o.hist_eta, 0, 1, INFINITY, "learning rate"},
+        {o.eta_now, 0, 1, 0.75f, "learning rate"}, /* above the model's 0.5 */
+        {o.best_epoch, 3, 0, 0, "best epoch"},
+        {o.best_correct, 14, 0, 0, "best epoch"},
+        {o.stale, 9, 0, 0, "best epoch"},
+        {o.stopped, 7, 0, 0, "stopped"},
+        {o.early_stop, 0, 0, 0, "stopped"}, /* stopped early without early stopping */
+        {o.kept_is_last, 2, 0, 0, "kept"},
+        {o.nvelocity, 5, 0, 0, "velocity"},
+        {o.momentum, 0, 1, 0.0f, "velocity"}, /* a velocity without momentum */
+        {o.nkept, 3, 0, 0, "kept"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dl_status st = decode_patched(buf, n, cases[i].off, cases[i].v, cases[i].is_float, cases[i].f, &e);
+        cr_expect_eq(st, DL_EFORMAT, "case %zu accepted", i);
+        cr_expect(strstr(e.msg, cases[i].msg), "case %zu: %s", i, e.msg);
+    }
+    free(buf);
     dl_model_free(m);
 }

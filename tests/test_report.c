@@ -199,7 +199,7 @@ Test(report, writes_both_pages_and_every_image_and_card_they_name)
     dl_dataset *d = random_data(200, 4, 4, 3, 6);
     dl_err e;
     cr_assert_eq(dl_model_reserve_history(m, 3, &e), DL_OK);
-    for (uint32_t i = 0; i < 3; i++) m->history[i] = (dl_epoch_stat){100 + 20 * i, 200, 0.5f / (float)(i + 1), 0};
+    for (uint32_t i = 0; i < 3; i++) m->history[i] = (dl_epoch_stat){100 + 20 * i, 200, 0.5f / (float)(i + 1), 0, 0};
     m->nhistory = 3;
     char *dir = ts_tempdir();
     dl_report_opts o = small_opts(d, 2);

@@ -1,5 +1,6 @@
 /* test_train.c — SGD on small problems, determinism, interrupt and resume,
  * and the real-data acceptance figures (skipped when MNIST is absent). */
+#include <math.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ static dl_model *fresh(const dl_dataset *d, int hidden, uint64_t seed)
 static void run(dl_model *m, const dl_dataset *d, const dl_dataset *ev, int epochs, dl_kernel k,
                 volatile sig_atomic_t *stop, dl_status want)
 {
-    dl_train_opts o = {epochs, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, k, stop};
+    dl_train_opts o = {.epochs = epochs, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = k, .stop = stop};
     dl_err e;
     dl_status st = dl_train(m->net, d, ev, &o, &m->state, m->history, NULL, NULL, &e);
     cr_assert_eq(st, want, "%s", e.msg);
@@ -145,7 +147,8 @@ Test(train, labels_beyond_the_outputs_are_refused_before_training)
     dl_dataset *d = separable(20, 1);
     d->labels[7] = 5;
     dl_model *m = fresh(d, 3, 1);
-    dl_train_opts o = {1, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = 1, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = DL_KERNEL_FAST, .stop = NULL};
     dl_err e;
     cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e), DL_EFORMAT);
     cr_expect(strstr(e.msg, "label 5 at example 7"), "%s", e.msg);
@@ -195,7 +198,8 @@ Test(train, real_mnist_784_100_10_reaches_92_percent_in_3_epochs, .timeout = 300
     dl_model *m = dl_model_new(3, sizes, 28, 28, &e);
     dl_model_start(m, DL_INIT_SCALED, 1, tr, &e);
     dl_model_reserve_history(m, 3, &e);
-    dl_train_opts o = {3, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 2, DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = 3, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 2, .kernel = DL_KERNEL_FAST, .stop = NULL};
     cr_assert_eq(dl_train(m->net, tr, te, &o, &m->state, m->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
     double acc = (double)m->history[2].correct / m->history[2].total;
     cr_log_info("784-100-10, 3 epochs: %.2f%% on the real test set", 100 * acc);
@@ -217,7 +221,8 @@ Test(train, real_mnist_784_1_2_separates_zeros_from_ones, .timeout = 300)
     dl_model *m = dl_model_new(3, sizes, 28, 28, &e);
     dl_model_start(m, DL_INIT_SCALED, 1, tr, &e);
     dl_model_reserve_history(m, 3, &e);
-    dl_train_opts o = {3, 10, 3.0f, 0.0f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL};
+    dl_train_opts o = {.epochs = 3, .batch = 10, .eta = 3.0f, .lambda = 0.0f,
+                       .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = DL_KERNEL_FAST, .stop = NULL};
     cr_assert_eq(dl_train(m->net, tr, te, &o, &m->state, m->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
     double acc = (double)m->history[2].correct / m->history[2].total;
     cr_log_info("784-1-2 on 0 vs 1: %.2f%% of %u", 100 * acc, m->history[2].total);
@@ -229,20 +234,48 @@ Test(train, real_mnist_784_1_2_separates_zeros_from_ones, .timeout = 300)
     dl_dataset_free(te);
 }
 
-Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
+/* A ReLU hidden layer under a softmax output with the log-likelihood cost
+ * learns the toy problem, with either kernel; a cost that means nothing on
+ * a softmax is refused. */
+Test(train, a_relu_softmax_net_learns_with_either_kernel)
 {
-    /* A 1-1-2 network built to overflow: the hidden neuron is saturated at
-     * 1, output 0's weight -3.4e38 and bias +3.4e38 put its activation at
-     * 0.5 for a label 0, so with eta 1e38 the first step pushes the bias
-     * past FLT_MAX, as a run whose learning rate is far too large does. */
+    dl_dataset *d = separable(200, 1), *t = separable(100, 2);
+    dl_model *m = fresh(d, 4, 5), *f = fresh(d, 4, 5);
+    m->net->act[0] = f->net->act[0] = DL_ACT_RELU;
+    m->net->act[1] = f->net->act[1] = DL_ACT_SOFTMAX;
+    dl_train_opts o = {.epochs = 5, .batch = 10, .eta = 0.1f, .lambda = 0.0f,
+                       .cost = DL_COST_LOG_LIKELIHOOD, .threads = 1, .kernel = DL_KERNEL_FAST, .stop = NULL};
+    dl_err e;
+    cr_assert_eq(dl_train(f->net, d, t, &o, &f->state, f->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
+    cr_expect_eq(f->history[4].correct, 100, "fast: %u/100", f->history[4].correct);
+    o.kernel = DL_KERNEL_REFERENCE;
+    cr_assert_eq(dl_train(m->net, d, t, &o, &m->state, m->history, NULL, NULL, &e), DL_OK, "%s", e.msg);
+    cr_expect_eq(m->history[4].correct, 100, "%u/100", m->history[4].correct);
+    dl_model_free(f);
+    o.cost = DL_COST_CROSS_ENTROPY; /* meaningless on a softmax */
+    o.epochs = 6;
+    cr_expect_eq(dl_train(m->net, d, t, &o, &m->state, m->history, NULL, NULL, &e), DL_EINVAL);
+    cr_expect(strstr(e.msg, "log-likelihood"), "%s", e.msg);
+    dl_model_free(m);
+    dl_dataset_free(d);
+    dl_dataset_free(t);
+}
+
+/* A 1-1-2 network built to overflow, and its two images: the hidden
+ * neuron is saturated at 1, output 0's weight -3.4e38 and bias +3.4e38 put
+ * its activation at 0.5 for a label 0, so with eta 1e38 the first step
+ * pushes the bias past FLT_MAX, as a run whose learning rate is far too
+ * large does. */
+static dl_model *overflow_trap(dl_dataset **d)
+{
     int sizes[] = {1, 1, 2};
     dl_err e;
     dl_model *m = dl_model_new(3, sizes, 1, 1, &e);
-    dl_dataset *d = dl_dataset_new(2, 1, 1, &e);
-    cr_assert(m && d);
-    d->pixels[0] = d->pixels[1] = 255;
-    d->labels[0] = d->labels[1] = 0;
-    cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, d, &e), DL_OK);
+    *d = dl_dataset_new(2, 1, 1, &e);
+    cr_assert(m && *d);
+    (*d)->pixels[0] = (*d)->pixels[1] = 255;
+    (*d)->labels[0] = (*d)->labels[1] = 0;
+    cr_assert_eq(dl_model_start(m, DL_INIT_SCALED, 1, *d, &e), DL_OK);
     dl_net *n = m->net;
     n->w[0][0] = 3e38f;
     n->b[0][0] = 0.0f;
@@ -250,6 +283,15 @@ Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
     n->b[1][0] = 3.4e38f;
     n->w[1][1] = 0.0f;
     n->b[1][1] = 0.0f;
+    return m;
+}
+
+Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
+{
+    dl_err e;
+    dl_dataset *d;
+    dl_model *m = overflow_trap(&d);
+    dl_net *n = m->net;
     size_t bytes = n->nparams * sizeof(float);
     float *before = malloc(bytes);
     memcpy(before, n->params, bytes);
@@ -257,7 +299,7 @@ Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
     dl_epoch_stat hist[3];
     for (int k = 0; k < 2; k++) {
         dl_kernel kern = k ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST;
-        dl_train_opts o = {3, 1, 1e38f, 0.0f, DL_COST_QUADRATIC, 1, kern, NULL};
+        dl_train_opts o = {.epochs = 3, .batch = 1, .eta = 1e38f, .cost = DL_COST_QUADRATIC, .threads = 1, .kernel = kern};
         cr_assert_eq(dl_train(n, d, d, &o, &m->state, hist, NULL, NULL, &e), DL_ENUMERIC, "kernel %d", k);
         cr_expect(strstr(e.msg, "training diverged in epoch 1: the parameters stopped being finite"), "%s", e.msg);
         cr_assert(memcmp(n->params, before, bytes) == 0, "kernel %d: not the parameters the epoch began with", k);
@@ -270,11 +312,77 @@ Test(train, a_diverging_epoch_goes_back_to_the_last_finite_model)
     dl_dataset_free(d);
 }
 
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+Test(train, a_diverging_epoch_with_momentum_and_early_stopping_goes_back_to_a_finite_model)
+{
+    /* The trap above, after one finite epoch at a tiny eta that leaves
+     * momentum's velocity non-zero and early stopping's best epoch set: the
+     * next epoch at eta 1e38 overflows, velocity first (it would be inf,
+     * then NaN).  Everything must be back as epoch 2 began, and training
+     * can go on (a new kernel, with the restored velocity). */
+    dl_err e;
+    for (int k = 0; k < 2; k++) {
+        dl_kernel kern = k ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST;
+        dl_dataset *d;
+        dl_model *m = overflow_trap(&d);
+        dl_net *n = m->net;
+        dl_epoch_stat hist[4];
+        dl_train_opts o = {.epochs = 1, .batch = 1, .eta = 1e-30f, .cost = DL_COST_QUADRATIC, .threads = 1,
+                           .kernel = kern, .momentum = 0.5f, .early_stop = 1};
+        cr_assert_eq(dl_train(n, d, d, &o, &m->state, hist, NULL, NULL, &e), DL_OK, "kernel %d: %s", k, e.msg);
+        dl_train_state *s = &m->state;
+        cr_assert(s->velocity && s->kept);
+        size_t P = n->nparams, bytes = P * sizeof(float);
+        int moving = 0;
+        for (size_t i = 0; i < P; i++) moving |= s->velocity[i] != 0.0f;
+        cr_assert(moving, "kernel %d: the first epoch left no velocity to restore", k);
+        float *params = malloc(bytes), *vel = malloc(bytes), *kept = malloc(bytes);
+        memcpy(params, n->params, bytes);
+        memcpy(vel, s->velocity, bytes);
+        memcpy(kept, s->kept, bytes);
+        dl_rng rng = s->rng;
+        o.epochs = 3;
+        o.eta = 1e38f;
+        cr_assert_eq(dl_train(n, d, d, &o, s, hist, NULL, NULL, &e), DL_ENUMERIC, "kernel %d", k);
+        cr_expect(strstr(e.msg, "training diverged in epoch 2"), "%s", e.msg);
+        cr_assert(all_finite(n->params, P) && all_finite(s->velocity, P) && all_finite(s->kept, P),
+                  "kernel %d: a value stayed not finite", k);
+        cr_assert(memcmp(n->params, params, bytes) == 0, "kernel %d: not the parameters epoch 2 began with", k);
+        cr_assert(memcmp(s->velocity, vel, bytes) == 0, "kernel %d: not the velocity epoch 2 began with", k);
+        cr_assert(memcmp(s->kept, kept, bytes) == 0, "kernel %d: early stopping's best parameters moved", k);
+        cr_assert_eq(s->epoch, 1);
+        cr_assert_eq(s->pos, 0);
+        cr_assert_eq(s->best_epoch, 1);
+        cr_assert_eq(s->kept_is_last, 0);
+        cr_assert_eq(s->stopped, 0);
+        cr_assert(memcmp(&s->rng, &rng, sizeof rng) == 0, "kernel %d: the generator moved on", k);
+        /* Training on from there at a sane rate stays finite. */
+        o.eta = 1e-30f;
+        o.epochs = 2;
+        cr_assert_eq(dl_train(n, d, d, &o, s, hist, NULL, NULL, &e), DL_OK, "kernel %d: %s", k, e.msg);
+        cr_assert(all_finite(n->params, P) && all_finite(s->velocity, P), "kernel %d", k);
+        cr_assert_eq(s->epoch, 2);
+        free(params);
+        free(vel);
+        free(kept);
+        dl_model_free(m);
+        dl_dataset_free(d);
+    }
+}
+
 Test(train, an_l2_decay_factor_at_or_below_zero_is_refused)
 {
     dl_dataset *d = separable(40, 5);
     dl_model *m = fresh(d, 4, 3);
-    dl_train_opts o = {1, 10, 100.0f, 0.4f, DL_COST_QUADRATIC, 1, DL_KERNEL_FAST, NULL}; /* 1 - 100*0.4/40 = 0 */
+    /* 1 - 100*0.4/40 = 0 */
+    dl_train_opts o = {.epochs = 1, .batch = 10, .eta = 100.0f, .lambda = 0.4f, .cost = DL_COST_QUADRATIC, .threads = 1,
+                       .kernel = DL_KERNEL_FAST};
     dl_err e;
     cr_assert_eq(dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e), DL_EINVAL);
     cr_expect(strstr(e.msg, "L2 decay factor"), "%s", e.msg);

@@ -183,3 +183,42 @@ Test(viz, heatmap_and_activation_pictures_have_their_panels)
     dl_canvas_free(a);
     dl_model_free(m);
 }
+
+Test(viz, activation_scale_follows_the_activation_range)
+{
+    float a[4] = {0.0f, 2.5f, 0.5f, INFINITY};
+    dl_colorscale s = dl_viz_activation_scale(DL_ACT_SIGMOID, a, 4);
+    cr_assert(s.kind == DL_CMAP_VIRIDIS && s.lo == 0.0f && s.hi == 1.0f);
+    s = dl_viz_activation_scale(DL_ACT_TANH, a, 4);
+    cr_assert(s.kind == DL_CMAP_DIVERGING && s.lo == -1.0f && s.hi == 1.0f);
+    s = dl_viz_activation_scale(DL_ACT_RELU, a, 4); /* the largest finite output */
+    cr_assert(s.kind == DL_CMAP_VIRIDIS && s.lo == 0.0f && s.hi == 2.5f);
+    float dead[3] = {0.0f, 0.0f, 0.0f};
+    s = dl_viz_activation_scale(DL_ACT_RELU, dead, 3);
+    cr_assert(s.lo == 0.0f && s.hi == 1.0f);
+}
+
+Test(viz, activation_picture_of_a_tanh_layer_shows_negative_outputs_blue)
+{
+    dl_model *m = hand_model();
+    m->net->act[0] = DL_ACT_TANH;
+    for (int i = 0; i < 48; i++) m->net->w[0][i] = 0.0f;
+    for (int j = 0; j < 3; j++) m->net->b[0][j] = -3.0f; /* tanh(−3) ≈ −0.995 */
+    float x[16] = {0};
+    dl_viz_style st = {NULL, 8};
+    dl_err e;
+    dl_canvas *a = dl_viz_activation_picture(m, x, &st, &e);
+    cr_assert_not_null(a, "%s", e.msg);
+    /* The hidden grid holds cells of tanh(−3)'s colour on the diverging
+     * scale −1..1 (dark blue); viridis 0..1 would clamp them to its purple. */
+    dl_rgb want = dl_cmap_diverging(tanhf(-3.0f), 1.0f);
+    int blue = 0;
+    for (int y = 0; y < a->h; y++)
+        for (int x2 = 0; x2 < a->w; x2++) {
+            dl_rgb c = dl_canvas_get(a, x2, y);
+            blue += c.r == want.r && c.g == want.g && c.b == want.b;
+        }
+    cr_assert_geq(blue, 3 * 8 * 8, "%d pixels of tanh(-3)'s blue", blue);
+    dl_canvas_free(a);
+    dl_model_free(m);
+}

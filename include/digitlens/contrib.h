@@ -11,10 +11,11 @@
  * "why C and not D", the margin z_C − z_D splits the same way, with
  * weights W[h][C][j] − W[h][D][j] and bias b_C − b_D, so votes(C vs D) =
  * −votes(D vs C).  A vote is in units of z (the output's weighted input,
- * before its sigmoid): votes add, output activations do not.
+ * before its sigmoid or softmax: the logit): votes add, output activations
+ * do not.  The split holds for any hidden activation.
  *
  * Conductance (earlier hidden layers).  A unit of layer l < h reaches z_C
- * only through the sigmoids above it, so no exact split exists.  Its
+ * only through the activations above it, so no exact split exists.  Its
  * conductance (Dhamdhere, Yan and Sundararajan 2018, "How important is a
  * neuron?") is the part of F's change along the straight path
  * x(α) = x₀ + α(x − x₀) from a baseline x₀ (default black) to x that flows
@@ -42,15 +43,19 @@
 #ifndef DIGITLENS_CONTRIB_H
 #define DIGITLENS_CONTRIB_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "digitlens/err.h"
 #include "digitlens/net.h"
 
-/* A hidden neuron with an activation below this is "silent" on an input:
- * its vote is under 1% of its weight.  (The same 0.01 the neuron
- * statistics count as saturated low.) */
+/* A hidden neuron with an activation below this in magnitude is "silent"
+ * on an input: its vote is under 1% of its weight.  (The same 0.01 the
+ * neuron statistics count as saturated low.)  In magnitude, because a tanh
+ * neuron at −0.9 votes as loudly as one at 0.9. */
 #define DL_SILENT_ACTIVATION 0.01f
+
+static inline int dl_contrib_silent(float a) { return fabsf(a) < DL_SILENT_ACTIVATION; }
 
 #define DL_CONTRIB_MAX_STEPS 1000000
 #define DL_CONTRIB_MAX_RANK 256

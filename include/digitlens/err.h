@@ -40,6 +40,11 @@ dl_status dl_err_set(dl_err *e, dl_status code, const char *fmt, ...)
 /* Resets *e to DL_OK with an empty message. */
 void dl_err_clear(dl_err *e);
 
+/* A string from a file, fit for a message: at most cap - 1 bytes of
+ * s[0..n) (up to a NUL), each control character shown as '?' (bytes from
+ * a hostile file must not reach the terminal), NUL-terminated.  Returns buf. */
+const char *dl_err_shown(const char *s, size_t n, char *buf, size_t cap);
+
 /* A short fixed name for a status ("I/O error", "bad format", ...). */
 const char *dl_status_name(dl_status code);
 

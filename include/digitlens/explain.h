@@ -4,8 +4,10 @@
  *
  * Three questions, three groups of functions:
  *   1. Attributions: how much each input pixel contributed to one output
- *      y_c = a[L][c] for one input x.  Five methods, each with its defining
- *      property (tests/test_explain.c checks each one):
+ *      y_c = a[L][c] for one input x (for a softmax output a probability,
+ *      whose gradient passes through the softmax's Jacobian).  Five
+ *      methods, each with its defining property (tests/test_explain.c
+ *      checks each one):
  *        gradient              ∂y_c/∂x                     (= finite differences)
  *        input-x-gradient      x ⊙ ∂y_c/∂x                 (one linearisation)
  *        integrated-gradients  (x − x₀) ⊙ ∫₀¹ ∂y_c/∂x(x₀ + α(x − x₀)) dα
@@ -76,7 +78,8 @@ typedef struct dl_attr_info {
     /* lrp */
     double bias_relevance;   /* relevance the ε-rule gives to the biases, all layers */
     double eps_relevance;    /* relevance absorbed by the ε terms, all layers:
-                                sum + bias_relevance + eps_relevance = output (exactly, up to rounding) */
+                                sum + bias_relevance + eps_relevance = lrp_start (up to rounding) */
+    float lrp_start;         /* what LRP distributes: y_c, or the logit z_c for a softmax output */
 } dl_attr_info;
 
 /* The attribution of output `out` (0..sizes[L]−1) for input x [sizes[0]]
@@ -84,12 +87,16 @@ typedef struct dl_attr_info {
  * o NULL means the defaults with the input taken as one row.
  * DL_EINVAL for a bad output index, shape or option (message names it).
  *
- * LRP for a sigmoid network (our definition, after Bach et al. 2015 and
- * Montavon et al. 2019): the relevance of the output is its activation,
- * R[L] = y_c on neuron c and 0 elsewhere.  Each sigmoid passes relevance
- * through unchanged (R(z_j) = R(a_j): the usual treatment of monotone
- * activations), and each linear step z_j = Σ_k w_jk a_k + b_j splits R_j
- * by the ε-rule
+ * LRP (our definition, after Bach et al. 2015 and Montavon et al. 2019):
+ * the relevance of the output is its activation, R[L] = y_c on neuron c and
+ * 0 elsewhere; for a softmax output it is the logit, R[L] = z_c (a
+ * probability is a comparison of every class, not a score of one that the
+ * layers below could share out).  Each activation passes relevance through
+ * unchanged, R(z_j) = R(a_j): for ReLU this is LRP-ε as Montavon et al.
+ * define it (an inactive unit has a_j = 0 and so receives nothing from
+ * above), and for sigmoid and tanh, both monotone, it is the usual
+ * treatment.  Each linear step z_j = Σ_k w_jk a_k + b_j splits R_j by the
+ * ε-rule
  *     R_k   = Σ_j  a_k w_jk / (z_j + ε·sign z_j) · R_j
  *     R_b,j =      b_j     / (z_j + ε·sign z_j) · R_j   (to the bias)
  *     R_ε,j =      ε·sign z_j / (z_j + ε·sign z_j) · R_j (absorbed)
@@ -122,8 +129,10 @@ typedef struct dl_maximize_info {
 /* The input x [sizes[0]], each pixel kept in [0,1], that maximises neuron
  * `neuron` of `layer` (1..nlayers−1; the output layer for a class) by
  * projected gradient ascent (Adam) on  z − λ·Σᵢ xᵢ²,  where z is the
- * neuron's weighted input: σ is monotone, so the maximiser is the same as
- * for the activation, and the gradient does not vanish as σ saturates.
+ * neuron's weighted input: sigmoid, tanh and ReLU are monotone, so the
+ * maximiser is the same as for the activation, and the gradient does not
+ * vanish as σ saturates or a ReLU is off.  For a softmax output z is the
+ * class's logit (its probability also depends on the other classes').
  * For a first-layer neuron z = w·x + b is linear, so with λ = 0 the answer
  * is known: xᵢ = 1 where wᵢ > 0 and 0 where wᵢ < 0 ("ink where the weight
  * is positive"); the method becomes informative for outputs and deeper
@@ -150,15 +159,25 @@ typedef struct dl_neuron_stats {
     int nout;                /* sizes[layer+1] */
     float *out_weights;      /* [nout] W[layer][j][neuron]: its weight into each neuron above */
     float mean;              /* mean activation over all examples */
-    float saturated;         /* fraction with a > 0.99 or a < 0.01 */
-    float saturated_high;    /* fraction with a > 0.99 */
-    float saturated_low;     /* fraction with a < 0.01 */
+    dl_act act;              /* its activation, which decides what "saturated" means: */
+    float saturated;         /* saturated_high + saturated_low */
+    float saturated_high;    /* fraction with a > 0.99 (sigmoid, tanh; a ReLU never saturates above) */
+    float saturated_low;     /* fraction with a < 0.01 (sigmoid), a < −0.99 (tanh), a = 0 (ReLU: off,
+                                where its slope is 0) */
+    int dead;                /* a ReLU that is never positive on the data set: it passes nothing on
+                                and learns nothing (no gradient reaches its weights) */
     double accuracy;         /* of the intact network on the data set */
     double ablated_accuracy; /* with the neuron removed: its outgoing weights set to 0 */
     double ablation_drop;    /* accuracy − ablated_accuracy (percentage points / 100) */
     double mean_ablated_accuracy; /* with its activation fixed at its mean instead */
     double mean_ablation_drop;    /* accuracy − mean_ablated_accuracy */
 } dl_neuron_stats;
+
+/* Is activation a of an `act` neuron saturated above (high) or below (the
+ * definitions of dl_neuron_stats)?  words, when not NULL, gets the rule as
+ * a phrase for a label: "above 0.99", "below 0.01", "below -0.99", "at 0
+ * (off)", or "never" for a ReLU above. */
+int dl_act_saturated(dl_act act, float a, int high, const char **words);
 
 /* Top-k selection shared by the neuron statistics and the report: an
  * activation and its example index.  dl_rank_offer keeps the k best seen

@@ -29,5 +29,9 @@ uint64_t dl_rng_below(dl_rng *r, uint64_t n);
 double dl_rng_normal(dl_rng *r);
 /* Fisher–Yates shuffle of idx[0..n). */
 void dl_rng_shuffle(dl_rng *r, uint32_t *idx, size_t n);
+/* Number i of splitmix64's stream from seed, computed directly: random
+ * bits that depend only on (seed, i), not on the order they are asked for
+ * (dropout masks, which two kernels and a resumed run must agree on). */
+uint64_t dl_rng_at(uint64_t seed, uint64_t i);
 
 #endif

@@ -6,7 +6,19 @@
  * each mini-batch of m examples
  *     w ← (1 − ηλ/n)·w − (η/m)·Σ ∂C/∂w,   b ← b − (η/m)·Σ ∂C/∂b
  * (λ = 0 unless L2 is asked for; n = training-set size).  The last batch of
- * an epoch may be shorter, as in network.py.  Knows nothing of printing:
+ * an epoch may be shorter, as in network.py.  With momentum μ > 0
+ * (classical momentum, chapter 3), every parameter p has a velocity v:
+ *     v ← μ·v − (η/m)·Σ ∂C/∂p − (ηλ/n)·p   (the L2 term on weights only)
+ *     p ← p + v
+ * which is the update above when μ = 0.  Dropout p > 0 drops each hidden
+ * unit of each example with probability p (inverted dropout: kept units are
+ * scaled by 1/(1−p) while training, so evaluation uses the net as it is);
+ * the masks are a function of the epoch's dropout seed (drawn from the
+ * training RNG after the shuffle), the example's position in the epoch, the
+ * layer and the unit, so both kernels and a resumed run use the same ones.
+ * Early stopping and the η schedule watch the evaluation set's accuracy
+ * after each epoch: an epoch improves when it gets strictly more right than
+ * every epoch before it.  Knows nothing of printing:
  * the caller's callback sees progress; a flag the caller sets (from a signal
  * handler) stops training after the current mini-batch.
  */
@@ -37,6 +49,13 @@ typedef struct dl_train_opts {
     int threads;       /* 1 = single-threaded; results deterministic per count */
     dl_kernel kernel;
     volatile sig_atomic_t *stop; /* optional: non-zero stops after the current mini-batch */
+    /* Chapter 3's extras; 0 = off. */
+    float momentum;    /* μ of classical momentum, 0 <= μ < 1 */
+    float dropout;     /* p, the probability a hidden unit is dropped, 0 <= p < 1 */
+    int early_stop;    /* N: stop when the evaluation accuracy has not improved for N epochs, and end
+                          with the best epoch's parameters (needs eval) */
+    int halve_after;   /* N: halve η after N epochs without improvement (counting from the last
+                          halving); stop when η reaches η/128 (network2.py's schedule; needs eval) */
 } dl_train_opts;
 
 typedef struct dl_progress {
@@ -55,11 +74,19 @@ typedef void (*dl_progress_fn)(const dl_progress *p, void *ctx);
  * eval (may be NULL) is scored after each epoch.  Each finished epoch's
  * figures are appended to hist (capacity opts->epochs, indexed by epoch).
  * Returns DL_EINTR when *opts->stop ended it early (state s then says where).
- * Returns DL_ENUMERIC when an epoch leaves a parameter or the cost not
- * finite (the learning rate or L2 strength is too large): net and s are
- * then put back as they were when that epoch began, the last finite model
- * (this keeps one copy of the parameters).  A decay factor 1 − ηλ/n <= 0
- * (every step would flip the weights' signs or zero them) is DL_EINVAL. */
+ * Early stopping or the schedule may end it before opts->epochs: DL_OK
+ * with s->stopped set.  With early stopping, the net returns holding the
+ * best epoch's parameters and s->kept the last epoch's (kept_is_last); a
+ * later call swaps them back first, so training in several calls (legs
+ * between checkpoints, a resumed file) computes what one call would.
+ * Returns DL_ENUMERIC when an epoch leaves a parameter, momentum's velocity
+ * or the cost not finite (the learning rate or L2 strength is too large):
+ * net and s (velocity included; early stopping's kept parameters and
+ * counters are untouched until an epoch has been checked) are then put back
+ * as they were when that epoch began, the last finite model (this keeps one
+ * copy of the parameters, and one of the velocity).  A decay factor
+ * 1 − ηλ/n <= 0 (every step would flip the weights' signs or zero them) is
+ * DL_EINVAL. */
 dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *opts, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e);

@@ -71,9 +71,16 @@ float dl_viz_layer_limit(const dl_model *m, int layer, int delta);
 dl_canvas *dl_viz_heatmap_picture(const dl_model *m, int neuron, int cls, const float *x,
                                   const dl_viz_style *st, dl_err *e);
 
-/* Input, hidden-layer outputs as a grid (viridis 0..1, each cell with its
- * neuron's index, and a note that the row-major layout has no spatial
- * meaning), and the outputs as a bar chart with the winner marked. */
+/* The colour scale for n activations a of a layer of activation f: its
+ * range, so pictures of different inputs compare: sigmoid viridis 0..1,
+ * tanh diverging −1..1 (0 white), ReLU viridis 0..max(a) (unbounded above;
+ * 0..1 when every a is 0). */
+dl_colorscale dl_viz_activation_scale(dl_act f, const float *a, int n);
+
+/* Input, hidden-layer outputs as a grid (dl_viz_activation_scale, each
+ * cell with its neuron's index, and a note that the row-major layout has
+ * no spatial meaning), and the outputs as a bar chart with the winner
+ * marked. */
 dl_canvas *dl_viz_activation_picture(const dl_model *m, const float *x, const dl_viz_style *st,
                                      dl_err *e);
 

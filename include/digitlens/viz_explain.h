@@ -46,6 +46,12 @@ dl_canvas *dl_viz_attribution_row_scaled(const float *x, int rows, int cols, con
 dl_canvas *dl_viz_neuron_card(const dl_model *m, const dl_dataset *d, const dl_neuron_stats *s,
                               const dl_viz_style *st, dl_err *e);
 
+/* The card's saturation line in the neuron's activation's terms: "saturated
+ * on 12.30% of inputs" (sigmoid, tanh), "off (0) on 40.00% of inputs" or
+ * "dead: never positive on these inputs" (ReLU); detail gets the split
+ * ("above 0.99: 1.00%,  below 0.01: 11.30%") or "" for a ReLU. */
+void dl_viz_saturation_text(const dl_neuron_stats *s, char *line, size_t cap, char *detail, size_t dcap);
+
 /* A maximised input x [rows x cols] (0..1, viridis) with a colour bar and
  * title (e.g. "output 3: activation 0.999 after 200 steps"). */
 dl_canvas *dl_viz_maximize_picture(const float *x, int rows, int cols, const char *title,

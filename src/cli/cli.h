@@ -16,6 +16,7 @@
 #include "digitlens/idx.h"
 #include "digitlens/model.h"
 
+/* digitlens --version, and the producer_version of the ONNX files it writes. */
 #define DIGITLENS_VERSION "0.1.0"
 
 enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };

@@ -28,7 +28,7 @@ static void print_rows(const dl_contrib *c, const int *idx, int n)
     for (int r = 0; r < n; r++) {
         int j = idx[r];
         printf("    %6d  %10.4f  %+12.4f  %+9.4f%s\n", j, (double)c->activation[j], (double)c->weight[j],
-               (double)c->vote[j], c->activation[j] < DL_SILENT_ACTIVATION ? "  (silent)" : "");
+               (double)c->vote[j], dl_contrib_silent(c->activation[j]) ? "  (silent)" : "");
     }
 }
 

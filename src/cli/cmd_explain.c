@@ -43,8 +43,9 @@ static void describe(result *r, const dl_attr_opts *o, int digit, int fancy)
     }
     case DL_ATTR_LRP:
         snprintf(r->title, sizeof r->title, fancy ? "LRP (ε = %g)" : "LRP (eps = %g)", (double)o->epsilon);
-        snprintf(r->note, sizeof r->note, "to biases: %.0f%% of y",
-                 in->output != 0.0f ? 100.0 * in->bias_relevance / in->output : 0.0);
+        snprintf(r->note, sizeof r->note, "to biases: %.0f%% of %s",
+                 in->lrp_start != 0.0f ? 100.0 * in->bias_relevance / in->lrp_start : 0.0,
+                 in->lrp_start == in->output ? "y" : "the logit z");
         break;
     case DL_ATTR_OCCLUSION:
         snprintf(r->title, sizeof r->title, fancy ? "occlusion %d×%d, stride %d" : "occlusion %dx%d, stride %d", o->patch,
@@ -65,9 +66,10 @@ static void print_summary(const result *r, const dl_attr_opts *o)
                (double)in->output, (double)in->baseline_output, diff, in->completeness_gap,
                diff != 0.0 ? 100.0 * fabs(in->completeness_gap / diff) : 0.0, o->steps);
     } else if (r->method == DL_ATTR_LRP) {
-        printf("  + biases %+.4f (%.1f%% of the output) + absorbed by eps %+.2e = %.4f",
-               in->bias_relevance, in->output != 0.0f ? 100.0 * in->bias_relevance / in->output : 0.0,
-               in->eps_relevance, in->sum + in->bias_relevance + in->eps_relevance);
+        printf("  + biases %+.4f (%.1f%% of the %s) + absorbed by eps %+.2e = %.4f",
+               in->bias_relevance, in->lrp_start != 0.0f ? 100.0 * in->bias_relevance / in->lrp_start : 0.0,
+               in->lrp_start == in->output ? "output" : "softmax's logit z", in->eps_relevance,
+               in->sum + in->bias_relevance + in->eps_relevance);
     } else if (r->method == DL_ATTR_OCCLUSION) {
         printf("  (mean drop of the output when a %dx%d patch over the pixel is blacked out)", o->patch, o->patch);
     }
@@ -86,8 +88,8 @@ static void print_json(const result *r, const dl_attr_opts *o, int digit, const 
         printf(",\"steps\":%d,\"baseline_output\":%.6g,\"completeness_gap\":%.6g", o->steps,
                (double)in->baseline_output, in->completeness_gap);
     if (r->method == DL_ATTR_LRP)
-        printf(",\"epsilon\":%.6g,\"bias_relevance\":%.6g,\"epsilon_relevance\":%.6g", (double)o->epsilon,
-               in->bias_relevance, in->eps_relevance);
+        printf(",\"epsilon\":%.6g,\"relevance\":%.6g,\"bias_relevance\":%.6g,\"epsilon_relevance\":%.6g",
+               (double)o->epsilon, (double)in->lrp_start, in->bias_relevance, in->eps_relevance);
     if (r->method == DL_ATTR_OCCLUSION) printf(",\"patch\":%d,\"stride\":%d", o->patch, o->stride);
     printf(",\"rows\":%d,\"cols\":%d,\"attribution\":[", o->rows, o->cols);
     for (int y = 0; y < o->rows; y++) {
@@ -131,8 +133,9 @@ int cmd_explain(int argc, char **argv)
         "  integrated-gradients  (x - baseline) * the mean gradient on the straight path from the\n"
         "                        baseline; the shares add up to y(x) - y(baseline) (the gap is reported)\n"
         "  lrp                   layer-wise relevance propagation, epsilon-rule: y is split backwards\n"
-        "                        through each z = Wa + b in proportion to each term (sigmoids pass\n"
-        "                        relevance through); the part that goes to the biases is reported\n"
+        "                        through each z = Wa + b in proportion to each term (activations pass\n"
+        "                        relevance through; of a softmax output, the logit z is split); the\n"
+        "                        part that goes to the biases is reported\n"
         "  occlusion             how much y drops when a patch over the pixel is set to 0 (mean over\n"
         "                        the patches covering it)\n"
         "  all                   every method above in one row",

@@ -37,7 +37,7 @@ static int class_notes(const dl_model *m, const dl_contrib *v, int neuron, int b
         printf("class %d: hidden neuron %d has the %slargest weight into it (%.3f)\n", C, neuron, nth, (double)w);
     snprintf(lines[nl++], sizeof lines[0], "neuron %d's vote for %d on this input: a × w = %.4f × %.3f = %+.3f (#%d of %d)",
              neuron, C, (double)a, (double)w, (double)v->vote[neuron], place, H);
-    if (a < DL_SILENT_ACTIVATION) {
+    if (dl_contrib_silent(a)) {
         printf("  neuron %d is silent on this input (activation %.2g, below %g): it contributed nothing to %d\n", neuron,
                (double)a, (double)DL_SILENT_ACTIVATION, C);
         snprintf(lines[nl++], sizeof lines[0], "Neuron %d is silent on this input (activation %.2g < %g): it "

@@ -34,14 +34,14 @@ int cmd_maximize(int argc, char **argv)
     static const cli_cmd cmd = {
         "maximize", "",
         "The input that drives a hidden neuron or an output highest: gradient ascent on the pixels,\n"
-        "each kept in [0, 1], of z - L * sum(x^2), where z is the neuron's weighted input (the\n"
-        "sigmoid is monotone, so this maximises the activation too without its vanishing\n"
-        "gradient).  Reports the activation reached.\n"
+        "each kept in [0, 1], of z - L * sum(x^2), where z is the neuron's weighted input (sigmoid,\n"
+        "tanh and ReLU are monotone, so this maximises the activation too without its vanishing\n"
+        "gradient; of a softmax output, z is the class's logit).  Reports the activation reached.\n"
         "Note: for a first-hidden-layer neuron z = w.x + b is linear in the pixels, so with pixels\n"
         "boxed to [0, 1] the answer is known in advance: full ink where the weight is positive, none\n"
         "where it is negative (the L2 penalty only trims pixels with small weights).  It is the\n"
         "weight map's sign, nothing more.  The method becomes informative for outputs (--class)\n"
-        "and deeper layers, where the sigmoids in between make the problem non-linear; try\n"
+        "and deeper layers, where the activations in between make the problem non-linear; try\n"
         "--l2 0.05 --blur 0.5 there for smoother, more digit-like pictures.",
         "  digitlens maximize --model mnist.dlm --class 3 --out max-3.png\n"
         "  digitlens maximize --model mnist.dlm --class 3 --l2 0.05 --blur 0.5 --out max-3-smooth.png\n"

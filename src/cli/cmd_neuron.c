@@ -57,9 +57,15 @@ static dl_status write_json(const char *path, const dl_model *m, const dl_datase
         if ((unsigned char)*p >= 0x20) fputc(*p, f);
     }
     fputc('"', f);
-    fprintf(f, ",\n  \"mean_activation\": %.6g", (double)s->mean);
-    fprintf(f, ",\n  \"saturated\": %.6g,\n  \"saturated_above_0.99\": %.6g,\n  \"saturated_below_0.01\": %.6g",
-            (double)s->saturated, (double)s->saturated_high, (double)s->saturated_low);
+    fprintf(f, ",\n  \"activation\": \"%s\",\n  \"mean_activation\": %.6g", dl_act_name(s->act), (double)s->mean);
+    if (s->act == DL_ACT_RELU) {
+        /* A ReLU does not saturate: it is off (0, slope 0) or on, and dead when never on. */
+        fprintf(f, ",\n  \"off\": %.6g,\n  \"dead\": %s", (double)s->saturated_low, s->dead ? "true" : "false");
+    } else {
+        fprintf(f, ",\n  \"saturated\": %.6g,\n  \"saturated_above_0.99\": %.6g,\n  \"saturated_below_%s\": %.6g",
+                (double)s->saturated, (double)s->saturated_high, s->act == DL_ACT_TANH ? "-0.99" : "0.01",
+                (double)s->saturated_low);
+    }
     fprintf(f, ",\n  \"accuracy\": %.6g,\n  \"ablation\": \"outgoing weights set to 0 (the same as activation 0)\"",
             s->accuracy);
     fprintf(f, ",\n  \"ablated_accuracy\": %.6g,\n  \"ablation_drop\": %.6g", s->ablated_accuracy, s->ablation_drop);
@@ -106,7 +112,9 @@ int cmd_neuron(int argc, char **argv)
         "What one hidden neuron is looking for, over a labelled data set (the test images):\n"
         "its incoming weights and how training changed them, the K images that drive it\n"
         "highest and lowest, its mean activation per class, its weight into each output,\n"
-        "how often it is saturated (activation > 0.99 or < 0.01), and the drop in accuracy\n"
+        "how often it is saturated (sigmoid: activation > 0.99 or < 0.01; tanh: > 0.99 or\n"
+        "< -0.99; a ReLU instead: how often it is off, and whether it is dead, never positive),\n"
+        "and the drop in accuracy\n"
         "when it is removed.  Removing means setting its outgoing weights to 0, which is the\n"
         "same as forcing its activation to 0; the drop with its activation held at its mean\n"
         "(a gentler removal that leaves the biases above it what they were trained with) is\n"
@@ -167,8 +175,9 @@ int cmd_neuron(int argc, char **argv)
     printf("layer %d, neuron %d over %zu image%s of %s:\n", layer, neuron, s.n, cli_s((long long)s.n), ti);
     printf("  mean activation %.3f; most active on %d (%.3f), least on %d (%.3f)\n", (double)s.mean,
            m->classes[best], (double)s.class_mean[best], m->classes[worst], (double)s.class_mean[worst]);
-    printf("  saturated on %.1f%% of inputs (above 0.99: %.1f%%, below 0.01: %.1f%%)\n", 100.0 * s.saturated,
-           100.0 * s.saturated_high, 100.0 * s.saturated_low);
+    char sat[96], satd[96];
+    dl_viz_saturation_text(&s, sat, sizeof sat, satd, sizeof satd);
+    printf("  %s%s%s%s\n", sat, satd[0] ? " (" : "", satd, satd[0] ? ")" : "");
     printf("  largest weight out: %+.3f to %s %d; most negative: %+.3f to %s %d\n", (double)s.out_weights[wmax],
            last ? "digit" : "neuron", last ? m->classes[wmax] : wmax, (double)s.out_weights[wmin],
            last ? "digit" : "neuron", last ? m->classes[wmin] : wmin);

@@ -75,7 +75,9 @@ int cmd_templates(int argc, char **argv)
         if (dl_viz_template_map(m->net, k, maps + (size_t)k * np, &e) != DL_OK) goto fail;
     char path[4096];
     cli_path(path, sizeof path, out, "templates.png");
-    if ((code = write_row(maps, K, m, "linearised template of each output (sigmoids ignored)", path, &st, &e)))
+    const char *what = dl_net_all_sigmoid(m->net) ? "linearised template of each output (sigmoids ignored)"
+                                                  : "linearised template of each output (activations ignored)";
+    if ((code = write_row(maps, K, m, what, path, &st, &e)))
         goto done;
     printf("wrote %s\n", path);
     if (dir || images) {

@@ -25,7 +25,7 @@ static void on_signal(int sig)
 }
 
 typedef struct progress_ctx {
-    int tty, quiet;
+    int tty, quiet, show_eta;
     const char *evalname;
     double total_seconds;
 } progress_ctx;
@@ -49,6 +49,7 @@ static void on_progress(const dl_progress *p, void *vctx)
         if (p->stat->total)
             fprintf(stderr, "  %s %u/%u (%.2f%%)", c->evalname, p->stat->correct, p->stat->total,
                     100.0 * p->stat->correct / p->stat->total);
+        if (c->show_eta) fprintf(stderr, "  eta %g", (double)p->stat->eta);
         /* The mean cost of the epoch's mini-batches as it trained (on the
          * training images, not the scored ones); short epochs in ms. */
         char t[32];
@@ -83,13 +84,21 @@ static const cli_opt *find_opt(const cli_opt *opts, const char *name)
     return NULL;
 }
 
+/* Chapter 3's settings as the command line asks for them. */
+typedef struct ch3_opts {
+    dl_act hidden, output;
+    double momentum, dropout;
+    int early_stop, halve_after;
+} ch3_opts;
+
 /* --resume continues with the model's settings so that the run ends as an
  * uninterrupted one would.  A flag given with another value would be
  * ignored: refuse it instead, saying what the model has.  Returns 0 or the
  * exit code (printed). */
+
 static int resume_conflicts(const cli_opt *opts, const dl_model *m, const char *model, const int *sizes,
                             int nl, dl_cost cost, dl_init init, double eta, double lambda, int batch,
-                            int seed)
+                            int seed, const ch3_opts *x)
 {
     char have[160] = "", want[160] = "";
     const char *flag = NULL;
@@ -134,6 +143,37 @@ static int resume_conflicts(const cli_opt *opts, const dl_model *m, const char *
         snprintf(have, sizeof have, "%llu", (unsigned long long)m->seed);
         snprintf(want, sizeof want, "%d", seed);
     }
+    if (!flag && find_opt(opts, "activation")->seen && n->nlayers > 2 && x->hidden != n->act[0]) {
+        flag = "activation";
+        snprintf(have, sizeof have, "%s", dl_act_name(n->act[0]));
+        snprintf(want, sizeof want, "%s", dl_act_name(x->hidden));
+    }
+    if (!flag && find_opt(opts, "output")->seen && x->output != n->act[n->nlayers - 2]) {
+        flag = "output";
+        snprintf(have, sizeof have, "%s", dl_act_name(n->act[n->nlayers - 2]));
+        snprintf(want, sizeof want, "%s", dl_act_name(x->output));
+    }
+    if (!flag && find_opt(opts, "momentum")->seen && (float)x->momentum != m->momentum) {
+        flag = "momentum";
+        snprintf(have, sizeof have, "%g", (double)m->momentum);
+        snprintf(want, sizeof want, "%g", x->momentum);
+    }
+    if (!flag && find_opt(opts, "dropout")->seen && (float)x->dropout != m->dropout) {
+        flag = "dropout";
+        snprintf(have, sizeof have, "%g", (double)m->dropout);
+        snprintf(want, sizeof want, "%g", x->dropout);
+    }
+    if (!flag && find_opt(opts, "early-stop")->seen && (uint32_t)x->early_stop != m->early_stop) {
+        flag = "early-stop";
+        snprintf(have, sizeof have, "%u", m->early_stop);
+        snprintf(want, sizeof want, "%d", x->early_stop);
+    }
+    if (!flag && find_opt(opts, "eta-schedule")->seen && (uint32_t)x->halve_after != m->halve_after) {
+        flag = "eta-schedule";
+        if (m->halve_after) snprintf(have, sizeof have, "halve:%u", m->halve_after);
+        else snprintf(have, sizeof have, "constant eta");
+        snprintf(want, sizeof want, "halve:%d", x->halve_after);
+    }
     if (!flag) return 0;
     return cli_fail(EXIT_USAGE, "train: --%s %s differs from %s's %s (a resumed run keeps the model's "
                     "settings, so it ends as the uninterrupted run would; drop --%s, or train a new model)",
@@ -165,6 +205,49 @@ static int label_problem(const dl_dataset *d, const char *file, int outputs)
     return 0;
 }
 
+/* "relu hidden, softmax output, " or "" for the book's all-sigmoid network. */
+static const char *describe_acts(const dl_net *n, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (dl_net_all_sigmoid(n)) return buf;
+    if (n->nlayers > 2)
+        snprintf(buf, cap, "%s hidden, %s output, ", dl_act_name(n->act[0]), dl_act_name(n->act[n->nlayers - 2]));
+    else
+        snprintf(buf, cap, "%s output, ", dl_act_name(n->act[0]));
+    return buf;
+}
+
+/* ", momentum 0.9, dropout 0.5, early stop 10, eta halve:10" for what is on. */
+static void describe_extras(const dl_model *m, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    if (m->momentum > 0) k += (size_t)snprintf(buf + k, cap - k, ", momentum %g", (double)m->momentum);
+    if (m->dropout > 0 && k < cap) k += (size_t)snprintf(buf + k, cap - k, ", dropout %g", (double)m->dropout);
+    if (m->early_stop && k < cap) k += (size_t)snprintf(buf + k, cap - k, ", early stop %u", m->early_stop);
+    if (m->halve_after && k < cap) snprintf(buf + k, cap - k, ", eta halve:%u", m->halve_after);
+}
+
+/* Options that mean nothing together are usage errors that say why. */
+static int check_architecture(int nl, dl_act hidden, dl_act output, dl_cost cost, double dropout, const cli_opt *opts)
+{
+    if (nl == 2 && (find_opt(opts, "activation")->seen || dropout > 0))
+        return cli_fail(EXIT_USAGE, "train: --%s applies to hidden layers, and --layers has none",
+                        dropout > 0 ? "dropout" : "activation");
+    int sizes[DL_MAX_LAYERS] = {1, 1, 1, 1, 1, 1, 1, 1};
+    dl_net *n = dl_net_new(nl, sizes, NULL);
+    if (!n) return cli_fail(EXIT_DATA, "out of memory");
+    for (int l = 0; l + 2 < nl; l++) n->act[l] = hidden;
+    n->act[nl - 2] = output;
+    dl_err e;
+    int code = EXIT_OK;
+    if (dl_net_check_cost(n, cost, &e) != DL_OK)
+        code = cli_fail(EXIT_USAGE, "train: --cost %s with --output %s: %s", dl_cost_name(cost), dl_act_name(output),
+                        e.msg);
+    dl_net_free(n);
+    return code;
+}
+
 /* Everything train needs from the data options. */
 typedef struct data_opts {
     const char *dir, *train_images, *train_labels, *test_images, *test_labels;
@@ -173,11 +256,12 @@ typedef struct data_opts {
 int cmd_train(int argc, char **argv)
 {
     data_opts d = {"data/mnist", NULL, NULL, NULL, NULL};
-    const char *layers_s = "784,100,10", *digits_s = NULL, *cost_s = "quadratic", *init_s = "scaled";
+    const char *layers_s = "784,100,10", *digits_s = NULL, *cost_s = NULL, *init_s = "scaled";
     const char *out = "mnist.dlm", *resume = NULL, *kernel_s = "fast", *snap_s = NULL;
+    const char *act_s = "sigmoid", *output_s = "sigmoid", *schedule_s = NULL;
     int epochs = 30, batch = 10, seed = 1, limit = 0, validation = 0, quiet = 0, threads = cli_ncores();
-    int checkpoint = 0, snap_eval = TRAIN_SNAP_EVAL;
-    double eta = 3.0, lambda = 0.0;
+    int checkpoint = 0, early_stop = 0, snap_eval = TRAIN_SNAP_EVAL;
+    double eta = 3.0, lambda = 0.0, momentum = 0.0, dropout = 0.0;
     cli_opt opts[] = {
         {"data", OPT_STR, &d.dir, 0, 0, "DIR", "directory with the four standard MNIST files (.gz or raw)", 0},
         {"train-images", OPT_STR, &d.train_images, 0, 0, "FILE", "training images (default: train-images-idx3-ubyte[.gz] in --data)", 0},
@@ -189,7 +273,18 @@ int cmd_train(int argc, char **argv)
         {"batch", OPT_INT, &batch, 1, 100000, "N", "mini-batch size", 0},
         {"eta", OPT_FLOAT, &eta, 1e-9, 1e6, "X", "learning rate", 0},
         {"lambda", OPT_FLOAT, &lambda, 0, 1e6, "X", "L2 regularisation strength (chapter 3)", 0},
-        {"cost", OPT_STR, &cost_s, 0, 0, "NAME", "quadratic or cross-entropy", 0},
+        {"activation", OPT_STR, &act_s, 0, 0, "NAME", "the hidden layers' activation: sigmoid, tanh or relu", 0},
+        {"output", OPT_STR, &output_s, 0, 0, "NAME", "the output layer: sigmoid, or softmax (outputs that sum to 1)", 0},
+        {"cost", OPT_STR, &cost_s, 0, 0, "NAME", "quadratic, cross-entropy (sigmoid outputs) or log-likelihood "
+         "(softmax) (default: quadratic; log-likelihood with --output softmax)", 0},
+        {"momentum", OPT_FLOAT, &momentum, 0, 0.999, "MU", "classical momentum: v = MU*v - eta*grad, w = w + v "
+         "(default: 0, plain SGD)", 0},
+        {"dropout", OPT_FLOAT, &dropout, 0, 0.99, "P", "drop each hidden unit with probability P while training "
+         "(inverted dropout) (default: 0, none)", 0},
+        {"early-stop", OPT_INT, &early_stop, 0, 1000000, "N", "stop when the evaluation accuracy has not improved "
+         "for N epochs and keep the best epoch's parameters (default: 0, never)", 0},
+        {"eta-schedule", OPT_STR, &schedule_s, 0, 0, "halve:N", "halve eta after N epochs without improvement and "
+         "stop at eta/128, as network2.py (default: eta stays constant)", 0},
         {"init", OPT_STR, &init_s, 0, 0, "NAME", "scaled (weights N(0,1/n_in)) or normal (network.py: N(0,1))", 0},
         {"seed", OPT_INT, &seed, 0, 2147483647, "N", "random seed (initial weights, shuffles)", 0},
         {"digits", OPT_LIST, &digits_s, 0, 0, "D,D,...", "train on these classes only, as outputs 0..k-1 (default: every class in the data)", 0},
@@ -207,9 +302,13 @@ int cmd_train(int argc, char **argv)
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
     };
     static const cli_cmd cmd = {
-        "train", "", "Train a fully connected sigmoid network with mini-batch SGD and backprop\n"
-        "(Nielsen, ch. 1 and 3) and save it as a .dlm model.",
+        "train", "", "Train a fully connected network with mini-batch SGD and backprop (Nielsen, ch. 1 and 3:\n"
+        "sigmoid layers, or tanh/ReLU hidden layers under a softmax output; momentum, dropout,\n"
+        "early stopping, an eta schedule) and save it as a .dlm model.  Early stopping and the\n"
+        "schedule judge epochs by the evaluation set: --validation's images, else the test set.",
         "  digitlens train --data data/mnist --layers 784,100,10 --epochs 30 --batch 10 --eta 3.0 --out mnist.dlm\n"
+        "  digitlens train --activation relu --output softmax --eta 0.1 --momentum 0.9 --validation 1000 \\\n"
+        "      --early-stop 5 --out relu.dlm\n"
         "  digitlens train --layers 784,1,2 --digits 0,1 --out zero-one.dlm\n"
         "  digitlens train --epochs 5 --snapshot-every 100 --out mnist.dlm   (then: digitlens evolve --model mnist.dlm --out films/)", 0};
     char *pos[1];
@@ -220,10 +319,24 @@ int cmd_train(int argc, char **argv)
         (rc = cli_data_pair(&cmd, opts, "test-images", "test-labels")))
         return rc;
 
-    dl_cost cost;
-    if (strcmp(cost_s, "quadratic") == 0) cost = DL_COST_QUADRATIC;
-    else if (strcmp(cost_s, "cross-entropy") == 0) cost = DL_COST_CROSS_ENTROPY;
-    else return cli_fail(EXIT_USAGE, "train: --cost '%s' is not known (quadratic, cross-entropy)", cost_s);
+    dl_act hidden_act = DL_ACT_SIGMOID, output_act = DL_ACT_SIGMOID;
+    if (dl_act_parse(act_s, &hidden_act) || hidden_act == DL_ACT_SOFTMAX)
+        return cli_fail(EXIT_USAGE, "train: --activation '%s' is not known (sigmoid, tanh, relu%s)", act_s,
+                        hidden_act == DL_ACT_SOFTMAX ? "; softmax is for the output: --output softmax" : "");
+    if (dl_act_parse(output_s, &output_act) || (output_act != DL_ACT_SIGMOID && output_act != DL_ACT_SOFTMAX))
+        return cli_fail(EXIT_USAGE, "train: --output '%s' is not known (sigmoid, softmax)", output_s);
+    dl_cost cost = output_act == DL_ACT_SOFTMAX ? DL_COST_LOG_LIKELIHOOD : DL_COST_QUADRATIC;
+    if (cost_s && dl_cost_parse(cost_s, &cost))
+        return cli_fail(EXIT_USAGE, "train: --cost '%s' is not known (quadratic, cross-entropy, log-likelihood)", cost_s);
+    int halve_after = 0;
+    if (schedule_s) {
+        char *end = NULL;
+        long n = strncmp(schedule_s, "halve:", 6) == 0 ? strtol(schedule_s + 6, &end, 10) : 0;
+        if (!end || end == schedule_s + 6 || *end || n < 1 || n > 1000000)
+            return cli_fail(EXIT_USAGE, "train: --eta-schedule '%s' is not known (halve:N, N = 1..1000000 epochs)",
+                            schedule_s);
+        halve_after = (int)n;
+    }
     dl_init init;
     if (strcmp(init_s, "scaled") == 0) init = DL_INIT_SCALED;
     else if (strcmp(init_s, "normal") == 0) init = DL_INIT_NORMAL;
@@ -238,6 +351,7 @@ int cmd_train(int argc, char **argv)
     dl_snap_unit snap_unit = DL_SNAP_BATCHES;
     uint32_t snap_every = 0;
     if (snap_s && train_snap_parse(snap_s, &snap_unit, &snap_every)) return EXIT_USAGE;
+    if (!resume && (rc = check_architecture(nl, hidden_act, output_act, cost, dropout, opts)) != EXIT_OK) return rc;
     int digits[256], nd = 0;
     if (digits_s) {
         if (cli_parse_int_list("digits", digits_s, digits, 256, &nd, 0, 255)) return EXIT_USAGE;
@@ -301,6 +415,16 @@ int cmd_train(int argc, char **argv)
         code = cli_fail(EXIT_DATA, "%s: no training images%s", tri, digits_s ? " of the chosen --digits" : "");
         goto done;
     }
+    if ((early_stop || halve_after) && !eval) {
+        code = cli_fail(EXIT_USAGE, "train: --%s judges each epoch by its accuracy, and there is no evaluation set "
+                        "(hold out images with --validation N, or give a test set)",
+                        early_stop ? "early-stop" : "eta-schedule");
+        goto done;
+    }
+    if ((early_stop || halve_after) && !resume && !quiet && validation == 0)
+        fprintf(stderr, "digitlens: note: --%s judges epochs by the test set, which then no longer measures the "
+                "model unseen; --validation N holds out training images for it instead\n",
+                early_stop ? "early-stop" : "eta-schedule");
     int nclasses = digits_s ? nd : dl_dataset_nclasses(train);
     if (eval && !digits_s && dl_dataset_nclasses(eval) > nclasses) nclasses = dl_dataset_nclasses(eval);
 
@@ -318,6 +442,12 @@ int cmd_train(int argc, char **argv)
                             m->ntrain, train->n);
             goto done;
         }
+        if (m->state.stopped) {
+            code = cli_fail(EXIT_USAGE, "train: %s has finished: %s after epoch %u (nothing to resume)", resume,
+                            m->state.stopped == DL_STOP_EARLY ? "early stopping ended it" : "the eta schedule ended it",
+                            m->state.epoch);
+            goto done;
+        }
         if (m->batch == 0) {
             code = cli_fail(EXIT_DATA, "%s: has no training settings to resume (an imported model; train "
                             "a new one instead)", resume);
@@ -326,19 +456,18 @@ int cmd_train(int argc, char **argv)
         /* Hyper-parameters come from the model so the run continues
          * identically; a flag asking for something else is refused rather
          * than silently ignored. */
-        if ((code = resume_conflicts(opts, m, resume, sizes, nl, cost, init, eta, lambda, batch, seed)))
+        ch3_opts x = {hidden_act, output_act, momentum, dropout, early_stop, halve_after};
+        if ((code = resume_conflicts(opts, m, resume, sizes, nl, cost, init, eta, lambda, batch, seed, &x)))
             goto done;
         cost = m->cost;
         eta = m->eta;
         lambda = m->lambda;
         batch = (int)m->batch;
-        if (m->state.pos == 0) {
-            dl_train_state fresh;
-            if (dl_train_state_init(&fresh, (uint32_t)train->n, &m->state.rng, &e) != DL_OK) goto fail;
-            fresh.epoch = m->state.epoch;
-            dl_train_state_free(&m->state);
-            m->state = fresh;
-        }
+        momentum = m->momentum;
+        dropout = m->dropout;
+        early_stop = (int)m->early_stop;
+        halve_after = (int)m->halve_after;
+        if (m->state.pos == 0 && dl_train_state_set_n(&m->state, (uint32_t)train->n, &e) != DL_OK) goto fail;
         if ((int)m->state.epoch >= epochs) {
             code = cli_fail(EXIT_USAGE, "train: %s has already trained %u epoch%s; ask for more with --epochs",
                             resume, m->state.epoch, cli_s(m->state.epoch));
@@ -366,6 +495,12 @@ int cmd_train(int argc, char **argv)
         m->eta = (float)eta;
         m->lambda = (float)lambda;
         m->batch = (uint32_t)batch;
+        m->momentum = (float)momentum;
+        m->dropout = (float)dropout;
+        m->early_stop = (uint32_t)early_stop;
+        m->halve_after = (uint32_t)halve_after;
+        for (int l = 0; l + 2 < nl; l++) m->net->act[l] = hidden_act;
+        m->net->act[nl - 2] = output_act;
         if (digits_s) {
             for (int k = 0; k < nd; k++) m->classes[k] = (uint8_t)digits[k];
             m->flags |= DL_MODEL_SUBSET;
@@ -390,8 +525,10 @@ int cmd_train(int argc, char **argv)
     if (code != EXIT_OK) goto done;
 
     /* --- train, in checkpoint-sized legs --- */
-    progress_ctx pc = {isatty(STDERR_FILENO), quiet, evalname, 0.0};
-    dl_train_opts to = {epochs, batch, (float)eta, (float)lambda, cost, threads, kernel, &g_stop};
+    progress_ctx pc = {isatty(STDERR_FILENO), quiet, halve_after > 0, evalname, 0.0};
+    dl_train_opts to = {.epochs = epochs, .batch = batch, .eta = (float)eta, .lambda = (float)lambda, .cost = cost,
+                        .threads = threads, .kernel = kernel, .stop = &g_stop, .momentum = (float)momentum,
+                        .dropout = (float)dropout, .early_stop = early_stop, .halve_after = halve_after};
     dl_step_hook hook = {train_snap_step, &snap, snapping ? dl_snapshot_grid(&snap.h) : 1, &snap.seconds};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -409,21 +546,24 @@ int cmd_train(int argc, char **argv)
         format_sizes(m->net, lay, sizeof lay);
         char l2[48] = "";
         if (lambda > 0) snprintf(l2, sizeof l2, ", L2 lambda %g", lambda);
-        fprintf(stderr, "%s %s on %zu image%s (%s, %s init, batch %d, eta %g%s), %d epoch%s\n",
-                resume ? "resuming" : "training", lay, train->n, cli_s((long long)train->n), dl_cost_name(cost),
-                dl_init_name(m->init), batch, eta, l2, epochs, cli_s(epochs));
+        char extra[256], acts[96];
+        describe_extras(m, extra, sizeof extra);
+        fprintf(stderr, "%s %s on %zu image%s (%s%s, %s init, batch %d, eta %g%s%s), %d epoch%s\n",
+                resume ? "resuming" : "training", lay, train->n, cli_s((long long)train->n),
+                describe_acts(m->net, acts, sizeof acts), dl_cost_name(cost), dl_init_name(m->init), batch, eta, l2,
+                extra, epochs, cli_s(epochs));
         if (resume) fprintf(stderr, "  (from %s: %u epoch%s done%s)\n", resume, m->state.epoch,
                             cli_s(m->state.epoch), m->state.pos ? ", mid-epoch" : "");
     }
     dl_status st = DL_OK;
-    while ((int)m->state.epoch < epochs) {
+    while ((int)m->state.epoch < epochs && !m->state.stopped) {
         to.epochs = checkpoint > 0 ? (int)m->state.epoch + checkpoint : epochs;
         if (to.epochs > epochs) to.epochs = epochs;
         st = dl_train_hooked(m->net, train, eval, &to, snapping ? &hook : NULL, &m->state, m->history, on_progress, &pc,
                              &e);
         m->nhistory = m->state.epoch;
         if (st != DL_OK) break;
-        if (checkpoint > 0 && (int)m->state.epoch < epochs) {
+        if (checkpoint > 0 && (int)m->state.epoch < epochs && !m->state.stopped) {
             if (train_snap_sync(&snap, &e) != DL_OK || dl_model_save(m, out, &e) != DL_OK) goto fail;
             if (!quiet) fprintf(stderr, "checkpoint: %s (epoch %u)\n", out, m->state.epoch);
         }
@@ -476,10 +616,19 @@ int cmd_train(int argc, char **argv)
     }
     if (dl_model_save(m, out, &e) != DL_OK) goto fail;
     if (!quiet) {
+        const dl_train_state *s = &m->state;
+        if (s->stopped == DL_STOP_EARLY)
+            fprintf(stderr, "stopped early after epoch %u: no better %s accuracy for %d epochs\n", s->epoch, evalname,
+                    early_stop);
+        else if (s->stopped == DL_STOP_SCHEDULE)
+            fprintf(stderr, "stopped after epoch %u: the schedule halved eta to %g, 1/128 of %g\n", s->epoch,
+                    (double)s->eta, eta);
         double acc = dl_model_last_accuracy(m);
-        char t[32];
+        char which[64] = "", t[32];
+        if (s->kept_is_last && s->best_epoch != s->epoch)
+            snprintf(which, sizeof which, "epoch %u's parameters, the best: ", s->best_epoch);
         if (acc >= 0)
-            fprintf(stderr, "saved %s (%s accuracy %.2f%%, %s training)\n", out, evalname, 100 * acc,
+            fprintf(stderr, "saved %s (%s%s accuracy %.2f%%, %s training)\n", out, which, evalname, 100 * acc,
                     duration(t, sizeof t, pc.total_seconds));
         else
             fprintf(stderr, "saved %s (%s training)\n", out, duration(t, sizeof t, pc.total_seconds));

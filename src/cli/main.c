@@ -15,7 +15,7 @@ typedef struct command {
 } command;
 
 static const command COMMANDS[] = {
-    {"train", cmd_train, "train a sigmoid network with mini-batch SGD and save it (.dlm)"},
+    {"train", cmd_train, "train a network with mini-batch SGD and save it (.dlm)"},
     {"test", cmd_test, "accuracy, per-class accuracy and confusion matrix on a test set"},
     {"classify", cmd_classify, "classify digit images (PNG, JPEG, ...) or IDX entries"},
     {"weights", cmd_weights, "draw every neuron's incoming weights (PNG per neuron + grid)"},

@@ -50,7 +50,7 @@ static dl_status record(train_snap *t, const dl_net *net, uint32_t epoch, uint32
         epoch++;
         pos = 0;
     }
-    dl_train_state st = {epoch, pos, 0, 0, NULL, {{0}, 0, 0}};
+    dl_train_state st = {.epoch = epoch, .pos = pos};
     dl_snapshot_meta m = {step_of(&t->h, &st), epoch, pos, 0, 0, cost};
     if (t->sub) {
         dl_eval ev;

@@ -124,11 +124,13 @@ static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec 
 
 /* The first layer for n examples (pixel bytes px[i], mask [n x nwords]
  * their lit pixels), all of WT's ld columns:
- *     a_i = σ(bias + Σ_k x_ik WT[k, :]),  one sum per unit in increasing k,
- * as dl_net_forward orders it.  bias is padded to ld (zeros past n_hidden);
- * a has n rows of lda floats. */
+ *     a_i = f(bias + Σ_k x_ik WT[k, :]),  one sum per unit in increasing k,
+ * as dl_net_forward orders it, f elementwise (vf_act); for f softmax
+ * (the output of a 2-layer net) the sums themselves, which the caller
+ * turns into softmax over the units that exist.  bias is padded to ld
+ * (zeros past n_hidden); a has n rows of lda floats. */
 static void first_layer(const float *wt, size_t ld, const float *bias, const uint8_t *const *px,
-                        const uint64_t *mask, int nwords, int n, float *a, size_t lda)
+                        const uint64_t *mask, int nwords, int n, dl_act f, float *a, size_t lda)
 {
     int nvec = (int)(ld / DL_VW), nt = tile_count(nvec);
     for (int t = 0; t < nt; t++) {
@@ -137,8 +139,9 @@ static void first_layer(const float *wt, size_t ld, const float *bias, const uin
         for (int w = 0; w < nwords; w++)
             fwd_word_n(nv, wt, ld, col, w, px, DL_PIXEL_TABLE, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
     }
+    if (f == DL_ACT_SOFTMAX) return;
     for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < ld; j += DL_VW) vf_store(a + (size_t)i * lda + j, vf_sigmoid(vf_load(a + (size_t)i * lda + j)));
+        for (size_t j = 0; j < ld; j += DL_VW) vf_store(a + (size_t)i * lda + j, vf_act(f, vf_load(a + (size_t)i * lda + j)));
 }
 
 /* mask [nwords] of the lit pixels of one image, for the words whose
@@ -171,7 +174,7 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
         for (int g = 0; g < n; g += FWD_GROUP) {
             int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
             for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, 3, mask + (size_t)i * nwords);
-            first_layer(wt, ld, b, px + g, mask, nwords, m, a + (size_t)g * lda, lda);
+            first_layer(wt, ld, b, px + g, mask, nwords, m, DL_ACT_SIGMOID, a + (size_t)g * lda, lda);
         }
     }
     free(b);
@@ -179,12 +182,14 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
     return st;
 }
 
-/* A dense sigmoid layer for one example: a_out[o] = σ(b[o] + W[o,:]·a_in),
+/* A dense layer for one example: a_out[o] = f(b[o] + W[o,:]·a_in),
  * W [nout x nin] row-major (the net's layout).  The dot products run in 8
- * strided partial sums (dl_v8, in every variant), combined pairwise; the
- * sigmoid is the vector one, lane by lane alike in every x86 variant. */
-static void dense_forward(const float *w, const float *b, int nin, int nout, const float *a_in,
-                          float *a_out)
+ * strided partial sums (dl_v8, in every variant), combined pairwise; an
+ * elementwise f is the vector one (vf_act), lane by lane alike in every
+ * x86 variant, and softmax is dl_act_apply's (scalar, the same in every
+ * variant: an output layer is small). */
+static void dense_forward(const float *w, const float *b, int nin, int nout, dl_act f,
+                          const float *a_in, float *a_out)
 {
     int full = nin / 8 * 8, tail = nin - full;
     int o = 0;
@@ -218,9 +223,13 @@ static void dense_forward(const float *w, const float *b, int nin, int nout, con
         if (tail) s = v8_fmadd(v8_load_n(r + full, tail), v8_load_n(a_in + full, tail), s);
         a_out[o] = b[o] + v8_hsum(s);
     }
+    if (f == DL_ACT_SOFTMAX) {
+        dl_act_apply(f, a_out, a_out, nout);
+        return;
+    }
     for (o = 0; o < nout; o += DL_VW) {
         int n = nout - o < DL_VW ? nout - o : DL_VW;
-        vf_store_n(a_out + o, vf_sigmoid(vf_load_n(a_out + o, n)), n);
+        vf_store_n(a_out + o, vf_act(f, vf_load_n(a_out + o, n)), n);
     }
 }
 
@@ -233,7 +242,7 @@ static const float *forward_rest(const dl_net *net, float *const *w, float *cons
     const float *in = a1;
     for (int l = 1; l + 1 < net->nlayers; l++) {
         float *out = (l & 1) ? bufa : bufb;
-        dense_forward(w[l], b[l], net->sizes[l], net->sizes[l + 1], in, out);
+        dense_forward(w[l], b[l], net->sizes[l], net->sizes[l + 1], net->act[l], in, out);
         in = out;
     }
     return in;

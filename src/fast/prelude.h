@@ -7,6 +7,7 @@
 #ifndef DIGITLENS_FAST_PRELUDE_H
 #define DIGITLENS_FAST_PRELUDE_H
 
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -6,10 +6,18 @@
  *
  * What it computes is exactly ref_step's update:
  *     W[l] ← decay·W[l] − (η/m)·Σ_i δ[l+1]_i a[l]_iᵀ,   b[l] ← b[l] − (η/m)·Σ_i δ[l+1]_i
- * with every gradient sum over the batch's examples in batch order, so the
- * two kernels differ only by float rounding: fused multiply-adds, the first
+ * (or with momentum μ, V ← μV − (η/m)·Σ_i δ a ᵀ − l2·W, W ← W + V), with
+ * every gradient sum over the batch's examples in batch order, so the two
+ * kernels differ only by float rounding: fused multiply-adds, the first
  * layer's sums in two fixed parts (below), dot products in 8 partial sums,
- * and the vector exponential (train_fast_simd.h).
+ * and the vector exponential behind σ and tanh (train_fast_simd.h).
+ * Every activation, cost and extra of the reference is here: σ, tanh or
+ * ReLU hidden layers (vf_act, and the slope from the output, vf_slope), a
+ * softmax output through dl_act_apply and the output δ through
+ * dl_net_output_delta (the reference's own functions: the output layer is
+ * small), dropout's masks from dl_dropout_mask (a function of the
+ * example's position in the epoch, so threads and spans do not matter),
+ * and the velocity of W[0] kept beside its weights in the units' layout.
  *
  * Where the time goes, and what is done about it (784-100-10, batch 10):
  *   - The first layer is 99% of the arithmetic.  Its weights are kept
@@ -22,7 +30,10 @@
  *     masks built each step, so nothing is cached per dataset.
  *   - The kernel keeps WT as its own copy and writes it back to the
  *     network's W[0] only in sync(): the write-back is a transpose, as
- *     costly as a step, and nobody reads W[0] between steps.
+ *     costly as a step, and nobody reads W[0] between steps.  With
+ *     momentum W[0]'s velocity is kept the same way (vt), and the update
+ *     visits the rows a pixel has ever lit (moving), not all 784: a row
+ *     whose velocity and gradient are zero does not move.
  *   - The pixels are split in two classes by the parity of their 64-pixel
  *     mask word (k/64 mod 2; each class holds half the lit pixels of
  *     Fashion-MNIST to 0.3%).  The forward pass sums each class apart from
@@ -77,6 +88,8 @@ typedef struct unit {
     size_t ld;           /* row length: nvec·VW rounded up to 16 (a cache line) */
     float *wt;           /* [npad x ld] WT[k][j - j0], rows of this class only */
     float *g;            /* [npad x ld] partial gradient of a long batch */
+    float *vt;           /* [npad x ld] the velocity of W[0], laid out as wt (momentum only) */
+    uint64_t *moving;    /* [nwords] rows whose velocity may be non-zero (momentum only) */
     float *s[2];         /* [CHUNK x ld] partial forward sums, by chunk parity */
     uint64_t *pend;      /* [nwords] rows with a partial sum in g */
 } unit;
@@ -94,6 +107,10 @@ typedef struct rank_mem {
     float *deep;         /* a[l], d[l] for l = 2..L-1, each [CHUNK x sizes[l]] */
     float *own;          /* [nsmall] its copy of the parameters from b[0] on (ranks >= 1) */
     float *small;        /* those parameters: the net's own (rank 0) or own */
+    float *vown;         /* [nsmall] its copy of their velocity (ranks >= 1, momentum) */
+    float *vsmall;       /* their velocity: the training state's (rank 0) or vown; NULL without momentum */
+    float *f1, *keep1;   /* [lda] one example's f(z) of layer 1 and its dropout mask */
+    float *fdeep, *keepd; /* [Σ sizes[2..L-1)] the same for the deeper hidden layers */
     float *gsmall;       /* [nsmall] their gradient sums over the batch */
     float *y;            /* [nout] a target */
     double cost;         /* rank 0: summed cost of the batch's examples so far */
@@ -111,6 +128,10 @@ typedef struct chunk {
 typedef struct fast_ctx {
     dl_net *net;
     dl_cost cost_kind;
+    float mu;            /* momentum; 0 = plain SGD */
+    float *vel;          /* [nparams] the velocity (train_kernels.h: dl_sgd), or NULL */
+    float pdrop;         /* dropout's p; 0 = none */
+    size_t hid_off[DL_MAX_LAYERS]; /* layer l's offset in fdeep/keepd (2 <= l < L-1) */
     int L, nin, nh, nout;
     int nwords;          /* 64-pixel mask words per image */
     size_t npad, lda;    /* 64·nwords; dl_fast_ld(nh) */
@@ -127,7 +148,9 @@ typedef struct fast_ctx {
     const uint32_t *idx;
     uint32_t nrun;       /* examples */
     int batch, cpb, nchunks; /* batch size, chunks per full batch, chunks */
-    float eta, decay;
+    float eta, decay, l2;
+    uint64_t dseed;      /* dropout's seed for this epoch */
+    uint32_t run_pos;    /* position in the epoch of the run's first example */
     volatile sig_atomic_t *stop;
     double *cost_out;    /* the caller's cost sum, which rank 0 adds each batch to */
     /* Written by several threads during a run: cache lines of their own. */
@@ -163,6 +186,8 @@ static void fast_free(void *kv)
     for (int u = 0; u < k->nunits; u++) {
         free(k->units[u].wt);
         free(k->units[u].g);
+        free(k->units[u].vt);
+        free(k->units[u].moving);
         free(k->units[u].s[0]);
         free(k->units[u].s[1]);
         free(k->units[u].pend);
@@ -180,54 +205,68 @@ static uint64_t word_pixels(const fast_ctx *k, int w)
     return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
 }
 
-/* Copies W[0] into the units' transposed rows (padding columns zero). */
-static void load_units(fast_ctx *k)
+/* Copies src, laid out as W[0] [nh x nin], into each unit's rows of dst
+ * (the unit's wt or vt: its layout, padding columns zero), or back (out).
+ * Back, a mask word's 64 rows (28 kB at ld 112) stay in L1 while each
+ * hidden unit's 64 values are stored contiguously: storing along the rows
+ * instead touches a new cache line of src at every store, and took 1.4x as
+ * long (784-100-10, the write-back before each snapshot). */
+static void units_copy(fast_ctx *k, float *src, int vel, int out)
 {
-    const float *w0 = k->net->w[0];
     for (int u = 0; u < k->nunits; u++) {
         unit *un = &k->units[u];
-        for (int w = un->cls; w < k->nwords; w += NCLASS)
-            for (int b = 0; b < 64 && 64 * w + b < k->nin; b++) {
-                size_t p = (size_t)(64 * w + b);
-                float *row = un->wt + p * un->ld;
-                for (int j = 0; j < un->nvalid; j++) row[j] = w0[(size_t)(un->j0 + j) * k->nin + p];
-                for (size_t j = (size_t)un->nvalid; j < un->ld; j++) row[j] = 0.0f;
-            }
-    }
-}
-
-/* The network's W[0] from the units (train_kernels.h: sync).  Per mask
- * word, its 64 rows of WT (28 kB at ld 112) stay in L1 while each hidden
- * unit's 64 weights are stored contiguously: storing along WT's rows
- * instead touches a new cache line of W[0] at every store, and took 1.4x
- * as long (784-100-10, in a run with snapshots).  An exact copy either way. */
-static void fast_sync(void *kv)
-{
-    fast_ctx *k = kv;
-    float *w0 = k->net->w[0];
-    for (int u = 0; u < k->nunits; u++) {
-        const unit *un = &k->units[u];
+        float *t = vel ? un->vt : un->wt;
         for (int w = un->cls; w < k->nwords; w += NCLASS) {
             int nb = k->nin - 64 * w < 64 ? k->nin - 64 * w : 64;
-            const float *rows = un->wt + (size_t)(64 * w) * un->ld;
-            for (int j = 0; j < un->nvalid; j++) {
-                float *dst = w0 + (size_t)(un->j0 + j) * k->nin + 64 * (size_t)w;
-                for (int b = 0; b < nb; b++) dst[b] = rows[(size_t)b * un->ld + j];
+            float *rows = t + (size_t)(64 * w) * un->ld;
+            float *cols = src + (size_t)un->j0 * k->nin + 64 * (size_t)w;
+            if (out) {
+                for (int j = 0; j < un->nvalid; j++)
+                    for (int b = 0; b < nb; b++) cols[(size_t)j * k->nin + b] = rows[(size_t)b * un->ld + j];
+                continue;
+            }
+            for (int b = 0; b < nb; b++) {
+                float *row = rows + (size_t)b * un->ld;
+                for (int j = 0; j < un->nvalid; j++) row[j] = cols[(size_t)j * k->nin + b];
+                for (size_t j = (size_t)un->nvalid; j < un->ld; j++) row[j] = 0.0f;
+                /* A row whose velocity is zero stays so, and its weights
+                 * still, until a pixel lights it (or L2 moves every row). */
+                if (vel)
+                    for (int j = 0; j < un->nvalid; j++)
+                        if (row[j] != 0.0f) un->moving[w] |= (uint64_t)1 << b;
             }
         }
     }
 }
 
+/* W[0] (and its velocity) into the units. */
+static void load_units(fast_ctx *k)
+{
+    units_copy(k, k->net->w[0], 0, 0);
+    if (k->vel) units_copy(k, k->vel, 1, 0);
+}
+
+/* The network's W[0], and its velocity, from the units (train_kernels.h:
+ * sync). */
+static void fast_sync(void *kv)
+{
+    fast_ctx *k = kv;
+    units_copy(k, k->net->w[0], 0, 1);
+    if (k->vel) units_copy(k, k->vel, 1, 1);
+}
+
 /* One thread's scratch in one block, each array on whole cache lines. */
 static int rank_new(fast_ctx *k, rank_mem *r, int t)
 {
-    size_t deep = 0;
+    size_t deep = 0, hid = k->hid_off[k->L - 1];
     for (int l = 2; l < k->L; l++) deep += 2 * (size_t)CHUNK * k->net->sizes[l];
     size_t sz[] = {CHUNK * (size_t)k->nwords * 8, CHUNK * (size_t)k->nwords * 8,
                    (size_t)k->nwords * 8, k->npad * CHUNK + k->npad * 2,
                    CHUNK * k->lda * sizeof(float), CHUNK * k->lda * sizeof(float),
                    deep * sizeof(float), t ? k->nsmall * sizeof(float) : 0,
-                   k->nsmall * sizeof(float), dl_vround((size_t)k->nout) * sizeof(float)};
+                   k->nsmall * sizeof(float), dl_vround((size_t)k->nout) * sizeof(float),
+                   t && k->mu > 0.0f ? k->nsmall * sizeof(float) : 0, 2 * k->lda * sizeof(float),
+                   2 * hid * sizeof(float)};
     enum { NS = sizeof sz / sizeof sz[0] };
     size_t off[NS], total = 0;
     for (int q = 0; q < NS; q++) {
@@ -251,15 +290,23 @@ static int rank_new(fast_ctx *k, rank_mem *r, int t)
     r->own = t ? (float *)(void *)(m + off[7]) : NULL;
     r->gsmall = (float *)(void *)(m + off[8]);
     r->y = (float *)(void *)(m + off[9]);
+    r->vown = (float *)(void *)(m + off[10]);
+    r->f1 = (float *)(void *)(m + off[11]);
+    r->keep1 = r->f1 + k->lda;
+    r->fdeep = (float *)(void *)(m + off[12]);
+    r->keepd = r->fdeep + hid;
     return 1;
 }
 
-static void *fast_new(dl_net *net, dl_cost cost, int threads, dl_err *e)
+static void *fast_new(dl_net *net, const dl_sgd *sgd, int threads, dl_err *e)
 {
     fast_ctx *k = alloc_lines(sizeof *k, 1);
     if (!k) goto oom;
     k->net = net;
-    k->cost_kind = cost;
+    k->cost_kind = sgd->cost;
+    k->mu = sgd->momentum;
+    k->vel = sgd->momentum > 0.0f ? sgd->velocity : NULL;
+    k->pdrop = sgd->dropout;
     k->L = net->nlayers;
     k->nin = net->sizes[0];
     k->nh = net->sizes[1];
@@ -269,11 +316,14 @@ static void *fast_new(dl_net *net, dl_cost cost, int threads, dl_err *e)
     k->lda = dl_fast_ld(k->nh);
     k->small_off = dl_net_boff(net, 0);
     k->nsmall = net->nparams - k->small_off;
-    size_t deep = 0;
+    size_t deep = 0, hid = 0;
     for (int l = 2; l < k->L; l++) {
         k->deep_off[l] = deep;
         deep += 2 * (size_t)CHUNK * net->sizes[l];
+        k->hid_off[l] = hid;
+        if (l + 1 < k->L) hid += (size_t)net->sizes[l];
     }
+    k->hid_off[k->L - 1] = hid;
 
     /* Units: the two pixel classes, and for more than two threads the
      * hidden units in ranges too (one unit per thread when they divide). */
@@ -297,6 +347,11 @@ static void *fast_new(dl_net *net, dl_cost cost, int threads, dl_err *e)
         un->s[1] = alloc_lines(CHUNK * un->ld * sizeof(float), 0);
         un->pend = alloc_lines((size_t)k->nwords * sizeof(uint64_t), 1);
         if (!un->wt || !un->g || !un->s[0] || !un->s[1] || !un->pend) goto oom;
+        if (k->vel) {
+            un->vt = alloc_lines(k->npad * un->ld * sizeof(float), 1);
+            un->moving = alloc_lines((size_t)k->nwords * sizeof(uint64_t), 1);
+            if (!un->vt || !un->moving) goto oom;
+        }
     }
     k->zeros = alloc_lines(k->lda * sizeof(float), 1);
     if (!k->zeros) goto oom;

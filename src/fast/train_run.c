@@ -26,9 +26,14 @@ static void run_rank(fast_ctx *k, int rank, int P)
     /* Rank 0 works on the network's own parameters after W[0]; a helper on
      * a copy of them made now (between runs only thread 0 changes them). */
     r->small = k->net->params + k->small_off;
+    r->vsmall = k->vel ? k->vel + k->small_off : NULL;
     if (rank) {
         memcpy(r->own, r->small, k->nsmall * sizeof(float));
         r->small = r->own;
+        if (k->vel) {
+            memcpy(r->vown, r->vsmall, k->nsmall * sizeof(float));
+            r->vsmall = r->vown;
+        }
     }
     r->owns[0] = r->owns[1] = 0;
     for (int u = rank; u < k->nunits; u += P) r->owns[k->units[u].cls] = 1;
@@ -106,9 +111,10 @@ static double now_ns(void)
 
 /* One run over examples idx[0..n) (whole batches); returns how many it did
  * (rank 0 has added their costs to *k->cost_out). */
-static uint32_t run(fast_ctx *k, const uint32_t *idx, uint32_t n)
+static uint32_t run(fast_ctx *k, const uint32_t *idx, uint32_t n, uint32_t pos)
 {
     k->idx = idx;
+    k->run_pos = pos;
     k->nrun = n;
     uint32_t full = n / (uint32_t)k->batch, rest = n % (uint32_t)k->batch;
     k->nchunks = (int)full * k->cpb + (int)((rest + CHUNK - 1) / CHUNK);
@@ -147,22 +153,23 @@ static uint32_t run(fast_ctx *k, const uint32_t *idx, uint32_t n)
 }
 
 static uint32_t fast_train(void *kv, const dl_dataset *d, const uint32_t *idx, uint32_t n,
-                           int batch, float eta, float decay, volatile sig_atomic_t *stop,
-                           double *cost)
+                           int batch, const dl_step *st, volatile sig_atomic_t *stop, double *cost)
 {
     fast_ctx *k = kv;
     k->d = d;
     k->batch = batch;
     k->cpb = (batch + CHUNK - 1) / CHUNK;
-    k->eta = eta;
-    k->decay = decay;
+    k->eta = st->eta;
+    k->decay = st->decay;
+    k->l2 = st->l2;
+    k->dseed = st->dropout_seed;
     k->stop = stop;
     k->cost_out = cost;
     uint32_t per_run = (uint32_t)(RUN_CHUNKS / k->cpb > 0 ? RUN_CHUNKS / k->cpb : 1) * (uint32_t)batch;
     uint32_t pos = 0;
     while (pos < n) {
         uint32_t want = n - pos < per_run ? n - pos : per_run;
-        uint32_t done = run(k, idx + pos, want);
+        uint32_t done = run(k, idx + pos, want, st->pos + pos);
         pos += done;
         if (done < want || (stop && *stop)) break;
     }

@@ -8,24 +8,25 @@
 
 /* ---- deltas ------------------------------------------------------------------ */
 
-/* Output-layer delta for one example: ∂C/∂z = (a − y)·σ'(z) (quadratic) or
- * a − y (cross-entropy), as dl_net_backprop computes it; units [0, n). */
-static void output_delta(dl_cost cost, const float *a, int label, int n, float *d)
+/* Output-layer delta for one example, units [0, n): dl_net_output_delta,
+ * the reference's own, with the one-hot target of `label` in y [n]. */
+static void output_delta(dl_act f, dl_cost cost, const float *a, int label, int n, float *y, float *d)
 {
-    for (int j = 0; j < n; j++) {
-        float aj = a[j], dj = aj - (j == label ? 1.0f : 0.0f);
-        d[j] = cost == DL_COST_CROSS_ENTROPY ? dj : dj * aj * (1.0f - aj);
-    }
+    memset(y, 0, (size_t)n * sizeof(float));
+    y[label] = 1.0f;
+    dl_net_output_delta(f, cost, a, y, n, d);
 }
 
 /* Deltas of the first hidden layer for one example, tile of nv vectors
  * (1..13; a run-time count: the branches on it are predicted, and one copy
  * of this small part keeps the build small) from unit j0:
- *     d[j] = (Σ_o W[o][j] d_out[o]) · a[j](1 − a[j])
- * with W [nout x nin] row-major, nin units existing (the rest, padding,
- * get 0).  Sums over the outputs in order, as dl_net_backprop does. */
+ *     d[j] = (Σ_o W[o][j] d_out[o]) · (f'(z_j) · keep[j])
+ * with f'(z) from f(z) in a (vf_slope: a(1 − a) for σ), keep dropout's mask
+ * (NULL: none), W [nout x nin] row-major, nin units existing (the rest,
+ * padding, get 0).  Sums over the outputs in order, as dl_net_backprop
+ * does. */
 static void hidden_delta_tile(int nv, const float *w, int nin, int nout, int j0,
-                              const float *d_out, const float *a, float *d)
+                              const float *d_out, dl_act f, const float *a, const float *keep, float *d)
 {
 #define ZERO(c) dl_vf s##c = vf_zero();
     DL_REP13(ZERO)
@@ -45,8 +46,9 @@ static void hidden_delta_tile(int nv, const float *w, int nin, int nout, int j0,
 #define OUT(c)                                                             \
     if (c < nv) {                                                          \
         int j = j0 + c * DL_VW, n = nin - j;                               \
-        dl_vf av = vf_load(a + j);                                         \
-        dl_vf dv = vf_mul(s##c, vf_mul(av, vf_sub(vf_set1(1.0f), av)));    \
+        dl_vf sl = vf_slope(f, vf_load(a + j));                            \
+        if (keep) sl = vf_mul(sl, vf_load(keep + j));                      \
+        dl_vf dv = vf_mul(s##c, sl);                                       \
         if (n < DL_VW) dv = vf_keep_n(dv, n > 0 ? n : 0);                  \
         vf_store(d + j, dv);                                               \
     }
@@ -55,26 +57,30 @@ static void hidden_delta_tile(int nv, const float *w, int nin, int nout, int j0,
 }
 
 /* hidden_delta_tile over all `width` units (a whole number of vectors). */
-static void hidden_delta(const float *w, int nin, int nout, int width, const float *d_out,
-                         const float *a, float *d)
+static void hidden_delta(const float *w, int nin, int nout, int width, const float *d_out, dl_act f,
+                         const float *a, const float *keep, float *d)
 {
     int nvec = width / DL_VW, nt = tile_count(nvec);
     for (int t = 0; t < nt; t++) {
         int v0 = tile_first(nvec, nt, t);
-        hidden_delta_tile(tile_first(nvec, nt, t + 1) - v0, w, nin, nout, v0 * DL_VW, d_out, a, d);
+        hidden_delta_tile(tile_first(nvec, nt, t + 1) - v0, w, nin, nout, v0 * DL_VW, d_out, f, a, keep, d);
     }
 }
 
-/* Scalar version for the small dense layers (any widths). */
-static void hidden_delta_scalar(const float *w, int nin, int nout, const float *d_out,
-                                const float *a_in, float *d_in)
+/* Scalar version for the small dense layers (any widths): f'(z) from
+ * f(z) in a_in, dropout's mask keep (NULL: none), as dl_net_backprop. */
+static void hidden_delta_scalar(const float *w, int nin, int nout, const float *d_out, dl_act f,
+                                const float *a_in, const float *keep, float *d_in)
 {
     for (int k = 0; k < nin; k++) d_in[k] = 0.0f;
     for (int o = 0; o < nout; o++) {
         const float *row = w + (size_t)o * nin;
         for (int k = 0; k < nin; k++) d_in[k] += row[k] * d_out[o];
     }
-    for (int k = 0; k < nin; k++) d_in[k] *= a_in[k] * (1.0f - a_in[k]);
+    if (keep)
+        for (int k = 0; k < nin; k++) d_in[k] *= dl_act_slope(f, a_in[k]) * keep[k];
+    else
+        for (int k = 0; k < nin; k++) d_in[k] *= dl_act_slope(f, a_in[k]);
 }
 
 /* A rank's activations and deltas of layer l >= 2 for example i. */
@@ -169,8 +175,52 @@ static void accumulate_rest(const fast_ctx *k, const rank_mem *r, int cm, float 
     }
 }
 
+/* Dropout's mask of hidden layer l for the chunk's example i (train.c's,
+ * by the example's position in the epoch) into keep [n]. */
+static void drop_mask(const fast_ctx *k, const chunk *ch, int i, int l, int n, float *keep)
+{
+    dl_dropout_mask(k->dseed, k->run_pos + ch->off + (uint32_t)i, l, k->pdrop, n, keep);
+}
+
+/* a ⊙= keep over n units, after saving f(z) (a itself) in f. */
+static void drop_apply(float *a, const float *keep, int n, float *f)
+{
+    memcpy(f, a, (size_t)n * sizeof(float));
+    for (int j = 0; j < n; j++) a[j] *= keep[j];
+}
+
+/* The update of n parameters p from their gradient sums g at rate rr, as
+ * ref_step writes it: p ← decay·p − rr·g (decay 1 for biases), or with
+ * momentum v ← μv − rr·g − l2·p, p ← p + v (l2 0 for biases).
+ *
+ * One difference, for speed: a velocity below FLT_MIN in magnitude
+ * becomes 0.  Without a gradient a velocity decays by μ each step, and
+ * after some 800 steps (μ = 0.9) it is subnormal, where x86 arithmetic is
+ * about a hundred times slower: with momentum most of the first layer's
+ * rows are such (a pixel lit by few digits), and 10 epochs of the 10,000
+ * digits took 4.1 s of CPU instead of 0.7 s.  A weight w moves by such a v only
+ * when |w| < 2^-102 (w + v rounds to w otherwise), so the weights are the
+ * reference's; only the stored velocities differ, by less than 1.2e-38. */
+static void update_small(float *p, float *v, const float *g, size_t n, float rr, float decay, float mu,
+                         float l2)
+{
+    if (!v) {
+        if (decay == 1.0f)
+            for (size_t q = 0; q < n; q++) p[q] -= rr * g[q];
+        else
+            for (size_t q = 0; q < n; q++) p[q] = decay * p[q] - rr * g[q];
+        return;
+    }
+    for (size_t q = 0; q < n; q++) {
+        float x = mu * v[q] - rr * g[q];
+        if (l2 != 0.0f) x -= l2 * p[q];
+        v[q] = fabsf(x) >= FLT_MIN ? x : 0.0f;
+        p[q] += v[q];
+    }
+}
+
 /* The chunk's first-layer activations from the units' partial sums,
- *     a1 = σ(b[0] + (S_0 + S_1)),
+ *     a1 = f(b[0] + (S_0 + S_1))   (times dropout's mask),
  * its deltas d1 through the later layers (with this rank's parameters P),
  * the gradients of b[0] and of the later layers, and, at the batch's last
  * chunk, their update.  Rank 0 also adds the costs. */
@@ -179,6 +229,7 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
     const dl_net *net = k->net;
     float *P = r->small, *G = r->gsmall;
     int cm = ch->cm, nh = k->nh, L = k->L;
+    dl_act f1 = net->act[0];
     size_t width = dl_vround((size_t)nh);
     if (ch->first) memset(G, 0, k->nsmall * sizeof(float));
     for (int h = 0; h < k->H; h++) {
@@ -192,7 +243,8 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
                 dl_vf s = vf_load(s0 + v * DL_VW);
                 /* One class only when the image is at most 64 pixels. */
                 if (k->nwords > 1) s = vf_add(s, vf_load(s1 + v * DL_VW));
-                vf_store(a + j, vf_sigmoid(vf_add(b, s)));
+                /* A softmax (a 2-layer net's output) couples the units: below. */
+                vf_store(a + j, f1 == DL_ACT_SOFTMAX ? vf_add(b, s) : vf_act(f1, vf_add(b, s)));
             }
         }
     }
@@ -201,24 +253,44 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
         w[l] = P + (dl_net_woff(net, l) - k->small_off);
         b[l] = P + (dl_net_boff(net, l) - k->small_off);
     }
+    int drop = k->pdrop > 0.0f;
     for (int i = 0; i < cm; i++) {
-        const float *a1 = r->a1 + (size_t)i * k->lda, *out = a1;
+        float *a1 = r->a1 + (size_t)i * k->lda;
+        const float *out = a1;
         float *d1 = r->d1 + (size_t)i * k->lda;
         int lab = r->lab[par][i];
         if (L == 2) {
-            output_delta(k->cost_kind, a1, lab, nh, d1);
+            if (f1 == DL_ACT_SOFTMAX) dl_act_apply(f1, a1, a1, nh);
+            output_delta(f1, k->cost_kind, a1, lab, nh, r->y, d1);
             for (size_t j = (size_t)nh; j < width; j++) d1[j] = 0.0f;
         } else {
+            /* Dropout: a1 keeps f(z)·keep for the layers above and the
+             * gradients; f(z) itself (f1) gives the slope. */
+            const float *fz1 = a1, *keep1 = NULL;
+            if (drop) {
+                drop_mask(k, ch, i, 1, nh, r->keep1);
+                drop_apply(a1, r->keep1, nh, r->f1);
+                fz1 = r->f1;
+                keep1 = r->keep1;
+            }
             for (int l = 1; l + 1 < L; l++) {
                 float *o = deep_a(k, r, l + 1, i);
-                dense_forward(w[l], b[l], net->sizes[l], net->sizes[l + 1], out, o);
+                int no = net->sizes[l + 1];
+                dense_forward(w[l], b[l], net->sizes[l], no, net->act[l], out, o);
+                if (drop && l + 2 < L) {
+                    float *kp = r->keepd + k->hid_off[l + 1];
+                    drop_mask(k, ch, i, l + 1, no, kp);
+                    drop_apply(o, kp, no, r->fdeep + k->hid_off[l + 1]);
+                }
                 out = o;
             }
-            output_delta(k->cost_kind, out, lab, k->nout, deep_d(k, r, L - 1, i));
-            for (int l = L - 2; l >= 2; l--)
-                hidden_delta_scalar(w[l], net->sizes[l], net->sizes[l + 1], deep_d(k, r, l + 1, i),
-                                    deep_a(k, r, l, i), deep_d(k, r, l, i));
-            hidden_delta(w[1], nh, net->sizes[2], (int)width, deep_d(k, r, 2, i), a1, d1);
+            output_delta(net->act[L - 2], k->cost_kind, out, lab, k->nout, r->y, deep_d(k, r, L - 1, i));
+            for (int l = L - 2; l >= 2; l--) {
+                const float *fz = drop ? r->fdeep + k->hid_off[l] : deep_a(k, r, l, i);
+                hidden_delta_scalar(w[l], net->sizes[l], net->sizes[l + 1], deep_d(k, r, l + 1, i), net->act[l - 1],
+                                    fz, drop ? r->keepd + k->hid_off[l] : NULL, deep_d(k, r, l, i));
+            }
+            hidden_delta(w[1], nh, net->sizes[2], (int)width, deep_d(k, r, 2, i), f1, fz1, keep1, d1);
         }
         if (rank == 0) {
             /* Costs in example order, as ref_step adds them. */
@@ -243,14 +315,13 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
     }
     if (!ch->last) return;
     /* The batch's update of everything but W[0], as ref_step writes it. */
-    float rr = ch->r, decay = k->decay;
-    for (int j = 0; j < nh; j++) P[j] -= rr * G[j];
+    float rr = ch->r, *V = r->vsmall;
+    update_small(P, V, G, (size_t)nh, rr, 1.0f, k->mu, 0.0f);
     for (int l = 1; l + 1 < L; l++) {
-        size_t nw = (size_t)net->sizes[l + 1] * net->sizes[l];
-        const float *gw = G + (dl_net_woff(net, l) - k->small_off);
-        const float *gb = G + (dl_net_boff(net, l) - k->small_off);
-        for (size_t q = 0; q < nw; q++) w[l][q] = decay * w[l][q] - rr * gw[q];
-        for (int j = 0; j < net->sizes[l + 1]; j++) b[l][j] -= rr * gb[j];
+        size_t wo = dl_net_woff(net, l) - k->small_off, bo = dl_net_boff(net, l) - k->small_off;
+        update_small(P + wo, V ? V + wo : NULL, G + wo, (size_t)net->sizes[l + 1] * net->sizes[l], rr, k->decay,
+                     k->mu, k->l2);
+        update_small(P + bo, V ? V + bo : NULL, G + bo, (size_t)net->sizes[l + 1], rr, 1.0f, k->mu, 0.0f);
     }
 }
 
@@ -259,7 +330,9 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
 /* One register tile (nv vectors from vector v0) of a unit, mask word w:
  * first the update of chunk cu (when non-NULL) on the touched rows,
  *     acc = (carried g) + Σ_i x_ip δ_i   (the chunk's examples in order),
- *     WT[p] ← decay·WT[p] − r·acc on the batch's last chunk, else g[p] ← acc;
+ *     WT[p] ← decay·WT[p] − r·acc on the batch's last chunk, else g[p] ← acc
+ * (with momentum, on the last chunk: V[p] ← μ·V[p] − r·acc − l2·WT[p],
+ * WT[p] ← WT[p] + V[p]);
  * then, on the same rows while they are in cache, the forward pass of
  * chunk cf (when non-NULL) into the unit's partial sums.
  *
@@ -320,7 +393,27 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
 #undef FMA2
                 }
             }
-            if (cu->last && nodecay) {
+            if (cu->last && k->vel) {
+                float *w0 = un->wt + p0 * ld + col, *w1 = un->wt + p1 * ld + col;
+                float *m0 = un->vt + p0 * ld + col, *m1 = un->vt + p1 * ld + col;
+                dl_vf mu = vf_set1(k->mu), l2 = vf_set1(k->l2);
+                int nol2 = k->l2 == 0.0f;
+#define MOMENTUM(c, W, M, A)                                             \
+    if (c < nv) {                                                        \
+        dl_vf wv = vf_load(W + DL_VW * c);                               \
+        dl_vf vv = vf_fnmadd(rv, A##c, vf_mul(mu, vf_load(M + DL_VW * c))); \
+        if (!nol2) vv = vf_fnmadd(l2, wv, vv);                           \
+        vv = vf_flush_tiny(vv);                                          \
+        vf_store(M + DL_VW * c, vv);                                     \
+        vf_store(W + DL_VW * c, vf_add(wv, vv));                         \
+    }
+#define APPLY(c)                     \
+    MOMENTUM(c, w0, m0, a)           \
+    if (two) { MOMENTUM(c, w1, m1, b) }
+                DL_REP13(APPLY)
+#undef APPLY
+#undef MOMENTUM
+            } else if (cu->last && nodecay) {
                 /* decay·w is w exactly when decay is 1 (no L2): skip it. */
                 float *w0 = un->wt + p0 * ld + col, *w1 = un->wt + p1 * ld + col;
 #define APPLY(c)                                                                        \
@@ -379,8 +472,12 @@ static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chun
     for (int w = un->cls; w < k->nwords; w += NCLASS) {
         uint64_t pend = un->pend[w], touch = 0;
         if (cu) {
-            int all = cu->last && k->decay != 1.0f; /* L2: every weight moves */
-            touch = all ? word_pixels(k, w) : r->lit[w] | (cu->last ? pend : 0);
+            /* L2: every weight moves.  Momentum: every row whose velocity
+             * is not zero, too. */
+            int all = cu->last && (k->vel ? k->l2 != 0.0f : k->decay != 1.0f);
+            uint64_t moving = k->vel ? un->moving[w] : 0;
+            touch = all ? word_pixels(k, w) : r->lit[w] | (cu->last ? pend | moving : 0);
+            if (k->vel && cu->last) un->moving[w] = moving | touch;
         }
         for (int t = 0; t < nt; t++) {
             int v0 = tile_first(un->nvec, nt, t);

@@ -212,8 +212,8 @@ head -c 100 a.dlm >short.dlm
 bad model_truncated 1 "short.dlm: truncated model file \(100 bytes; the parameters alone need 928\)" \
   "truncated model" "$DL" test --model short.dlm --data fix
 cp a.dlm newer.dlm
-printf '\x02' | dd of=newer.dlm bs=1 seek=8 conv=notrunc status=none
-bad model_newer_version 1 "newer.dlm: model format version 2 is newer than this digitlens reads \(1; upgrade digitlens\)" \
+printf '\x03' | dd of=newer.dlm bs=1 seek=8 conv=notrunc status=none
+bad model_newer_version 1 "newer.dlm: model format version 3 is newer than this digitlens reads \(2; upgrade digitlens\)" \
   "newer model format version" "$DL" test --model newer.dlm --data fix
 bad model_not_a_model 1 "png/00000.png: not a digitlens model \(bad magic; expected a .dlm file written by 'digitlens train'\)" \
   "not a model (a PNG)" "$DL" weights --model png/00000.png --out w
@@ -240,7 +240,7 @@ bad resume_other_data 1 "a.dlm: was trained on different data \(fingerprint [0-9
 bad model_state_epoch_huge 1 "epoch.dlm: impossible training state \(4294967295 epochs done but 2 in the history; the file is damaged or was not written by digitlens\)" \
   "model whose training state says epoch 2^32 - 1 (CRC fixed up)" "$DL" train --data fix --epochs 5 --resume epoch.dlm --out r.dlm
 bad resume_differing_flag 2 "train: --eta 0.5 differs from a.dlm's 3 \(a resumed run keeps the model's settings, so it ends as the uninterrupted run would; drop --eta, or train a new model\)" \
-  "--resume with another --eta (also --batch, --cost, --lambda, --layers, --init, --seed)" "$DL" train --data fix --epochs 5 --resume a.dlm --eta 0.5 --out r.dlm
+  "--resume with another --eta (also --batch, --cost, --lambda, --layers, --init, --seed, --activation, --output, --momentum, --dropout, --early-stop, --eta-schedule)" "$DL" train --data fix --epochs 5 --resume a.dlm --eta 0.5 --out r.dlm
 
 # --- picture files ---------------------------------------------------------------------
 head -c 100 png/00000.png >pics/cut.png
@@ -341,7 +341,7 @@ bad usage_class_not_in_model 2 "heatmap: --class 7 is not one of this model's cl
   "a class the model does not have" "$DL" heatmap --model m.dlm --images fix28/t10k-images-idx3-ubyte.gz --class 7 --out h.png
 bad usage_flag_with_value 2 "train: --quiet takes no value" \
   "flag given a value" "$DL" train --quiet=yes
-bad usage_unknown_name 2 "train: --cost 'l1' is not known \(quadratic, cross-entropy\)" \
+bad usage_unknown_name 2 "train: --cost 'l1' is not known \(quadratic, cross-entropy, log-likelihood\)" \
   "unknown name for an option" "$DL" train --cost l1
 # Labels 0..9 with a 10 and a 255 among them: a damaged file, not a
 # network with too few outputs (it was "the data has 256 classes", exit 2).

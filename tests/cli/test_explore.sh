@@ -92,6 +92,16 @@ explore_browser() {
   browser_results "$name" "$TMP/browser.out"
 }
 
+# Every activation: the page's metadata names each layer's, and its own
+# forward pass (tanh, ReLU, softmax) gives classify's numbers.
+"$DL" train --data "$FIX" --layers 784,12,2 --activation relu --output softmax --eta 0.1 --epochs 2 --quiet --out "$TMP/relu.dlm"
+"$DL" train --data "$FIX" --layers 784,12,2 --activation tanh --output softmax --eta 0.1 --epochs 2 --quiet --out "$TMP/tanh.dlm"
+"$DL" explore --model "$TMP/relu.dlm" --data "$FIX" --out "$TMP/relu" --quiet
+"$DL" explore --model "$TMP/tanh.dlm" --data "$FIX" --out "$TMP/tanh" --quiet
+if grep -q '"activations":\["relu","softmax"\]' "$TMP/relu/explore.html" && grep -q '784-12-2 relu-hidden, softmax-output network' "$TMP/relu/explore.html" \
+   && grep -q '"activations":\["tanh","softmax"\]' "$TMP/tanh/explore.html"; then pass explore_page_names_each_activation
+else fail explore_page_names_each_activation "$(grep -o '"activations":[^]]*]' "$TMP/relu/explore.html" "$TMP/tanh/explore.html")"; fi
+explore_browser relu "$TMP/relu.dlm" "$FIX/t10k-images-idx3-ubyte.gz"
 MN=${DIGITLENS_SHARED_MNIST:-$HERE/../../../shared/data/mnist}
 if [ -f "$MN/t10k-images-idx3-ubyte.gz" ]; then
   "$DL" train --data "$MN" --epochs 3 --seed 1 --quiet --out "$TMP/real.dlm"

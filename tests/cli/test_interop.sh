@@ -9,7 +9,7 @@ mkdir -p "$FIX"
 "$DL" train --data "$FIX" --layers 784,12,2 --epochs 2 --quiet --out "$TMP/m.dlm" || { fail train "no model"; finish; }
 
 # --- export ------------------------------------------------------------------
-expect_fail export_needs_a_target 2 "--npy DIR and/or --json FILE" "$DL" export --model "$TMP/m.dlm"
+expect_fail export_needs_a_target 2 "--npy DIR, --json FILE and/or --onnx FILE" "$DL" export --model "$TMP/m.dlm"
 run "$DL" export --model "$TMP/m.dlm" --npy "$TMP/npy" --json "$TMP/m.json"
 files=$(cd "$TMP/npy" 2>/dev/null && ls | tr '\n' ' ')
 [ "$RC" = 0 ] && [ "$files" = "biases0.npy biases1.npy weights0.npy weights1.npy " ] && grep -q "(12, 784)" <<<"$OUT" \
@@ -105,6 +105,8 @@ expect_fail import_bad_shape 2 "--shape '28' is not ROWSxCOLS" "$DL" import --ni
 expect_fail import_shape_mismatch 2 "the input layer has 4 neurons, not 3x3" \
   "$DL" import --nielsen "$J/good.json" --shape 3x3 --out "$J/x.dlm"
 expect_fail import_needs_file_and_out 2 "^digitlens: import: --out FILE is required$" "$DL" import --nielsen "$J/good.json"
+expect_fail import_needs_a_source 2 "^digitlens: import: exactly one of --nielsen FILE or --onnx FILE is required$" \
+  "$DL" import --out "$J/x.dlm"
 
 # Broken variants: each exits 1 with one line naming the file and the fault.
 bad() { # NAME PATTERN TEXT

@@ -67,7 +67,7 @@ check_completion() { # NAME EXPECTED WORDS...
 }
 check_completion completes_commands "templates test train " digitlens t
 check_completion completes_options "--epochs " digitlens train --ep
-check_completion completes_names_of_a_choice "cross-entropy quadratic " digitlens train --cost ""
+check_completion completes_names_of_a_choice "cross-entropy log-likelihood quadratic " digitlens train --cost ""
 check_completion completes_models_for_model "a.dlm sub " digitlens test --model ""
 check_completion completes_models_for_resume "a.dlm sub " digitlens train --resume ""
 check_completion completes_idx_files_for_images "c-ubyte.gz sub " digitlens test --images ""

@@ -8,7 +8,8 @@
  * would go unexplored; a hostile file can of course carry a valid CRC.
  *
  * A model that loads must survive: encoding and decoding again, a forward
- * pass, and (when small enough to be quick) the weight picture, the weight
+ * pass and an input gradient through its activations, and (when small
+ * enough to be quick) the weight picture, the weight
  * grid, the activation and heatmap pictures, class templates and PNG
  * encoding of a picture, the explorer's page, with the arbitrary floats
  * (NaN, infinities, huge values) such a file may hold.  A small one is also
@@ -54,19 +55,18 @@ static void resume(dl_model *m)
         d->labels[i] = (uint8_t)(i % (size_t)m->nclasses);
         for (size_t k = 0; k < d->npix; k++) d->pixels[i * d->npix + k] = (uint8_t)(i * 37 + k * 11);
     }
-    if (m->state.pos == 0) {
-        dl_train_state fresh;
-        if (dl_train_state_init(&fresh, (uint32_t)d->n, &m->state.rng, &e) != DL_OK) abort();
-        fresh.epoch = m->state.epoch;
-        dl_train_state_free(&m->state);
-        m->state = fresh;
-    }
+    if (m->state.pos == 0 && dl_train_state_set_n(&m->state, (uint32_t)d->n, &e) != DL_OK) abort();
     if (m->state.n != d->n) abort(); /* the loader promised a shuffle of ntrain images */
     int epochs = (int)m->state.epoch + 1;
     if (dl_model_reserve_history(m, (uint32_t)epochs, &e) != DL_OK) abort();
-    dl_train_opts o = {epochs, (int)m->batch, m->eta > 0 ? m->eta : 1.0f, m->lambda, m->cost, 1,
-                       DL_KERNEL_FAST, NULL};
-    dl_status st = dl_train(m->net, d, NULL, &o, &m->state, m->history, NULL, NULL, &e);
+    /* The model's own chapter 3 settings too (the loader checked them). */
+    dl_train_opts o = {.epochs = epochs, .batch = (int)m->batch, .eta = m->eta > 0 ? m->eta : 1.0f,
+                       .lambda = m->lambda, .cost = m->cost, .threads = 1, .kernel = DL_KERNEL_FAST,
+                       .momentum = m->momentum, .dropout = m->dropout, .early_stop = (int)m->early_stop,
+                       .halve_after = (int)m->halve_after};
+    /* Early stopping and the schedule judge epochs by an evaluation set. */
+    const dl_dataset *eval = o.early_stop || o.halve_after ? d : NULL;
+    dl_status st = dl_train(m->net, d, eval, &o, &m->state, m->history, NULL, NULL, &e);
     if (st != DL_OK && bad_message(&e, st)) abort();
     dl_dataset_free(d);
 }
@@ -98,6 +98,12 @@ static void exercise(const dl_model *m)
     const float *a = dl_net_forward(n, x, t);
     int best = dl_argmax(a, n->sizes[L - 1]);
     if (best < 0 || best >= n->sizes[L - 1]) abort();
+    /* The backward pass through whatever activations the file names
+     * (a softmax output through its Jacobian). */
+    float *gx = malloc((size_t)np * sizeof *gx);
+    if (!gx) abort();
+    dl_net_input_gradient(n, t, L - 1, best, gx);
+    free(gx);
     dl_trace_free(t);
 
     /* Pictures cost time in proportion to the model; keep the fuzzer fast. */

@@ -3,7 +3,7 @@
  * kind each harness reads, so fuzzing starts from inside the formats
  * rather than from random bytes.  Nothing binary is kept in the
  * repository; `make fuzz` and `make test` run this into build/fuzz/seeds.
- *     mkseeds DIR    makes DIR/idx, DIR/model, DIR/image and DIR/json
+ *     mkseeds DIR    makes DIR/idx, DIR/model, DIR/image, DIR/json and DIR/onnx
  *
  * idx/    inputs for fuzz_idx (first byte: its mode, see fuzz_idx.c):
  *         image sets raw and to be gzipped, label + image pairs, and a file
@@ -17,7 +17,8 @@
  * image/  one digit drawn in PNG (every bit depth and colour type,
  *         palette with transparency, Adam7 interlaced), JPEG (with and
  *         without an EXIF Orientation tag), BMP, GIF, PBM/PGM/PPM (plain, 8 and 16
- *         bits), HDR, plus a 1 x 1 and a blank picture.
+ *         bits), HDR, plus a 1 x 1 and a blank picture;
+ * onnx/   digitlens exports and torch-shaped graphs (mkseeds_onnx.c).
  */
 #include <math.h>
 #include <stdint.h>
@@ -35,15 +36,17 @@
 #include "digitlens/rng.h"
 #include "digitlens/snapshot.h"
 
+#include "mkseeds.h"
+
 static const char *g_dir;
 
-static void die(const char *what)
+void die(const char *what)
 {
     fprintf(stderr, "mkseeds: %s\n", what);
     exit(1);
 }
 
-static void save(const char *sub, const char *name, const void *p, size_t n)
+void save(const char *sub, const char *name, const void *p, size_t n)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s", g_dir, sub, name);
@@ -165,8 +168,45 @@ static void idx_seeds(void)
 
 /* ---- models ------------------------------------------------------------ */
 
+/* How a model seed is written: the book's network in the current format
+ * or in version 1, or with chapter 3's extras (activations, log-likelihood,
+ * momentum's velocity, dropout, early stopping's kept parameters, a halved
+ * η) so the fuzzer starts from every field of version 2. */
+enum { SEED_PLAIN, SEED_V1, SEED_CH3 };
+
+/* Chapter 3's extras on a model with hist epochs of history. */
+static void ch3_extras(dl_model *m, int hist)
+{
+    dl_err e;
+    dl_net *n = m->net;
+    for (int l = 0; l + 2 < n->nlayers; l++) n->act[l] = l % 2 ? DL_ACT_TANH : DL_ACT_RELU;
+    n->act[n->nlayers - 2] = DL_ACT_SOFTMAX;
+    m->cost = DL_COST_LOG_LIKELIHOOD;
+    m->momentum = 0.9f;
+    m->dropout = 0.5f;
+    m->early_stop = 3;
+    m->halve_after = 2;
+    dl_train_state *s = &m->state;
+    if (dl_train_state_array(s, &s->velocity, n->nparams, &e) != DL_OK ||
+        dl_train_state_array(s, &s->kept, n->nparams, &e) != DL_OK)
+        die(e.msg);
+    for (size_t i = 0; i < n->nparams; i++) {
+        s->velocity[i] = 0.01f * (float)(i % 5) - 0.02f;
+        s->kept[i] = n->params[i] * 0.5f;
+    }
+    s->eta = m->eta / 4.0f;
+    s->dropout_seed = 0x5eedULL;
+    for (int i = 0; i < hist; i++) m->history[i].eta = i ? s->eta : m->eta;
+    if (hist > 0) {
+        s->best_epoch = 1;
+        s->best_correct = m->history[0].correct;
+        s->stale = (uint32_t)hist - 1;
+        s->kept_is_last = s->pos == 0;
+    }
+}
+
 static void model_seed(const char *name, int nl, const int *sizes, int rows, int cols, int hist,
-                       int mid_epoch, const int *classes)
+                       int mid_epoch, const int *classes, int flavour)
 {
     dl_err e;
     dl_dataset *d = dl_dataset_new(12, rows, cols, &e);
@@ -198,11 +238,13 @@ static void model_seed(const char *name, int nl, const int *sizes, int rows, int
     }
     if (classes)
         for (int k = 0; k < sizes[nl - 1]; k++) m->classes[k] = (uint8_t)classes[k];
+    for (int i = 0; i < hist; i++) m->history[i].eta = m->eta;
     /* Some weights trained away from their initial values. */
     for (size_t i = 0; i < m->net->nparams; i += 3) m->net->params[i] *= 1.5f;
+    if (flavour == SEED_CH3) ch3_extras(m, hist);
     unsigned char *p = NULL;
     size_t n = 0;
-    if (dl_model_encode(m, &p, &n, &e) != DL_OK) die(e.msg);
+    if (dl_model_encode_version(m, flavour == SEED_V1 ? 1u : DL_MODEL_VERSION, &p, &n, &e) != DL_OK) die(e.msg);
     save("model", name, p, n);
     free(p);
     dl_model_free(m);
@@ -213,12 +255,16 @@ static void model_seeds(void)
 {
     static const int a[] = {16, 6, 2}, b[] = {6, 8, 4, 3}, c[] = {64, 10, 10}, d[] = {1, 1};
     static const int digits[] = {3, 7, 9};
-    model_seed("fresh-16-6-2.dlm", 3, a, 4, 4, 0, 0, NULL);
-    model_seed("trained-16-6-2.dlm", 3, a, 4, 4, 3, 0, NULL);
-    model_seed("mid-epoch-16-6-2.dlm", 3, a, 4, 4, 2, 1, NULL);
-    model_seed("digits-6-8-4-3.dlm", 4, b, 2, 3, 1, 1, digits);
-    model_seed("tiny-1-1.dlm", 2, d, 1, 1, 0, 0, NULL);
-    model_seed("eight-by-eight-64-10-10.dlm", 3, c, 8, 8, 2, 0, NULL);
+    model_seed("fresh-16-6-2.dlm", 3, a, 4, 4, 0, 0, NULL, SEED_PLAIN);
+    model_seed("trained-16-6-2.dlm", 3, a, 4, 4, 3, 0, NULL, SEED_PLAIN);
+    model_seed("mid-epoch-16-6-2.dlm", 3, a, 4, 4, 2, 1, NULL, SEED_PLAIN);
+    model_seed("digits-6-8-4-3.dlm", 4, b, 2, 3, 1, 1, digits, SEED_PLAIN);
+    model_seed("tiny-1-1.dlm", 2, d, 1, 1, 0, 0, NULL, SEED_PLAIN);
+    model_seed("eight-by-eight-64-10-10.dlm", 3, c, 8, 8, 2, 0, NULL, SEED_PLAIN);
+    model_seed("v1-trained-16-6-2.dlm", 3, a, 4, 4, 3, 0, NULL, SEED_V1);
+    model_seed("v1-mid-epoch-6-8-4-3.dlm", 4, b, 2, 3, 1, 1, digits, SEED_V1);
+    model_seed("ch3-relu-softmax-16-6-2.dlm", 3, a, 4, 4, 3, 0, NULL, SEED_CH3);
+    model_seed("ch3-mid-epoch-6-8-4-3.dlm", 4, b, 2, 3, 2, 1, digits, SEED_CH3);
 }
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -571,8 +617,8 @@ int main(int argc, char **argv)
         return 2;
     }
     g_dir = argv[1];
-    const char *subs[] = {"", "/idx", "/model", "/image", "/json", "/snapshot"};
-    for (int i = 0; i < 6; i++) {
+    const char *subs[] = {"", "/idx", "/model", "/image", "/json", "/snapshot", "/onnx"};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         char p[4096];
         snprintf(p, sizeof p, "%s%s", g_dir, subs[i]);
         mkdir(p, 0777);
@@ -582,5 +628,6 @@ int main(int argc, char **argv)
     snapshot_seeds();
     image_seeds();
     json_seeds();
+    onnx_seeds();
     return 0;
 }

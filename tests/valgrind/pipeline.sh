@@ -2,10 +2,10 @@
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
 # templates, classify PNG files, write a report and the explorer, export and
-# import JSON, train with snapshots and draw them (evolve, the report's
-# Training section), look for dead and duplicate neurons, and map the test
-# set (embed).  Any invalid read or write, use of uninitialised memory, or
-# definitely lost block fails that step (memcheck
+# import JSON and ONNX, train with snapshots and draw them (evolve, the
+# report's Training section), look for dead and duplicate neurons, and map
+# the test set (embed).  Any invalid read or write, use of uninitialised
+# memory, or definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -67,6 +67,8 @@ memcheck evolve "$DL" evolve --model "$TMP/s.dlm" --data "$FIX" --out "$TMP/ev" 
   --embedding-frames 0
 memcheck report_training "$DL" report --model "$TMP/s.dlm" --data "$FIX" --out "$TMP/rs" --threads 2 --mistakes 1 --quiet
 memcheck neurons "$DL" neurons --model "$TMP/s.dlm" --data "$FIX" --json --out "$TMP/n"
+memcheck export_onnx "$DL" export --model "$TMP/m.dlm" --onnx "$TMP/m.onnx" --quiet
+memcheck import_onnx "$DL" import --onnx "$TMP/m.onnx" --out "$TMP/back-onnx.dlm" --quiet
 memcheck embed "$DL" embed --model "$TMP/m.dlm" --data "$FIX" --perplexity 5 --iterations 60 --threads 2 --glyphs --out "$TMP/e"
 
 # Netpbm in all six forms, and pictures cut short: each refused with its
