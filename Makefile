@@ -51,7 +51,7 @@ CFLAGS   ?= $(OPT) -g
 # same bytes.
 CFLAGS   += -std=c11 $(WARN) -fno-math-errno -ffp-contract=off $(WORKAROUNDS)
 CPPFLAGS += -Iinclude $(STB_CFLAGS) -D_POSIX_C_SOURCE=200809L
-LDLIBS   += -lstb -lz -lm -lpthread -ldl
+LDLIBS   += -lstb -lgif -lz -lm -lpthread -ldl
 
 ifeq ($(KERNELS),generic)
 CPPFLAGS += -DDL_FAST_GENERIC_ONLY
@@ -131,7 +131,11 @@ $(UNIT): $(TEST_OBJ) $(LIB)
 $(BUILD)/mkfixture: tests/cli/mkfixture.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-unit-tests: $(UNIT) $(BIN) $(BUILD)/mkfixture
+# Looks inside snapshot files and GIFs for the command-line tests.
+$(BUILD)/snaptool: tests/cli/snaptool.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit-tests: $(UNIT) $(BIN) $(BUILD)/mkfixture $(BUILD)/snaptool
 
 # --- fuzzing: libFuzzer harnesses in tests/fuzz/ (clang) ------------------------
 #   make fuzz FUZZ_SECONDS=N   build them, write their seeds, run each N seconds

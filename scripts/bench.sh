@@ -104,5 +104,8 @@ for index in 0 9999; do
       i, v[int((NR + 1) / 2)] / 1000, v[1] / 1000, v[NR] / 1000, NR }'
 done
 
+# What snapshots cost training (scripts/bench-snapshots.sh; BENCH_SNAPSHOTS=0 skips it).
+[ "${BENCH_SNAPSHOTS:-1}" = 0 ] || scripts/bench-snapshots.sh "$DATA"
+
 # t-SNE and PCA next to scikit-learn's (scripts/bench-embed.sh; BENCH_EMBED=0 skips it).
 scripts/bench-embed.sh

@@ -8,6 +8,7 @@ set -euo pipefail
 PACKAGES=(
   gcc make pkg-config       # the build
   zlib1g-dev                # gzip reading, CRC-32, PNG compression
+  libgif-dev                # giflib: the animated GIFs of digitlens evolve
   libstb-dev                # stb_image, stb_image_write, stb_image_resize, stb_truetype
   fonts-dejavu-core         # the font pictures are labelled with
   libcriterion-dev          # the unit-test framework

@@ -97,6 +97,21 @@ void dl_canvas_vline(dl_canvas *c, int x, int y, int len, dl_rgb color)
     dl_canvas_fill_rect(c, x, y, 1, len, color);
 }
 
+void dl_canvas_line(dl_canvas *c, int x0, int y0, int x1, int y1, dl_rgb color)
+{
+    long long dx = x1 > x0 ? (long long)x1 - x0 : (long long)x0 - x1;
+    long long dy = y1 > y0 ? (long long)y0 - y1 : (long long)y1 - y0; /* -|dy| */
+    int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+    long long err = dx + dy;
+    for (;;) {
+        dl_canvas_put(c, x0, y0, color);
+        if (x0 == x1 && y0 == y1) break;
+        long long e2 = 2 * err;
+        if (e2 >= dy) { err += dy; x0 += sx; }
+        if (e2 <= dx) { err += dx; y0 += sy; }
+    }
+}
+
 void dl_canvas_rect_outline(dl_canvas *c, int x, int y, int w, int h, int thickness,
                             dl_rgb color)
 {

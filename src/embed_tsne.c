@@ -243,14 +243,18 @@ static dl_status check_opts(const dl_tsne_opts *o, size_t n, dl_err *e)
     if (!(o->learning_rate >= 0.0) || o->learning_rate > 1e6)
         return dl_err_set(e, DL_EINVAL, "t-SNE: learning rate %g is outside 0 (auto)..1000000", o->learning_rate);
     if (o->threads < 1 || o->threads > 64) return dl_err_set(e, DL_EINVAL, "t-SNE: %d threads is outside 1..64", o->threads);
-    if (o->init != DL_TSNE_INIT_PCA && o->init != DL_TSNE_INIT_RANDOM)
-        return dl_err_set(e, DL_EINVAL, "t-SNE: unknown initialisation %d", (int)o->init);
+    if (o->init != DL_TSNE_INIT_PCA && o->init != DL_TSNE_INIT_RANDOM && !(o->init == DL_TSNE_INIT_GIVEN && o->start))
+        return dl_err_set(e, DL_EINVAL, "t-SNE: unknown initialisation %d (or no start map)", (int)o->init);
     return DL_OK;
 }
 
 /* The starting map: [n x 2] with standard deviation 1e-4 along the first axis. */
 static dl_status init_map(const float *X, size_t n, int d, const dl_tsne_opts *o, float *Y, dl_err *e)
 {
+    if (o->init == DL_TSNE_INIT_GIVEN) {
+        memcpy(Y, o->start, 2 * n * sizeof *Y);
+        return DL_OK;
+    }
     if (o->init == DL_TSNE_INIT_RANDOM) {
         dl_rng r;
         dl_rng_seed(&r, o->seed);

@@ -81,6 +81,8 @@ static const char CSS[] =
     ".grid a{display:block;position:relative;line-height:0;border:1px solid #d9dde2;border-radius:3px;"
     "overflow:hidden;background:#fff}"
     ".grid a:hover{outline:2px solid #f08c00;z-index:1}"
+    ".grid a.dead{opacity:.35;border:2px dashed #52606d}"
+    ".grid a.dup{border:2px solid #d6604d}"
     ".grid img{width:100%;height:auto;image-rendering:pixelated;image-rendering:crisp-edges}"
     ".grid span{position:absolute;left:2px;top:2px;font:10px/1 monospace;color:#333;"
     "background:rgba(255,255,255,.75);padding:1px 2px;border-radius:2px}"

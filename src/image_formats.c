@@ -222,8 +222,12 @@ static int jpeg_segment(jpeg_tables *t, unsigned m, const unsigned char *s, size
                     t->scanned[k] = 1;
                     if (ss == 0 && ah == 0) t->dc_first[k] = 1;
                 }
-            if (ss == 0 && ah == 0 && !t->huff[0][td & 3]) return 0;
-            if (se > 0 && !t->huff[1][ta & 3]) return 0;
+            /* A sequential (non-progressive) scan is decoded whole whatever
+             * its Ss and Se say: stb_image uses both of its tables (a fuzzer
+             * found an AC table never defined behind Se = 0). */
+            int dc = !t->progressive || (ss == 0 && ah == 0), ac = !t->progressive || se > 0;
+            if (dc && !t->huff[0][td & 3]) return 0;
+            if (ac && !t->huff[1][ta & 3]) return 0;
         }
     }
     return 1;

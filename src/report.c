@@ -49,7 +49,7 @@ static dl_status check_data(const dl_net *n, const dl_dataset *d, dl_err *e)
 
 dl_report_opts dl_report_opts_defaults(void)
 {
-    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS, 0, 2000};
+    dl_report_opts o = {NULL, NULL, NULL, 1, 24, 8, DL_ATTR_INTEGRATED_GRADIENTS, 0, NULL, 2000};
     return o;
 }
 
@@ -247,8 +247,10 @@ static dl_status neurons_section(dl_buf *b, const report_ctx *r, dl_err *e)
     dl_buf_appendf(b, "<section id=\"neurons\"><h2>Hidden neurons</h2>\n<p class=\"note\">Each tile is one neuron's "
                  "incoming weights drawn as a picture: red where a bright pixel raises its input, blue where it "
                  "lowers it, white for no effect; every tile is scaled to its own largest weight. Click a tile for "
-                 "the neuron's card%s.</p>\n",
-              r->st ? " (what drives it, what it does for each class, what happens without it)" : "");
+                 "the neuron's card%s.%s</p>\n",
+              r->st ? " (what drives it, what it does for each class, what happens without it)" : "",
+              r->marks ? " A red border marks a neuron with a duplicate, a faded dashed one a dead neuron (see "
+                         "<a href=\"#training\">Training</a>)." : "");
     int maxw = 0;
     for (int l = 0; l <= L; l++)
         if (n->sizes[l] > maxw) maxw = n->sizes[l];
@@ -268,7 +270,10 @@ static dl_status neurons_section(dl_buf *b, const report_ctx *r, dl_err *e)
         dl_buf_appendf(b, "<div class=\"grid\" style=\"grid-template-columns:repeat(%d,%dpx)\">\n", cols, px);
         for (int j = 0; j < H && st == DL_OK; j++) {
             const neuron_info *ni = &r->neurons[r->hidden_base[l] + j];
-            dl_buf_appendf(b, "<a href=\"neurons.html#l%dn%d\" title=\"layer %d, neuron %d", l, j, l, j);
+            unsigned char mark = r->marks ? r->marks[r->hidden_base[l] + j] : 0;
+            dl_buf_appendf(b, "<a href=\"neurons.html#l%dn%d\"%s title=\"layer %d, neuron %d%s%s", l, j,
+                           mark & MARK_DEAD ? " class=\"dead\"" : mark & MARK_DUP ? " class=\"dup\"" : "", l, j,
+                           mark & MARK_DEAD ? " (dead)" : "", mark & MARK_DUP ? " (has a duplicate)" : "");
             if (r->st) {
                 dl_buf_appendf(b, ": mean activation %.2f", (double)ni->mean);
                 if (ni->best_class >= 0)
@@ -496,6 +501,7 @@ dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_op
         for (int j = 0; j < n->sizes[l]; j++) r.jobs[r.njobs++] = (job){JOB_CARD, l, j};
     if ((rc = dl_report_run_jobs(&r, o->threads, e)) != DL_OK) goto out;
     if ((rc = dl_report_maximize_row(&r, e)) != DL_OK) goto out;
+    if (d && (rc = dl_report_health(&r, e)) != DL_OK) goto out;
 
     /* index.html */
     const char *title = o->title ? o->title : "digitlens report";
@@ -508,7 +514,8 @@ dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_op
     char xp[4200];
     snprintf(xp, sizeof xp, "%s/%s", dir, DL_EXPLORE_FILE);
     const int explorer = dl_file_exists(xp);
-    dl_buf_appendf(&b, "<nav><a href=\"#summary\">model</a><a href=\"#history\">history</a>%s"
+    dl_buf_appendf(&b, "<nav><a href=\"#summary\">model</a><a href=\"#history\">history</a>"
+                  "<a href=\"#training\">training</a>%s"
                   "<a href=\"#neurons\">neurons</a><a href=\"#classes\">classes</a>%s%s"
                   "<a href=\"neurons.html\">neuron cards</a>%s</nav></header>\n<main>\n",
               have_ev ? "<a href=\"#confusion\">confusion</a>" : "",
@@ -516,6 +523,7 @@ dl_status dl_report_write(const dl_model *m, const char *dir, const dl_report_op
               explorer ? DL_EXPLORE_LINK : DL_EXPLORE_SLOT);
     summary_section(&b, &r, have_ev ? &ev : NULL);
     history_section(&b, m);
+    if ((rc = dl_report_training(&b, &r, e)) != DL_OK) goto out;
     if (have_ev) confusion_section(&b, m, &ev);
     if ((rc = neurons_section(&b, &r, e)) != DL_OK) goto out;
     classes_section(&b, &r);
@@ -552,6 +560,7 @@ out:
     free(r.maxmaps);
     for (int i = 0; r.stats && i < r.hidden_base[L]; i++) dl_neuron_stats_free(&r.stats[i]);
     free(r.stats);
+    dl_report_health_free(&r);
     if (have_ev) dl_eval_free(&ev);
     dl_layer_pass_free(&st);
     pthread_mutex_destroy(&r.lock);

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "digitlens/evolve.h"
 #include "digitlens/report.h"
 #include "digitlens/viz.h"
 
@@ -73,7 +74,12 @@ typedef struct report_ctx {
     float *maxmaps;           /* [K x sizes[0]] the maximising inputs */
     int tmpl_w, tmpl_h, max_w, max_h;
     dl_writeq *writers;
+    /* the Training section (report_training.c) */
+    dl_neuron_health *health; /* [nlayers], entries 1..L-1 filled, with a test set */
+    unsigned char *marks;     /* [Σ hidden sizes] MARK_* per neuron, or NULL */
 } report_ctx;
+
+enum { MARK_DEAD = 1, MARK_DUP = 2 };
 
 /* "img/neuron-l<L>-<NNN>.png": the card of a neuron, as the pages link it. */
 void dl_report_card_name(char *buf, size_t cap, int layer, int neuron);
@@ -81,6 +87,17 @@ void dl_report_card_name(char *buf, size_t cap, int layer, int neuron);
 /* Runs r->jobs on up to `threads` threads, each picture encoded as PNG and
  * queued on r->writers; the first failure stops the rest. */
 dl_status dl_report_run_jobs(report_ctx *r, int threads, dl_err *e);
+
+/* The dead and duplicate neurons of every hidden layer on the test set
+ * (evolve.h), into r->health and r->marks. */
+dl_status dl_report_health(report_ctx *r, dl_err *e);
+void dl_report_health_free(report_ctx *r);
+
+/* The Training section of index.html: films and histograms from the
+ * snapshots (queued as img/weights.gif, img/weights-delta.gif,
+ * img/histograms.svg), dead and duplicate neurons and the pruning curve
+ * (img/pruning-l<L>.png), or a note saying how to get them. */
+dl_status dl_report_training(dl_buf *b, report_ctx *r, dl_err *e);
 
 /* "What the hidden layer does to the data" (report_embed.c): the first
  * opts.maps test images mapped (PCA, t-SNE), img/embed.png and .svg queued

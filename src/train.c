@@ -316,16 +316,42 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e)
 {
+    return dl_train_hooked(net, train, eval, o, NULL, s, hist, progress, ctx, e);
+}
+
+static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                            const dl_train_opts *o, const dl_step_hook *hook, dl_train_state *s,
+                            dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e);
+
+dl_status dl_train_hooked(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                          const dl_train_opts *o, const dl_step_hook *hook, dl_train_state *s,
+                          dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e)
+{
     dl_simd v;
     dl_status st = dl_simd_choose(&v, e);
     if (st != DL_OK) return st;
-    return dl_train_simd(v, net, train, eval, o, s, hist, progress, ctx, e);
+    return train_loop(v, net, train, eval, o, hook, s, hist, progress, ctx, e);
 }
 
 dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                         const dl_train_opts *o, dl_train_state *s, dl_epoch_stat *hist,
                         dl_progress_fn progress, void *ctx, dl_err *e)
 {
+    return train_loop(v, net, train, eval, o, NULL, s, hist, progress, ctx, e);
+}
+
+/* Mini-batches done since training began, for state s. */
+static uint64_t steps_done(const dl_train_state *s, int batch)
+{
+    uint64_t b = (uint64_t)batch;
+    return (uint64_t)s->epoch * ((s->n + b - 1) / b) + (s->pos + b - 1) / b;
+}
+
+static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                            const dl_train_opts *o, const dl_step_hook *hook, dl_train_state *s,
+                            dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e)
+{
+    if (hook && (hook->every == 0 || !hook->fn)) return dl_err_set(e, DL_EINVAL, "a step hook every 0 mini-batches");
     dl_status st = check_opts(net, train, eval, o, s, e);
     if (st != DL_OK) return st;
     if (o->momentum > 0.0f && (st = dl_train_state_array(s, &s->velocity, net->nparams, e)) != DL_OK) return st;
@@ -373,8 +399,24 @@ dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const d
         double t0 = now_seconds(), last = t0;
         while (s->pos < s->n) {
             uint32_t n = s->n - s->pos < span ? s->n - s->pos : span;
+            if (hook) {
+                /* End the span at the next hooked step, so the hook sees the network there. */
+                uint64_t done = steps_done(s, o->batch), room = (hook->every - done % hook->every) * (uint64_t)o->batch;
+                if (room < n) n = (uint32_t)room;
+            }
             step.pos = s->pos;
             s->pos += ops->train(k, train, s->order + s->pos, n, o->batch, &step, o->stop, &s->cost_sum);
+            if (hook && steps_done(s, o->batch) % hook->every == 0) {
+                double h0 = hook->spent ? now_seconds() : 0.0;
+                ops->sync(k); /* the hook looks at the network */
+                st = hook->fn(net, s, hook->ctx, e);
+                if (hook->spent) *hook->spent += now_seconds() - h0;
+                if (st != DL_OK) {
+                    ops->destroy(k);
+                    finite_point_free(&fp);
+                    return st;
+                }
+            }
             double t = now_seconds();
             if (progress && t - last > 0.05) {
                 ops->sync(k); /* the callback may look at the network */

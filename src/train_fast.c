@@ -50,21 +50,18 @@ const unsigned dl_fast_keep16 = 0xFFFFu;
 
 size_t dl_fast_ld(int n_hidden) { return ((size_t)n_hidden + 15) / 16 * 16; }
 
-void dl_fast_transpose_in(const dl_net *net, float *wt, size_t ld)
+/* The variant dl_simd_choose picks, or the best the CPU runs. */
+static const dl_fast_variant *chosen(void)
 {
-    int nin = net->sizes[0], nh = net->sizes[1];
-    const float *w = net->w[0];
-    for (int k = 0; k < nin; k++) {
-        float *row = wt + (size_t)k * ld;
-        for (int j = 0; j < nh; j++) row[j] = w[(size_t)j * nin + k];
-        for (size_t j = (size_t)nh; j < ld; j++) row[j] = 0.0f;
-    }
+    dl_simd v;
+    if (dl_simd_choose(&v, NULL) != DL_OK) v = dl_simd_best();
+    return dl_fast_variant_of(v);
 }
+
+void dl_fast_transpose_in(const dl_net *net, float *wt, size_t ld) { chosen()->transpose_in(net, wt, ld); }
 
 dl_status dl_fast_first_forward(const float *wt, size_t ld, const float *bias, int nh,
                                 const uint8_t *const *px, size_t npix, int n, float *a, size_t lda)
 {
-    dl_simd v;
-    if (dl_simd_choose(&v, NULL) != DL_OK) v = dl_simd_best();
-    return dl_fast_variant_of(v)->first_forward(wt, ld, bias, nh, px, npix, n, a, lda);
+    return chosen()->first_forward(wt, ld, bias, nh, px, npix, n, a, lda);
 }

@@ -30,7 +30,8 @@ extern const float dl_fast_pixel_table[256];
  * number of every variant's vectors and of 64-byte cache lines. */
 size_t dl_fast_ld(int n_hidden);
 
-/* WT [n_in x ld] from W[0] [n_hidden x n_in] (see above); pads with zeros. */
+/* WT [n_in x ld] from W[0] [n_hidden x n_in] (see above); pads with zeros.
+ * An exact copy, in the variant dl_simd_choose picks (as below). */
 void dl_fast_transpose_in(const dl_net *net, float *wt, size_t ld);
 
 /* First layer for n examples, pixel bytes px[i][0..npix):

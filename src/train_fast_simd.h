@@ -107,6 +107,28 @@ DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, ui
     for (int j = 0; j < 16; j++) _mm_storeu_si128((__m128i *)(void *)(out + (size_t)col[j] * os), x[j]);
 }
 
+/* dst[i*ds + j] = src[j*ss + i] for i, j < 8: an 8 x 8 block of floats
+ * transposed in registers (three rounds of shuffles; exact copies). */
+DL_INLINE void dl_transpose8_f32(const float *src, size_t ss, float *dst, size_t ds)
+{
+    __m256 r[8], t[8];
+    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)j * ss);
+    for (int j = 0; j < 8; j += 2) {
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int h = 0; h < 8; h += 4) {
+        r[h] = _mm256_shuffle_ps(t[h], t[h + 2], 0x44);
+        r[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], 0xEE);
+        r[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0x44);
+        r[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + (size_t)i * ds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (size_t)(i + 4) * ds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
+
 /* Bit k set when p[k] != 0, for the 16 bytes p[0..16). */
 DL_INLINE uint16_t dl_nz16(const uint8_t *p)
 {
@@ -427,6 +449,11 @@ DL_INLINE uint16_t dl_nz16(const uint8_t *p)
     unsigned m = 0;
     for (int i = 0; i < 16; i++) m |= (unsigned)(p[i] != 0) << i;
     return (uint16_t)m;
+}
+DL_INLINE void dl_transpose8_f32(const float *src, size_t ss, float *dst, size_t ds)
+{
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) dst[(size_t)i * ds + (size_t)j] = src[(size_t)j * ss + (size_t)i];
 }
 DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, uint8_t *out, size_t os)
 {

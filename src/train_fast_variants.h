@@ -39,6 +39,8 @@ typedef struct dl_fast_variant {
     /* dl_fast_first_forward (train_fast_layers.h) in this variant. */
     dl_status (*first_forward)(const float *wt, size_t ld, const float *bias, int nh,
                                const uint8_t *const *px, size_t npix, int n, float *a, size_t lda);
+    /* dl_fast_transpose_in (train_fast_layers.h) in this variant. */
+    void (*transpose_in)(const dl_net *net, float *wt, size_t ld);
 } dl_fast_variant;
 
 /* Each variant's table; NULL for a variant this build does not have. */

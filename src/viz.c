@@ -217,6 +217,12 @@ dl_canvas *dl_viz_weight_picture(const dl_model *m, int layer, int neuron, int d
 dl_canvas *dl_viz_weight_grid(const dl_model *m, int layer, int delta, int shared,
                               const dl_viz_style *st, dl_err *e)
 {
+    return dl_viz_weight_grid_ordered(m, layer, delta, shared, NULL, st, e);
+}
+
+dl_canvas *dl_viz_weight_grid_ordered(const dl_model *m, int layer, int delta, int shared, const int *order,
+                                      const dl_viz_style *st, dl_err *e)
+{
     int mw, mh, n = m->net->sizes[layer];
     dl_viz_weight_shape(m, layer, &mw, &mh);
     size_t cell = (size_t)mw * mh;
@@ -229,7 +235,7 @@ dl_canvas *dl_viz_weight_grid(const dl_model *m, int layer, int delta, int share
     if (!(limit > 0.0f)) limit = 1.0f;
     for (int j = 0; j < n; j++) {
         float *t = maps + (size_t)j * cell;
-        dl_viz_weight_map(m, layer, j, delta, t);
+        dl_viz_weight_map(m, layer, order ? order[j] : j, delta, t);
         if (!shared) { /* each tile to its own ±1, so weak neurons stay visible */
             float lim = own_limit(t, cell);
             for (size_t i = 0; i < cell; i++) t[i] /= lim;
@@ -259,8 +265,9 @@ dl_canvas *dl_viz_weight_grid(const dl_model *m, int layer, int delta, int share
     (void)rows;
     char title[200];
     int outputs = layer == m->net->nlayers - 1;
-    snprintf(title, sizeof title, "layer %d: %d %s%s%s, %s", layer, n, outputs ? "output" : "neuron", n == 1 ? "" : "s",
-             delta ? " (change since init)" : "", shared ? "one colour scale for all" : "each scaled to its own max |w|");
+    snprintf(title, sizeof title, "layer %d: %d %s%s%s, %s%s", layer, n, outputs ? "output" : "neuron", n == 1 ? "" : "s",
+             delta ? " (change since init)" : "", shared ? "one colour scale for all" : "each scaled to its own max |w|",
+             order ? "; ordered by clustering of activations" : "");
     int w = g->w + 2 * PAD, tw = fits(st, title, TITLE) + 2 * PAD;
     if (w < tw) w = tw;
     if (w < 260) w = 260;

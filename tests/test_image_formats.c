@@ -401,6 +401,29 @@ Test(image_formats, a_jpeg_scan_without_its_tables_is_refused)
     free(j.p);
 }
 
+Test(image_formats, a_sequential_jpeg_scan_is_checked_for_both_tables_whatever_its_spectral_range)
+{
+    /* A baseline scan is decoded whole even when its Se says 0, so its AC
+     * table must exist too (found by MemorySanitizer: stb_image read the
+     * fast-AC table of a table id the file never defines). */
+    unsigned char px[FM_H * FM_W];
+    fm_pixels(px);
+    fm_buf j = fm_stb('j', px);
+    size_t p = 2;
+    while (p + 4 <= j.n && j.p[p] == 0xFF && j.p[p + 1] != 0xDA) p += 2 + ((size_t)j.p[p + 2] << 8 | j.p[p + 3]);
+    cr_assert(p + 4 <= j.n && j.p[p + 1] == 0xDA, "no scan");
+    unsigned char *sos = j.p + p + 4;
+    size_t ns = sos[0];
+    for (size_t i = 0; i < ns; i++) sos[2 + 2 * i] = (unsigned char)((sos[2 + 2 * i] & 0xF0) | 3); /* AC table 3 */
+    sos[2 + 2 * ns] = 0; /* Se */
+    dl_gray *g = NULL;
+    dl_err e;
+    cr_assert_eq(dl_image_decode(j.p, j.n, "se0.jpg", &g, &e), DL_EFORMAT, "accepted");
+    cr_expect(strstr(e.msg, "se0.jpg: damaged JPEG (a scan uses a quantisation or Huffman table the file never "
+                     "defines)"), "%s", e.msg);
+    free(j.p);
+}
+
 Test(image_formats, a_jpeg_colour_component_without_a_scan_is_refused)
 {
     /* stb_image does not clear its component buffers: a component that no

@@ -210,7 +210,7 @@ Test(report, writes_both_pages_and_every_image_and_card_they_name)
     cr_assert_eq(s.gallery, 5, "a random network gets more than 5 of 200 wrong");
     cr_assert_eq(s.test_n, 200);
     int imgs = check_images(dir, index) + check_images(dir, cards);
-    cr_assert_eq(imgs, 5 + 2 + 1 + 6, "gallery, templates, maximising inputs, the maps and cards: %d", imgs);
+    cr_assert_eq(imgs, 5 + 2 + 1 + 6 + 1, "gallery, templates, maximising inputs, the maps, cards and the pruning curve: %d", imgs);
     cr_assert_eq(s.files, imgs + 1 + 2, "every file is an image, the maps' SVG or a page: %d files", s.files);
     /* The data seen through the hidden layer: the maps and a row of numbers per space. */
     const char *sec = strstr(index, "<section id=\"embedding\"><h2>What the hidden layer does to the data</h2>");

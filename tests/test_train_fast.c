@@ -372,6 +372,11 @@ Test(train_fast, the_batched_first_layer_matches_dl_net_forward)
         const uint8_t **px = malloc(d->n * sizeof *px);
         for (size_t i = 0; i < d->n; i++) px[i] = d->pixels + i * d->npix;
         dl_fast_transpose_in(n, wt, ld);
+        /* An exact transpose (8 x 8 blocks and the edges around them), zero-padded. */
+        for (int k = 0; k < nin; k++)
+            for (size_t j = 0; j < ld; j++)
+                cr_assert(wt[(size_t)k * ld + j] == ((int)j < nh ? n->w[0][j * (size_t)nin + (size_t)k] : 0.0f),
+                          "shape %zu: WT[%d][%zu]", c, k, j);
         cr_assert_eq(dl_fast_first_forward(wt, ld, n->b[0], nh, px, d->npix, (int)d->n, a, lda), DL_OK);
         double md = 0.0;
         for (size_t i = 0; i < d->n; i++) {

@@ -51,6 +51,9 @@ void dl_canvas_rect_outline(dl_canvas *c, int x, int y, int w, int h, int thickn
 /* len pixels from (x, y) rightwards / downwards. */
 void dl_canvas_hline(dl_canvas *c, int x, int y, int len, dl_rgb color);
 void dl_canvas_vline(dl_canvas *c, int x, int y, int len, dl_rgb color);
+/* A one-pixel line from (x0, y0) to (x1, y1), both ends included
+ * (Bresenham: no antialiasing, so charts stay crisp and exact). */
+void dl_canvas_line(dl_canvas *c, int x0, int y0, int x1, int y1, dl_rgb color);
 
 /* Copies src with its top-left corner at (x, y) of dst; src may be larger
  * than dst or hang off any edge.  scale >= 1 enlarges each source pixel to a

@@ -94,8 +94,11 @@ double dl_pca_explained(const dl_pca *p, int c);
  *     scikit-learn.
  * The map starts from the first two principal components scaled to a
  * standard deviation of 1e-4 (scikit-learn's default since 1.2; it keeps
- * the global layout) or from N(0, 1e-4²) drawn with dl_rng from `seed`. */
-typedef enum dl_tsne_init { DL_TSNE_INIT_PCA = 0, DL_TSNE_INIT_RANDOM = 1 } dl_tsne_init;
+ * the global layout), from N(0, 1e-4²) drawn with dl_rng from `seed`, or
+ * from a map the caller gives (`start`: a film of maps over training
+ * starts each frame from the one before, so points move smoothly; such a
+ * map is already spread out, so give it exaggeration_iters 0). */
+typedef enum dl_tsne_init { DL_TSNE_INIT_PCA = 0, DL_TSNE_INIT_RANDOM = 1, DL_TSNE_INIT_GIVEN = 2 } dl_tsne_init;
 
 typedef struct dl_tsne_progress {
     int iteration;        /* iterations done */
@@ -113,6 +116,7 @@ typedef struct dl_tsne_opts {
     double learning_rate;    /* 0: scikit-learn's "auto", max(n / exaggeration / 4, 50) */
     dl_tsne_init init;
     uint64_t seed;           /* for DL_TSNE_INIT_RANDOM */
+    const float *start;      /* [n x 2] for DL_TSNE_INIT_GIVEN (borrowed) */
     int threads;             /* 1..64 */
     int kl_every;            /* KL computed (and progress called) every this many iterations: 50 */
     void (*progress)(const dl_tsne_progress *p, void *ctx); /* may be NULL */

@@ -95,6 +95,7 @@ void dl_signals_release(const sigset_t *held);
  * an encoder just made (model, .npy, JSON). */
 dl_status dl_file_write_atomic_free(const char *path, void *data, size_t n, dl_err *e);
 
+
 /* Creates a directory and its parents (like mkdir -p); fine if it exists. */
 dl_status dl_mkdir_p(const char *path, dl_err *e);
 

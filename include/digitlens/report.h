@@ -9,6 +9,10 @@
  *                      the test images mapped to 2-D in pixel and hidden-
  *                      layer space (PCA, t-SNE) with separability numbers,
  *                      misclassified test images with their attributions
+ *                      and a Training section: films of the weights and
+ *                      histograms over time (with snapshots), dead and
+ *                      duplicate neurons (marked on the grid) and the
+ *                      pruning curve (with a test set)
  *   DIR/neurons.html   one card per hidden neuron (anchor #l<L>n<J>)
  *   DIR/img/...        the PNGs both pages show
  *
@@ -34,6 +38,7 @@
 #include "digitlens/explain.h"
 #include "digitlens/dataset.h"
 #include "digitlens/model.h"
+#include "digitlens/snapshot.h"
 
 typedef struct dl_report_opts {
     const char *title;        /* shown on top (e.g. the model's file name); NULL: "digitlens report" */
@@ -46,13 +51,15 @@ typedef struct dl_report_opts {
     int top_k;                /* examples per end on each neuron card (1..64) */
     dl_attr_method method;    /* the gallery's attribution method */
     int per_map_scale;        /* 1: each of a mistake's two maps on its own colour scale; 0: one shared */
+    const dl_snapshots *snapshots; /* the model's snapshots (evolve.h's dl_snapshots_of), or NULL:
+                                 the Training section then shows no films or histograms */
     size_t maps;              /* test images mapped in "What the hidden layer does to the data"
                                  (PCA and t-SNE, embed_net.h); 0 leaves the section out */
 } dl_report_opts;
 
 /* title NULL, no test set, no font, 1 thread, 24 misclassified, top 8,
- * integrated gradients, the two maps of a mistake on one scale, 2000
- * images mapped. */
+ * integrated gradients, the two maps of a mistake on one scale, no
+ * snapshots, 2000 images mapped. */
 dl_report_opts dl_report_opts_defaults(void);
 
 typedef struct dl_report_summary {

@@ -91,6 +91,28 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *opts, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e);
 
+/* A hook into training: fn(net, state, ctx) after every mini-batch that
+ * completes a multiple of `every` mini-batches counted from the start of
+ * training (epoch · ⌈n / batch⌉ + the batches of this epoch), with the
+ * network exact and the state as it stands (pos = n at an epoch's end,
+ * before its evaluation).  An error fn returns stops training and is
+ * returned.  When `spent` is non-NULL, the seconds each call took are
+ * added to it, with the kernel's write-back of the network that the call
+ * needs (what the hook costs training).  Snapshots (train --snapshot-every)
+ * use it. */
+typedef dl_status (*dl_step_fn)(const dl_net *net, const dl_train_state *s, void *ctx, dl_err *e);
+typedef struct dl_step_hook {
+    dl_step_fn fn;
+    void *ctx;
+    uint64_t every;    /* >= 1 */
+    double *spent;     /* or NULL */
+} dl_step_hook;
+
+/* dl_train with a step hook (NULL: none, which is dl_train). */
+dl_status dl_train_hooked(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
+                          const dl_train_opts *opts, const dl_step_hook *hook, dl_train_state *s,
+                          dl_epoch_stat *hist, dl_progress_fn progress, void *ctx, dl_err *e);
+
 /* Classification results on a dataset. */
 typedef struct dl_eval {
     int nclasses;          /* the network's outputs */

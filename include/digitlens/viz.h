@@ -57,6 +57,11 @@ dl_canvas *dl_viz_weight_picture(const dl_model *m, int layer, int neuron, int d
 dl_canvas *dl_viz_weight_grid(const dl_model *m, int layer, int delta, int shared,
                               const dl_viz_style *st, dl_err *e);
 
+/* The same grid with tile k showing neuron order[k] (a permutation of the
+ * layer's neurons; NULL: 0, 1, 2, ...), e.g. dl_neuron_cluster_order's. */
+dl_canvas *dl_viz_weight_grid_ordered(const dl_model *m, int layer, int delta, int shared, const int *order,
+                                      const dl_viz_style *st, dl_err *e);
+
 /* The largest |weight| (or |change|) in a layer: the shared colour limit. */
 float dl_viz_layer_limit(const dl_model *m, int layer, int delta);
 

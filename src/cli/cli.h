@@ -182,5 +182,7 @@ int cmd_import(int argc, char **argv);
 int cmd_contributions(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
+int cmd_evolve(int argc, char **argv);
+int cmd_neurons(int argc, char **argv);
 
 #endif

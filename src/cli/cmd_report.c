@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "digitlens/canvas.h"
+#include "digitlens/evolve.h"
+#include "digitlens/fileio.h"
 #include "digitlens/report.h"
 
 static double now_seconds(void)
@@ -21,7 +23,7 @@ static double now_seconds(void)
 int cmd_report(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *dir = "data/mnist", *images = NULL, *labels = NULL, *title = NULL;
-    const char *method_s = "integrated-gradients";
+    const char *method_s = "integrated-gradients", *snaps = NULL;
     int per_map = 0, no_data = 0, mistakes = 24, top = 8, threads = cli_ncores(), quiet = 0, maps = 2000;
     cli_opt opts[] = {
         {"model", OPT_STR, &model, 0, 0, "FILE", "the model to report on (required)", 0},
@@ -36,6 +38,7 @@ int cmd_report(int argc, char **argv)
          "test images mapped to 2-D (PCA, t-SNE) in \"What the hidden layer does to the data\"; 0 leaves it out", 0},
         {"method", OPT_STR, &method_s, 0, 0, "NAME",
          "attribution for the mistakes: gradient, input-x-gradient, integrated-gradients, lrp, occlusion", 0},
+        {"snapshots", OPT_STR, &snaps, 0, 0, "FILE", "snapshots for the Training section's films (default: MODEL.snapshots, when it is there)", 0},
         {"title", OPT_STR, &title, 0, 0, "TEXT", "heading of the pages (default: the model's file name)", 0},
         {"per-map-scale", OPT_FLAG, &per_map, 0, 0, NULL,
          "each mistake's two maps on its own colour scale (default: one scale, so colours compare)", 0},
@@ -46,8 +49,10 @@ int cmd_report(int argc, char **argv)
     static const cli_cmd cmd = {
         "report", "",
         "Write an HTML report of a model into a folder you open in a browser (no network needed):\n"
-        "summary, training history, confusion matrix, every hidden neuron (click one for its card),\n"
-        "class templates, maximising inputs, and the misclassified test images explained.",
+        "summary, training history, the Training section (films of the weights and histograms over\n"
+        "time from MODEL.snapshots; dead and duplicate neurons, marked on the grid, and the pruning\n"
+        "curve), confusion matrix, every hidden neuron (click one for its card), class templates,\n"
+        "maximising inputs, and the misclassified test images explained.",
         "  digitlens report --model mnist.dlm --data data/mnist --out report/\n"
         "  digitlens report --model imported.dlm --no-data --out report/", 0};
     char *pos[1];
@@ -71,6 +76,7 @@ int cmd_report(int argc, char **argv)
     dl_model *m = NULL;
     dl_dataset *d = NULL;
     dl_font *font = NULL;
+    dl_snapshots *sn = NULL;
     int code = EXIT_OK;
     char b1[4096], b2[4096];
     const char *ti = cli_data_file(dir, "t10k-images-idx3-ubyte", images, b1, sizeof b1);
@@ -84,6 +90,16 @@ int cmd_report(int argc, char **argv)
         }
         if (dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
     }
+    char spath[4096];
+    if (!snaps && dl_snapshot_path(model, spath, sizeof spath, &e) == DL_OK && dl_file_exists(spath)) snaps = spath;
+    if (snaps) {
+        if (dl_snapshots_load(snaps, &sn, &e) != DL_OK) goto fail;
+        if (!dl_snapshots_of(sn, m)) {
+            code = cli_fail(EXIT_DATA, "%s: the snapshots are of another training run than %s (give --snapshots FILE, "
+                            "or move it away)", snaps, model);
+            goto done;
+        }
+    }
     font = cli_font();
     const char *base = strrchr(model, '/');
     dl_report_opts o = dl_report_opts_defaults();
@@ -95,6 +111,7 @@ int cmd_report(int argc, char **argv)
     o.top_k = top;
     o.maps = (size_t)maps;
     o.method = (dl_attr_method)method;
+    o.snapshots = sn;
     o.per_map_scale = per_map;
     dl_report_summary s;
     if (dl_report_write(m, out, &o, &s, &e) != DL_OK) goto fail;
@@ -113,6 +130,7 @@ int cmd_report(int argc, char **argv)
 fail:
     code = cli_fail_err(&e);
 done:
+    dl_snapshots_free(sn);
     dl_font_free(font);
     dl_dataset_free(d);
     dl_model_free(m);

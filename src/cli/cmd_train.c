@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "digitlens/fileio.h"
 #include "digitlens/train.h"
+#include "train_snap.h"
 
 static volatile sig_atomic_t g_stop; /* the one signal-to-loop channel; set only by the handler */
 
@@ -256,10 +257,10 @@ int cmd_train(int argc, char **argv)
 {
     data_opts d = {"data/mnist", NULL, NULL, NULL, NULL};
     const char *layers_s = "784,100,10", *digits_s = NULL, *cost_s = NULL, *init_s = "scaled";
-    const char *out = "mnist.dlm", *resume = NULL, *kernel_s = "fast";
+    const char *out = "mnist.dlm", *resume = NULL, *kernel_s = "fast", *snap_s = NULL;
     const char *act_s = "sigmoid", *output_s = "sigmoid", *schedule_s = NULL;
     int epochs = 30, batch = 10, seed = 1, limit = 0, validation = 0, quiet = 0, threads = cli_ncores();
-    int checkpoint = 0, early_stop = 0;
+    int checkpoint = 0, early_stop = 0, snap_eval = TRAIN_SNAP_EVAL;
     double eta = 3.0, lambda = 0.0, momentum = 0.0, dropout = 0.0;
     cli_opt opts[] = {
         {"data", OPT_STR, &d.dir, 0, 0, "DIR", "directory with the four standard MNIST files (.gz or raw)", 0},
@@ -292,6 +293,9 @@ int cmd_train(int argc, char **argv)
         {"threads", OPT_INT, &threads, 1, 64, "N", "worker threads (default: the number of cores here)", 0},
         {"kernel", OPT_STR, &kernel_s, 0, 0, "NAME", "fast or reference (plain loops)", 0},
         {"checkpoint-every", OPT_INT, &checkpoint, 0, 100000, "N", "save the model every N epochs (0 = only at the end)", 0},
+        {"snapshot-every", OPT_STR, &snap_s, 0, 0, "K", "save the parameters every K mini-batches (Ke: every K epochs) "
+         "to MODEL.snapshots, for 'digitlens evolve' (default: no snapshots; --resume continues a file that is there)", 0},
+        {"snapshot-eval", OPT_INT, &snap_eval, 0, 100000, "N", "score each snapshot on the first N test (or validation) images", 0},
         {"resume", OPT_STR, &resume, 0, 0, "MODEL", "continue training a saved model to --epochs (default: start afresh)", 0},
         {"out", OPT_STR, &out, 0, 0, "FILE", "where to write the model", 0},
         {"quiet", OPT_FLAG, &quiet, 0, 0, NULL, "print nothing but errors", 0},
@@ -305,7 +309,8 @@ int cmd_train(int argc, char **argv)
         "  digitlens train --data data/mnist --layers 784,100,10 --epochs 30 --batch 10 --eta 3.0 --out mnist.dlm\n"
         "  digitlens train --activation relu --output softmax --eta 0.1 --momentum 0.9 --validation 1000 \\\n"
         "      --early-stop 5 --out relu.dlm\n"
-        "  digitlens train --layers 784,1,2 --digits 0,1 --out zero-one.dlm", 0};
+        "  digitlens train --layers 784,1,2 --digits 0,1 --out zero-one.dlm\n"
+        "  digitlens train --epochs 5 --snapshot-every 100 --out mnist.dlm   (then: digitlens evolve --model mnist.dlm --out films/)", 0};
     char *pos[1];
     int npos = 0, rc = cli_parse(&cmd, argc, argv, opts, pos, &npos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
@@ -343,6 +348,9 @@ int cmd_train(int argc, char **argv)
     int sizes[DL_MAX_LAYERS], nl = 0;
     if (cli_parse_int_list("layers", layers_s, sizes, DL_MAX_LAYERS, &nl, 1, DL_MAX_WIDTH)) return EXIT_USAGE;
     if (nl < 2) return cli_fail(EXIT_USAGE, "train: --layers needs at least an input and an output size");
+    dl_snap_unit snap_unit = DL_SNAP_BATCHES;
+    uint32_t snap_every = 0;
+    if (snap_s && train_snap_parse(snap_s, &snap_unit, &snap_every)) return EXIT_USAGE;
     if (!resume && (rc = check_architecture(nl, hidden_act, output_act, cost, dropout, opts)) != EXIT_OK) return rc;
     int digits[256], nd = 0;
     if (digits_s) {
@@ -363,7 +371,9 @@ int cmd_train(int argc, char **argv)
     dl_err e = {0};
     dl_dataset *train = NULL, *eval = NULL;
     dl_model *m = NULL;
-    int code = EXIT_OK;
+    train_snap snap;
+    memset(&snap, 0, sizeof snap);
+    int code = EXIT_OK, snapping = 0;
     if (dl_idx_load(tri, trl, &train, &e) != DL_OK) goto fail;
     if (digits_s) {
         dl_dataset *s = dl_dataset_select(train, digits, nd, &e);
@@ -509,11 +519,17 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
+    /* --- snapshots: a new file, or the one there continued --- */
+    code = train_snap_open(&snap, m, out, resume != NULL, snap_unit, snap_every, epochs, eval, (size_t)snap_eval, threads,
+                           quiet, &snapping);
+    if (code != EXIT_OK) goto done;
+
     /* --- train, in checkpoint-sized legs --- */
     progress_ctx pc = {isatty(STDERR_FILENO), quiet, halve_after > 0, evalname, 0.0};
     dl_train_opts to = {.epochs = epochs, .batch = batch, .eta = (float)eta, .lambda = (float)lambda, .cost = cost,
                         .threads = threads, .kernel = kernel, .stop = &g_stop, .momentum = (float)momentum,
                         .dropout = (float)dropout, .early_stop = early_stop, .halve_after = halve_after};
+    dl_step_hook hook = {train_snap_step, &snap, snapping ? dl_snapshot_grid(&snap.h) : 1, &snap.seconds};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -543,22 +559,29 @@ int cmd_train(int argc, char **argv)
     while ((int)m->state.epoch < epochs && !m->state.stopped) {
         to.epochs = checkpoint > 0 ? (int)m->state.epoch + checkpoint : epochs;
         if (to.epochs > epochs) to.epochs = epochs;
-        st = dl_train(m->net, train, eval, &to, &m->state, m->history, on_progress, &pc, &e);
+        st = dl_train_hooked(m->net, train, eval, &to, snapping ? &hook : NULL, &m->state, m->history, on_progress, &pc,
+                             &e);
         m->nhistory = m->state.epoch;
         if (st != DL_OK) break;
         if (checkpoint > 0 && (int)m->state.epoch < epochs && !m->state.stopped) {
-            if (dl_model_save(m, out, &e) != DL_OK) goto fail;
+            if (train_snap_sync(&snap, &e) != DL_OK || dl_model_save(m, out, &e) != DL_OK) goto fail;
             if (!quiet) fprintf(stderr, "checkpoint: %s (epoch %u)\n", out, m->state.epoch);
         }
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (st == DL_EINTR) {
+    if (st == DL_EINTR || (st != DL_OK && snap.failed)) {
         if (pc.tty && !quiet) fputs("\r\033[K", stderr);
         m->flags |= DL_MODEL_PARTIAL;
         dl_err e2;
-        if (dl_model_save(m, out, &e2) != DL_OK) {
+        if (train_snap_sync(&snap, &e2) != DL_OK || dl_model_save(m, out, &e2) != DL_OK) {
             code = cli_fail_err(&e2);
+            goto done;
+        }
+        if (st != DL_EINTR) {
+            /* The snapshots could not grow (a full disk): keep what was trained. */
+            code = cli_fail(EXIT_DATA, "%s; saved the partial model to %s (make room and continue with --resume %s)",
+                            e.msg, out, out);
             goto done;
         }
         fprintf(stderr, "digitlens: interrupted: %s; saved the partial model to %s "
@@ -584,6 +607,13 @@ int cmd_train(int argc, char **argv)
     }
     if (st != DL_OK) goto fail;
     m->flags &= ~DL_MODEL_PARTIAL;
+    if (snapping && train_snap_finish(&snap, m, &e) != DL_OK) {
+        /* The model is whole; only its final snapshot is missing. */
+        dl_err e2;
+        if (dl_model_save(m, out, &e2) != DL_OK) e = e2;
+        code = cli_fail(EXIT_DATA, "%s (the model %s was saved)", e.msg, out);
+        goto done;
+    }
     if (dl_model_save(m, out, &e) != DL_OK) goto fail;
     if (!quiet) {
         const dl_train_state *s = &m->state;
@@ -602,11 +632,13 @@ int cmd_train(int argc, char **argv)
                     duration(t, sizeof t, pc.total_seconds));
         else
             fprintf(stderr, "saved %s (%s training)\n", out, duration(t, sizeof t, pc.total_seconds));
+        if (snapping) train_snap_report(&snap, pc.total_seconds);
     }
     goto done;
 fail:
     code = cli_fail_err(&e);
 done:
+    train_snap_close(&snap);
     dl_model_free(m);
     dl_dataset_free(train);
     dl_dataset_free(eval);

@@ -29,6 +29,8 @@ static const command COMMANDS[] = {
     {"report", cmd_report, "an HTML report of a model: history, confusion, every neuron, mistakes"},
     {"explore", cmd_explore, "an offline page: draw a digit and watch every neuron respond, live"},
     {"export", cmd_export, "weights and biases as NumPy .npy files (or network2.py JSON)"},
+    {"evolve", cmd_evolve, "films and plots of training from its snapshots: weights.gif, histograms"},
+    {"neurons", cmd_neurons, "dead and duplicate hidden neurons, and a pruning curve"},
     {"import", cmd_import, "a network saved by network2.py (JSON) as a digitlens model"},
     {"embed", cmd_embed, "the data set mapped to 2-D (PCA, t-SNE) in pixel and hidden-layer space"},
     {NULL, NULL, NULL},

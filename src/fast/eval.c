@@ -118,7 +118,7 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
     if (!wt || !j.chunk_cost || !j.conf || !j.correct || !j.scratch) {
         st = dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
     } else {
-        dl_fast_transpose_in(net, wt, j.ld);
+        transpose_in(net, wt, j.ld);
         float *bias = wt + (size_t)net->sizes[0] * j.ld;
         for (size_t q = 0; q < j.ld; q++) bias[q] = (int)q < net->sizes[1] ? net->b[0][q] : 0.0f;
         j.wt = wt;

@@ -12,6 +12,28 @@
 #include "../train_fast_layers.h"
 #include "../train_fast_simd.h"
 
+/* dl_fast_transpose_in (train_fast_layers.h) in this variant: 8 x 8
+ * blocks through registers, a band of 8 rows of WT at a time, so each of
+ * its cache lines is written whole while W[0]'s 8-column strip (3 kB)
+ * stays in L1.  Element by element, every load touched a new cache line
+ * and page of W[0]. */
+static void transpose_in(const dl_net *net, float *wt, size_t ld)
+{
+    int nin = net->sizes[0], nh = net->sizes[1], h8 = nh / 8 * 8;
+    const float *w = net->w[0];
+    for (int k = 0; k < nin; k += 8) {
+        int kn = nin - k < 8 ? nin - k : 8;
+        float *rows = wt + (size_t)k * ld;
+        if (kn == 8)
+            for (int j = 0; j < h8; j += 8) dl_transpose8_f32(w + (size_t)j * nin + k, (size_t)nin, rows + j, ld);
+        for (int b = 0; b < kn; b++) {
+            float *row = rows + (size_t)b * ld;
+            for (int j = kn == 8 ? h8 : 0; j < nh; j++) row[j] = w[(size_t)j * nin + k + b];
+            for (size_t j = (size_t)nh; j < ld; j++) row[j] = 0.0f;
+        }
+    }
+}
+
 /* One register tile, nv vectors of hidden units starting at column col,
  * over the 64 pixels of mask word w, for examples i < n:
  *     S_i[col .. col + nv*VW) (+)= Σ_{bit b of mask_i[w]} x_i[64w + b] · WT[64w + b, col ..]

@@ -5,6 +5,6 @@
  */
 static const dl_fast_variant variant_table = {
     DL_SIMD_LEVEL == 2 ? DL_SIMD_AVX512 : DL_SIMD_LEVEL == 1 ? DL_SIMD_AVX2 : DL_SIMD_GENERIC,
-    &fast_ops, fast_evaluate, first_forward};
+    &fast_ops, fast_evaluate, first_forward, transpose_in};
 
 const dl_fast_variant *DL_VNAME(dl_fast)(void) { return &variant_table; }

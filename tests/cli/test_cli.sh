@@ -32,7 +32,7 @@ n_defaults=$(grep '^  --' <<<"$OUT" | grep -v -- '--help\|--quiet' | grep -c 'de
 # Every option of every command says what it does when not given, in words
 # or as a value, never as a sentinel (-1, "none") or twice.
 bad_help=""
-for c in train test classify weights heatmap activations templates explain neuron maximize report export import contributions embed explore; do
+for c in train test classify weights heatmap activations templates explain neuron maximize report export import contributions embed explore evolve neurons; do
   run "$DL" $c --help
   [ "$RC" = 0 ] || bad_help="$bad_help $c:rc$RC"
   n_opts=$(grep '^  --' <<<"$OUT" | grep -c '^  --[a-z-]* [A-Z]')

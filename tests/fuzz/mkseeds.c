@@ -11,6 +11,9 @@
  * model/  .dlm files through the library's own encoder: fresh, with
  *         history, stopped mid-epoch (shuffle order saved), partial with
  *         --digits classes, four layers;
+ * snapshot/ snapshot files through the library's own writer: a few
+ *         records of small networks, per batch and per epoch, and one
+ *         with a torn last record;
  * image/  one digit drawn in PNG (every bit depth and colour type,
  *         palette with transparency, Adam7 interlaced), JPEG (with and
  *         without an EXIF Orientation tag), BMP, GIF, PBM/PGM/PPM (plain, 8 and 16
@@ -31,6 +34,7 @@
 #include "digitlens/model.h"
 #include "digitlens/network2.h"
 #include "digitlens/rng.h"
+#include "digitlens/snapshot.h"
 
 #include "mkseeds.h"
 
@@ -261,6 +265,58 @@ static void model_seeds(void)
     model_seed("v1-mid-epoch-6-8-4-3.dlm", 4, b, 2, 3, 1, 1, digits, SEED_V1);
     model_seed("ch3-relu-softmax-16-6-2.dlm", 3, a, 4, 4, 3, 0, NULL, SEED_CH3);
     model_seed("ch3-mid-epoch-6-8-4-3.dlm", 4, b, 2, 3, 2, 1, digits, SEED_CH3);
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+static void snapshot_seed(const char *name, int nl, const int *sizes, int rows, int cols, int unit, size_t n,
+                          size_t torn)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/snapshot/%s", g_dir, name);
+    dl_snapshot_header h;
+    memset(&h, 0, sizeof h);
+    h.nlayers = nl;
+    memcpy(h.sizes, sizes, (size_t)nl * sizeof *sizes);
+    h.rows = rows;
+    h.cols = cols;
+    h.unit = (dl_snap_unit)unit;
+    h.every = 1;
+    h.batch = 2;
+    h.ntrain = 6;
+    h.eval_n = 5;
+    h.seed = 3;
+    size_t P = dl_snapshot_nparams(&h);
+    float *p = malloc(P * sizeof *p);
+    if (!p) die("out of memory");
+    dl_rng r;
+    dl_rng_seed(&r, 5);
+    dl_err e;
+    dl_snapshot_writer *w = NULL;
+    for (size_t k = 0; k < n; k++) {
+        for (size_t i = 0; i < P; i++) p[i] = (float)dl_rng_normal(&r) * (float)(k + 1);
+        uint64_t step = unit ? 3 * k : k;
+        dl_snapshot_meta m = {step, (uint32_t)(step / 3), (uint32_t)(2 * (step % 3)), (uint32_t)(k % 6), 5, 0.1f};
+        if (m.correct > 5) m.correct = 5;
+        if (!w ? !(w = dl_snapshot_create(path, &h, &m, p, &e)) : dl_snapshot_append(w, &m, p, &e) != DL_OK)
+            die(e.msg);
+    }
+    if (dl_snapshot_close(w, &e) != DL_OK) die(e.msg);
+    free(p);
+    if (torn) {
+        FILE *f = fopen(path, "ab");
+        static const unsigned char junk[] = "SNAP\1\0\0\0partial";
+        if (!f || fwrite(junk, 1, torn < sizeof junk ? torn : sizeof junk, f) == 0 || fclose(f) != 0) die(path);
+    }
+}
+
+static void snapshot_seeds(void)
+{
+    static const int a[] = {16, 6, 2}, b[] = {6, 8, 4, 3}, c[] = {1, 1};
+    snapshot_seed("batches-16-6-2.snapshots", 3, a, 4, 4, 0, 4, 0);
+    snapshot_seed("epochs-6-8-4-3.snapshots", 4, b, 2, 3, 1, 3, 0);
+    snapshot_seed("torn-16-6-2.snapshots", 3, a, 4, 4, 0, 2, 11);
+    snapshot_seed("tiny-1-1.snapshots", 2, c, 1, 1, 0, 5, 0);
 }
 
 /* ---- pictures ---------------------------------------------------------- */
@@ -561,14 +617,15 @@ int main(int argc, char **argv)
         return 2;
     }
     g_dir = argv[1];
-    const char *subs[] = {"", "/idx", "/model", "/image", "/json", "/onnx"};
-    for (int i = 0; i < 6; i++) {
+    const char *subs[] = {"", "/idx", "/model", "/image", "/json", "/snapshot", "/onnx"};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         char p[4096];
         snprintf(p, sizeof p, "%s%s", g_dir, subs[i]);
         mkdir(p, 0777);
     }
     idx_seeds();
     model_seeds();
+    snapshot_seeds();
     image_seeds();
     json_seeds();
     onnx_seeds();

@@ -2,8 +2,10 @@
 # valgrind's memcheck: train a few epochs on a small 28x28 fixture (two
 # threads), test it, then draw weights, a heatmap, activations and
 # templates, classify PNG files, write a report and the explorer, export and
-# import JSON and ONNX, and map the test set (embed).  Any invalid read or
-# write, use of uninitialised memory, or definitely lost block fails that step (memcheck
+# import JSON and ONNX, train with snapshots and draw them (evolve, the
+# report's Training section), look for dead and duplicate neurons, and map
+# the test set (embed).  Any invalid read or write, use of uninitialised
+# memory, or definitely lost block fails that step (memcheck
 # exits 1 through --error-exitcode).  One PASS/FAIL line per command.
 # Expects DIGITLENS and MKFIXTURE in the environment (see tests/cli/lib.sh).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -57,6 +59,14 @@ memcheck report "$DL" report --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/r" -
 memcheck explore "$DL" explore --model "$TMP/m.dlm" --data "$FIX" --samples 20 --out "$TMP/r" --quiet
 memcheck export_json "$DL" export --model "$TMP/m.dlm" --json "$TMP/m.json" --quiet
 memcheck import_json "$DL" import --nielsen "$TMP/m.json" --out "$TMP/back.dlm" --quiet
+# Snapshots during training (appends, the step hook), the films and plots,
+# the report's Training section, and the neuron health.
+memcheck train_snapshots "$DL" train --data "$FIX" --layers 784,8,2 --epochs 2 --batch 10 --threads 2 --quiet \
+  --snapshot-every 4 --out "$TMP/s.dlm"
+memcheck evolve "$DL" evolve --model "$TMP/s.dlm" --data "$FIX" --out "$TMP/ev" --frames 4 --rows 3 --strip 2 \
+  --embedding-frames 0
+memcheck report_training "$DL" report --model "$TMP/s.dlm" --data "$FIX" --out "$TMP/rs" --threads 2 --mistakes 1 --quiet
+memcheck neurons "$DL" neurons --model "$TMP/s.dlm" --data "$FIX" --json --out "$TMP/n"
 memcheck export_onnx "$DL" export --model "$TMP/m.dlm" --onnx "$TMP/m.onnx" --quiet
 memcheck import_onnx "$DL" import --onnx "$TMP/m.onnx" --out "$TMP/back-onnx.dlm" --quiet
 memcheck embed "$DL" embed --model "$TMP/m.dlm" --data "$FIX" --perplexity 5 --iterations 60 --threads 2 --glyphs --out "$TMP/e"
