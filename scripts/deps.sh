@@ -34,6 +34,10 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# npm installs the ONNX test's onnxruntime-node (scripts/npm-deps.sh, into
+# build/npm). Asked of the command, not dpkg: Debian's nodejs has no npm, but
+# NodeSource's nodejs ships one and conflicts with Debian's npm package.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 mode=${1:---check}
 if [ ${#missing[@]} -eq 0 ]; then

@@ -282,6 +282,37 @@ static dl_status jpeg_whole(const unsigned char *d, size_t n, const char *nm, dl
                       "was cut short)", nm);
 }
 
+/* BMP of 1, 4 or 8 bits: stb_image reads as many palette entries as fit
+ * between the header and the pixel offset, into a 256-entry table on its
+ * stack that it does not clear, and then looks every pixel's index up in
+ * it: an index past the palette gave uninitialised bytes (found by the
+ * fuzzer under MemorySanitizer).  So each index must name an entry the file
+ * holds; the rows are known to be in the file (bytes past its end read as
+ * index 0).  w, h: pixels; row: bytes per padded row. */
+static dl_status bmp_palette(const unsigned char *d, size_t n, const char *nm, uint32_t off, uint32_t hsz,
+                             int64_t w, int64_t h, unsigned bpp, uint64_t row, dl_err *e)
+{
+    if (bpp != 1 && bpp != 4 && bpp != 8) return DL_OK; /* stb_image refuses 2; 16+ have no palette */
+    /* stb_image's own count (ints; 14 is the file header it has read). */
+    int64_t psize = hsz == 12 ? ((int64_t)(int32_t)off - 14 - 24) / 3 : ((int64_t)(int32_t)off - 14 - (int32_t)hsz) / 4;
+    if (psize > 256) return DL_OK; /* refused by stb_image */
+    if (psize < 1)
+        return dl_err_set(e, DL_EFORMAT, "%s: damaged BMP: %u-bit pixels but no palette before them", nm, bpp);
+    if (psize >= (1 << bpp)) return DL_OK;
+    for (int64_t y = 0; y < h; y++) {
+        const unsigned char *r = d + off + (uint64_t)y * row;
+        for (int64_t x = 0; x < w; x++) {
+            uint64_t bit = (uint64_t)x * bpp;
+            if (off + (uint64_t)y * row + bit / 8 >= n) break;
+            unsigned v = (r[bit / 8] >> (8 - bpp - bit % 8)) & ((1u << bpp) - 1);
+            if (v >= psize)
+                return dl_err_set(e, DL_EFORMAT, "%s: damaged BMP: pixel %lld of stored row %lld uses colour %u "
+                                  "of a %lld-colour palette", nm, (long long)x, (long long)y, v, (long long)psize);
+        }
+    }
+    return DL_OK;
+}
+
 /* BMP: the rows, uncompressed, must fit between the pixel offset and the
  * end of the file (the last row's padding may be missing).  RLE and other
  * compressions are left to stb_image, which refuses them. */
@@ -316,7 +347,7 @@ static dl_status bmp_whole(const unsigned char *d, size_t n, const char *nm, dl_
         return dl_err_set(e, DL_EFORMAT, "%s: truncated BMP: %lld x %lld pixels of %u bits need %llu bytes, the "
                           "file holds %zu (it was cut short)", nm, (long long)w, (long long)h, bpp,
                           (unsigned long long)need, n);
-    return DL_OK;
+    return bmp_palette(d, n, nm, off, hsz, w, h, bpp, row, e);
 }
 
 /* Steps over GIF data sub-blocks (a length byte, that many bytes, ...,

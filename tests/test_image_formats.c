@@ -467,3 +467,43 @@ Test(image_formats, a_bmp_with_a_negative_compression_is_checked_as_uncompressed
     cr_assert_eq(dl_image_decode(b, sizeof b, "neg.bmp", &g, &e), DL_EFORMAT);
     cr_expect(strstr(e.msg, "neg.bmp: truncated BMP: 5120 x 256 pixels of 24 bits need"), "%s", e.msg);
 }
+
+/* A 4 x 2 BMP of 1 bit a pixel with a palette of ncol entries (black, then
+ * white), pixel offset right after it; rows bottom-up, 4 bytes each. */
+static size_t fm_bmp1(unsigned char *b, int ncol, unsigned char row0, unsigned char row1)
+{
+    size_t off = 14 + 40 + 4 * (size_t)ncol, n = off + 8;
+    memset(b, 0, n);
+    b[0] = 'B', b[1] = 'M', b[2] = (unsigned char)n;
+    b[10] = (unsigned char)off;
+    b[14] = 40, b[18] = 4, b[22] = 2, b[26] = 1, b[28] = 1; /* BITMAPINFOHEADER, 4 x 2, 1 plane, 1 bit */
+    for (int c = 0; c < ncol; c++) memset(b + 54 + 4 * c, c ? 255 : 0, 3);
+    b[off] = row0, b[off + 4] = row1;
+    return n;
+}
+
+Test(image_formats, a_bmp_pixel_past_its_palette_is_refused)
+{
+    /* Found by the fuzzer under MemorySanitizer: stb_image looks a pixel's
+     * index up in a palette table it never filled past the file's entries. */
+    unsigned char b[80];
+    dl_gray *g = NULL;
+    dl_err e;
+    size_t n = fm_bmp1(b, 1, 0x00, 0x40);          /* one colour; pixel (1, 1) uses colour 1 */
+    cr_assert_eq(dl_image_decode(b, n, "short.bmp", &g, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "short.bmp: damaged BMP: pixel 1 of stored row 1 uses colour 1 of a 1-colour palette"), "%s", e.msg);
+    cr_assert_null(g);
+    n = fm_bmp1(b, 1, 0x00, 0x00);                 /* one colour, every pixel in it: decodes */
+    cr_assert_eq(dl_image_decode(b, n, "one.bmp", &g, &e), DL_OK, "%s", e.msg);
+    dl_gray_free(g);
+    g = NULL;
+    n = fm_bmp1(b, 2, 0xF0, 0x0F);                 /* the full palette */
+    cr_assert_eq(dl_image_decode(b, n, "two.bmp", &g, &e), DL_OK, "%s", e.msg);
+    cr_expect_eq(g->w, 4);
+    dl_gray_free(g);
+    g = NULL;
+    n = fm_bmp1(b, 2, 0, 0);
+    b[10] = 0;                                     /* pixel offset 0: a negative palette for stb_image */
+    cr_assert_eq(dl_image_decode(b, n, "nopal.bmp", &g, &e), DL_EFORMAT);
+    cr_expect(strstr(e.msg, "nopal.bmp: damaged BMP: 1-bit pixels but no palette before them"), "%s", e.msg);
+}

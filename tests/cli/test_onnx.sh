@@ -4,14 +4,17 @@
 # outputs; MLPs PyTorch's torch.onnx.export writes (each activation, with and
 # without Softmax, Flatten, view, MatMul + Add, opsets 9 to 17, initialisers
 # as inputs or as float_data, Identity) import and classify as torch does;
-# hostile files are refused with one line, exit 1, and nothing written.
-# Uses Debian's python3-onnx and python3-torch (/usr/bin/python3), skipping
-# with a message where they are absent.
+# hostile files are refused with one line, exit 1, and nothing written; both
+# kinds of file run in onnxruntime as classify and torch do.
+# Uses Debian's python3-onnx and python3-torch (/usr/bin/python3) and npm's
+# onnxruntime-node (scripts/npm-deps.sh), skipping with a message where they
+# are absent.
 . "$(dirname "$0")/lib.sh"
 FIX=$TMP/fix
 mkdir -p "$FIX"
 "${MKFIXTURE:-build/mkfixture}" "$FIX" 400 28 >/dev/null || { fail fixtures "mkfixture failed"; finish; }
 IMAGES=$FIX/t10k-images-idx3-ubyte.gz
+TORCH_NAMES=
 
 PY=
 for p in ${TEST_PYTHON:-/usr/bin/python3 python3}; do  # TEST_PYTHON=none shows the skips
@@ -136,7 +139,7 @@ expect_fail import_takes_one_source 2 "one of --nielsen FILE or --onnx FILE" \
 if have torch && have onnx; then
   mkdir -p "$TMP/torch"
   run "$PY" - "$TMP/torch" "$IMAGES" <<'EOF'
-import gzip, json, sys, warnings
+import gzip, json, shutil, sys, warnings
 warnings.filterwarnings("ignore")
 import numpy as np, onnx, torch
 from onnx import helper, numpy_helper
@@ -185,6 +188,9 @@ for name, (model, shape, opset, keep) in cases.items():
                       keep_initializers_as_inputs=keep)
     with torch.no_grad():
         y = model(x.reshape((-1,) + shape))
+    with open(f"{out}/{name}.torch.jsonl", "w") as fh:  # torch's own outputs, for onnxruntime
+        for i, row in enumerate(y.numpy().tolist()):
+            fh.write(json.dumps({"index": i, "shape": list(shape), "outputs": row}) + "\n")
     last = list(model.children())[-1] if isinstance(model, S) else None
     if name.endswith("logits") or name in ("no_bias", "view_size"):
         y = torch.softmax(y, dim=1)   # digitlens reads a last layer of logits as softmax
@@ -202,6 +208,7 @@ for t in m.graph.initializer:
     t.CopyFrom(helper.make_tensor(t.name, onnx.TensorProto.FLOAT, a.shape, a.flatten().tolist(), raw=False))
 onnx.save(m, f"{out}/float_data.onnx")
 expect["float_data"] = expect["relu_softmax"]
+shutil.copy(f"{out}/relu_softmax.torch.jsonl", f"{out}/float_data.torch.jsonl")
 m = onnx.load(f"{out}/relu_softmax.onnx")
 relu = next(n for n in m.graph.node if n.op_type == "Relu")
 src, dst = relu.input[0], relu.output[0]
@@ -212,12 +219,14 @@ m.graph.node.insert(k, helper.make_node("Identity", [src], ["id_in"], name="befo
 onnx.checker.check_model(m)
 onnx.save(m, f"{out}/identity.onnx")
 expect["identity"] = expect["relu_softmax"]
+shutil.copy(f"{out}/relu_softmax.torch.jsonl", f"{out}/identity.torch.jsonl")
 json.dump(expect, open(f"{out}/expect.json", "w"))
 print(" ".join(sorted(expect)))
 EOF
   if [ "$RC" != 0 ]; then
     fail torch_exports "$ERR"
   else
+    TORCH_NAMES=$OUT
     for name in $OUT; do
       run "$DL" import --onnx "$TMP/torch/$name.onnx" --out "$TMP/torch/$name.dlm"
       if [ "$RC" = 0 ] && grep -q "pytorch\|digitlens" <<<"$OUT"; then
@@ -288,6 +297,81 @@ EOF
     || fail exported_graph_runs_in_pytorch_as_classify_does "$ERR"
 else
   skip exported_graph_runs_in_pytorch_as_classify_does "Debian's python3-torch or python3-onnx is not installed"
+fi
+
+# --- onnxruntime ---------------------------------------------------------------
+# digitlens's exports run in onnxruntime (npm's onnxruntime-node, CPU, pinned in
+# tests/npm; scripts/npm-deps.sh installs it into build/npm once) and give
+# classify's outputs: every hidden activation under each output, and deeper
+# nets, on real MNIST digits where a copy is at hand (data/mnist or
+# ../shared/data/mnist), else on the fixture: the same digit, |dy| <= 1e-5
+# (classify prints 6 significant digits; as the numpy and PyTorch checks
+# above).  And PyTorch's files made above give torch's own outputs (full
+# float32 on both sides: |dy| <= 1e-6 relative to max(1, |y|)).
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ORT=
+if ! command -v node >/dev/null; then
+  ort_why="node is not installed (apt-get install nodejs)"
+elif ORT=$("$ROOT/scripts/npm-deps.sh" 2>"$TMP/npm.err"); then
+  sed 's/^/# /' "$TMP/npm.err"
+  ORT=$ORT/node_modules
+else
+  ORT= ort_why="onnxruntime-node is not installed: $(tail -n 1 "$TMP/npm.err")"
+fi
+if [ -n "$ORT" ]; then
+  OD=$FIX K=2 N=200 LIMIT=200
+  for d in "$ROOT/data/mnist" "$ROOT/../shared/data/mnist"; do
+    if [ -s "$d/t10k-images-idx3-ubyte.gz" ] && [ -s "$d/train-labels-idx1-ubyte.gz" ]; then
+      OD=$d K=10 N=1000 LIMIT=2000; break
+    fi
+  done
+  echo "# onnxruntime: models trained on $LIMIT digits of $OD, compared on $N test images"
+  OIM=$OD/t10k-images-idx3-ubyte.gz
+  mkdir -p "$TMP/ort"
+  jobs=()
+  for spec in sigmoid,sigmoid,3.0,30 sigmoid,softmax,0.5,30 relu,sigmoid,0.05,30 relu,softmax,0.05,30 \
+              tanh,sigmoid,0.05,30 tanh,softmax,0.05,30 relu,softmax,0.05,64,32,16 tanh,sigmoid,0.05,32,16; do
+    IFS=, read -r act out eta hidden <<<"$spec"
+    name=${act}_${out}_784,$hidden,$K
+    "$DL" train --data "$OD" --layers "784,$hidden,$K" --activation "$act" --output "$out" --eta "$eta" \
+      --epochs 1 --limit "$LIMIT" --quiet --out "$TMP/ort/$name.dlm" &&
+      "$DL" export --model "$TMP/ort/$name.dlm" --onnx "$TMP/ort/$name.onnx" --quiet &&
+      "$DL" classify --model "$TMP/ort/$name.dlm" --json --images "$OIM" --index "0-$((N - 1))" >"$TMP/ort/$name.cls" \
+      || fail "onnxruntime_$name" "training, export or classify failed"
+    jobs+=("$name=$TMP/ort/$name.onnx:$TMP/ort/$name.cls")
+  done
+  # The control: the first model with one output bias moved by 1e-3 (through
+  # network2.py JSON) must not pass for it.
+  first=${jobs[0]%%=*}
+  "$DL" export --model "$TMP/ort/$first.dlm" --json "$TMP/ort/moved.json" --quiet
+  node -e 'const f = process.argv[1], j = JSON.parse(require("fs").readFileSync(f));
+           const b = j.biases[j.biases.length - 1][0]; if (Array.isArray(b)) b[0] += 1e-3; else j.biases[j.biases.length - 1][0] += 1e-3;
+           require("fs").writeFileSync(f, JSON.stringify(j));' "$TMP/ort/moved.json"
+  "$DL" import --nielsen "$TMP/ort/moved.json" --out "$TMP/ort/moved.dlm" --quiet &&
+    "$DL" export --model "$TMP/ort/moved.dlm" --onnx "$TMP/ort/moved.onnx" --quiet
+  jobs+=("moved=$TMP/ort/moved.onnx:$TMP/ort/$first.cls")
+  node "$ROOT/tests/cli/onnx_ort.js" "$ORT" "$OIM" 1e-5 "${jobs[@]}" >"$TMP/ort.out" 2>&1
+  tjobs=()
+  for name in $TORCH_NAMES; do   # PyTorch's own files, on its 10 fixture images, against torch's outputs
+    tjobs+=("torch_$name=$TMP/torch/$name.onnx:$TMP/torch/$name.torch.jsonl")
+  done
+  [ ${#tjobs[@]} = 0 ] || node "$ROOT/tests/cli/onnx_ort.js" "$ORT" "$IMAGES" 1e-6 "${tjobs[@]}" >>"$TMP/ort.out" 2>&1
+  grep '^# ' "$TMP/ort.out" | sort -u
+  for job in "${jobs[@]}" "${tjobs[@]}"; do
+    name=${job%%=*}
+    [ "$name" = moved ] && continue
+    line=$(grep -E "^(not )?ok $name:" "$TMP/ort.out" || true)
+    case $name in torch_*) t="onnxruntime_runs_${name}_as_torch_does" ;;
+                  *) t="onnxruntime_runs_the_${name}_export_as_classify_does" ;; esac
+    if [[ "$line" == "ok "* ]]; then pass "$t (${line#ok $name: })"
+    else fail "$t" "${line:+${line#not ok $name: }}${line:-no result: $(tail -n 3 "$TMP/ort.out" | tr '\n' ' ')}"; fi
+  done
+  line=$(grep -E "^(not )?ok moved:" "$TMP/ort.out" || true)
+  [[ "$line" == "not ok moved:"*"same digit"* ]] && pass "onnxruntime_check_tells_a_moved_bias (${line#not ok moved: })" \
+    || fail onnxruntime_check_tells_a_moved_bias "${line:-no result}"
+  [ -z "$TORCH_NAMES" ] && skip onnxruntime_runs_the_pytorch_exports "no PyTorch files were made (see above)"
+else
+  skip onnxruntime_runs_the_exports_as_classify_does "$ort_why"
 fi
 
 # --- hostile files -------------------------------------------------------------
