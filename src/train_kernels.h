@@ -57,6 +57,13 @@ typedef struct dl_kernel_ops {
     /* Makes the network, and the velocity when μ > 0, exact. */
     void (*sync)(void *k);
     void (*destroy)(void *k);
+    /* The network as it stands, on d (which fits it), without a sync:
+     * dl_fast_evaluate's contract and its results exactly (train_fast_eval.h),
+     * from the kernel's own layout; beside(ctx) (when non-NULL) runs once
+     * meanwhile on one of the kernel's threads, and has returned when this
+     * does (dl_scorer_evaluate).  NULL: sync, then dl_evaluate. */
+    dl_status (*evaluate)(void *k, const dl_dataset *d, dl_cost cost, void (*beside)(void *ctx),
+                          void *ctx, uint32_t *confusion, size_t *correct, double *cost_sum, dl_err *e);
 } dl_kernel_ops;
 
 /* Dropout's mask for hidden layer `layer` (1..nlayers-2) of the example at

@@ -2,6 +2,7 @@
  * torn tails, appending on a full disk, continuing a resumed run. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -263,6 +264,113 @@ Test(snapshot, a_header_with_a_valid_checksum_but_impossible_counts_is_refused)
         free(c);
     }
     free(raw);
+    free(path);
+    free(dir);
+}
+
+/* Pieces checksummed apart combine into the whole message's CRC. */
+Test(snapshot, crcs_of_two_pieces_combine_into_the_whole_ones)
+{
+    enum { N = 5000 };
+    unsigned char *b = malloc(N);
+    for (size_t i = 0; i < N; i++) b[i] = (unsigned char)(i * 131u + (i >> 7));
+    uint32_t whole = (uint32_t)crc32_z(0, b, N);
+    static const size_t cuts[] = {0, 1, 36, 255, 256, 2500, 4999, 5000};
+    for (size_t q = 0; q < sizeof cuts / sizeof cuts[0]; q++) {
+        size_t a = cuts[q];
+        cr_expect_eq(dl_crc32_combine(dl_crc32(0, b, a), dl_crc32(0, b + a, N - a), N - a), whole, "cut at %zu", a);
+    }
+    free(b);
+}
+
+/* Appending in parts, the parameters written on another thread (as
+ * training does while it scores them), by the end itself, or begun and
+ * cancelled first: the same bytes as dl_snapshot_append's. */
+static void *write_params_thread(void *w)
+{
+    dl_snapshot_write_params(w);
+    return NULL;
+}
+
+Test(snapshot, appending_in_parts_writes_the_same_bytes)
+{
+    char *dir = ts_tempdir(), *want = ts_path(dir, "want.snapshots"), *got = ts_path(dir, "got.snapshots");
+    write_file(want, STEPS, 5);
+    for (int how = 0; how < 3; how++) {
+        dl_snapshot_header h = sample_header();
+        size_t P = dl_snapshot_nparams(&h);
+        float *p = malloc(P * sizeof *p);
+        dl_err e;
+        fill(p, P, 0);
+        dl_snapshot_meta m0 = meta_at(0);
+        dl_snapshot_writer *w = dl_snapshot_create(got, &h, &m0, p, &e);
+        cr_assert_not_null(w, "%s", e.msg);
+        for (size_t k = 1; k < 5; k++) {
+            if (how == 2) {
+                /* A scoring that fails: the begun record goes again. */
+                fill(p, P, 99);
+                dl_snapshot_append_begin(w, p);
+                dl_snapshot_write_params(w);
+                dl_snapshot_append_cancel(w);
+                cr_assert_eq(dl_snapshot_count(w), k);
+            }
+            fill(p, P, k);
+            dl_snapshot_meta m = meta_at(STEPS[k]);
+            dl_snapshot_append_begin(w, p);
+            if (how == 0) {
+                pthread_t t;
+                cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
+                pthread_join(t, NULL);
+            }
+            cr_assert_eq(dl_snapshot_append_end(w, &m, &e), DL_OK, "%s", e.msg);
+        }
+        cr_assert_eq(dl_snapshot_close(w, &e), DL_OK, "%s", e.msg);
+        size_t la = 0, lb = 0;
+        unsigned char *a = ts_read(want, &la), *b = ts_read(got, &lb);
+        cr_expect(la == lb && memcmp(a, b, la) == 0, "way %d: %zu bytes against %zu, or other bytes", how, lb, la);
+        free(a);
+        free(b);
+        free(p);
+    }
+    free(want);
+    free(got);
+    free(dir);
+}
+
+/* A full disk met by the thread that writes the parameters: the append
+ * fails, and the file ends at the record boundary before it. */
+Test(snapshot, a_full_disk_in_the_parameters_part_leaves_a_record_boundary)
+{
+    char *dir = ts_tempdir(), *path = ts_path(dir, "m.snapshots");
+    dl_snapshot_header h = sample_header();
+    h.sizes[1] = 400;
+    size_t P = dl_snapshot_nparams(&h), rlen = dl_snapshot_record_bytes(&h);
+    float *p = calloc(P, sizeof *p);
+    dl_err e;
+    dl_snapshot_meta m0 = meta_at(0);
+    dl_snapshot_writer *w = dl_snapshot_create(path, &h, &m0, p, &e);
+    cr_assert_not_null(w, "%s", e.msg);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = dl_snapshot_header_bytes(&h) + rlen * 3 / 2;
+    signal(SIGXFSZ, SIG_IGN);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    dl_snapshot_meta m = meta_at(2);
+    dl_snapshot_append_begin(w, p);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
+    pthread_join(t, NULL);
+    dl_status st = dl_snapshot_append_end(w, &m, &e);
+    setrlimit(RLIMIT_FSIZE, &old);
+    cr_assert_eq(st, DL_EIO);
+    cr_assert(strstr(e.msg, "the 1 before it are kept"), "%s", e.msg);
+    cr_assert_eq(dl_snapshot_close(w, &e), DL_OK, "%s", e.msg);
+    size_t len = 0;
+    unsigned char *raw = ts_read(path, &len);
+    cr_assert_eq(len, dl_snapshot_header_bytes(&h) + rlen);
+    free(raw);
+    free(p);
     free(path);
     free(dir);
 }

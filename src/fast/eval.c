@@ -23,7 +23,7 @@ typedef struct eval_job {
     dl_cost cost;
     int T, K, nwords, maxw;
     size_t ld, nchunks;
-    const float *wt;       /* [nin x ld] */
+    const float *wt[2];    /* [nin x ld] rows of WT, by mask word parity (first_layer) */
     const float *bias;     /* [ld] b[0], zero-padded */
     double *chunk_cost;    /* [nchunks] */
     uint32_t *conf;        /* [T x confn] per-thread confusion [K x K] */
@@ -32,6 +32,9 @@ typedef struct eval_job {
     float *scratch;        /* [T x per_thread] */
     size_t per_thread;
     dl_work work;          /* chunks of EVAL_CHUNK examples */
+    void (*beside)(void *); /* a job for the first thread in, or NULL */
+    void *beside_ctx;
+    atomic_int beside_taken;
 } eval_job;
 
 static void eval_thread(void *arg, int t)
@@ -46,6 +49,8 @@ static void eval_thread(void *arg, int t)
     uint32_t *conf = j->conf + (size_t)t * j->confn;
     size_t correct = 0;
     memset(y, 0, (size_t)j->K * sizeof(float));
+    /* The job beside goes to the first thread in; the others score. */
+    if (j->beside && !atomic_exchange(&j->beside_taken, 1)) j->beside(j->beside_ctx);
     int u;
     while ((u = dl_work_claim(&j->work)) >= 0) {
         size_t c = (size_t)u, i0 = c * EVAL_CHUNK, i1 = i0 + EVAL_CHUNK < d->n ? i0 + EVAL_CHUNK : d->n;
@@ -76,8 +81,14 @@ static void eval_thread(void *arg, int t)
     j->correct[t] += correct;
 }
 
-static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
-                               uint32_t *confusion, size_t *correct, double *cost_sum, dl_err *e)
+/* Every example of d through net on the threads of pool that join, the
+ * first layer from wt (rows of WT by word parity, [nin x ld] each, as
+ * first_layer reads them) and bias [ld] (b[0] padded with zeros), the
+ * layers after it from net: dl_fast_evaluate's contract.  beside(ctx),
+ * when non-NULL, runs once on the first thread in (kernel_ops.evaluate). */
+static dl_status eval_rows(const dl_net *net, const float *const wt[2], const float *bias, size_t ld,
+                           dl_pool *pool, void (*beside)(void *), void *beside_ctx, const dl_dataset *d,
+                           dl_cost cost, uint32_t *confusion, size_t *correct, double *cost_sum, dl_err *e)
 {
     eval_job j;
     memset(&j, 0, sizeof j);
@@ -85,21 +96,24 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
     j.d = d;
     j.cost = cost;
     j.K = net->sizes[net->nlayers - 1];
-    j.ld = dl_fast_ld(net->sizes[1]);
+    j.ld = ld;
     j.nwords = (int)((d->npix + 63) / 64);
     j.nchunks = (d->n + EVAL_CHUNK - 1) / EVAL_CHUNK;
     j.maxw = 1;
     for (int l = 2; l < net->nlayers; l++)
         if (net->sizes[l] > j.maxw) j.maxw = net->sizes[l];
+    j.wt[0] = wt[0];
+    j.wt[1] = wt[1];
+    j.bias = bias;
+    j.beside = beside;
+    j.beside_ctx = beside_ctx;
+    atomic_init(&j.beside_taken, 0);
     *correct = 0;
     *cost_sum = 0.0;
-    if (d->n == 0) return DL_OK;
-
-    /* No more threads than chunks of work. */
-    int want = threads < 1 ? 1 : threads;
-    if ((size_t)want > j.nchunks) want = (int)j.nchunks;
-    dl_pool *pool = dl_pool_new(want, e);
-    if (!pool) return e ? e->code : DL_ENOMEM;
+    if (d->n == 0) {
+        if (beside) beside(beside_ctx);
+        return DL_OK;
+    }
     j.T = dl_pool_threads(pool);
     /* Per thread: a1 [GROUP x ld], two layer buffers, the target, then the
      * pixel masks [GROUP x nwords]. */
@@ -109,21 +123,15 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
      * for every example, and must not share a line. */
     j.per_thread = (j.per_thread + 31) / 16 * 16;
     j.confn = ((size_t)j.K * j.K + 31) / 16 * 16;
-    /* Rows on cache lines (ld is a multiple of 16 floats): no load splits one. */
-    float *wt = aligned_alloc(64, ((size_t)net->sizes[0] + 1) * j.ld * sizeof(float));
     j.chunk_cost = calloc(j.nchunks, sizeof(double));
     j.conf = calloc((size_t)j.T * j.confn, sizeof(uint32_t));
     j.correct = calloc((size_t)j.T, sizeof(size_t));
     j.scratch = calloc((size_t)j.T * j.per_thread, sizeof(float));
     dl_status st = DL_OK;
-    if (!wt || !j.chunk_cost || !j.conf || !j.correct || !j.scratch) {
+    if (!j.chunk_cost || !j.conf || !j.correct || !j.scratch) {
         st = dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
+        if (beside) beside(beside_ctx);
     } else {
-        transpose_in(net, wt, j.ld);
-        float *bias = wt + (size_t)net->sizes[0] * j.ld;
-        for (size_t q = 0; q < j.ld; q++) bias[q] = (int)q < net->sizes[1] ? net->b[0][q] : 0.0f;
-        j.wt = wt;
-        j.bias = bias;
         dl_work_reset(&j.work, (int)j.nchunks, NULL);
         dl_pool_run(pool, eval_thread, &j);
         for (size_t c = 0; c < j.nchunks; c++) *cost_sum += j.chunk_cost[c];
@@ -132,11 +140,40 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
             for (size_t q = 0; q < (size_t)j.K * j.K; q++) confusion[q] += j.conf[(size_t)t * j.confn + q];
         }
     }
-    dl_pool_free(pool);
-    free(wt);
     free(j.chunk_cost);
     free(j.conf);
     free(j.correct);
     free(j.scratch);
+    return st;
+}
+
+static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
+                               uint32_t *confusion, size_t *correct, double *cost_sum, dl_err *e)
+{
+    *correct = 0;
+    *cost_sum = 0.0;
+    if (d->n == 0) return DL_OK;
+    size_t ld = dl_fast_ld(net->sizes[1]);
+    /* No more threads than chunks of work. */
+    size_t nchunks = (d->n + EVAL_CHUNK - 1) / EVAL_CHUNK;
+    int want = threads < 1 ? 1 : threads;
+    if ((size_t)want > nchunks) want = (int)nchunks;
+    dl_pool *pool = dl_pool_new(want, e);
+    if (!pool) return e ? e->code : DL_ENOMEM;
+    /* Rows on cache lines (ld is a multiple of 16 floats): no load splits
+     * one.  The padded bias is the last row. */
+    float *wt = aligned_alloc(64, ((size_t)net->sizes[0] + 1) * ld * sizeof(float));
+    dl_status st;
+    if (!wt) {
+        st = dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
+    } else {
+        transpose_in(net, wt, ld);
+        float *bias = wt + (size_t)net->sizes[0] * ld;
+        for (size_t q = 0; q < ld; q++) bias[q] = (int)q < net->sizes[1] ? net->b[0][q] : 0.0f;
+        const float *const rows[2] = {wt, wt};
+        st = eval_rows(net, rows, bias, ld, pool, NULL, NULL, d, cost, confusion, correct, cost_sum, e);
+    }
+    dl_pool_free(pool);
+    free(wt);
     return st;
 }
