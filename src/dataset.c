@@ -5,9 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "bytes.h"
+#include "crc32.h"
 
 dl_dataset *dl_dataset_wrap(size_t n, int rows, int cols, uint8_t *px, uint8_t *labels, dl_err *e)
 {
@@ -147,10 +147,9 @@ uint32_t dl_dataset_fingerprint(const dl_dataset *d)
     dl_put_be32(h, (uint32_t)d->n);
     dl_put_be32(h + 4, (uint32_t)d->rows);
     dl_put_be32(h + 8, (uint32_t)d->cols);
-    uLong c = crc32(0L, h, sizeof h);
-    c = crc32_z(c, d->labels, d->n);
-    c = crc32_z(c, d->pixels, d->n * d->npix);
-    return (uint32_t)c;
+    uint32_t c = dl_crc32(0, h, sizeof h);
+    c = dl_crc32(c, d->labels, d->n);
+    return dl_crc32(c, d->pixels, d->n * d->npix);
 }
 
 dl_status dl_dataset_check(const dl_dataset *d, int npix, int nclasses, const char *what, const char *hint,

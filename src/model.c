@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "digitlens/fileio.h"
 
 #include "buf.h"
 #include "bytes.h"
+#include "crc32.h"
 
 static const unsigned char MAGIC[8] = {'D', 'L', 'M', 'O', 'D', 'E', 'L', 0};
 
@@ -241,7 +241,7 @@ dl_status dl_model_encode_version(const dl_model *m, uint32_t version, unsigned 
     }
     put_f32s(&b, n->params, n->nparams);
     put_f32s(&b, m->init_params, n->nparams);
-    if (!b.oom) put_u32(&b, (uint32_t)crc32_z(0L, (const unsigned char *)b.p, b.n));
+    if (!b.oom) put_u32(&b, dl_crc32(0, b.p, b.n));
     *out = (unsigned char *)dl_buf_take(&b, len);
     if (!*out) return dl_err_set(e, DL_ENOMEM, "out of memory encoding the model");
     return DL_OK;
@@ -515,7 +515,7 @@ dl_status dl_model_decode(const unsigned char *data, size_t len, const char *nam
     if (len - 4 < c.off || 8 * P > len - 4 - c.off)
         return dl_err_set(e, DL_EFORMAT, "%s: truncated model file (%zu bytes; the parameters alone "
                           "need %zu)", name, len, 8 * P);
-    if ((uint32_t)crc32_z(0L, data, len - 4) != want)
+    if (dl_crc32(0, data, len - 4) != want)
         return dl_err_set(e, DL_EFORMAT, "%s: checksum mismatch (the file is damaged; retrain or "
                           "restore it)", name);
 

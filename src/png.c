@@ -4,12 +4,13 @@
  *
  * A PNG of ours is the smallest valid one: the signature, IHDR (8-bit RGB),
  * one IDAT holding the zlib stream of the filtered rows, IEND; each chunk's
- * CRC-32 is zlib's.  Every row uses the "Up" filter (each byte minus the
- * one above it; the first row, having none above, keeps its bytes): our
- * pictures are upscaled maps whose rows repeat, so most filtered rows are
- * zeros, and trying all five filters per row cost most of `digitlens
- * weights`' run time.  zlib's level 3 is within 2% of level 6's size at a
- * third of its time.  The bytes depend only on the pixels.
+ * CRC-32 is zlib's (dl_crc32, crc32.h).  Every row uses the "Up" filter
+ * (each byte minus the one above it; the first row, having none above,
+ * keeps its bytes): our pictures are upscaled maps whose rows repeat, so
+ * most filtered rows are zeros, and trying all five filters per row cost
+ * most of `digitlens weights`' run time.  zlib's level 3 is within 2% of
+ * level 6's size at a third of its time.  The bytes depend only on the
+ * pixels.
  */
 #include "digitlens/png.h"
 
@@ -19,6 +20,7 @@
 #include <zlib.h>
 
 #include "contract.h"
+#include "crc32.h"
 #include "digitlens/fileio.h"
 
 #define PNG_ZLIB_LEVEL 3
@@ -39,8 +41,7 @@ static unsigned char *chunk(unsigned char *o, const char *tag, size_t n)
 {
     put32(o, (uint32_t)n);
     memcpy(o + 4, tag, 4);
-    uLong crc = crc32(0L, o + 4, (uInt)(n + 4));
-    return put32(o + 8 + n, (uint32_t)crc);
+    return put32(o + 8 + n, dl_crc32(0, o + 4, n + 4));
 }
 
 dl_status dl_png_encode(const dl_canvas *c, unsigned char **out, size_t *len, dl_err *e)

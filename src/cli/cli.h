@@ -131,6 +131,12 @@ static inline const char *cli_s(long long n) { return n == 1 ? "" : "s"; }
  * (0, 1, ...)" and returns EXIT_USAGE. */
 int cli_class_output(const dl_model *m, const char *cmd, const char *flag, int cls, int *out);
 
+/* Whether --layer `layer` names a hidden layer of model m (1..nlayers-2):
+ * EXIT_OK, else EXIT_USAGE after "CMD: --layer L is out of range (hidden
+ * layers are 1..H)", or, when m has none, "CMD: this network has no hidden
+ * layer" followed by none_hint (NULL for nothing, e.g. " (use --class)"). */
+int cli_hidden_layer(const dl_model *m, const char *cmd, int layer, const char *none_hint);
+
 /* The number of online processors (at least 1, at most 64). */
 int cli_ncores(void);
 

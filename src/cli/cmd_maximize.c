@@ -60,14 +60,11 @@ int cmd_maximize(int argc, char **argv)
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
     const dl_net *n = m->net;
-    int L = n->nlayers - 1, unit = neuron;
+    int unit = neuron;
     if (cls >= 0) {
-        layer = L;
+        layer = n->nlayers - 1;
         if ((code = cli_class_output(m, "maximize", "class", cls, &unit)) != EXIT_OK) goto done;
-    } else if (layer >= L) {
-        code = L < 2 ? cli_fail(EXIT_USAGE, "maximize: this network has no hidden layer (use --class)")
-                     : cli_fail(EXIT_USAGE, "maximize: --layer %d is out of range (hidden layers are 1..%d)", layer,
-                                L - 1);
+    } else if ((code = cli_hidden_layer(m, "maximize", layer, " (use --class)")) != EXIT_OK) {
         goto done;
     } else if (neuron >= n->sizes[layer]) {
         code = cli_fail(EXIT_USAGE, "maximize: --neuron %d is out of range (layer %d has neurons 0..%d)", neuron, layer,

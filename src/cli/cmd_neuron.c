@@ -136,12 +136,7 @@ int cmd_neuron(int argc, char **argv)
     memset(&s, 0, sizeof s);
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
-    int L = m->net->nlayers - 1;
-    if (layer >= L) {
-        code = L < 2 ? cli_fail(EXIT_USAGE, "neuron: this network has no hidden layer")
-                     : cli_fail(EXIT_USAGE, "neuron: --layer %d is out of range (hidden layers are 1..%d)", layer, L - 1);
-        goto done;
-    }
+    if ((code = cli_hidden_layer(m, "neuron", layer, NULL)) != EXIT_OK) goto done;
     if (neuron >= m->net->sizes[layer]) {
         code = cli_fail(EXIT_USAGE, "neuron: --neuron %d is out of range (layer %d has neurons 0..%d)", neuron, layer,
                         m->net->sizes[layer] - 1);
@@ -171,7 +166,7 @@ int cmd_neuron(int argc, char **argv)
     int wmax = dl_argmax(s.out_weights, s.nout), wmin = 0;
     for (int j = 1; j < s.nout; j++)
         if (s.out_weights[j] < s.out_weights[wmin]) wmin = j;
-    int last = layer + 1 == L;
+    int last = layer + 2 == m->net->nlayers; /* its outgoing weights go to the output layer */
     printf("layer %d, neuron %d over %zu image%s of %s:\n", layer, neuron, s.n, cli_s((long long)s.n), ti);
     printf("  mean activation %.3f; most active on %d (%.3f), least on %d (%.3f)\n", (double)s.mean,
            m->classes[best], (double)s.class_mean[best], m->classes[worst], (double)s.class_mean[worst]);

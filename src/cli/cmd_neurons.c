@@ -112,12 +112,7 @@ int cmd_neurons(int argc, char **argv)
     memset(&h, 0, sizeof h);
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
-    int L = m->net->nlayers - 1;
-    if (layer >= L) {
-        code = L < 2 ? cli_fail(EXIT_USAGE, "neurons: this network has no hidden layer")
-                     : cli_fail(EXIT_USAGE, "neurons: --layer %d is out of range (hidden layers are 1..%d)", layer, L - 1);
-        goto done;
-    }
+    if ((code = cli_hidden_layer(m, "neurons", layer, NULL)) != EXIT_OK) goto done;
     char b1[4096], b2[4096];
     const char *ti = cli_data_file(dir, "t10k-images-idx3-ubyte", images, b1, sizeof b1);
     const char *tl = cli_data_file(dir, "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);

@@ -356,6 +356,14 @@ int cli_class_output(const dl_model *m, const char *cmd, const char *flag, int c
     return cli_fail(EXIT_USAGE, "%s: --%s %d is not one of this model's classes (%s)", cmd, flag, cls, list);
 }
 
+int cli_hidden_layer(const dl_model *m, const char *cmd, int layer, const char *none_hint)
+{
+    int hidden = m->net->nlayers - 2;
+    if (layer >= 1 && layer <= hidden) return EXIT_OK;
+    if (hidden < 1) return cli_fail(EXIT_USAGE, "%s: this network has no hidden layer%s", cmd, none_hint ? none_hint : "");
+    return cli_fail(EXIT_USAGE, "%s: --layer %d is out of range (hidden layers are 1..%d)", cmd, layer, hidden);
+}
+
 int cli_ncores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -34,6 +34,19 @@ static void transpose_in(const dl_net *net, float *wt, size_t ld)
     }
 }
 
+/* Splits nvec vectors into balanced register tiles: tile t is
+ * [tile_first(t), tile_first(t + 1)).  The unrolled loops are compiled for
+ * tiles of 1..7 and 13 vectors only (a 784-100-10 net needs 7 with
+ * AVX-512, 13 with 8 lanes), which keeps the build, sanitizers and fuzzing
+ * included, a third smaller; an unrolled tile is cheapest per vector when
+ * full.  tile_count makes tiles of 13 vectors each, or of at most 7 each.
+ * DL_TILE_WIDTHS(X) is X(N) for each of those widths N: the one list for
+ * the switches that turn a run-time width into a constant (fwd_word_n
+ * here, hidden_delta_tile_n and word_tile_n in train_step.c). */
+#define DL_TILE_WIDTHS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(13)
+static int tile_count(int nvec) { return nvec % 13 == 0 ? nvec / 13 : (nvec + 6) / 7; }
+static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec * t / ntiles); }
+
 /* One register tile, nv vectors of hidden units starting at column col,
  * over the 64 pixels of mask word w, for examples i < n:
  *     S_i[col .. col + nv*VW) (+)= Σ_{bit b of mask_i[w]} x_i[64w + b] · WT[64w + b, col ..]
@@ -107,20 +120,11 @@ static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
     case N:                                                                                   \
         fwd_word(N, DL_GROUP, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);         \
         break;
-        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(13)
+        DL_TILE_WIDTHS(CASE)
 #undef CASE
     default: break;
     }
 }
-
-/* Splits nvec vectors into balanced register tiles: tile t is
- * [tile_first(t), tile_first(t + 1)).  The unrolled loops are compiled for
- * tiles of 1..7 and 13 vectors only (a 784-100-10 net needs 7 with
- * AVX-512, 13 with 8 lanes), which keeps the build, sanitizers and fuzzing
- * included, a third smaller; an unrolled tile is cheapest per vector when
- * full. */
-static int tile_count(int nvec) { return nvec % 13 == 0 ? nvec / 13 : (nvec + 6) / 7; }
-static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec * t / ntiles); }
 
 /* The first layer for n examples (pixel bytes px[i], mask [n x nwords]
  * their lit pixels), all of WT's ld columns, the rows of mask word w read

@@ -67,7 +67,7 @@ static void hidden_delta_tile_n(int nv, const float *w, int nin, int nout, int j
     case N:                                                            \
         hidden_delta_tile(N, w, nin, nout, j0, d_out, f, a, keep, d);  \
         break;
-        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(13)
+        DL_TILE_WIDTHS(CASE)
 #undef CASE
     default: break;
     }
@@ -473,7 +473,7 @@ static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit
     case N:                                                                              \
         word_tile(N, DL_GROUP, k, r, un, w, v0, cu, touch, pend, cf, pf);                \
         break;
-        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(13)
+        DL_TILE_WIDTHS(CASE)
 #undef CASE
     default: break;
     }

@@ -137,8 +137,11 @@ then pass neurons_json_has_dead_duplicates_and_pruning; else fail neurons_json_h
 run "$DL" neurons --model "$TMP/m.dlm" --data "$FIX"
 grep -q "^layer 1: 6 neurons over 200 images" <<<"$OUT" && grep -q "pruning, least useful first" <<<"$OUT" \
   && pass neurons_text || fail neurons_text "$OUT $ERR"
-expect_fail neurons_needs_a_hidden_layer 2 "--layer 2 is out of range \(hidden layers are 1..1\)" \
+expect_fail neurons_needs_a_hidden_layer 2 "^digitlens: neurons: --layer 2 is out of range \(hidden layers are 1..1\)$" \
   "$DL" neurons --model "$TMP/m.dlm" --data "$FIX" --layer 2
+"$DL" train --data "$FIX" --layers 784,2 --epochs 1 --quiet --out "$TMP/flat.dlm"
+expect_fail neurons_no_hidden_layer 2 "^digitlens: neurons: this network has no hidden layer$" \
+  "$DL" neurons --model "$TMP/flat.dlm" --data "$FIX"
 
 # --- weights --order cluster ----------------------------------------------------
 run "$DL" weights --model "$TMP/m.dlm" --out "$TMP/wc" --order cluster --data "$FIX"

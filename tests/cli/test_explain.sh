@@ -84,8 +84,11 @@ if command -v jq >/dev/null; then
 fi
 expect_fail neuron_out_of_range 2 "--neuron 6 is out of range \(layer 1 has neurons 0..5\)" \
   "$DL" neuron --model "$M" --data "$FIX" --neuron 6 --out "$TMP/n2"
-expect_fail neuron_layer_must_be_hidden 2 "--layer 2 is out of range \(hidden layers are 1..1\)" \
+expect_fail neuron_layer_must_be_hidden 2 "^digitlens: neuron: --layer 2 is out of range \(hidden layers are 1..1\)$" \
   "$DL" neuron --model "$M" --data "$FIX" --neuron 0 --layer 2 --out "$TMP/n2"
+"$DL" train --data "$FIX" --layers 784,2 --epochs 1 --quiet --out "$TMP/flat.dlm"
+expect_fail neuron_no_hidden_layer 2 "^digitlens: neuron: this network has no hidden layer$" \
+  "$DL" neuron --model "$TMP/flat.dlm" --data "$FIX" --neuron 0 --out "$TMP/n2"
 expect_fail neuron_needs_neuron 2 "--neuron N" "$DL" neuron --model "$M" --data "$FIX" --out "$TMP/n2"
 expect_fail neuron_missing_data 1 "nodata/t10k-(images|labels)" "$DL" neuron --model "$M" --data "$TMP/nodata" --neuron 0 --out "$TMP/n2"
 [ ! -e "$TMP/n2" ] && pass failed_neuron_writes_nothing || fail failed_neuron_writes_nothing "$TMP/n2 exists"
@@ -106,6 +109,11 @@ fi
 expect_fail maximize_needs_one_target 2 "either --neuron N or --class C" "$DL" maximize --model "$M" --out "$TMP/y.png"
 expect_fail maximize_not_both_targets 2 "either --neuron N or --class C" \
   "$DL" maximize --model "$M" --neuron 1 --class 1 --out "$TMP/y.png"
+expect_fail maximize_layer_must_be_hidden 2 "^digitlens: maximize: --layer 2 is out of range \(hidden layers are 1..1\)$" \
+  "$DL" maximize --model "$M" --neuron 0 --layer 2 --out "$TMP/y.png"
+expect_fail maximize_no_hidden_layer 2 "^digitlens: maximize: this network has no hidden layer \(use --class\)$" \
+  "$DL" maximize --model "$TMP/flat.dlm" --neuron 0 --out "$TMP/y.png"
+[ ! -e "$TMP/y.png" ] && pass failed_maximize_writes_nothing || fail failed_maximize_writes_nothing "$TMP/y.png exists"
 expect_fail maximize_l2_must_be_a_number 2 "--l2 expects a number" "$DL" maximize --model "$M" --class 1 --l2 x --out "$TMP/y.png"
 run "$DL" maximize --help
 [ "$RC" = 0 ] && grep -q "ink where the weight is positive" <<<"$OUT" && grep -q -- "--blur S .*(default 0)" <<<"$OUT" \
