@@ -535,21 +535,26 @@ dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl
     return eval_end(st, d, c, out);
 }
 
-dl_status dl_scorer_evaluate(const dl_scorer *sc, const dl_dataset *d, dl_cost cost,
-                             void (*beside)(void *ctx), void *ctx, dl_eval *out, dl_err *e)
+void dl_jobs_run(const dl_job *jobs, int n)
+{
+    for (int i = 0; i < n; i++) jobs[i].fn(jobs[i].ctx);
+}
+
+dl_status dl_scorer_evaluate(const dl_scorer *sc, const dl_dataset *d, dl_cost cost, const dl_job *beside,
+                             int nbeside, dl_eval *out, dl_err *e)
 {
     dl_status st;
     if (!sc->ops->evaluate) {
         st = dl_evaluate_simd(sc->v, sc->net, d, cost, sc->threads, out, e);
-        if (beside) beside(ctx);
+        dl_jobs_run(beside, nbeside);
         return st;
     }
     if ((st = eval_begin(sc->net, d, out, e)) != DL_OK) {
-        if (beside) beside(ctx);
+        dl_jobs_run(beside, nbeside);
         return st;
     }
     double c = 0.0;
-    st = sc->ops->evaluate(sc->k, d, cost, beside, ctx, out->confusion, &out->correct, &c, e);
+    st = sc->ops->evaluate(sc->k, d, cost, beside, nbeside, out->confusion, &out->correct, &c, e);
     return eval_end(st, d, c, out);
 }
 

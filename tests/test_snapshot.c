@@ -292,6 +292,12 @@ static void *write_params_thread(void *w)
     return NULL;
 }
 
+static void *checksum_params_thread(void *w)
+{
+    dl_snapshot_checksum_params(w);
+    return NULL;
+}
+
 Test(snapshot, appending_in_parts_writes_the_same_bytes)
 {
     char *dir = ts_tempdir(), *want = ts_path(dir, "want.snapshots"), *got = ts_path(dir, "got.snapshots");
@@ -318,9 +324,12 @@ Test(snapshot, appending_in_parts_writes_the_same_bytes)
             dl_snapshot_meta m = meta_at(STEPS[k]);
             dl_snapshot_append_begin(w, p);
             if (how == 0) {
-                pthread_t t;
+                /* Both parts at once, on threads of their own. */
+                pthread_t t, u;
                 cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
+                cr_assert_eq(pthread_create(&u, NULL, checksum_params_thread, w), 0);
                 pthread_join(t, NULL);
+                pthread_join(u, NULL);
             }
             cr_assert_eq(dl_snapshot_append_end(w, &m, &e), DL_OK, "%s", e.msg);
         }

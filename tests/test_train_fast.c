@@ -364,7 +364,7 @@ static void count_beside(void *ctx) { (*(int *)ctx)++; }
  * exactly dl_fast_evaluate's result after one (the same sums in the same
  * order): in every variant, for 1, 2 and 3 threads (3 splits the hidden
  * units, which takes the sync-and-transpose way), and for sets shorter
- * and longer than an evaluation chunk; the job beside runs exactly once. */
+ * and longer than an evaluation chunk; each job beside runs exactly once. */
 Test(train_fast, the_kernel_scores_as_dl_evaluate_does)
 {
     dl_dataset *d = tf_data(300, 28, 28, 10, 21), *held = tf_data(300, 28, 28, 10, 22);
@@ -393,12 +393,14 @@ Test(train_fast, the_kernel_scores_as_dl_evaluate_does)
                     uint32_t got[100] = {0}, want[100] = {0};
                     size_t gc = 0, wc = 0;
                     double gs = 0.0, ws = 0.0;
-                    int ran = 0;
+                    int ran = 0, ran2 = 0;
+                    const dl_job jobs[2] = {{count_beside, &ran}, {count_beside, &ran2}};
                     /* Scored before the sync: the net's W[0] is stale until then. */
-                    cr_assert_eq(F->evaluate(k, h, DL_COST_QUADRATIC, count_beside, &ran, got, &gc, &gs, &e), DL_OK);
+                    cr_assert_eq(F->evaluate(k, h, DL_COST_QUADRATIC, jobs, 2, got, &gc, &gs, &e), DL_OK);
                     F->sync(k);
                     cr_assert_eq(dl_fast_evaluate(vs[q], n, h, DL_COST_QUADRATIC, 1, want, &wc, &ws, &e), DL_OK);
-                    cr_expect_eq(ran, 1, "%s, %d threads: the job beside ran %d times", dl_simd_name(vs[q]), T, ran);
+                    cr_expect(ran == 1 && ran2 == 1, "%s, %d threads: the jobs beside ran %d and %d times",
+                              dl_simd_name(vs[q]), T, ran, ran2);
                     cr_expect_eq(gc, wc, "%s, %d threads, %zu images: %zu correct vs %zu", dl_simd_name(vs[q]), T,
                                  h->n, gc, wc);
                     cr_expect_eq(gs, ws, "%s, %d threads, %zu images: cost %.17g vs %.17g", dl_simd_name(vs[q]), T,
@@ -433,7 +435,8 @@ static dl_status check_hook(const dl_net *net, const dl_train_state *s, const dl
     hook_check *h = ctx;
     dl_eval a, b;
     int before = h->besides;
-    if (dl_scorer_evaluate(sc, h->held, DL_COST_QUADRATIC, count_beside, &h->besides, &a, e) != DL_OK) return e->code;
+    const dl_job job = {count_beside, &h->besides};
+    if (dl_scorer_evaluate(sc, h->held, DL_COST_QUADRATIC, &job, 1, &a, e) != DL_OK) return e->code;
     if (dl_evaluate(net, h->held, DL_COST_QUADRATIC, 1, &b, e) != DL_OK) {
         dl_eval_free(&a);
         return e->code;

@@ -139,23 +139,25 @@ dl_snapshot_writer *dl_snapshot_continue(const char *path, const dl_snapshot_hea
 dl_status dl_snapshot_append(dl_snapshot_writer *w, const dl_snapshot_meta *m, const float *params,
                              dl_err *e);
 
-/* dl_snapshot_append in parts, so that the parameters can be written on
- * another thread while the caller scores them (training waits for its
- * snapshots):
+/* dl_snapshot_append in parts, so that the parameters can be written and
+ * checksummed on other threads while the caller scores them (training
+ * waits for its snapshots):
  *   dl_snapshot_append_begin(w, params)   holds signals until the end;
- *   dl_snapshot_write_params(w)           on any one thread, at most once:
- *                                         checksums params and writes them
- *                                         where the record will hold them;
- *   dl_snapshot_append_end(w, m, e)       after that thread is joined (or
- *                                         without it: then it writes them
- *                                         itself): the record's head with m
- *                                         and its CRC; reports as
+ *   dl_snapshot_write_params(w)           on any thread, at most once each,
+ *   dl_snapshot_checksum_params(w)        at the same time if need be:
+ *                                         write params where the record
+ *                                         will hold them; their CRC-32;
+ *   dl_snapshot_append_end(w, m, e)       after those threads are joined
+ *                                         (what none did, it does itself):
+ *                                         the record's head with m and its
+ *                                         CRC; reports as
  *                                         dl_snapshot_append does.
  * params must not change until the end.  On failure the file is as it was
  * before _begin; until the end it may hold a partial record, which a
  * reader recognises as torn if the process dies meanwhile. */
 void dl_snapshot_append_begin(dl_snapshot_writer *w, const float *params);
 void dl_snapshot_write_params(void *w);
+void dl_snapshot_checksum_params(void *w);
 dl_status dl_snapshot_append_end(dl_snapshot_writer *w, const dl_snapshot_meta *m, dl_err *e);
 /* Abandons an append begun (after joining any writer of its parameters):
  * the file is cut back as it was before it. */

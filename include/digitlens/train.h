@@ -128,14 +128,24 @@ dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int 
                       dl_eval *out, dl_err *e);
 void dl_eval_free(dl_eval *ev);
 
+/* Work to do beside a scoring: fn(ctx). */
+typedef struct dl_job {
+    void (*fn)(void *ctx);
+    void *ctx;
+} dl_job;
+
 /* For a step hook: dl_evaluate's result on the network exactly, from the
  * training kernel's own layout of it where the kernel has one (the fast
  * kernel's transposed first layer), which saves laying the network out
- * again for every evaluation.  When `beside` is non-NULL, beside(ctx) runs
- * once meanwhile on another of training's threads (or on this one, when
- * none is free), and has returned when this does: training's threads are
- * otherwise idle during the hook.  Valid during the hook's call. */
-dl_status dl_scorer_evaluate(const dl_scorer *sc, const dl_dataset *d, dl_cost cost,
-                             void (*beside)(void *ctx), void *ctx, dl_eval *out, dl_err *e);
+ * again for every evaluation.  The jobs beside[0..nbeside) run once each
+ * meanwhile, in any order and on any of training's threads (which are
+ * otherwise idle during the hook: each thread takes one as it starts, then
+ * scores, then takes what is left), and have all returned when this does.
+ * Valid during the hook's call. */
+dl_status dl_scorer_evaluate(const dl_scorer *sc, const dl_dataset *d, dl_cost cost, const dl_job *beside,
+                             int nbeside, dl_eval *out, dl_err *e);
+
+/* Runs jobs[0..n) in order on this thread. */
+void dl_jobs_run(const dl_job *jobs, int n);
 
 #endif

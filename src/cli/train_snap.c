@@ -53,11 +53,13 @@ static dl_status record(train_snap *t, const dl_net *net, const dl_scorer *sc, u
     }
     dl_train_state st = {.epoch = epoch, .pos = pos};
     dl_snapshot_meta m = {step_of(&t->h, &st), epoch, pos, 0, 0, cost};
-    /* The parameters are written while the subset is scored. */
+    /* The parameters are written and checksummed while the subset is
+     * scored, on training's threads (dl_scorer_evaluate). */
     if (t->w) dl_snapshot_append_begin(t->w, net->params);
     if (t->sub) {
         dl_eval ev;
-        dl_status s = sc ? dl_scorer_evaluate(sc, t->sub, t->cost, t->w ? dl_snapshot_write_params : NULL, t->w, &ev, e)
+        const dl_job jobs[2] = {{dl_snapshot_write_params, t->w}, {dl_snapshot_checksum_params, t->w}};
+        dl_status s = sc ? dl_scorer_evaluate(sc, t->sub, t->cost, jobs, t->w ? 2 : 0, &ev, e)
                          : dl_evaluate(net, t->sub, t->cost, t->threads, &ev, e);
         if (s != DL_OK) {
             if (t->w) dl_snapshot_append_cancel(t->w);
