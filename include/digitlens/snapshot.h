@@ -21,8 +21,9 @@
  * Why this shape: snapshots arrive during training, so the file grows by
  * appending, and rewriting it whole each time would cost O(n^2).  Instead a
  * new file is born complete (header + record 0, written atomically through
- * fileio), and each later record is appended in one write with signals held
- * back; a failed write (a full disk) is cut off again (ftruncate), so the
+ * fileio), and each later record is appended with signals held back (its
+ * parameters, then its head and CRC: dl_snapshot_append_begin below); a
+ * failed write (a full disk) is cut off again (ftruncate), so the
  * file on disk always ends at a record boundary.  A crash or power loss can
  * still leave a partial or unsynced last record: the reader recognises it
  * (too short, or a bad checksum on the very last record only) and ignores
