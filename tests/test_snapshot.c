@@ -51,8 +51,28 @@ static dl_snapshot_meta meta_at(uint64_t step)
     return m;
 }
 
-/* Writes snapshots at steps[0..n) (steps[0] must be 0) to path. */
-static void write_file(const char *path, const uint64_t *steps, size_t n)
+/* The parts of an append (snapshot.h), run on threads of their own as
+ * training runs them beside its scoring. */
+static void *write_params_thread(void *w)
+{
+    dl_snapshot_write_params(w);
+    return NULL;
+}
+
+static void *checksum_params_thread(void *w)
+{
+    dl_snapshot_checksum_params(w);
+    return NULL;
+}
+
+/* How write_file_as appends: whole, or in parts (the parameters written and
+ * checksummed on two threads; by the end itself; or the same after a
+ * begun append of other parameters was cancelled). */
+enum { WHOLE, PARTS_THREADS, PARTS_AT_END, PARTS_AFTER_CANCEL };
+
+/* Writes snapshots at steps[0..n) (steps[0] must be 0) to path, each
+ * append made as `how` says. */
+static void write_file_as(const char *path, const uint64_t *steps, size_t n, int how)
 {
     dl_snapshot_header h = sample_header();
     size_t P = dl_snapshot_nparams(&h);
@@ -63,14 +83,36 @@ static void write_file(const char *path, const uint64_t *steps, size_t n)
     dl_snapshot_writer *w = dl_snapshot_create(path, &h, &m0, p, &e);
     cr_assert_not_null(w, "%s", e.msg);
     for (size_t k = 1; k < n; k++) {
+        if (how == PARTS_AFTER_CANCEL) {
+            /* A scoring that failed: the begun record goes again. */
+            fill(p, P, 99);
+            dl_snapshot_append_begin(w, p);
+            dl_snapshot_write_params(w);
+            dl_snapshot_append_cancel(w);
+            cr_assert_eq(dl_snapshot_count(w), k);
+        }
         fill(p, P, k);
         dl_snapshot_meta m = meta_at(steps[k]);
-        cr_assert_eq(dl_snapshot_append(w, &m, p, &e), DL_OK, "%s", e.msg);
+        if (how == WHOLE) {
+            cr_assert_eq(dl_snapshot_append(w, &m, p, &e), DL_OK, "%s", e.msg);
+            continue;
+        }
+        dl_snapshot_append_begin(w, p);
+        if (how == PARTS_THREADS) {
+            pthread_t t, u;
+            cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
+            cr_assert_eq(pthread_create(&u, NULL, checksum_params_thread, w), 0);
+            pthread_join(t, NULL);
+            pthread_join(u, NULL);
+        }
+        cr_assert_eq(dl_snapshot_append_end(w, &m, &e), DL_OK, "%s", e.msg);
     }
     cr_assert_eq(dl_snapshot_count(w), n);
     cr_assert_eq(dl_snapshot_close(w, &e), DL_OK, "%s", e.msg);
     free(p);
 }
+
+static void write_file(const char *path, const uint64_t *steps, size_t n) { write_file_as(path, steps, n, WHOLE); }
 
 static const uint64_t STEPS[] = {0, 2, 4, 6, 7};
 
@@ -283,108 +325,31 @@ Test(snapshot, crcs_of_two_pieces_combine_into_the_whole_ones)
     free(b);
 }
 
-/* Appending in parts, the parameters written on another thread (as
- * training does while it scores them), by the end itself, or begun and
- * cancelled first: the same bytes as dl_snapshot_append's. */
-static void *write_params_thread(void *w)
-{
-    dl_snapshot_write_params(w);
-    return NULL;
-}
-
-static void *checksum_params_thread(void *w)
-{
-    dl_snapshot_checksum_params(w);
-    return NULL;
-}
-
+/* Appending in parts gives dl_snapshot_append's bytes, however the parts
+ * are run. */
 Test(snapshot, appending_in_parts_writes_the_same_bytes)
 {
     char *dir = ts_tempdir(), *want = ts_path(dir, "want.snapshots"), *got = ts_path(dir, "got.snapshots");
     write_file(want, STEPS, 5);
-    for (int how = 0; how < 3; how++) {
-        dl_snapshot_header h = sample_header();
-        size_t P = dl_snapshot_nparams(&h);
-        float *p = malloc(P * sizeof *p);
-        dl_err e;
-        fill(p, P, 0);
-        dl_snapshot_meta m0 = meta_at(0);
-        dl_snapshot_writer *w = dl_snapshot_create(got, &h, &m0, p, &e);
-        cr_assert_not_null(w, "%s", e.msg);
-        for (size_t k = 1; k < 5; k++) {
-            if (how == 2) {
-                /* A scoring that fails: the begun record goes again. */
-                fill(p, P, 99);
-                dl_snapshot_append_begin(w, p);
-                dl_snapshot_write_params(w);
-                dl_snapshot_append_cancel(w);
-                cr_assert_eq(dl_snapshot_count(w), k);
-            }
-            fill(p, P, k);
-            dl_snapshot_meta m = meta_at(STEPS[k]);
-            dl_snapshot_append_begin(w, p);
-            if (how == 0) {
-                /* Both parts at once, on threads of their own. */
-                pthread_t t, u;
-                cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
-                cr_assert_eq(pthread_create(&u, NULL, checksum_params_thread, w), 0);
-                pthread_join(t, NULL);
-                pthread_join(u, NULL);
-            }
-            cr_assert_eq(dl_snapshot_append_end(w, &m, &e), DL_OK, "%s", e.msg);
-        }
-        cr_assert_eq(dl_snapshot_close(w, &e), DL_OK, "%s", e.msg);
-        size_t la = 0, lb = 0;
-        unsigned char *a = ts_read(want, &la), *b = ts_read(got, &lb);
+    size_t la = 0;
+    unsigned char *a = ts_read(want, &la);
+    for (int how = PARTS_THREADS; how <= PARTS_AFTER_CANCEL; how++) {
+        write_file_as(got, STEPS, 5, how);
+        size_t lb = 0;
+        unsigned char *b = ts_read(got, &lb);
         cr_expect(la == lb && memcmp(a, b, la) == 0, "way %d: %zu bytes against %zu, or other bytes", how, lb, la);
-        free(a);
         free(b);
-        free(p);
     }
+    free(a);
     free(want);
     free(got);
     free(dir);
 }
 
-/* A full disk met by the thread that writes the parameters: the append
- * fails, and the file ends at the record boundary before it. */
-Test(snapshot, a_full_disk_in_the_parameters_part_leaves_a_record_boundary)
-{
-    char *dir = ts_tempdir(), *path = ts_path(dir, "m.snapshots");
-    dl_snapshot_header h = sample_header();
-    h.sizes[1] = 400;
-    size_t P = dl_snapshot_nparams(&h), rlen = dl_snapshot_record_bytes(&h);
-    float *p = calloc(P, sizeof *p);
-    dl_err e;
-    dl_snapshot_meta m0 = meta_at(0);
-    dl_snapshot_writer *w = dl_snapshot_create(path, &h, &m0, p, &e);
-    cr_assert_not_null(w, "%s", e.msg);
-    struct rlimit old, lim;
-    getrlimit(RLIMIT_FSIZE, &old);
-    lim = old;
-    lim.rlim_cur = dl_snapshot_header_bytes(&h) + rlen * 3 / 2;
-    signal(SIGXFSZ, SIG_IGN);
-    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    dl_snapshot_meta m = meta_at(2);
-    dl_snapshot_append_begin(w, p);
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
-    pthread_join(t, NULL);
-    dl_status st = dl_snapshot_append_end(w, &m, &e);
-    setrlimit(RLIMIT_FSIZE, &old);
-    cr_assert_eq(st, DL_EIO);
-    cr_assert(strstr(e.msg, "the 1 before it are kept"), "%s", e.msg);
-    cr_assert_eq(dl_snapshot_close(w, &e), DL_OK, "%s", e.msg);
-    size_t len = 0;
-    unsigned char *raw = ts_read(path, &len);
-    cr_assert_eq(len, dl_snapshot_header_bytes(&h) + rlen);
-    free(raw);
-    free(p);
-    free(path);
-    free(dir);
-}
-
-Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
+/* A full disk: the failing append (whole, or in parts with the parameters
+ * written by another thread, as training does) reports it, and the file
+ * ends at the record boundary before it. */
+static void check_full_disk(int in_parts)
 {
     char *dir = ts_tempdir(), *path = ts_path(dir, "m.snapshots");
     dl_snapshot_header h = sample_header();
@@ -405,7 +370,16 @@ Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
     dl_snapshot_meta m = meta_at(2);
     cr_assert_eq(dl_snapshot_append(w, &m, p, &e), DL_OK, "%s", e.msg);
     m = meta_at(4);
-    dl_status st = dl_snapshot_append(w, &m, p, &e);
+    dl_status st;
+    if (in_parts) {
+        dl_snapshot_append_begin(w, p);
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
+        pthread_join(t, NULL);
+        st = dl_snapshot_append_end(w, &m, &e);
+    } else {
+        st = dl_snapshot_append(w, &m, p, &e);
+    }
     setrlimit(RLIMIT_FSIZE, &old);
     cr_assert_eq(st, DL_EIO);
     cr_assert(strstr(e.msg, "the 2 before it are kept"), "%s", e.msg);
@@ -424,6 +398,10 @@ Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
     free(path);
     free(dir);
 }
+
+Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary) { check_full_disk(0); }
+
+Test(snapshot, a_failed_append_in_parts_leaves_the_file_at_a_record_boundary) { check_full_disk(1); }
 
 Test(snapshot, continuing_cuts_off_what_came_after_the_model_and_refuses_another_run)
 {
