@@ -81,7 +81,8 @@ static void eval_thread(void *arg, int t)
     j->correct[t] += correct;
 }
 
-/* Every example of d through net on the threads of pool that join, the
+/* Every example of d through net on the threads of pool that join (NULL:
+ * on the calling thread alone), the
  * first layer from wt (rows of WT by word parity, [nin x ld] each, as
  * first_layer reads them) and bias [ld] (b[0] padded with zeros), the
  * layers after it from net: dl_fast_evaluate's contract, with the jobs
@@ -113,7 +114,7 @@ static dl_status eval_rows(const dl_net *net, const float *const wt[2], const fl
         dl_jobs_run(beside, nbeside);
         return DL_OK;
     }
-    j.T = dl_pool_threads(pool);
+    j.T = pool ? dl_pool_threads(pool) : 1;
     /* Per thread: a1 [GROUP x ld], two layer buffers, the target, then the
      * pixel masks [GROUP x nwords]. */
     j.per_thread = FWD_GROUP * j.ld + 2 * dl_vround((size_t)j.maxw) +
@@ -132,7 +133,8 @@ static dl_status eval_rows(const dl_net *net, const float *const wt[2], const fl
         dl_jobs_run(beside, nbeside);
     } else {
         dl_work_reset(&j.work, (int)((d->n + FWD_GROUP - 1) / FWD_GROUP), NULL);
-        dl_pool_run(pool, eval_thread, &j);
+        if (pool) dl_pool_run(pool, eval_thread, &j);
+        else eval_thread(&j, 0);
         for (size_t i0 = 0; i0 < d->n; i0 += EVAL_CHUNK) {
             double cs = 0.0;
             for (size_t i = i0; i < d->n && i < i0 + EVAL_CHUNK; i++) cs += j.ex_cost[i];

@@ -171,6 +171,7 @@ typedef struct fast_ctx {
     double probe[2][PROBE]; /* ns per example of the probe runs: [0] team, [1] alone */
     double probe_wait[PROBE]; /* part of each team probe run that some thread waited */
     int solo_wins;
+    int went_alone;      /* the last run was thread 0's alone (run) */
 } fast_ctx;
 
 /* ---- setting up --------------------------------------------------------------- */
@@ -266,6 +267,11 @@ static void sync_job(void *arg, int t)
     }
 }
 
+/* The pool for work between runs: the kernel's threads, or none (thread 0
+ * alone) when training itself goes alone, the machine being too busy for
+ * a team: a helper descheduled while it holds a part stalls the caller. */
+static dl_pool *between_runs(const fast_ctx *k) { return k->went_alone ? NULL : k->pool; }
+
 /* The network's W[0], and its velocity, from the units (train_kernels.h:
  * sync), on the kernel's threads.  Which thread copies a unit changes
  * nothing in what is copied. */
@@ -273,7 +279,9 @@ static void fast_sync(void *kv)
 {
     fast_ctx *k = kv;
     dl_work_reset(&k->sync_work, k->nunits, k->sync_taken);
-    dl_pool_run(k->pool, sync_job, k);
+    dl_pool *p = between_runs(k);
+    if (p) dl_pool_run(p, sync_job, k);
+    else sync_job(k, 0);
 }
 
 /* train_kernels.h: evaluate.  With one unit per class (up to two threads)
@@ -303,7 +311,7 @@ static dl_status fast_evaluate_own(void *kv, const dl_dataset *d, dl_cost cost, 
     for (size_t q = 0; q < k->lda; q++) bias[q] = (int)q < k->nh ? k->net->b[0][q] : 0.0f;
     const float *rows[2];
     for (int u = 0; u < NCLASS; u++) rows[k->units[u].cls] = k->units[u].wt;
-    st = eval_rows(k->net, rows, bias, k->lda, k->pool, beside, nbeside, d, cost, confusion, correct, cost_sum, e);
+    st = eval_rows(k->net, rows, bias, k->lda, between_runs(k), beside, nbeside, d, cost, confusion, correct, cost_sum, e);
     free(bias);
     return st;
 }

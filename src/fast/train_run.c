@@ -142,6 +142,7 @@ static uint32_t run(fast_ctx *k, const uint32_t *idx, uint32_t n, uint32_t pos)
      * could win (`make bench` trains each epoch with a new kernel, and 16 of
      * its 94 runs went alone).  Only speed depends on this. */
     int alone = k->T == 1 || (k->sched >= PROBE && (k->sched >= 2 * PROBE ? k->solo_wins : 1));
+    k->went_alone = alone;
     double t0 = now_ns();
     if (alone) run_rank(k, 0, 1);
     else dl_pool_run(k->pool, team_job, k);
