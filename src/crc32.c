@@ -66,3 +66,10 @@ uint32_t dl_crc32(uint32_t crc, const void *buf, size_t len)
 #endif
     return (uint32_t)crc32_z(crc, p, len);
 }
+
+uint32_t dl_crc32_combine(uint32_t crc1, uint32_t crc2, size_t len2)
+{
+    /* zlib's: a few dozen carry-less products in software, whatever the
+     * length; the pieces here are records, under 1 GB, which z_off_t holds. */
+    return (uint32_t)crc32_combine(crc1, crc2, (z_off_t)len2);
+}

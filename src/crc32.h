@@ -19,4 +19,9 @@
  * checksum a message given in pieces. */
 uint32_t dl_crc32(uint32_t crc, const void *buf, size_t len);
 
+/* The CRC of A then B from crc1 = CRC(A) and crc2 = CRC(B), B being len2
+ * bytes long (zlib's crc32_combine): pieces checksummed apart, even on
+ * different threads, give the whole message's CRC. */
+uint32_t dl_crc32_combine(uint32_t crc1, uint32_t crc2, size_t len2);
+
 #endif

@@ -5,11 +5,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* pwritev */
+#define _GNU_SOURCE     /* sync_file_range */
 #include "digitlens/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +35,7 @@
 static const unsigned char MAGIC[8] = {'D', 'L', 'S', 'N', 'A', 'P', 'S', 0};
 static const unsigned char TAG[4] = {'S', 'N', 'A', 'P'};
 enum { REC_HEAD = 36 }; /* tag, index, step, epoch, pos, correct, total, cost */
+#define WRITE_AHEAD (2u << 20) /* bytes (dl_snapshot_write_params) */
 
 dl_status dl_snapshot_path(const char *model, char *buf, size_t cap, dl_err *e)
 {
@@ -322,7 +326,16 @@ struct dl_snapshot_writer {
     size_t count;
     uint64_t last;     /* step of the last record */
     uint64_t size;     /* bytes on disk: header + count records */
+    uint64_t started;  /* where writing to disk was last started (dl_snapshot_write_params) */
     unsigned char *rec; /* [record bytes] scratch where the order is not the machine's, else NULL */
+    /* An append begun and not yet ended (dl_snapshot_append_begin): its
+     * parameters, the signals held meanwhile, and the parameters' part,
+     * once written: their CRC and the errno of the write (0 when whole). */
+    const float *pending;
+    sigset_t held;
+    atomic_int written, summed;
+    uint32_t params_crc;
+    int params_err;
 };
 
 static dl_snapshot_writer *writer_new(const char *path, const dl_snapshot_header *h, dl_err *e)
@@ -466,24 +479,74 @@ static int pwrite_all(int fd, struct iovec *iov, int n, off_t off)
     return 0;
 }
 
-dl_status dl_snapshot_append(dl_snapshot_writer *w, const dl_snapshot_meta *m, const float *params,
-                             dl_err *e)
+void dl_snapshot_append_begin(dl_snapshot_writer *w, const float *params)
+{
+    /* Held from here to the end of the append: a Ctrl-C meanwhile is
+     * delivered once the record is whole, or cut off again. */
+    dl_signals_hold(&w->held);
+    w->pending = params;
+    atomic_store_explicit(&w->written, 0, memory_order_relaxed);
+    atomic_store_explicit(&w->summed, 0, memory_order_relaxed);
+}
+
+void dl_snapshot_checksum_params(void *writer)
+{
+    dl_snapshot_writer *w = writer;
+    w->params_crc = dl_crc32(0, w->pending, dl_snapshot_record_bytes(&w->h) - REC_HEAD - 4);
+    /* Publishes the CRC to the thread that ends the append. */
+    atomic_store_explicit(&w->summed, 1, memory_order_release);
+}
+
+void dl_snapshot_write_params(void *writer)
+{
+    dl_snapshot_writer *w = writer;
+#if SNAP_LE
+    /* Straight from the parameters, after the space for the record's head. */
+    size_t pb = dl_snapshot_record_bytes(&w->h) - REC_HEAD - 4;
+    struct iovec iov = {(void *)(uintptr_t)w->pending, pb};
+    w->params_err = pwrite_all(w->fd, &iov, 1, (off_t)(w->size + REC_HEAD));
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Start writing the records to disk, without waiting, once WRITE_AHEAD
+     * bytes are pending: the fsync before a model save (dl_snapshot_sync)
+     * then finds little left, where it would otherwise wait for every record
+     * since the last (about 1 ms per 300 KB record here: 9 ms for a 3-epoch
+     * run's 31).  Started for a few records at once, this costs about 25 us
+     * a record, against 40 us one by one. */
+    uint64_t end = w->size + REC_HEAD + pb;
+    if (!w->params_err && end - w->started >= WRITE_AHEAD) {
+        sync_file_range(w->fd, (off_t)w->started, (off_t)(end - w->started), SYNC_FILE_RANGE_WRITE);
+        w->started = w->size; /* this record's head and CRC are still to come */
+    }
+#endif
+#else
+    w->params_err = 0; /* the record is encoded whole at the end */
+#endif
+    /* Publishes err to the thread that ends the append. */
+    atomic_store_explicit(&w->written, 1, memory_order_release);
+}
+
+dl_status dl_snapshot_append_end(dl_snapshot_writer *w, const dl_snapshot_meta *m, dl_err *e)
 {
     size_t rlen = dl_snapshot_record_bytes(&w->h);
+    /* The caller has joined whoever wrote and summed them; what nobody
+     * did is done here. */
+    if (!atomic_load_explicit(&w->written, memory_order_acquire)) dl_snapshot_write_params(w);
+    int err = w->params_err;
 #if SNAP_LE
-    /* Straight from params: the record's head, the parameters, the CRC of both. */
+    /* The head, and the CRC of head and parameters, combined from the
+     * head's own and the parameters'. */
     unsigned char head[REC_HEAD], crc[4];
-    size_t pb = rlen - REC_HEAD - 4;
     encode_head(w->count, m, head);
-    dl_put_le32(crc, dl_crc32(dl_crc32(0, head, REC_HEAD), params, pb));
-    struct iovec iov[3] = {{head, REC_HEAD}, {(void *)(uintptr_t)params, pb}, {crc, 4}};
+    if (!atomic_load_explicit(&w->summed, memory_order_acquire)) dl_snapshot_checksum_params(w);
+    dl_put_le32(crc, dl_crc32_combine(dl_crc32(0, head, REC_HEAD), w->params_crc, rlen - REC_HEAD - 4));
+    struct iovec hv = {head, REC_HEAD}, cv = {crc, 4};
+    if (!err) err = pwrite_all(w->fd, &hv, 1, (off_t)w->size);
+    if (!err) err = pwrite_all(w->fd, &cv, 1, (off_t)(w->size + rlen - 4));
 #else
-    encode_record(&w->h, w->count, m, params, w->rec);
+    encode_record(&w->h, w->count, m, w->pending, w->rec);
     struct iovec iov[1] = {{w->rec, rlen}};
+    err = pwrite_all(w->fd, iov, 1, (off_t)w->size);
 #endif
-    sigset_t held;
-    dl_signals_hold(&held);
-    int err = pwrite_all(w->fd, iov, (int)(sizeof iov / sizeof iov[0]), (off_t)w->size);
     if (err) {
         /* Cut the partial record off again: the file ends at a record boundary. */
         if (ftruncate(w->fd, (off_t)w->size) != 0) { /* the reader will call it torn */ }
@@ -492,11 +555,27 @@ dl_status dl_snapshot_append(dl_snapshot_writer *w, const dl_snapshot_meta *m, c
         w->count++;
         w->last = m->step;
     }
-    dl_signals_release(&held);
+    w->pending = NULL;
+    dl_signals_release(&w->held);
     if (err)
         return dl_err_set(e, DL_EIO, "%s: cannot append snapshot %zu (%s; the %zu before it are kept)",
                           w->path, w->count + 1, strerror(err), w->count);
     return DL_OK;
+}
+
+void dl_snapshot_append_cancel(dl_snapshot_writer *w)
+{
+    if (atomic_load_explicit(&w->written, memory_order_acquire))
+        if (ftruncate(w->fd, (off_t)w->size) != 0) { /* the reader will call it torn */ }
+    w->pending = NULL;
+    dl_signals_release(&w->held);
+}
+
+dl_status dl_snapshot_append(dl_snapshot_writer *w, const dl_snapshot_meta *m, const float *params,
+                             dl_err *e)
+{
+    dl_snapshot_append_begin(w, params);
+    return dl_snapshot_append_end(w, m, e);
 }
 
 dl_status dl_snapshot_sync(dl_snapshot_writer *w, dl_err *e)

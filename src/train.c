@@ -159,7 +159,7 @@ static uint32_t ref_train(void *kv, const dl_dataset *d, const uint32_t *idx, ui
 
 static void ref_sync(void *kv) { (void)kv; /* the net is always exact */ }
 
-static const dl_kernel_ops ref_ops = {ref_new, ref_train, ref_sync, ref_free};
+static const dl_kernel_ops ref_ops = {ref_new, ref_train, ref_sync, ref_free, NULL};
 
 const dl_kernel_ops *dl_kernel_reference(void) { return &ref_ops; }
 
@@ -340,6 +340,15 @@ dl_status dl_train_simd(dl_simd v, dl_net *net, const dl_dataset *train, const d
     return train_loop(v, net, train, eval, o, NULL, s, hist, progress, ctx, e);
 }
 
+/* What a step hook scores the network with (train.h). */
+struct dl_scorer {
+    dl_simd v;
+    const dl_kernel_ops *ops;
+    void *k;
+    const dl_net *net;
+    int threads;
+};
+
 /* Mini-batches done since training began, for state s. */
 static uint64_t steps_done(const dl_train_state *s, int batch)
 {
@@ -409,7 +418,8 @@ static dl_status train_loop(dl_simd v, dl_net *net, const dl_dataset *train, con
             if (hook && steps_done(s, o->batch) % hook->every == 0) {
                 double h0 = hook->spent ? now_seconds() : 0.0;
                 ops->sync(k); /* the hook looks at the network */
-                st = hook->fn(net, s, hook->ctx, e);
+                dl_scorer sc = {v, ops, k, net, o->threads};
+                st = hook->fn(net, s, &sc, hook->ctx, e);
                 if (hook->spent) *hook->spent += now_seconds() - h0;
                 if (st != DL_OK) {
                     ops->destroy(k);
@@ -487,8 +497,9 @@ dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int 
     return st != DL_OK ? st : dl_evaluate_simd(v, net, d, cost, threads, out, e);
 }
 
-dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl_cost cost,
-                           int threads, dl_eval *out, dl_err *e)
+/* *out for d through net: checked and its confusion matrix allocated
+ * before an evaluation (eval_end after it). */
+static dl_status eval_begin(const dl_net *net, const dl_dataset *d, dl_eval *out, dl_err *e)
 {
     memset(out, 0, sizeof *out);
     dl_status st = dl_dataset_check(d, net->sizes[0], net->sizes[net->nlayers - 1], "evaluation data", FIT_HINT, e);
@@ -497,10 +508,12 @@ dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl
     out->nclasses = K;
     out->confusion = calloc((size_t)K * K, sizeof(uint32_t));
     if (!out->confusion) return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
-    /* The fast kernels' forward pass (sparse first layer, threads); it
-     * agrees with dl_net_forward up to float rounding. */
-    double c = 0.0;
-    st = dl_fast_evaluate(v, net, d, cost, threads, out->confusion, &out->correct, &c, e);
+    return DL_OK;
+}
+
+/* The evaluation's status st and summed cost c into *out. */
+static dl_status eval_end(dl_status st, const dl_dataset *d, double c, dl_eval *out)
+{
     if (st != DL_OK) {
         dl_eval_free(out);
         return st;
@@ -508,6 +521,41 @@ dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl
     out->total = d->n;
     out->cost = d->n ? c / (double)d->n : 0.0;
     return DL_OK;
+}
+
+dl_status dl_evaluate_simd(dl_simd v, const dl_net *net, const dl_dataset *d, dl_cost cost,
+                           int threads, dl_eval *out, dl_err *e)
+{
+    dl_status st = eval_begin(net, d, out, e);
+    if (st != DL_OK) return st;
+    /* The fast kernels' forward pass (sparse first layer, threads); it
+     * agrees with dl_net_forward up to float rounding. */
+    double c = 0.0;
+    st = dl_fast_evaluate(v, net, d, cost, threads, out->confusion, &out->correct, &c, e);
+    return eval_end(st, d, c, out);
+}
+
+void dl_jobs_run(const dl_job *jobs, int n)
+{
+    for (int i = 0; i < n; i++) jobs[i].fn(jobs[i].ctx);
+}
+
+dl_status dl_scorer_evaluate(const dl_scorer *sc, const dl_dataset *d, dl_cost cost, const dl_job *beside,
+                             int nbeside, dl_eval *out, dl_err *e)
+{
+    dl_status st;
+    if (!sc->ops->evaluate) {
+        st = dl_evaluate_simd(sc->v, sc->net, d, cost, sc->threads, out, e);
+        dl_jobs_run(beside, nbeside);
+        return st;
+    }
+    if ((st = eval_begin(sc->net, d, out, e)) != DL_OK) {
+        dl_jobs_run(beside, nbeside);
+        return st;
+    }
+    double c = 0.0;
+    st = sc->ops->evaluate(sc->k, d, cost, beside, nbeside, out->confusion, &out->correct, &c, e);
+    return eval_end(st, d, c, out);
 }
 
 void dl_eval_free(dl_eval *ev)

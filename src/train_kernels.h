@@ -22,6 +22,7 @@
 #include "digitlens/err.h"
 #include "digitlens/net.h"
 #include "digitlens/simd.h"
+#include "digitlens/train.h"
 
 /* What every update of one training run does (fixed for a kernel's life). */
 typedef struct dl_sgd {
@@ -57,6 +58,13 @@ typedef struct dl_kernel_ops {
     /* Makes the network, and the velocity when μ > 0, exact. */
     void (*sync)(void *k);
     void (*destroy)(void *k);
+    /* The network as it stands, on d (which fits it), without a sync:
+     * dl_fast_evaluate's contract and its results exactly (train_fast_eval.h),
+     * from the kernel's own layout; the jobs beside[0..nbeside) run once
+     * each meanwhile on the kernel's threads, and have returned when this
+     * does (dl_scorer_evaluate).  NULL: sync, then dl_evaluate. */
+    dl_status (*evaluate)(void *k, const dl_dataset *d, dl_cost cost, const dl_job *beside, int nbeside,
+                          uint32_t *confusion, size_t *correct, double *cost_sum, dl_err *e);
 } dl_kernel_ops;
 
 /* Dropout's mask for hidden layer `layer` (1..nlayers-2) of the example at

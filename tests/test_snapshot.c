@@ -2,6 +2,7 @@
  * torn tails, appending on a full disk, continuing a resumed run. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -50,8 +51,28 @@ static dl_snapshot_meta meta_at(uint64_t step)
     return m;
 }
 
-/* Writes snapshots at steps[0..n) (steps[0] must be 0) to path. */
-static void write_file(const char *path, const uint64_t *steps, size_t n)
+/* The parts of an append (snapshot.h), run on threads of their own as
+ * training runs them beside its scoring. */
+static void *write_params_thread(void *w)
+{
+    dl_snapshot_write_params(w);
+    return NULL;
+}
+
+static void *checksum_params_thread(void *w)
+{
+    dl_snapshot_checksum_params(w);
+    return NULL;
+}
+
+/* How write_file_as appends: whole, or in parts (the parameters written and
+ * checksummed on two threads; by the end itself; or the same after a
+ * begun append of other parameters was cancelled). */
+enum { WHOLE, PARTS_THREADS, PARTS_AT_END, PARTS_AFTER_CANCEL };
+
+/* Writes snapshots at steps[0..n) (steps[0] must be 0) to path, each
+ * append made as `how` says. */
+static void write_file_as(const char *path, const uint64_t *steps, size_t n, int how)
 {
     dl_snapshot_header h = sample_header();
     size_t P = dl_snapshot_nparams(&h);
@@ -62,14 +83,36 @@ static void write_file(const char *path, const uint64_t *steps, size_t n)
     dl_snapshot_writer *w = dl_snapshot_create(path, &h, &m0, p, &e);
     cr_assert_not_null(w, "%s", e.msg);
     for (size_t k = 1; k < n; k++) {
+        if (how == PARTS_AFTER_CANCEL) {
+            /* A scoring that failed: the begun record goes again. */
+            fill(p, P, 99);
+            dl_snapshot_append_begin(w, p);
+            dl_snapshot_write_params(w);
+            dl_snapshot_append_cancel(w);
+            cr_assert_eq(dl_snapshot_count(w), k);
+        }
         fill(p, P, k);
         dl_snapshot_meta m = meta_at(steps[k]);
-        cr_assert_eq(dl_snapshot_append(w, &m, p, &e), DL_OK, "%s", e.msg);
+        if (how == WHOLE) {
+            cr_assert_eq(dl_snapshot_append(w, &m, p, &e), DL_OK, "%s", e.msg);
+            continue;
+        }
+        dl_snapshot_append_begin(w, p);
+        if (how == PARTS_THREADS) {
+            pthread_t t, u;
+            cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
+            cr_assert_eq(pthread_create(&u, NULL, checksum_params_thread, w), 0);
+            pthread_join(t, NULL);
+            pthread_join(u, NULL);
+        }
+        cr_assert_eq(dl_snapshot_append_end(w, &m, &e), DL_OK, "%s", e.msg);
     }
     cr_assert_eq(dl_snapshot_count(w), n);
     cr_assert_eq(dl_snapshot_close(w, &e), DL_OK, "%s", e.msg);
     free(p);
 }
+
+static void write_file(const char *path, const uint64_t *steps, size_t n) { write_file_as(path, steps, n, WHOLE); }
 
 static const uint64_t STEPS[] = {0, 2, 4, 6, 7};
 
@@ -267,7 +310,46 @@ Test(snapshot, a_header_with_a_valid_checksum_but_impossible_counts_is_refused)
     free(dir);
 }
 
-Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
+/* Pieces checksummed apart combine into the whole message's CRC. */
+Test(snapshot, crcs_of_two_pieces_combine_into_the_whole_ones)
+{
+    enum { N = 5000 };
+    unsigned char *b = malloc(N);
+    for (size_t i = 0; i < N; i++) b[i] = (unsigned char)(i * 131u + (i >> 7));
+    uint32_t whole = (uint32_t)crc32_z(0, b, N);
+    static const size_t cuts[] = {0, 1, 36, 255, 256, 2500, 4999, 5000};
+    for (size_t q = 0; q < sizeof cuts / sizeof cuts[0]; q++) {
+        size_t a = cuts[q];
+        cr_expect_eq(dl_crc32_combine(dl_crc32(0, b, a), dl_crc32(0, b + a, N - a), N - a), whole, "cut at %zu", a);
+    }
+    free(b);
+}
+
+/* Appending in parts gives dl_snapshot_append's bytes, however the parts
+ * are run. */
+Test(snapshot, appending_in_parts_writes_the_same_bytes)
+{
+    char *dir = ts_tempdir(), *want = ts_path(dir, "want.snapshots"), *got = ts_path(dir, "got.snapshots");
+    write_file(want, STEPS, 5);
+    size_t la = 0;
+    unsigned char *a = ts_read(want, &la);
+    for (int how = PARTS_THREADS; how <= PARTS_AFTER_CANCEL; how++) {
+        write_file_as(got, STEPS, 5, how);
+        size_t lb = 0;
+        unsigned char *b = ts_read(got, &lb);
+        cr_expect(la == lb && memcmp(a, b, la) == 0, "way %d: %zu bytes against %zu, or other bytes", how, lb, la);
+        free(b);
+    }
+    free(a);
+    free(want);
+    free(got);
+    free(dir);
+}
+
+/* A full disk: the failing append (whole, or in parts with the parameters
+ * written by another thread, as training does) reports it, and the file
+ * ends at the record boundary before it. */
+static void check_full_disk(int in_parts)
 {
     char *dir = ts_tempdir(), *path = ts_path(dir, "m.snapshots");
     dl_snapshot_header h = sample_header();
@@ -288,7 +370,16 @@ Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
     dl_snapshot_meta m = meta_at(2);
     cr_assert_eq(dl_snapshot_append(w, &m, p, &e), DL_OK, "%s", e.msg);
     m = meta_at(4);
-    dl_status st = dl_snapshot_append(w, &m, p, &e);
+    dl_status st;
+    if (in_parts) {
+        dl_snapshot_append_begin(w, p);
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, write_params_thread, w), 0);
+        pthread_join(t, NULL);
+        st = dl_snapshot_append_end(w, &m, &e);
+    } else {
+        st = dl_snapshot_append(w, &m, p, &e);
+    }
     setrlimit(RLIMIT_FSIZE, &old);
     cr_assert_eq(st, DL_EIO);
     cr_assert(strstr(e.msg, "the 2 before it are kept"), "%s", e.msg);
@@ -307,6 +398,10 @@ Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary)
     free(path);
     free(dir);
 }
+
+Test(snapshot, a_failed_append_leaves_the_file_at_a_record_boundary) { check_full_disk(0); }
+
+Test(snapshot, a_failed_append_in_parts_leaves_the_file_at_a_record_boundary) { check_full_disk(1); }
 
 Test(snapshot, continuing_cuts_off_what_came_after_the_model_and_refuses_another_run)
 {

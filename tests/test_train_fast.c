@@ -29,13 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/train_fast_eval.h"
 #include "../src/train_fast_layers.h"
 #include "../src/train_fast_pool.h"
 #include "../src/train_kernels.h"
 #include "../src/train_simd.h"
 #include "digitlens/net.h"
+#include "digitlens/rng.h"
 #include "digitlens/simd.h"
 #include "digitlens/train.h"
+#include "digitlens/train_state.h"
 
 TestSuite(train_fast);
 
@@ -351,6 +354,127 @@ Test(train_fast, evaluation_of_an_empty_set_is_zero)
     cr_expect_eq(ev.cost, 0.0);
     dl_eval_free(&ev);
     dl_net_free(n);
+    dl_dataset_free(d);
+}
+
+/* A job beside a kernel's evaluation: counts its runs. */
+static void count_beside(void *ctx) { (*(int *)ctx)++; }
+
+/* The kernel scores the network from its own layout, without a sync, with
+ * exactly dl_fast_evaluate's result after one (the same sums in the same
+ * order): in every variant, for 1, 2 and 3 threads (3 splits the hidden
+ * units, which takes the sync-and-transpose way), and for sets shorter
+ * and longer than an evaluation chunk; each job beside runs exactly once. */
+Test(train_fast, the_kernel_scores_as_dl_evaluate_does)
+{
+    dl_dataset *d = tf_data(300, 28, 28, 10, 21), *held = tf_data(300, 28, 28, 10, 22);
+    dl_err e;
+    dl_dataset *few = dl_dataset_slice(held, 0, 37, &e), *none = dl_dataset_slice(held, 0, 0, &e);
+    cr_assert(few && none);
+    const dl_dataset *sets[] = {held, few, none};
+    static const int deep[] = {784, 30, 20, 10};
+    uint32_t idx[300];
+    for (uint32_t i = 0; i < 300; i++) idx[i] = (i * 53) % 300;
+    dl_simd vs[DL_SIMD_COUNT];
+    for (int q = 0, nv = tf_variants(vs); q < nv; q++) {
+        const dl_kernel_ops *F = dl_kernel_fast(vs[q]);
+        cr_assert(F && F->evaluate);
+        for (int shape = 0; shape < 2; shape++) {
+            for (int T = 1; T <= 3; T++) {
+                dl_net *n = shape ? tf_net(4, deep, 3) : tf_net(3, NET_100, 3);
+                dl_sgd sgd = {DL_COST_QUADRATIC, 0.0f, NULL, 0.0f};
+                void *k = F->create(n, &sgd, T, &e);
+                cr_assert(k);
+                dl_step st = {3.0f, 1.0f, 0.0f, 0, 0};
+                double c = 0.0;
+                cr_assert_eq(F->train(k, d, idx, 300, 10, &st, NULL, &c), 300);
+                for (int si = 0; si < 3; si++) {
+                    const dl_dataset *h = sets[si];
+                    uint32_t got[100] = {0}, want[100] = {0};
+                    size_t gc = 0, wc = 0;
+                    double gs = 0.0, ws = 0.0;
+                    int ran = 0, ran2 = 0;
+                    const dl_job jobs[2] = {{count_beside, &ran}, {count_beside, &ran2}};
+                    /* Scored before the sync: the net's W[0] is stale until then. */
+                    cr_assert_eq(F->evaluate(k, h, DL_COST_QUADRATIC, jobs, 2, got, &gc, &gs, &e), DL_OK);
+                    F->sync(k);
+                    cr_assert_eq(dl_fast_evaluate(vs[q], n, h, DL_COST_QUADRATIC, 1, want, &wc, &ws, &e), DL_OK);
+                    cr_expect(ran == 1 && ran2 == 1, "%s, %d threads: the jobs beside ran %d and %d times",
+                              dl_simd_name(vs[q]), T, ran, ran2);
+                    cr_expect_eq(gc, wc, "%s, %d threads, %zu images: %zu correct vs %zu", dl_simd_name(vs[q]), T,
+                                 h->n, gc, wc);
+                    cr_expect_eq(gs, ws, "%s, %d threads, %zu images: cost %.17g vs %.17g", dl_simd_name(vs[q]), T,
+                                 h->n, gs, ws);
+                    cr_expect_eq(memcmp(got, want, sizeof got), 0, "%s, %d threads: confusion differs",
+                                 dl_simd_name(vs[q]), T);
+                    /* Train on, so the next set is scored from rows the sync did not write. */
+                    st.pos = 0;
+                    cr_assert_eq(F->train(k, d, idx, 50, 10, &st, NULL, &c), 50);
+                }
+                F->destroy(k);
+                dl_net_free(n);
+            }
+        }
+    }
+    dl_dataset_free(none);
+    dl_dataset_free(few);
+    dl_dataset_free(held);
+    dl_dataset_free(d);
+}
+
+/* What a step hook sees: the scorer's result is dl_evaluate's on the
+ * synced network, with either kernel, and its job beside runs once a call. */
+typedef struct hook_check {
+    const dl_dataset *held;
+    int calls, besides, mismatches;
+} hook_check;
+
+static dl_status check_hook(const dl_net *net, const dl_train_state *s, const dl_scorer *sc, void *ctx, dl_err *e)
+{
+    (void)s;
+    hook_check *h = ctx;
+    dl_eval a, b;
+    int before = h->besides;
+    const dl_job job = {count_beside, &h->besides};
+    if (dl_scorer_evaluate(sc, h->held, DL_COST_QUADRATIC, &job, 1, &a, e) != DL_OK) return e->code;
+    if (dl_evaluate(net, h->held, DL_COST_QUADRATIC, 1, &b, e) != DL_OK) {
+        dl_eval_free(&a);
+        return e->code;
+    }
+    h->calls++;
+    h->mismatches += a.correct != b.correct || a.total != b.total || a.cost != b.cost || h->besides != before + 1 ||
+                     memcmp(a.confusion, b.confusion, 100 * sizeof(uint32_t)) != 0;
+    dl_eval_free(&a);
+    dl_eval_free(&b);
+    return DL_OK;
+}
+
+Test(train_fast, a_step_hook_scores_as_dl_evaluate_does)
+{
+    dl_dataset *d = tf_data(200, 28, 28, 10, 31), *held = tf_data(150, 28, 28, 10, 32);
+    for (int kind = 0; kind < 2; kind++) {
+        for (int T = 1; T <= 2; T++) {
+            dl_net *n = tf_net(3, NET_100, 4);
+            dl_rng r;
+            dl_rng_seed(&r, 5);
+            dl_train_state s;
+            dl_err e;
+            cr_assert_eq(dl_train_state_init(&s, (uint32_t)d->n, &r, &e), DL_OK);
+            dl_train_opts o = {.epochs = 2, .batch = 10, .eta = 3.0f, .cost = DL_COST_QUADRATIC, .threads = T,
+                               .kernel = kind ? DL_KERNEL_REFERENCE : DL_KERNEL_FAST};
+            hook_check h = {held, 0, 0, 0};
+            dl_step_hook hook = {check_hook, &h, 7, NULL};
+            dl_epoch_stat hist[2];
+            cr_assert_eq(dl_train_hooked(n, d, NULL, &o, &hook, &s, hist, NULL, NULL, &e), DL_OK, "%s", e.msg);
+            cr_expect_eq(h.calls, 40 / 7, "%d calls", h.calls);
+            cr_expect_eq(h.besides, h.calls);
+            cr_expect_eq(h.mismatches, 0, "%s kernel, %d threads: %d calls differ", kind ? "reference" : "fast", T,
+                         h.mismatches);
+            dl_train_state_free(&s);
+            dl_net_free(n);
+        }
+    }
+    dl_dataset_free(held);
     dl_dataset_free(d);
 }
 

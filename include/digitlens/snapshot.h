@@ -21,8 +21,9 @@
  * Why this shape: snapshots arrive during training, so the file grows by
  * appending, and rewriting it whole each time would cost O(n^2).  Instead a
  * new file is born complete (header + record 0, written atomically through
- * fileio), and each later record is appended in one write with signals held
- * back; a failed write (a full disk) is cut off again (ftruncate), so the
+ * fileio), and each later record is appended with signals held back (its
+ * parameters, then its head and CRC: dl_snapshot_append_begin below); a
+ * failed write (a full disk) is cut off again (ftruncate), so the
  * file on disk always ends at a record boundary.  A crash or power loss can
  * still leave a partial or unsynced last record: the reader recognises it
  * (too short, or a bad checksum on the very last record only) and ignores
@@ -138,6 +139,30 @@ dl_snapshot_writer *dl_snapshot_continue(const char *path, const dl_snapshot_hea
  * it was before the call. */
 dl_status dl_snapshot_append(dl_snapshot_writer *w, const dl_snapshot_meta *m, const float *params,
                              dl_err *e);
+
+/* dl_snapshot_append in parts, so that the parameters can be written and
+ * checksummed on other threads while the caller scores them (training
+ * waits for its snapshots):
+ *   dl_snapshot_append_begin(w, params)   holds signals until the end;
+ *   dl_snapshot_write_params(w)           on any thread, at most once each,
+ *   dl_snapshot_checksum_params(w)        at the same time if need be:
+ *                                         write params where the record
+ *                                         will hold them; their CRC-32;
+ *   dl_snapshot_append_end(w, m, e)       after those threads are joined
+ *                                         (what none did, it does itself):
+ *                                         the record's head with m and its
+ *                                         CRC; reports as
+ *                                         dl_snapshot_append does.
+ * params must not change until the end.  On failure the file is as it was
+ * before _begin; until the end it may hold a partial record, which a
+ * reader recognises as torn if the process dies meanwhile. */
+void dl_snapshot_append_begin(dl_snapshot_writer *w, const float *params);
+void dl_snapshot_write_params(void *w);
+void dl_snapshot_checksum_params(void *w);
+dl_status dl_snapshot_append_end(dl_snapshot_writer *w, const dl_snapshot_meta *m, dl_err *e);
+/* Abandons an append begun (after joining any writer of its parameters):
+ * the file is cut back as it was before it. */
+void dl_snapshot_append_cancel(dl_snapshot_writer *w);
 
 /* fsync: everything appended so far is durable. */
 dl_status dl_snapshot_sync(dl_snapshot_writer *w, dl_err *e);

@@ -91,16 +91,18 @@ dl_status dl_train(dl_net *net, const dl_dataset *train, const dl_dataset *eval,
                    const dl_train_opts *opts, dl_train_state *s, dl_epoch_stat *hist,
                    dl_progress_fn progress, void *ctx, dl_err *e);
 
-/* A hook into training: fn(net, state, ctx) after every mini-batch that
+/* A hook into training: fn(net, state, sc, ctx) after every mini-batch that
  * completes a multiple of `every` mini-batches counted from the start of
  * training (epoch · ⌈n / batch⌉ + the batches of this epoch), with the
  * network exact and the state as it stands (pos = n at an epoch's end,
  * before its evaluation).  An error fn returns stops training and is
  * returned.  When `spent` is non-NULL, the seconds each call took are
  * added to it, with the kernel's write-back of the network that the call
- * needs (what the hook costs training).  Snapshots (train --snapshot-every)
- * use it. */
-typedef dl_status (*dl_step_fn)(const dl_net *net, const dl_train_state *s, void *ctx, dl_err *e);
+ * needs (what the hook costs training).  sc scores the network
+ * (dl_scorer_evaluate, below).  Snapshots (train --snapshot-every) use it. */
+typedef struct dl_scorer dl_scorer;
+typedef dl_status (*dl_step_fn)(const dl_net *net, const dl_train_state *s, const dl_scorer *sc,
+                                void *ctx, dl_err *e);
 typedef struct dl_step_hook {
     dl_step_fn fn;
     void *ctx;
@@ -125,5 +127,25 @@ typedef struct dl_eval {
 dl_status dl_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
                       dl_eval *out, dl_err *e);
 void dl_eval_free(dl_eval *ev);
+
+/* Work to do beside a scoring: fn(ctx). */
+typedef struct dl_job {
+    void (*fn)(void *ctx);
+    void *ctx;
+} dl_job;
+
+/* For a step hook: dl_evaluate's result on the network exactly, from the
+ * training kernel's own layout of it where the kernel has one (the fast
+ * kernel's transposed first layer), which saves laying the network out
+ * again for every evaluation.  The jobs beside[0..nbeside) run once each
+ * meanwhile, in any order and on any of training's threads (which are
+ * otherwise idle during the hook: each thread takes one as it starts, then
+ * scores, then takes what is left), and have all returned when this does.
+ * Valid during the hook's call. */
+dl_status dl_scorer_evaluate(const dl_scorer *sc, const dl_dataset *d, dl_cost cost, const dl_job *beside,
+                             int nbeside, dl_eval *out, dl_err *e);
+
+/* Runs jobs[0..n) in order on this thread. */
+void dl_jobs_run(const dl_job *jobs, int n);
 
 #endif

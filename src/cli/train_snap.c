@@ -42,7 +42,8 @@ static uint64_t step_of(const dl_snapshot_header *h, const dl_train_state *s)
 /* Appends the record of net's parameters at state (epoch, pos) with the
  * mean training cost so far in that epoch; the first record creates the
  * file. */
-static dl_status record(train_snap *t, const dl_net *net, uint32_t epoch, uint32_t pos, float cost, dl_err *e)
+static dl_status record(train_snap *t, const dl_net *net, const dl_scorer *sc, uint32_t epoch, uint32_t pos,
+                        float cost, dl_err *e)
 {
     /* An epoch's end is recorded as the start of the next ("epoch 3
      * done"), as a model saved there says, so both ways give one record. */
@@ -52,10 +53,18 @@ static dl_status record(train_snap *t, const dl_net *net, uint32_t epoch, uint32
     }
     dl_train_state st = {.epoch = epoch, .pos = pos};
     dl_snapshot_meta m = {step_of(&t->h, &st), epoch, pos, 0, 0, cost};
+    /* The parameters are written and checksummed while the subset is
+     * scored, on training's threads (dl_scorer_evaluate). */
+    if (t->w) dl_snapshot_append_begin(t->w, net->params);
     if (t->sub) {
         dl_eval ev;
-        dl_status s = dl_evaluate(net, t->sub, t->cost, t->threads, &ev, e);
-        if (s != DL_OK) return s;
+        const dl_job jobs[2] = {{dl_snapshot_write_params, t->w}, {dl_snapshot_checksum_params, t->w}};
+        dl_status s = sc ? dl_scorer_evaluate(sc, t->sub, t->cost, jobs, t->w ? 2 : 0, &ev, e)
+                         : dl_evaluate(net, t->sub, t->cost, t->threads, &ev, e);
+        if (s != DL_OK) {
+            if (t->w) dl_snapshot_append_cancel(t->w);
+            return s;
+        }
         m.correct = (uint32_t)ev.correct;
         m.total = (uint32_t)ev.total;
         dl_eval_free(&ev);
@@ -64,15 +73,15 @@ static dl_status record(train_snap *t, const dl_net *net, uint32_t epoch, uint32
         t->w = dl_snapshot_create(t->path, &t->h, &m, net->params, e);
         return t->w ? DL_OK : e->code;
     }
-    return dl_snapshot_append(t->w, &m, net->params, e);
+    return dl_snapshot_append_end(t->w, &m, e);
 }
 
 static void human(char *buf, size_t cap, double bytes);
 
-dl_status train_snap_step(const dl_net *net, const dl_train_state *s, void *ctx, dl_err *e)
+dl_status train_snap_step(const dl_net *net, const dl_train_state *s, const dl_scorer *sc, void *ctx, dl_err *e)
 {
     train_snap *t = ctx;
-    dl_status st = record(t, net, s->epoch, s->pos, s->pos ? (float)(s->cost_sum / s->pos) : NAN, e);
+    dl_status st = record(t, net, sc, s->epoch, s->pos, s->pos ? (float)(s->cost_sum / s->pos) : NAN, e);
     t->failed = st != DL_OK;
     return st;
 }
@@ -93,7 +102,7 @@ static dl_status record_model(train_snap *t, const dl_model *m, dl_err *e)
     const dl_train_state *s = &m->state;
     float cost = s->pos ? (float)(s->cost_sum / s->pos)
                         : s->epoch && s->epoch <= m->nhistory ? m->history[s->epoch - 1].cost : NAN;
-    return record(t, m->net, s->epoch, s->pos, cost, e);
+    return record(t, m->net, NULL, s->epoch, s->pos, cost, e);
 }
 
 static void human(char *buf, size_t cap, double bytes)
@@ -174,7 +183,7 @@ int train_snap_open(train_snap *t, const dl_model *m, const char *out, int resum
         if (!n0) st = e.code;
         else {
             memcpy(n0->params, m->init_params, n0->nparams * sizeof(float));
-            st = record(t, n0, 0, 0, NAN, &e);
+            st = record(t, n0, NULL, 0, 0, NAN, &e);
             dl_net_free(n0);
         }
         if (st == DL_OK && resume && step > 0 && !quiet)

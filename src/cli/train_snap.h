@@ -50,7 +50,7 @@ int train_snap_open(train_snap *t, const dl_model *m, const char *out, int resum
                     int *active);
 
 /* The step hook for dl_train (ctx = the train_snap). */
-dl_status train_snap_step(const dl_net *net, const dl_train_state *s, void *ctx, dl_err *e);
+dl_status train_snap_step(const dl_net *net, const dl_train_state *s, const dl_scorer *sc, void *ctx, dl_err *e);
 
 /* At a normal end: the final record when it is off the grid; then closes. */
 dl_status train_snap_finish(train_snap *t, const dl_model *m, dl_err *e);

@@ -127,13 +127,15 @@ static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
 }
 
 /* The first layer for n examples (pixel bytes px[i], mask [n x nwords]
- * their lit pixels), all of WT's ld columns:
+ * their lit pixels), all of WT's ld columns, the rows of mask word w read
+ * from wt[w % 2] (the same array twice for one whole WT; the training
+ * kernel keeps the two parities apart, fast/train.c):
  *     a_i = f(bias + Σ_k x_ik WT[k, :]),  one sum per unit in increasing k,
  * as dl_net_forward orders it, f elementwise (vf_act); for f softmax
  * (the output of a 2-layer net) the sums themselves, which the caller
  * turns into softmax over the units that exist.  bias is padded to ld
  * (zeros past n_hidden); a has n rows of lda floats. */
-static void first_layer(const float *wt, size_t ld, const float *bias, const uint8_t *const *px,
+static void first_layer(const float *const wt[2], size_t ld, const float *bias, const uint8_t *const *px,
                         const uint64_t *mask, int nwords, int n, dl_act f, float *a, size_t lda)
 {
     int nvec = (int)(ld / DL_VW), nt = tile_count(nvec);
@@ -141,7 +143,7 @@ static void first_layer(const float *wt, size_t ld, const float *bias, const uin
         int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0;
         size_t col = (size_t)v0 * DL_VW;
         for (int w = 0; w < nwords; w++)
-            fwd_word_n(nv, wt, ld, col, w, px, DL_PIXEL_TABLE, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
+            fwd_word_n(nv, wt[w & 1], ld, col, w, px, DL_PIXEL_TABLE, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
     }
     if (f == DL_ACT_SOFTMAX) return;
     for (int i = 0; i < n; i++)
@@ -174,11 +176,12 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
     uint64_t *mask = malloc((size_t)FWD_GROUP * (size_t)nwords * sizeof(uint64_t));
     dl_status st = b && mask ? DL_OK : DL_ENOMEM;
     if (st == DL_OK) {
+        const float *const rows[2] = {wt, wt};
         for (size_t j = 0; j < ld; j++) b[j] = (int)j < nh ? bias[j] : 0.0f;
         for (int g = 0; g < n; g += FWD_GROUP) {
             int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
             for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, 3, mask + (size_t)i * nwords);
-            first_layer(wt, ld, b, px + g, mask, nwords, m, DL_ACT_SIGMOID, a + (size_t)g * lda, lda);
+            first_layer(rows, ld, b, px + g, mask, nwords, m, DL_ACT_SIGMOID, a + (size_t)g * lda, lda);
         }
     }
     free(b);

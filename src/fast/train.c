@@ -145,6 +145,8 @@ typedef struct fast_ctx {
     unit units[MAX_UNITS]; /* unit 2h + c: class c, hidden range h */
     rank_mem *ranks;     /* [T] */
     dl_pool *pool;
+    dl_work sync_work;   /* fast_sync's units */
+    atomic_uchar sync_taken[MAX_UNITS];
     float *zeros;        /* [lda] */
 
     /* The current run, set by thread 0 before it starts. */
@@ -210,36 +212,33 @@ static uint64_t word_pixels(const fast_ctx *k, int w)
     return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
 }
 
-/* Copies src, laid out as W[0] [nh x nin], into each unit's rows of dst
- * (the unit's wt or vt: its layout, padding columns zero), or back (out).
+/* Copies src, laid out as W[0] [nh x nin], into unit un's rows of dst
+ * (its wt or vt: its layout, padding columns zero), or back (out).
  * Back, a mask word's 64 rows (28 kB at ld 112) stay in L1 while each
  * hidden unit's 64 values are stored contiguously: storing along the rows
  * instead touches a new cache line of src at every store, and took 1.4x as
  * long (784-100-10, the write-back before each snapshot). */
-static void units_copy(fast_ctx *k, float *src, int vel, int out)
+static void unit_copy(fast_ctx *k, unit *un, float *src, int vel, int out)
 {
-    for (int u = 0; u < k->nunits; u++) {
-        unit *un = &k->units[u];
-        float *t = vel ? un->vt : un->wt;
-        for (int w = un->cls; w < k->nwords; w += NCLASS) {
-            int nb = k->nin - 64 * w < 64 ? k->nin - 64 * w : 64;
-            float *rows = t + (size_t)(64 * w) * un->ld;
-            float *cols = src + (size_t)un->j0 * k->nin + 64 * (size_t)w;
-            if (out) {
+    float *t = vel ? un->vt : un->wt;
+    for (int w = un->cls; w < k->nwords; w += NCLASS) {
+        int nb = k->nin - 64 * w < 64 ? k->nin - 64 * w : 64;
+        float *rows = t + (size_t)(64 * w) * un->ld;
+        float *cols = src + (size_t)un->j0 * k->nin + 64 * (size_t)w;
+        if (out) {
+            for (int j = 0; j < un->nvalid; j++)
+                for (int b = 0; b < nb; b++) cols[(size_t)j * k->nin + b] = rows[(size_t)b * un->ld + j];
+            continue;
+        }
+        for (int b = 0; b < nb; b++) {
+            float *row = rows + (size_t)b * un->ld;
+            for (int j = 0; j < un->nvalid; j++) row[j] = cols[(size_t)j * k->nin + b];
+            for (size_t j = (size_t)un->nvalid; j < un->ld; j++) row[j] = 0.0f;
+            /* A row whose velocity is zero stays so, and its weights
+             * still, until a pixel lights it (or L2 moves every row). */
+            if (vel)
                 for (int j = 0; j < un->nvalid; j++)
-                    for (int b = 0; b < nb; b++) cols[(size_t)j * k->nin + b] = rows[(size_t)b * un->ld + j];
-                continue;
-            }
-            for (int b = 0; b < nb; b++) {
-                float *row = rows + (size_t)b * un->ld;
-                for (int j = 0; j < un->nvalid; j++) row[j] = cols[(size_t)j * k->nin + b];
-                for (size_t j = (size_t)un->nvalid; j < un->ld; j++) row[j] = 0.0f;
-                /* A row whose velocity is zero stays so, and its weights
-                 * still, until a pixel lights it (or L2 moves every row). */
-                if (vel)
-                    for (int j = 0; j < un->nvalid; j++)
-                        if (row[j] != 0.0f) un->moving[w] |= (uint64_t)1 << b;
-            }
+                    if (row[j] != 0.0f) un->moving[w] |= (uint64_t)1 << b;
         }
     }
 }
@@ -247,17 +246,66 @@ static void units_copy(fast_ctx *k, float *src, int vel, int out)
 /* W[0] (and its velocity) into the units. */
 static void load_units(fast_ctx *k)
 {
-    units_copy(k, k->net->w[0], 0, 0);
-    if (k->vel) units_copy(k, k->vel, 1, 0);
+    for (int u = 0; u < k->nunits; u++) {
+        unit_copy(k, &k->units[u], k->net->w[0], 0, 0);
+        if (k->vel) unit_copy(k, &k->units[u], k->vel, 1, 0);
+    }
+}
+
+/* dl_pool_run's job for fast_sync: each unit written back by the thread
+ * that owns it where it is there (its rows are in that core's cache; the
+ * other core would fetch them line by line), else by whoever is. */
+static void sync_job(void *arg, int t)
+{
+    fast_ctx *k = arg;
+    int u;
+    while ((u = dl_work_claim_own(&k->sync_work, t, k->T)) >= 0) {
+        unit_copy(k, &k->units[u], k->net->w[0], 0, 1);
+        if (k->vel) unit_copy(k, &k->units[u], k->vel, 1, 1);
+        dl_work_finish(&k->sync_work);
+    }
 }
 
 /* The network's W[0], and its velocity, from the units (train_kernels.h:
- * sync). */
+ * sync), on the kernel's threads.  Which thread copies a unit changes
+ * nothing in what is copied. */
 static void fast_sync(void *kv)
 {
     fast_ctx *k = kv;
-    units_copy(k, k->net->w[0], 0, 1);
-    if (k->vel) units_copy(k, k->vel, 1, 1);
+    dl_work_reset(&k->sync_work, k->nunits, k->sync_taken);
+    dl_pool_run(k->pool, sync_job, k);
+}
+
+/* train_kernels.h: evaluate.  With one unit per class (up to two threads)
+ * the units' rows are WT itself, split by word parity, so the network is
+ * scored from them with dl_fast_evaluate's arithmetic (eval_rows: the same
+ * sums in the same order, so the same result as a sync, a transpose and
+ * dl_fast_evaluate) at the cost of the forward passes alone, on the
+ * kernel's own threads, which are idle meanwhile.  Other splits take that
+ * longer way. */
+static dl_status fast_evaluate_own(void *kv, const dl_dataset *d, dl_cost cost, const dl_job *beside,
+                                   int nbeside, uint32_t *confusion, size_t *correct, double *cost_sum,
+                                   dl_err *e)
+{
+    fast_ctx *k = kv;
+    dl_status st;
+    if (k->nunits != NCLASS || k->units[0].j0 != 0 || k->units[0].ld != k->lda || k->units[1].ld != k->lda) {
+        fast_sync(k);
+        st = fast_evaluate(k->net, d, cost, k->T, confusion, correct, cost_sum, e);
+        dl_jobs_run(beside, nbeside);
+        return st;
+    }
+    float *bias = alloc_lines(k->lda * sizeof(float), 0);
+    if (!bias) {
+        dl_jobs_run(beside, nbeside);
+        return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
+    }
+    for (size_t q = 0; q < k->lda; q++) bias[q] = (int)q < k->nh ? k->net->b[0][q] : 0.0f;
+    const float *rows[2];
+    for (int u = 0; u < NCLASS; u++) rows[k->units[u].cls] = k->units[u].wt;
+    st = eval_rows(k->net, rows, bias, k->lda, k->pool, beside, nbeside, d, cost, confusion, correct, cost_sum, e);
+    free(bias);
+    return st;
 }
 
 /* One thread's scratch in one block, each array on whole cache lines. */

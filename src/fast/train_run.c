@@ -202,4 +202,4 @@ static uint32_t fast_train(void *kv, const dl_dataset *d, const uint32_t *idx, u
     return pos;
 }
 
-static const dl_kernel_ops fast_ops = {fast_new, fast_train, fast_sync, fast_free};
+static const dl_kernel_ops fast_ops = {fast_new, fast_train, fast_sync, fast_free, fast_evaluate_own};
