@@ -137,6 +137,19 @@ int cli_class_output(const dl_model *m, const char *cmd, const char *flag, int c
  * layer" followed by none_hint (NULL for nothing, e.g. " (use --class)"). */
 int cli_hidden_layer(const dl_model *m, const char *cmd, int layer, const char *none_hint);
 
+/* Whether --layer `layer` names a layer of m with incoming weights, hidden
+ * or output (1..nlayers-1): EXIT_OK, else EXIT_USAGE after "CMD: --layer L
+ * is out of range (hidden layers are 1..H, the output layer is O)", worded
+ * like cli_hidden_layer's. */
+int cli_weight_layer(const dl_model *m, const char *cmd, int layer);
+
+/* Whether `neuron` (given as --FLAG) is a neuron of layer `layer` of m (a
+ * layer already checked): EXIT_OK, else EXIT_USAGE after "CMD: --FLAG N is
+ * out of range (layer L has neurons 0..M)"; an entry of a list names the
+ * list too (list: the option's text, e.g. "CMD: --neurons '3,42': 42 is out
+ * of range (...)"), NULL for a single value. */
+int cli_layer_neuron(const dl_model *m, const char *cmd, const char *flag, const char *list, int layer, int neuron);
+
 /* The number of online processors (at least 1, at most 64). */
 int cli_ncores(void);
 

@@ -141,13 +141,8 @@ int cmd_embed(int argc, char **argv)
     const char *ti = cli_data_file(dir, "t10k-images-idx3-ubyte", images, b1, sizeof b1);
     const char *tl = cli_data_file(dir, "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
-    int hidden = m->net->nlayers - 2;
-    if (layer > hidden) {
-        code = hidden < 1 ? cli_fail(EXIT_USAGE, "embed: %s has no hidden layer (--layer %d)", model, layer)
-                          : cli_fail(EXIT_USAGE, "embed: --layer %d is out of range (%s has hidden layers 1..%d)", layer,
-                                     model, hidden);
+    if (layer && (code = cli_hidden_layer(m, "embed", layer, " (leave out --layer to map the pixels alone)")) != EXIT_OK)
         goto done;
-    }
     if (dl_idx_load(ti, tl, &d, &e) != DL_OK || dl_model_fit_data(m, model, ti, tl, &d, &e) != DL_OK) goto fail;
     if (limit > 0 && (size_t)limit < d->n) {
         dl_dataset *s = dl_dataset_slice(d, 0, (size_t)limit, &e);

@@ -105,17 +105,10 @@ int cmd_evolve(int argc, char **argv)
                         "or data)", snaps, model);
         goto done;
     }
-    if (layer >= s->h.nlayers) {
-        code = cli_fail(EXIT_USAGE, "evolve: --layer %d is out of range (this model has layers 1..%d)", layer,
-                        s->h.nlayers - 1);
-        goto done;
-    }
+    /* The snapshots are of m (same layer sizes), so m's layers are theirs. */
+    if ((code = cli_weight_layer(m, "evolve", layer)) != EXIT_OK) goto done;
     for (int k = 0; k < nn; k++)
-        if (neurons[k] >= s->h.sizes[layer]) {
-            code = cli_fail(EXIT_USAGE, "evolve: --neurons %d is out of range (layer %d has neurons 0..%d)",
-                            neurons[k], layer, s->h.sizes[layer] - 1);
-            goto done;
-        }
+        if ((code = cli_layer_neuron(m, "evolve", "neurons", nn > 1 ? neurons_s : NULL, layer, neurons[k])) != EXIT_OK) goto done;
     if (s->torn)
         fprintf(stderr, "digitlens: note: %s ends in a torn snapshot (training was cut off while writing it); "
                 "using the %zu complete ones\n", snaps, s->count);

@@ -111,8 +111,7 @@ int cmd_heatmap(int argc, char **argv)
             code = cli_fail(EXIT_USAGE, "heatmap: --rank %d is out of range (1..%d)", rank, H);
             goto done;
         }
-    } else if (neuron >= H) {
-        code = cli_fail(EXIT_USAGE, "heatmap: --neuron %d is out of range (0..%d)", neuron, H - 1);
+    } else if ((code = cli_layer_neuron(m, "heatmap", "neuron", NULL, 1, neuron)) != EXIT_OK) {
         goto done;
     }
     char desc[4200];

@@ -64,11 +64,8 @@ int cmd_maximize(int argc, char **argv)
     if (cls >= 0) {
         layer = n->nlayers - 1;
         if ((code = cli_class_output(m, "maximize", "class", cls, &unit)) != EXIT_OK) goto done;
-    } else if ((code = cli_hidden_layer(m, "maximize", layer, " (use --class)")) != EXIT_OK) {
-        goto done;
-    } else if (neuron >= n->sizes[layer]) {
-        code = cli_fail(EXIT_USAGE, "maximize: --neuron %d is out of range (layer %d has neurons 0..%d)", neuron, layer,
-                        n->sizes[layer] - 1);
+    } else if ((code = cli_hidden_layer(m, "maximize", layer, " (use --class)")) != EXIT_OK ||
+               (code = cli_layer_neuron(m, "maximize", "neuron", NULL, layer, neuron)) != EXIT_OK) {
         goto done;
     }
     int np = n->sizes[0];

@@ -137,11 +137,7 @@ int cmd_neuron(int argc, char **argv)
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
     if ((code = cli_hidden_layer(m, "neuron", layer, NULL)) != EXIT_OK) goto done;
-    if (neuron >= m->net->sizes[layer]) {
-        code = cli_fail(EXIT_USAGE, "neuron: --neuron %d is out of range (layer %d has neurons 0..%d)", neuron, layer,
-                        m->net->sizes[layer] - 1);
-        goto done;
-    }
+    if ((code = cli_layer_neuron(m, "neuron", "neuron", NULL, layer, neuron)) != EXIT_OK) goto done;
     char b1[4096], b2[4096];
     const char *ti = cli_data_file(dir, "t10k-images-idx3-ubyte", images, b1, sizeof b1);
     const char *tl = cli_data_file(dir, "t10k-labels-idx1-ubyte", labels, b2, sizeof b2);

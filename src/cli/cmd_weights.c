@@ -50,26 +50,22 @@ int cmd_weights(int argc, char **argv)
     int *order = NULL;
     int code = EXIT_OK;
     if (dl_model_load(model, &m, &e) != DL_OK) goto fail;
-    if (layer >= m->net->nlayers) {
-        code = cli_fail(EXIT_USAGE, "weights: --layer %d is out of range (this model has layers 1..%d)", layer,
-                        m->net->nlayers - 1);
-        goto done;
-    }
+    if ((code = cli_weight_layer(m, "weights", layer)) != EXIT_OK) goto done;
     if (delta && !dl_model_has_init(m)) {
         code = cli_fail(EXIT_DATA, "weights: %s has no initial weights to subtract (an imported model keeps only "
                         "its trained ones); drop --delta", model);
         goto done;
     }
     int count = m->net->sizes[layer];
-    if (neuron >= count) {
-        code = cli_fail(EXIT_USAGE, "weights: --neuron %d is out of range (layer %d has neurons 0..%d)", neuron,
-                        layer, count - 1);
-        goto done;
-    }
+    if (neuron >= 0 && (code = cli_layer_neuron(m, "weights", "neuron", NULL, layer, neuron)) != EXIT_OK) goto done;
     if (cluster) {
-        if (layer > m->net->nlayers - 2) {
-            code = cli_fail(EXIT_USAGE, "weights: --order cluster needs a hidden layer (this model's are 1..%d)",
-                            m->net->nlayers - 2);
+        /* Only --order cluster needs a hidden layer: weights draws the output layer too. */
+        int hidden = m->net->nlayers - 2;
+        if (layer > hidden) {
+            code = hidden < 1 ? cli_fail(EXIT_USAGE, "weights: --order cluster needs a hidden layer (this network has "
+                                         "none)")
+                              : cli_fail(EXIT_USAGE, "weights: --order cluster needs a hidden layer (--layer %d is the "
+                                         "output layer; hidden layers are 1..%d)", layer, hidden);
             goto done;
         }
         char b1[4096], b2[4096];

@@ -364,6 +364,29 @@ int cli_hidden_layer(const dl_model *m, const char *cmd, int layer, const char *
     return cli_fail(EXIT_USAGE, "%s: --layer %d is out of range (hidden layers are 1..%d)", cmd, layer, hidden);
 }
 
+int cli_weight_layer(const dl_model *m, const char *cmd, int layer)
+{
+    int hidden = m->net->nlayers - 2, output = m->net->nlayers - 1;
+    if (layer >= 1 && layer <= output) return EXIT_OK;
+    if (hidden < 1)
+        return cli_fail(EXIT_USAGE, "%s: --layer %d is out of range (this network has no hidden layer; the output "
+                        "layer is 1)", cmd, layer);
+    return cli_fail(EXIT_USAGE, "%s: --layer %d is out of range (hidden layers are 1..%d, the output layer is %d)", cmd,
+                    layer, hidden, output);
+}
+
+int cli_layer_neuron(const dl_model *m, const char *cmd, const char *flag, const char *list, int layer, int neuron)
+{
+    int count = m->net->sizes[layer];
+    if (neuron >= 0 && neuron < count) return EXIT_OK;
+    /* An entry of a list is named with the list, as cli_parse_int_list does. */
+    if (list)
+        return cli_fail(EXIT_USAGE, "%s: --%s '%s': %d is out of range (layer %d has neurons 0..%d)", cmd, flag, list,
+                        neuron, layer, count - 1);
+    return cli_fail(EXIT_USAGE, "%s: --%s %d is out of range (layer %d has neurons 0..%d)", cmd, flag, neuron, layer,
+                    count - 1);
+}
+
 int cli_ncores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -139,8 +139,11 @@ echo old >"$TMP/keep/points.tsv"
 expect_fail embed_needs_model_and_out 2 "--model FILE and --out DIR are required" "$DL" embed --data "$FIX"
 expect_fail embed_unknown_method 2 "--method 'umap' is not one of pca, tsne, both" \
   "$DL" embed --model "$M" --data "$FIX" --out "$TMP/keep" --method umap
-expect_fail embed_layer_out_of_range 2 "--layer 2 is out of range .*hidden layers 1..1" \
+expect_fail embed_layer_out_of_range 2 "^digitlens: embed: --layer 2 is out of range \(hidden layers are 1..1\)$" \
   "$DL" embed --model "$M" --data "$FIX" --out "$TMP/keep" --layer 2
+"$DL" train --data "$FIX" --layers 784,2 --epochs 1 --quiet --out "$TMP/flat.dlm"
+expect_fail embed_no_hidden_layer 2 "^digitlens: embed: this network has no hidden layer \(leave out --layer to map the pixels alone\)$" \
+  "$DL" embed --model "$TMP/flat.dlm" --data "$FIX" --out "$TMP/keep" --layer 1
 expect_fail embed_layer_not_a_number 2 "--layer 'x' is not a hidden layer number" \
   "$DL" embed --model "$M" --data "$FIX" --out "$TMP/keep" --layer x
 expect_fail embed_too_few_images_for_perplexity 2 "too few for --perplexity 30" \

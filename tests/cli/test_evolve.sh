@@ -94,8 +94,13 @@ expect_fail evolve_without_snapshots 1 "x.snapshots: no snapshots \(train with -
 "$DL" "${T[@]}" --epochs 1 --seed 2 --quiet --out "$TMP/seed2.dlm"
 expect_fail evolve_refuses_another_runs_snapshots 1 "m.snapshots: the snapshots are of another training run than" \
   "$DL" evolve --model "$TMP/seed2.dlm" --snapshots "$TMP/m.snapshots" --out "$TMP/ev-x"
-expect_fail evolve_neuron_out_of_range 2 "--neurons 6 is out of range \(layer 1 has neurons 0..5\)" \
+expect_fail evolve_neuron_out_of_range 2 "^digitlens: evolve: --neurons '1,6': 6 is out of range \(layer 1 has neurons 0..5\)$" \
   "$DL" evolve --model "$TMP/m.dlm" --neurons 1,6 --out "$TMP/ev-x"
+expect_fail evolve_one_neuron_out_of_range 2 "^digitlens: evolve: --neurons 6 is out of range \(layer 1 has neurons 0..5\)$" \
+  "$DL" evolve --model "$TMP/m.dlm" --neurons 6 --out "$TMP/ev-x"
+expect_fail evolve_layer_out_of_range 2 "^digitlens: evolve: --layer 3 is out of range \(hidden layers are 1..1, the output layer is 2\)$" \
+  "$DL" evolve --model "$TMP/m.dlm" --layer 3 --out "$TMP/ev-x"
+[ ! -e "$TMP/ev-x" ] && pass a_refused_evolve_argument_writes_nothing || fail a_refused_evolve_argument_writes_nothing "$(ls "$TMP/ev-x")"
 
 # --- evolve -------------------------------------------------------------------
 run "$DL" evolve --model "$TMP/m.dlm" --data "$FIX" --out "$TMP/ev" --fps 10
@@ -149,7 +154,11 @@ order=$(sed -nE 's/^grid order \(clustered by activation\): //p' <<<"$OUT" | tr 
 [ "$RC" = 0 ] && [ "$order" = "0 1 2 3 4 5 " ] && [ -s "$TMP/wc/grid.png" ] \
   && pass weights_order_cluster_is_a_permutation || fail weights_order_cluster_is_a_permutation "rc $RC: $OUT $ERR"
 expect_fail weights_order_unknown 2 "--order 'size' is not known \(index, cluster\)" "$DL" weights --model "$TMP/m.dlm" --out "$TMP/wc" --order size
-expect_fail weights_order_cluster_needs_a_hidden_layer 2 "--order cluster needs a hidden layer" \
-  "$DL" weights --model "$TMP/m.dlm" --out "$TMP/wc" --order cluster --layer 2 --data "$FIX"
+expect_fail weights_order_cluster_needs_a_hidden_layer 2 \
+  "^digitlens: weights: --order cluster needs a hidden layer \(--layer 2 is the output layer; hidden layers are 1..1\)$" \
+  "$DL" weights --model "$TMP/m.dlm" --out "$TMP/wc2" --order cluster --layer 2 --data "$FIX"
+expect_fail weights_order_cluster_no_hidden_layer 2 "^digitlens: weights: --order cluster needs a hidden layer \(this network has none\)$" \
+  "$DL" weights --model "$TMP/flat.dlm" --out "$TMP/wc2" --order cluster --data "$FIX"
+[ ! -e "$TMP/wc2" ] && pass a_refused_weights_order_writes_nothing || fail a_refused_weights_order_writes_nothing "$(ls "$TMP/wc2")"
 
 finish

@@ -82,7 +82,7 @@ if command -v jq >/dev/null; then
                and (.outgoing_weights | length) == 2 and ((.ablation_drop - (.accuracy - .ablated_accuracy)) | fabs) < 1e-5' "$TMP/n/neuron-3.json" 2>&1)
   [ "$chk" = true ] && pass neuron_json_is_consistent || fail neuron_json_is_consistent "$chk"
 fi
-expect_fail neuron_out_of_range 2 "--neuron 6 is out of range \(layer 1 has neurons 0..5\)" \
+expect_fail neuron_out_of_range 2 "^digitlens: neuron: --neuron 6 is out of range \(layer 1 has neurons 0..5\)$" \
   "$DL" neuron --model "$M" --data "$FIX" --neuron 6 --out "$TMP/n2"
 expect_fail neuron_layer_must_be_hidden 2 "^digitlens: neuron: --layer 2 is out of range \(hidden layers are 1..1\)$" \
   "$DL" neuron --model "$M" --data "$FIX" --neuron 0 --layer 2 --out "$TMP/n2"
@@ -113,6 +113,8 @@ expect_fail maximize_layer_must_be_hidden 2 "^digitlens: maximize: --layer 2 is 
   "$DL" maximize --model "$M" --neuron 0 --layer 2 --out "$TMP/y.png"
 expect_fail maximize_no_hidden_layer 2 "^digitlens: maximize: this network has no hidden layer \(use --class\)$" \
   "$DL" maximize --model "$TMP/flat.dlm" --neuron 0 --out "$TMP/y.png"
+expect_fail maximize_neuron_out_of_range 2 "^digitlens: maximize: --neuron 6 is out of range \(layer 1 has neurons 0..5\)$" \
+  "$DL" maximize --model "$M" --neuron 6 --out "$TMP/y.png"
 [ ! -e "$TMP/y.png" ] && pass failed_maximize_writes_nothing || fail failed_maximize_writes_nothing "$TMP/y.png exists"
 expect_fail maximize_l2_must_be_a_number 2 "--l2 expects a number" "$DL" maximize --model "$M" --class 1 --l2 x --out "$TMP/y.png"
 run "$DL" maximize --help

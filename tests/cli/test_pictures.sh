@@ -15,9 +15,17 @@ files=$(cd "$TMP/w" 2>/dev/null && ls | tr '\n' ' ')
 head -c 8 "$TMP/w/grid.png" | od -An -c | grep -q "P   N   G" && pass weights_are_png || fail weights_are_png "not a PNG"
 run "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w2" --layer 2 --delta --shared-scale
 [ "$RC" = 0 ] && [ -s "$TMP/w2/neuron-001.png" ] && pass weights_of_the_output_layer_with_delta || fail weights_of_the_output_layer_with_delta "$ERR"
-expect_fail weights_neuron_out_of_range 2 "--neuron 6 is out of range \(layer 1 has neurons 0..5\)" \
+expect_fail weights_neuron_out_of_range 2 "^digitlens: weights: --neuron 6 is out of range \(layer 1 has neurons 0..5\)$" \
   "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w3" --neuron 6
-expect_fail weights_layer_out_of_range 2 "--layer 3 is out of range" "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w3" --layer 3
+expect_fail weights_output_neuron_out_of_range 2 "^digitlens: weights: --neuron 2 is out of range \(layer 2 has neurons 0..1\)$" \
+  "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w3" --layer 2 --neuron 2
+expect_fail weights_layer_out_of_range 2 "^digitlens: weights: --layer 3 is out of range \(hidden layers are 1..1, the output layer is 2\)$" \
+  "$DL" weights --model "$TMP/m.dlm" --out "$TMP/w3" --layer 3
+"$DL" train --data "$FIX" --layers 784,2 --epochs 1 --quiet --out "$TMP/flat.dlm"
+expect_fail weights_layer_out_of_range_without_hidden_layers 2 \
+  "^digitlens: weights: --layer 2 is out of range \(this network has no hidden layer; the output layer is 1\)$" \
+  "$DL" weights --model "$TMP/flat.dlm" --out "$TMP/w3" --layer 2
+[ ! -e "$TMP/w3" ] && pass a_refused_weights_writes_nothing || fail a_refused_weights_writes_nothing "$(ls "$TMP/w3")"
 
 run "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 3 --neuron 2 --out "$TMP/h.png"
 [ "$RC" = 0 ] && [ -s "$TMP/h.png" ] && pass heatmap_for_a_neuron || fail heatmap_for_a_neuron "$ERR"
@@ -26,6 +34,8 @@ run "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 3 --class 1 --ran
 expect_fail heatmap_needs_one_input 2 "either an IMAGE file or --images" "$DL" heatmap --model "$TMP/m.dlm" --neuron 1 --out "$TMP/x.png"
 expect_fail heatmap_needs_neuron_or_class 2 "either --neuron N or --class C" "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --out "$TMP/x.png"
 expect_fail heatmap_index_out_of_range 2 "--index 999 is out of range" "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 999 --neuron 1 --out "$TMP/x.png"
+expect_fail heatmap_neuron_out_of_range 2 "^digitlens: heatmap: --neuron 6 is out of range \(layer 1 has neurons 0..5\)$" \
+  "$DL" heatmap --model "$TMP/m.dlm" --images "$IMG" --index 3 --neuron 6 --out "$TMP/x.png"
 
 run "$DL" activations --model "$TMP/m.dlm" --images "$IMG" --index 0 --out "$TMP/a.png"
 [ "$RC" = 0 ] && [ -s "$TMP/a.png" ] && pass activations_picture || fail activations_picture "$ERR"
