@@ -19,18 +19,7 @@ trap 'rm -rf "$TMP"' EXIT
 LOUD=(./digitlens train --data "$DATA" --layers 784,100,10 --epochs "$EPOCHS" --threads 2)
 RUN=("${LOUD[@]}" --quiet)
 
-# wall and CPU (user + system) seconds of one run, "W C"
-timed() {
-    if [ -x /usr/bin/time ]; then
-        /usr/bin/time -f "%e %U %S" -o "$TMP/t" "$@" >/dev/null
-        awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$TMP/t"
-    else
-        local t0 t1
-        t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
-        echo "$(( (t1 - t0) / 1000000 ))e-3 nan"
-    fi
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+. scripts/bench-lib.sh   # timed, median
 pw=() pc=() sw=() sc=() tw=() tc=()
 for _ in $(seq "$PAIRS"); do
     read -r w c < <(timed "${RUN[@]}" --out "$TMP/plain.dlm"); pw+=("$w"); pc+=("$c")

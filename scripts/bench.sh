@@ -10,7 +10,9 @@
 # count); the reference kernel once; evaluation of the 10,000 test images
 # against an OpenBLAS sgemm of the same first layer; then the peak memory
 # of a real `digitlens train` run and the latency of one `digitlens
-# classify` process.
+# classify` process; then what snapshots cost (scripts/bench-snapshots.sh),
+# the report's writing and page-load times (scripts/bench-report.sh), and
+# t-SNE and PCA against scikit-learn (scripts/bench-embed.sh).
 #
 # Data, in order of preference: Fashion-MNIST (/usr/share/datasets/
 # fashion-mnist or data/fashion), MNIST (data/mnist or ../shared/data/mnist;
@@ -106,6 +108,9 @@ done
 
 # What snapshots cost training (scripts/bench-snapshots.sh; BENCH_SNAPSHOTS=0 skips it).
 [ "${BENCH_SNAPSHOTS:-1}" = 0 ] || scripts/bench-snapshots.sh "$DATA"
+
+# The report written and its pages loaded (scripts/bench-report.sh; BENCH_REPORT=0 skips it).
+[ "${BENCH_REPORT:-1}" = 0 ] || scripts/bench-report.sh
 
 # t-SNE and PCA next to scikit-learn's (scripts/bench-embed.sh; BENCH_EMBED=0 skips it).
 scripts/bench-embed.sh

@@ -72,8 +72,8 @@ class Browser {
     });
   }
 
-  // A new tab with its session, and the list its console errors,
-  // exceptions, error log entries and failed loads are pushed to.
+  // A new tab (its target id and session), and the list its console
+  // errors, exceptions, error log entries and failed loads are pushed to.
   async page() {
     const { targetId } = await this.send('Target.createTarget', { url: 'about:blank' });
     const { sessionId: s } = await this.send('Target.attachToTarget', { targetId, flatten: true });
@@ -90,7 +90,7 @@ class Browser {
         problems.push(`load failed: ${m.params.errorText}`);
     });
     for (const dom of ['Page', 'Runtime', 'Log', 'Network']) await this.send(`${dom}.enable`, {}, s);
-    return { session: s, problems };
+    return { targetId, session: s, problems };
   }
 
   async close() {

@@ -2,17 +2,24 @@
 // check-report.js — opens a digitlens report in headless Chromium and checks
 // what a user would notice: every image loaded (naturalWidth > 0), every link
 // to a neuron card leads to a file and an anchor that exist, no console
-// errors or failed loads, and index.html's load time.  Optionally saves
-// screenshots.
+// errors or failed loads, and that each page's load event completes.
+// Optionally saves screenshots.
 //
 //   node tests/browser/check-report.js REPORT_DIR [--screenshot OUT.png]
 //        [--card-screenshot OUT.png] [--section-screenshot ID=OUT.png ...]
-//        [--expect-section ID ...] [--width 1200] [--height 1400] [--max-load-ms 1000]
+//        [--expect-section ID ...] [--width 1200] [--height 1400] [--time-loads N]
 //
 // --expect-section ID: index.html must have a section with that id whose
 // images all loaded (at least one) and whose links all resolve (checked with
 // the rest); --section-screenshot saves that section alone (at most 2400 px
 // tall).
+//
+// Load times are printed as notes, never checked: speed is make bench's
+// (scripts/bench-report.sh).  --time-loads N, for it, then opens index.html
+// and neurons.html N more times each, every time in a new tab with the
+// cache off (so each load reads and decodes every image, as the first one
+// does), and prints "# load-ms index.html: T1 T2 ..." and the same for
+// neurons.html (navigation start to the end of the load event, in ms).
 //
 // Talks to Chromium over the DevTools protocol on a pipe (cdp.js), so it
 // needs nothing but Node and Chromium.  Prints "ok ..." / "not ok ..." lines
@@ -24,7 +31,7 @@ const { pathToFileURL, fileURLToPath } = require('url');
 const { findChromium, evaluate, openPage, withBrowser } = require('./cdp.js');
 
 function parseArgs(argv) {
-  const a = { dir: null, screenshot: null, cardScreenshot: null, width: 1200, height: 1400, maxLoadMs: 1000,
+  const a = { dir: null, screenshot: null, cardScreenshot: null, width: 1200, height: 1400, timeLoads: 0,
     sections: [], sectionShots: [] };
   for (let i = 2; i < argv.length; i++) {
     const v = argv[i];
@@ -37,11 +44,13 @@ function parseArgs(argv) {
     else if (v === '--card-screenshot') a.cardScreenshot = argv[++i];
     else if (v === '--width') a.width = +argv[++i];
     else if (v === '--height') a.height = +argv[++i];
-    else if (v === '--max-load-ms') a.maxLoadMs = +argv[++i];
+    else if (v === '--time-loads') a.timeLoads = +argv[++i];
     else if (!a.dir) a.dir = v;
     else throw new Error(`unexpected argument ${v}`);
   }
   if (!a.dir) throw new Error('usage: check-report.js REPORT_DIR [--screenshot OUT.png]');
+  if (!(Number.isInteger(a.timeLoads) && a.timeLoads >= 0 && a.timeLoads <= 100))
+    throw new Error(`--time-loads expects a whole number 0..100, not ${a.timeLoads}`);
   return a;
 }
 
@@ -98,6 +107,19 @@ async function shootSection(b, session, id, out, width) {
   console.log(`# screenshot of #${id}: ${out} (${Math.round(clip.width)}x${Math.round(clip.height)}, ${fs.statSync(out).size} bytes)`);
 }
 
+// One load of FILE in a new tab with the cache off: navigation start to the
+// end of the load event, in ms (every image decoded first, as PAGE_FACTS does).
+async function timedLoad(b, file, args) {
+  const { targetId, session: s, problems } = await b.page();
+  await b.send('Network.setCacheDisabled', { cacheDisabled: true }, s);
+  await b.send('Emulation.setDeviceMetricsOverride', { width: args.width, height: args.height, deviceScaleFactor: 1, mobile: false }, s);
+  await openPage(b, s, pathToFileURL(file).href, problems);
+  const f = await evaluate(b, s, PAGE_FACTS);
+  if (!(f.loadMs >= 0) || problems.length) throw new Error(`${file}: load ${f.loadMs} ms, ${problems.slice(0, 2).join(' | ')}`);
+  await b.send('Target.closeTarget', { targetId });
+  return f.loadMs;
+}
+
 async function main() {
   const args = parseArgs(process.argv);
   const dir = path.resolve(args.dir);
@@ -118,7 +140,7 @@ async function main() {
     console.log(`# index.html: ${f.images.length} images, ${f.links.length} links, loaded in ${f.loadMs.toFixed(0)} ms`);
     ok(f.scripts === 0 && f.external.length === 0, 'index_is_self_contained',
       `${f.scripts} scripts, external references: ${f.external.slice(0, 3).join(', ')}`);
-    ok(f.loadMs >= 0 && f.loadMs < args.maxLoadMs, `index_loads_under_${args.maxLoadMs}_ms`, `took ${f.loadMs} ms`);
+    ok(f.loadMs >= 0, 'index_load_event_completes', 'no completed navigation entry');
 
     // Every link to a neuron card: the file exists and has the anchor.
     const cardLinks = f.links.filter((u) => /neurons\.html#/.test(u));
@@ -170,6 +192,12 @@ async function main() {
     ok(!want || target === want, 'card_link_targets_its_card', `:target is ${target}, wanted ${want}`);
     if (args.cardScreenshot) await shoot(b, s, args.cardScreenshot, args.width, args.height);
     ok(problems.length === 0, 'cards_no_console_errors', problems.slice(0, 3).join(' | '));
+
+    for (const page of args.timeLoads ? ['index.html', 'neurons.html'] : []) {
+      const times = [];
+      for (let i = 0; i < args.timeLoads; i++) times.push(await timedLoad(b, path.join(dir, page), args));
+      console.log(`# load-ms ${page}: ${times.map((t) => t.toFixed(1)).join(' ')}`);
+    }
   });
   process.exit(failures ? 1 : 0);
 }

@@ -34,28 +34,19 @@ expect_fail() {
   else pass "$name"; fi
 }
 
-# busy: more runnable work than cores (timings then measure the neighbours).
-busy() { awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$(nproc)" 'BEGIN { exit !(l > c) }'; }
-
 have_browser() { command -v node >/dev/null && { [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM:-}" ]; }; }
 
-# browser_results NAME FILE [TIMED]: the "# ..." notes of a browser check's
-# output FILE, and a PASS/FAIL line per "ok ..."/"not ok ..." line.  A
-# failed check whose name starts with TIMED is a SKIP on a busy machine: a
-# time missed on an oversubscribed machine says nothing about the page.
+# browser_results NAME FILE: the "# ..." notes of a browser check's output
+# FILE, and a PASS/FAIL line per "ok ..."/"not ok ..." line.
 browser_results() {
-  local name=$1 out=$2 timed=${3:-}
+  local name=$1 out=$2
   grep '^# ' "$out"
   while IFS= read -r line; do
     case $line in
       "ok "*) pass "${name}_${line#ok }" ;;
       "not ok "*)
         line=${line#not ok }
-        if [ -n "$timed" ] && [[ "$line" == "$timed"* ]] && busy; then
-          skip "${name}_${line%%:*}" "${line#*: } with load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores (busy machine)"
-        else
-          fail "${name}_${line%%:*}" "${line#*: }"
-        fi ;;
+        fail "${name}_${line%%:*}" "${line#*: }" ;;
     esac
   done <"$out"
   grep -q '^ok ' "$out" || fail "${name}_in_browser" "no result: $(tail -3 "$out" | tr '\n' ' ')"

@@ -1,9 +1,10 @@
 # test_report.sh — `report` end to end: options and messages, the folder it
 # writes, and what a browser makes of it (headless Chromium through
 # tests/browser/check-report.js: every image loads, every neuron link
-# resolves, no console errors, index.html loads in under a second), with or
+# resolves, no console errors, each page's load event completes), with or
 # without data, for an imported model, and for a real 100-neuron model on
-# the 10k MNIST test set (written in under 3 s).
+# the 10k MNIST test set.  Nothing here is timed: how fast the report is
+# written and loads is make bench's (scripts/bench-report.sh).
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHECK=$HERE/../browser/check-report.js
@@ -23,7 +24,7 @@ browser_check() {
     skip "${name}_in_browser" "could not drive chromium: $(tail -3 "$TMP/browser.out" | tr '\n' ' ')"
     return
   fi
-  browser_results "$name" "$TMP/browser.out" index_loads_under_
+  browser_results "$name" "$TMP/browser.out"
 }
 
 # --- report: usage -----------------------------------------------------------
@@ -91,17 +92,14 @@ run "$DL" report --model "$TMP/back.dlm" --data "$FIX" --out "$TMP/rep-imported"
 MN=${DIGITLENS_SHARED_MNIST:-$HERE/../../../shared/data/mnist}
 if [ -f "$MN/t10k-images-idx3-ubyte.gz" ]; then
   "$DL" train --data "$MN" --epochs 1 --limit 20000 --quiet --out "$TMP/real.dlm"
-  t0=$(date +%s.%N)
-  # Timed without the maps (their t-SNE is make bench's to time); the maps are checked above.
+  # Without the maps (their t-SNE of 2,000 images is checked on the fixture above).
   run "$DL" report --model "$TMP/real.dlm" --data "$MN" --out "$TMP/real-report" --maps 0
-  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-  load=$(cut -d' ' -f1 /proc/loadavg)
-  if [ "$RC" != 0 ]; then fail report_100_neurons_10k_images "$ERR"
-  elif awk -v s="$secs" 'BEGIN { exit !(s < 3) }'; then pass "report_100_neurons_10k_images_in_${secs}s"
-  elif busy; then
-    skip report_100_neurons_10k_images_under_3s "took $secs s with load average $load on $(nproc) cores (busy machine)"
-  else fail report_100_neurons_10k_images_under_3s "took $secs s (load $load)"; fi
-  browser_check real_report "$TMP/real-report" --max-load-ms 1000
+  cards=$(ls "$TMP/real-report/img" 2>/dev/null | grep -c '^neuron-l1-[0-9][0-9][0-9]\.png$')
+  mistakes=$(grep -o '<figure><img src="img/mistake-' "$TMP/real-report/index.html" 2>/dev/null | wc -l)
+  if [ "$RC" = 0 ] && [ "$cards" = 100 ] && [ "$mistakes" = 24 ] && grep -q "100 neuron cards, 24 misclassified" <<<"$OUT" \
+    && grep -q 'id="confusion"' "$TMP/real-report/index.html"; then pass report_100_neurons_10k_images
+  else fail report_100_neurons_10k_images "rc $RC, $cards cards, $mistakes mistakes: $OUT $ERR"; fi
+  browser_check real_report "$TMP/real-report" --expect-section mistakes
 else
   skip report_100_neurons_10k_images "real MNIST not found at $MN"
 fi
