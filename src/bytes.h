@@ -8,6 +8,14 @@
 
 #include <stdint.h>
 
+/* 1 where the machine lays out integers and floats as our own formats do
+ * (little-endian), so that arrays of them go to and from files whole. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define DL_LITTLE_ENDIAN 1
+#else
+#define DL_LITTLE_ENDIAN 0
+#endif
+
 static inline uint32_t dl_get_be32(const unsigned char *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];

@@ -88,6 +88,12 @@ dl_reader *dl_reader_open(const char *path, dl_err *e)
     return r;
 }
 
+void dl_reader_small(dl_reader *r)
+{
+    /* zlib takes a new size until the first read allocates the buffers. */
+    gzbuffer(r->gz, 1 << 12);
+}
+
 static dl_status gz_failure(dl_reader *r, dl_err *e)
 {
     int zerr = 0;

@@ -108,11 +108,15 @@ static dl_status read_body(dl_reader *r, size_t n, size_t promised, int whole, c
  * more than its headers.  Reads the first `upto` images only when the file
  * has more (then *n = upto and the rest of the file is not read), else all
  * of them and checks the file ends there; *total is the header's count. */
+/* Up to this many images are read through a small buffer (dl_reader_small). */
+#define SMALL_HEAD 100
+
 static dl_status load_images(const char *path, const char *labels_path, size_t want, size_t upto,
                              size_t *n, size_t *total, int *rows, int *cols, uint8_t **px, dl_err *e)
 {
     dl_reader *r = dl_reader_open(path, e);
     if (!r) return e ? e->code : DL_EIO;
+    if (upto <= SMALL_HEAD) dl_reader_small(r);
     uint32_t d[3] = {0, 0, 0};
     dl_status st = read_header(r, 3, "image", d, e);
     if (st == DL_OK) {

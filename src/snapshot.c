@@ -26,11 +26,7 @@
 
 /* The file's byte order is the machine's: parameters are written and read
  * as they lie in memory, without a copy (training waits for a snapshot). */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SNAP_LE 1
-#else
-#define SNAP_LE 0
-#endif
+#define SNAP_LE DL_LITTLE_ENDIAN
 
 static const unsigned char MAGIC[8] = {'D', 'L', 'S', 'N', 'A', 'P', 'S', 0};
 static const unsigned char TAG[4] = {'S', 'N', 'A', 'P'};

@@ -56,6 +56,12 @@ int dl_reader_at_end(dl_reader *r);
  * after a first read; 1 and *size when known, 0 when not. */
 int dl_reader_stated_size(dl_reader *r, uint32_t *size);
 
+/* Tells r, before its first read, that only the start of the file will be
+ * read (the first few images: classify --index): a gzip stream is then
+ * inflated in small steps (8 KB), where its first read would otherwise
+ * inflate a 256 KB buffer, built for whole files (about 1 ms). */
+void dl_reader_small(dl_reader *r);
+
 /* The path the reader was opened with (borrowed). */
 const char *dl_reader_path(const dl_reader *r);
 
