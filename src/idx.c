@@ -103,13 +103,14 @@ static dl_status read_body(dl_reader *r, size_t n, size_t promised, int whole, c
     return DL_OK;
 }
 
+/* Up to this many images are read through a small buffer (dl_reader_small). */
+#define SMALL_HEAD 100
+
 /* labels_path non-NULL: the image count must equal want (that file's label
  * count), checked before any pixel is read, so a mismatched pair costs no
  * more than its headers.  Reads the first `upto` images only when the file
  * has more (then *n = upto and the rest of the file is not read), else all
  * of them and checks the file ends there; *total is the header's count. */
-/* Up to this many images are read through a small buffer (dl_reader_small). */
-#define SMALL_HEAD 100
 
 static dl_status load_images(const char *path, const char *labels_path, size_t want, size_t upto,
                              size_t *n, size_t *total, int *rows, int *cols, uint8_t **px, dl_err *e)

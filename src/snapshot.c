@@ -24,9 +24,9 @@
 #include "bytes.h"
 #include "crc32.h"
 
-/* The file's byte order is the machine's: parameters are written and read
- * as they lie in memory, without a copy (training waits for a snapshot). */
-#define SNAP_LE DL_LITTLE_ENDIAN
+/* Where the file's byte order is the machine's (DL_LITTLE_ENDIAN),
+ * parameters are written and read as they lie in memory, without a copy
+ * (training waits for a snapshot). */
 
 static const unsigned char MAGIC[8] = {'D', 'L', 'S', 'N', 'A', 'P', 'S', 0};
 static const unsigned char TAG[4] = {'S', 'N', 'A', 'P'};
@@ -141,7 +141,7 @@ static void encode_record(const dl_snapshot_header *h, size_t index, const dl_sn
     size_t P = dl_snapshot_nparams(h);
     encode_head(index, m, buf);
     unsigned char *p = buf + REC_HEAD;
-#if SNAP_LE
+#if DL_LITTLE_ENDIAN
     memcpy(p, params, 4 * P);
     p += 4 * P;
 #else
@@ -306,7 +306,7 @@ void dl_snapshots_params(const dl_snapshots *s, size_t i, float *params)
 {
     const unsigned char *p =
         s->data + dl_snapshot_header_bytes(&s->h) + i * dl_snapshot_record_bytes(&s->h) + REC_HEAD;
-#if SNAP_LE
+#if DL_LITTLE_ENDIAN
     memcpy(params, p, 4 * s->nparams);
 #else
     for (size_t k = 0; k < s->nparams; k++) params[k] = getf(p + 4 * k);
@@ -342,9 +342,9 @@ static dl_snapshot_writer *writer_new(const char *path, const dl_snapshot_header
         w->fd = -1;
         w->h = *h;
         w->path = malloc(n);
-        w->rec = SNAP_LE ? NULL : malloc(dl_snapshot_record_bytes(h));
+        w->rec = DL_LITTLE_ENDIAN ? NULL : malloc(dl_snapshot_record_bytes(h));
     }
-    if (!w || !w->path || (!SNAP_LE && !w->rec)) {
+    if (!w || !w->path || (!DL_LITTLE_ENDIAN && !w->rec)) {
         if (w) free(w->path);
         free(w);
         dl_err_set(e, DL_ENOMEM, "%s: out of memory", path);
@@ -496,7 +496,7 @@ void dl_snapshot_checksum_params(void *writer)
 void dl_snapshot_write_params(void *writer)
 {
     dl_snapshot_writer *w = writer;
-#if SNAP_LE
+#if DL_LITTLE_ENDIAN
     /* Straight from the parameters, after the space for the record's head. */
     size_t pb = dl_snapshot_record_bytes(&w->h) - REC_HEAD - 4;
     struct iovec iov = {(void *)(uintptr_t)w->pending, pb};
@@ -528,7 +528,7 @@ dl_status dl_snapshot_append_end(dl_snapshot_writer *w, const dl_snapshot_meta *
      * did is done here. */
     if (!atomic_load_explicit(&w->written, memory_order_acquire)) dl_snapshot_write_params(w);
     int err = w->params_err;
-#if SNAP_LE
+#if DL_LITTLE_ENDIAN
     /* The head, and the CRC of head and parameters, combined from the
      * head's own and the parameters'. */
     unsigned char head[REC_HEAD], crc[4];

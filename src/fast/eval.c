@@ -152,13 +152,35 @@ static dl_status eval_rows(const dl_net *net, const float *const wt[2], const fl
     return st;
 }
 
+/* eval_rows over a transposed copy of net's first layer, on pool (NULL:
+ * the calling thread): dl_fast_evaluate's contract, with the jobs beside. */
+static dl_status eval_net(const dl_net *net, dl_pool *pool, const dl_job *beside, int nbeside,
+                          const dl_dataset *d, dl_cost cost, uint32_t *confusion, size_t *correct,
+                          double *cost_sum, dl_err *e)
+{
+    size_t ld = dl_fast_ld(net->sizes[1]);
+    /* Rows on cache lines (ld is a multiple of 16 floats): no load splits
+     * one.  The padded bias is the last row. */
+    float *wt = aligned_alloc(64, ((size_t)net->sizes[0] + 1) * ld * sizeof(float));
+    if (!wt) {
+        dl_jobs_run(beside, nbeside);
+        return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
+    }
+    transpose_in(net, wt, ld);
+    float *bias = wt + (size_t)net->sizes[0] * ld;
+    pad_row(net->b[0], net->sizes[1], ld, bias);
+    const float *const rows[2] = {wt, wt};
+    dl_status st = eval_rows(net, rows, bias, ld, pool, beside, nbeside, d, cost, confusion, correct, cost_sum, e);
+    free(wt);
+    return st;
+}
+
 static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost cost, int threads,
                                uint32_t *confusion, size_t *correct, double *cost_sum, dl_err *e)
 {
     *correct = 0;
     *cost_sum = 0.0;
     if (d->n == 0) return DL_OK;
-    size_t ld = dl_fast_ld(net->sizes[1]);
     /* No more threads than chunks of EVAL_CHUNK examples: a thread costs
      * more to start than a few groups take. */
     size_t nchunks = (d->n + EVAL_CHUNK - 1) / EVAL_CHUNK;
@@ -166,20 +188,7 @@ static dl_status fast_evaluate(const dl_net *net, const dl_dataset *d, dl_cost c
     if ((size_t)want > nchunks) want = (int)nchunks;
     dl_pool *pool = dl_pool_new(want, e);
     if (!pool) return e ? e->code : DL_ENOMEM;
-    /* Rows on cache lines (ld is a multiple of 16 floats): no load splits
-     * one.  The padded bias is the last row. */
-    float *wt = aligned_alloc(64, ((size_t)net->sizes[0] + 1) * ld * sizeof(float));
-    dl_status st;
-    if (!wt) {
-        st = dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
-    } else {
-        transpose_in(net, wt, ld);
-        float *bias = wt + (size_t)net->sizes[0] * ld;
-        for (size_t q = 0; q < ld; q++) bias[q] = (int)q < net->sizes[1] ? net->b[0][q] : 0.0f;
-        const float *const rows[2] = {wt, wt};
-        st = eval_rows(net, rows, bias, ld, pool, NULL, 0, d, cost, confusion, correct, cost_sum, e);
-    }
+    dl_status st = eval_net(net, pool, NULL, 0, d, cost, confusion, correct, cost_sum, e);
     dl_pool_free(pool);
-    free(wt);
     return st;
 }

@@ -34,6 +34,12 @@ static void transpose_in(const dl_net *net, float *wt, size_t ld)
     }
 }
 
+/* dst[0..ld) = src[0..n) then zeros: a bias padded to WT's row length. */
+static void pad_row(const float *src, int n, size_t ld, float *dst)
+{
+    for (size_t j = 0; j < ld; j++) dst[j] = (int)j < n ? src[j] : 0.0f;
+}
+
 /* Splits nvec vectors into balanced register tiles: tile t is
  * [tile_first(t), tile_first(t + 1)).  The unrolled loops are compiled for
  * tiles of 1..7 and 13 vectors only (a 784-100-10 net needs 7 with
@@ -177,7 +183,7 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
     dl_status st = b && mask ? DL_OK : DL_ENOMEM;
     if (st == DL_OK) {
         const float *const rows[2] = {wt, wt};
-        for (size_t j = 0; j < ld; j++) b[j] = (int)j < nh ? bias[j] : 0.0f;
+        pad_row(bias, nh, ld, b);
         for (int g = 0; g < n; g += FWD_GROUP) {
             int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
             for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, 3, mask + (size_t)i * nwords);

@@ -290,28 +290,26 @@ static void fast_sync(void *kv)
  * sums in the same order, so the same result as a sync, a transpose and
  * dl_fast_evaluate) at the cost of the forward passes alone, on the
  * kernel's own threads, which are idle meanwhile.  Other splits take that
- * longer way. */
+ * longer way, on the same threads. */
 static dl_status fast_evaluate_own(void *kv, const dl_dataset *d, dl_cost cost, const dl_job *beside,
                                    int nbeside, uint32_t *confusion, size_t *correct, double *cost_sum,
                                    dl_err *e)
 {
     fast_ctx *k = kv;
-    dl_status st;
     if (k->nunits != NCLASS || k->units[0].j0 != 0 || k->units[0].ld != k->lda || k->units[1].ld != k->lda) {
         fast_sync(k);
-        st = fast_evaluate(k->net, d, cost, k->T, confusion, correct, cost_sum, e);
-        dl_jobs_run(beside, nbeside);
-        return st;
+        return eval_net(k->net, between_runs(k), beside, nbeside, d, cost, confusion, correct, cost_sum, e);
     }
     float *bias = alloc_lines(k->lda * sizeof(float), 0);
     if (!bias) {
         dl_jobs_run(beside, nbeside);
         return dl_err_set(e, DL_ENOMEM, "out of memory for evaluation");
     }
-    for (size_t q = 0; q < k->lda; q++) bias[q] = (int)q < k->nh ? k->net->b[0][q] : 0.0f;
+    pad_row(k->net->b[0], k->nh, k->lda, bias);
     const float *rows[2];
     for (int u = 0; u < NCLASS; u++) rows[k->units[u].cls] = k->units[u].wt;
-    st = eval_rows(k->net, rows, bias, k->lda, between_runs(k), beside, nbeside, d, cost, confusion, correct, cost_sum, e);
+    dl_status st = eval_rows(k->net, rows, bias, k->lda, between_runs(k), beside, nbeside, d, cost, confusion,
+                             correct, cost_sum, e);
     free(bias);
     return st;
 }
