@@ -147,9 +147,9 @@ DL_INLINE uint32_t dl_nz32(const uint8_t *p)
 
 #if DL_SIMD_LEVEL == 2 /* ---- AVX-512: 16 lanes --------------------------------- */
 #define DL_VW 16
-/* With 32 registers, two tiles of 13 vectors fit: the first layer's loops
- * take examples (forward) and pixels (update) two at a time and share each
- * row they load between the two (fast/layers.c). */
+/* With 32 registers, two tiles of 13 vectors fit: the first layer's update
+ * takes pixels two at a time and shares each delta it loads between the
+ * two (fast/train_step.c: word_tile). */
 #define DL_GROUP 2
 #define DL_PAIR_TILE 13 /* vectors in a tile of which two fit in the registers */
 #define DL_VNAME(f) DL_VNAME2_(f, avx512)

@@ -101,6 +101,8 @@ typedef struct unit {
 typedef struct rank_mem {
     const uint8_t *px[2][CHUNK]; /* the chunk's images, by chunk parity */
     uint8_t lab[2][CHUNK];
+    const uint8_t *far[CHUNK]; /* the images of the chunk after next, fetched ahead word by word */
+    int nfar;            /* how many */
     uint64_t *mask[2];   /* [CHUNK x nwords] lit pixels */
     uint64_t *lit;       /* [nwords] lit in any example of the chunk */
     uint8_t *xt;         /* [npad x xs] xt[k*xs + i]: pixel k of the chunk's example i */

@@ -58,15 +58,20 @@ static void run_rank(fast_ctx *k, int rank, int P)
         if (c + 1 < k->nchunks) {
             next = chunk_at(k, c + 1);
             prepare(k, r, &next, par ^ 1);
+            /* The images after next are scattered through the dataset:
+             * unit_pass fetches them ahead a word at a time, as it goes.
+             * All at once, their 130 lines overflowed the core's line
+             * fill buffers and the prefetches themselves waited (3% of
+             * an epoch on one thread). */
+            r->nfar = 0;
             if (c + 2 < k->nchunks) {
-                /* The images after next: scattered through the dataset, so
-                 * a chunk's worth of cache misses at once costs about one. */
                 chunk far = chunk_at(k, c + 2);
-                for (int i = 0; i < far.cm; i++) {
-                    const uint8_t *px = k->d->pixels + (size_t)k->idx[far.off + (uint32_t)i] * k->d->npix;
-                    for (size_t o = 0; o < k->d->npix; o += 64) __builtin_prefetch(px + o);
-                }
+                for (int i = 0; i < far.cm; i++)
+                    r->far[i] = k->d->pixels + (size_t)k->idx[far.off + (uint32_t)i] * k->d->npix;
+                r->nfar = far.cm;
             }
+        } else {
+            r->nfar = 0;
         }
         for (int q = 0; q < P; q++) {
             long wt = dl_wait_at_least(&k->prog[q].v, c + 1);

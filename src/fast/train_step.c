@@ -501,5 +501,11 @@ static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chun
             word_tile_n(tile_first(un->nvec, nt, t + 1) - v0, k, r, un, w, v0, cu, touch, pend, cf, pf);
         }
         if (cu) un->pend[w] = cu->last ? 0 : pend | r->lit[w];
+        /* The chunk after next's pixels of this word (fast/run: run_rank). */
+        size_t lo = 64 * (size_t)w, hi = lo + 63 < k->d->npix ? lo + 63 : k->d->npix - 1;
+        for (int i = 0; i < r->nfar; i++) {
+            __builtin_prefetch(r->far[i] + lo);
+            __builtin_prefetch(r->far[i] + hi);
+        }
     }
 }
