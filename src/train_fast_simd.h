@@ -210,6 +210,26 @@ DL_INLINE uint64_t dl_nz64(const uint8_t *p)
     return (uint64_t)_mm512_test_epi8_mask(v, v);
 }
 
+/* who[b] for the np <= 64 pixels b of a mask word: bit i set when example
+ * i < n (n <= 16) lights pixel b, that is when bit b of its mask m[i*ms] is
+ * set.  Here from the masks, a byte per pixel and example at a time (a
+ * tenth of the cost of testing the transposed pixels xt, [np x 16], as the
+ * other variants do); the entries from np to 64 become 0. */
+DL_INLINE void dl_who64(const uint64_t *m, size_t ms, int n, const uint8_t *xt, int np, uint16_t *who)
+{
+    (void)xt;
+    (void)np;
+    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+    for (int i = 0; i < n && i < 8; i++) lo = _mm512_or_si512(lo, _mm512_maskz_set1_epi8(m[(size_t)i * ms], (char)(1 << i)));
+    for (int i = 8; i < n; i++) hi = _mm512_or_si512(hi, _mm512_maskz_set1_epi8(m[(size_t)i * ms], (char)(1 << (i - 8))));
+    for (int h = 0; h < 2; h++) {
+        __m256i l = h ? _mm512_extracti64x4_epi64(lo, 1) : _mm512_castsi512_si256(lo);
+        __m256i u = h ? _mm512_extracti64x4_epi64(hi, 1) : _mm512_castsi512_si256(hi);
+        __m512i v = _mm512_or_si512(_mm512_cvtepu8_epi16(l), _mm512_slli_epi16(_mm512_cvtepu8_epi16(u), 8));
+        _mm512_storeu_si512((void *)(who + 32 * h), v);
+    }
+}
+
 #elif DL_SIMD_LEVEL == 1 /* ---- AVX2 + FMA: the kernel's vector is dl_v8 ------------- */
 #define DL_VW 8
 /* 16 registers hold one tile of 13 vectors; with three loads a cycle
@@ -459,6 +479,18 @@ DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, ui
 {
     for (int b = 0; b < 16; b++)
         for (int i = 0; i < 16; i++) out[(size_t)b * os + (size_t)i] = i < n ? rows[i][k + (size_t)b] : 0;
+}
+#endif
+
+#if DL_SIMD_LEVEL != 2
+/* dl_who64 (AVX-512's, above) from the pixels transposed: xt [np x 16],
+ * xt[16b + i] example i's value of pixel b (0 for i >= n). */
+DL_INLINE void dl_who64(const uint64_t *m, size_t ms, int n, const uint8_t *xt, int np, uint16_t *who)
+{
+    (void)m;
+    (void)ms;
+    (void)n;
+    for (int b = 0; b < 64; b++) who[b] = b < np ? dl_nz16(xt + 16 * (size_t)b) : 0;
 }
 #endif
 

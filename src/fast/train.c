@@ -487,7 +487,9 @@ static void light_maps(const fast_ctx *k, rank_mem *r, const chunk *ch, int par)
             for (; p < 64 * (w + 1) && p < k->nin; p++)
                 for (int i = 0; i < 16; i++) r->xt[(size_t)p * r->xs + 16 * (size_t)q + (size_t)i] = i < n ? rows[i][p] : 0;
         }
-        if (ch->cm <= 16)
-            for (int p = 64 * w; p < 64 * (w + 1) && p < k->nin; p++) r->who[p] = dl_nz16(r->xt + (size_t)p * 16);
+        if (ch->cm <= 16) {
+            int np = k->nin - 64 * w < 64 ? k->nin - 64 * w : 64;
+            dl_who64(r->mask[par] + w, (size_t)k->nwords, ch->cm, r->xt + (size_t)(64 * w) * 16, np, r->who + 64 * w);
+        }
     }
 }
