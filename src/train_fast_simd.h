@@ -147,10 +147,11 @@ DL_INLINE uint32_t dl_nz32(const uint8_t *p)
 
 #if DL_SIMD_LEVEL == 2 /* ---- AVX-512: 16 lanes --------------------------------- */
 #define DL_VW 16
-/* With 32 registers, two tiles of 13 vectors fit: the first layer's update
- * takes pixels two at a time and shares each delta it loads between the
- * two (fast/train_step.c: word_tile). */
-#define DL_GROUP 2
+/* With 32 registers, the first layer's update keeps the sums of four
+ * pixels in a tile of up to 7 vectors (28 registers), or of two in a tile
+ * of 13, and shares each delta it loads between them (fast/train_step.c:
+ * word_tile). */
+#define DL_UPDATE_GROUP(nv) ((nv) <= 7 ? 4 : 2)
 #define DL_PAIR_TILE 13 /* vectors in a tile of which two fit in the registers */
 #define DL_VNAME(f) DL_VNAME2_(f, avx512)
 
@@ -234,7 +235,7 @@ DL_INLINE void dl_who64(const uint64_t *m, size_t ms, int n, const uint8_t *xt, 
 #define DL_VW 8
 /* 16 registers hold one tile of 13 vectors; with three loads a cycle
  * against two multiply-adds, sharing rows would not pay. */
-#define DL_GROUP 1
+#define DL_UPDATE_GROUP(nv) 1
 #define DL_PAIR_TILE 6
 #define DL_VNAME(f) DL_VNAME2_(f, avx2)
 
@@ -346,7 +347,7 @@ DL_INLINE dl_vf vf_positive(dl_vf a) { return vf_where_gt(a, vf_zero(), vf_set1(
 
 #else /* ---- generic: the GCC/Clang vector extension ------------------------------- */
 #define DL_VW 8
-#define DL_GROUP 1
+#define DL_UPDATE_GROUP(nv) 1
 #define DL_PAIR_TILE 3
 #define DL_VNAME(f) DL_VNAME2_(f, generic)
 
