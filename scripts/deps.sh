@@ -21,6 +21,7 @@ PACKAGES=(
   python3-numpy             # checks exported .npy files with np.load
   man-db                    # man -l: the test reads the generated manual pages
   libopenblas-dev           # make bench only: the dense BLAS trainer digitlens is measured against
+  dataset-fashion-mnist     # make bench: the 60,000 Fashion-MNIST images its training figures are of
   liblapacke-dev            # LAPACK's C interface: PCA's eigensolver (embed)
   python3-sklearn           # embed's numbers checked against scikit-learn; its TSNE in make bench
   protobuf-c-compiler libprotobuf-c-dev  # protoc-c and its runtime: ONNX in and out

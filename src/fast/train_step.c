@@ -445,19 +445,19 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
                 gj[j] = ROW(un->g, j);
             }
 #undef ROW
-#define MOMENTUM_NEW(j, c)                                                                        \
-    dl_vf nw##j = vf_zero(), nvel##j = vf_zero();                                                   \
-    if (j < g) {                                                                                  \
-        dl_vf wv = vf_load(wj[j] + DL_VW * c);                                                    \
-        nvel##j = vf_fnmadd(rv, acc##j##_##c, vf_mul(mu, vf_load(mj[j] + DL_VW * c)));              \
-        if (!nol2) nvel##j = vf_fnmadd(l2, wv, nvel##j);                                              \
-        nvel##j = vf_flush_tiny(nvel##j);                                                             \
-        nw##j = vf_add(wv, nvel##j);                                                                \
+#define MOMENTUM_NEW(j, c)                                                             \
+    dl_vf nw##j = vf_zero(), nvel##j = vf_zero();                                      \
+    if (j < g) {                                                                       \
+        dl_vf wv = vf_load(wj[j] + DL_VW * c);                                         \
+        nvel##j = vf_fnmadd(rv, acc##j##_##c, vf_mul(mu, vf_load(mj[j] + DL_VW * c))); \
+        if (!nol2) nvel##j = vf_fnmadd(l2, wv, nvel##j);                               \
+        nvel##j = vf_flush_tiny(nvel##j);                                              \
+        nw##j = vf_add(wv, nvel##j);                                                   \
     }
-#define MOMENTUM_PUT(j, c)                     \
-    if (j < g) {                               \
-        vf_store(mj[j] + DL_VW * c, nvel##j);    \
-        vf_store(wj[j] + DL_VW * c, nw##j);    \
+#define MOMENTUM_PUT(j, c)                                                             \
+    if (j < g) {                                                                       \
+        vf_store(mj[j] + DL_VW * c, nvel##j);                                          \
+        vf_store(wj[j] + DL_VW * c, nw##j);                                            \
     }
 #define PLAIN_NEW(j, c) \
     dl_vf nw##j = j < g ? vf_fnmadd(rv, acc##j##_##c, vf_load(wj[j] + DL_VW * c)) : vf_zero();
