@@ -30,6 +30,7 @@ T=${BENCH_EMBED_THREADS:-2}
 LIMIT=${BENCH_EMBED_LIMIT:-0}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/digitlens-bench-embed.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+. scripts/bench-lib.sh   # machine
 
 DATA="" KIND=""
 for d in data/mnist ../shared/data/mnist; do
@@ -57,8 +58,6 @@ for p in /usr/bin/python3 python3; do
     if [ -z "$SK" ] && command -v "$p" >/dev/null && "$p" -c "import sklearn.manifold" 2>/dev/null; then SK=$p; fi
 done
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f' | tr '\n' ' ')
 kunit=$(build/bench_embed vector-unit)
 echo
 echo "t-SNE and PCA of the $KIND test images ($DATA), perplexity 30, 1000 iterations, $T threads"
@@ -66,7 +65,7 @@ echo "t-SNE and PCA of the $KIND test images ($DATA), perplexity 30, 1000 iterat
 acc=$(./digitlens test --model "$TMP/m.dlm" --data "$DATA" --json | sed -n 's/.*"accuracy":\([0-9.]*\).*/\1/p')
 build/bench_embed dump "$DATA/t10k-images-idx3-ubyte.gz" "$TMP/m.dlm" "$TMP" "$LIMIT" >"$TMP/shapes"
 n=$(head -1 "$TMP/shapes" | cut -d' ' -f2)
-echo "machine: $(nproc) cores, $cpu (${flags% }), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(machine)"
 echo "build:   $($CC --version | head -1), the library as make built it; embed kernels: $kunit"
 echo "vectors: $n images as pixels (784-d) and as the hidden layer (100-d) of a 784-100-10 model"
 echo "         trained here (${BENCH_EMBED_EPOCHS:-30} epochs, test accuracy $acc)"

@@ -1,6 +1,6 @@
 # bench-lib.sh — helpers the parts of `make bench` share; sourced by
-# scripts/bench-snapshots.sh and scripts/bench-report.sh, each of which sets
-# TMP (a scratch directory) first.
+# scripts/bench-snapshots.sh, scripts/bench-report.sh and
+# scripts/bench-embed.sh, each of which sets TMP (a scratch directory) first.
 
 # timed CMD...: runs CMD (its stdout discarded) and prints "WALL CPU", the
 # whole process's wall and CPU (user + system) seconds; on a shared machine
