@@ -111,7 +111,6 @@ static dl_status read_body(dl_reader *r, size_t n, size_t promised, int whole, c
  * more than its headers.  Reads the first `upto` images only when the file
  * has more (then *n = upto and the rest of the file is not read), else all
  * of them and checks the file ends there; *total is the header's count. */
-
 static dl_status load_images(const char *path, const char *labels_path, size_t want, size_t upto,
                              size_t *n, size_t *total, int *rows, int *cols, uint8_t **px, dl_err *e)
 {

@@ -62,13 +62,13 @@ static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec 
  * n examples before the next word keeps the word's 64 rows of WT in the L1
  * cache for all of them.
  *
- * One example at a time, over its own lit pixels: each pixel's multiply-adds
- * wait for the previous pixel's (4 cycles), which, with loads to spare,
- * takes as long as the FMA units take for two examples sharing each row
- * over the union of their pixels (the pairing this replaced, on AVX-512,
- * which did a third more multiply-adds: Fashion-MNIST's pairs light 33%
- * more pixels than each alone).  Training is 7% faster for it, and
- * evaluation 13%, on the Xeon of README's speed section. */
+ * One example at a time, over its own lit pixels.  Two examples sharing
+ * each row they load, over the union of their pixels (the pairing this
+ * replaced, on AVX-512), did a third more multiply-adds: Fashion-MNIST's
+ * pairs light 33% more pixels than each alone.  On the Xeon of README's
+ * speed section, which sustains about 2.5 vector loads and multiply-adds
+ * together a cycle, the loads saved did not pay for them: training is 7%
+ * faster this way, and evaluation 13%. */
 DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, int w,
                         const uint8_t *const *px, const float *tab, const uint64_t *mask,
                         int nwords, int n, const float *init, float *S, size_t ss)

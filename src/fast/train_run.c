@@ -39,6 +39,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
     r->owns[0] = r->owns[1] = 0;
     for (int u = rank; u < k->nunits; u += P) r->owns[k->units[u].cls] = 1;
     r->cost = 0.0;
+    r->nfar = 0;
     chunk cur = chunk_at(k, 0), next;
     prepare(k, r, &cur, 0);
     for (int u = rank; u < k->nunits; u += P) unit_pass(k, r, &k->units[u], NULL, &cur, 0);
@@ -55,6 +56,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
          * harmless. */
         int par = c & 1;
         light_maps(k, r, &cur, par);
+        r->nfar = 0;
         if (c + 1 < k->nchunks) {
             next = chunk_at(k, c + 1);
             prepare(k, r, &next, par ^ 1);
@@ -63,15 +65,12 @@ static void run_rank(fast_ctx *k, int rank, int P)
              * All at once, their 130 lines overflowed the core's line
              * fill buffers and the prefetches themselves waited (3% of
              * an epoch on one thread). */
-            r->nfar = 0;
             if (c + 2 < k->nchunks) {
                 chunk far = chunk_at(k, c + 2);
                 for (int i = 0; i < far.cm; i++)
                     r->far[i] = k->d->pixels + (size_t)k->idx[far.off + (uint32_t)i] * k->d->npix;
                 r->nfar = far.cm;
             }
-        } else {
-            r->nfar = 0;
         }
         for (int q = 0; q < P; q++) {
             long wt = dl_wait_at_least(&k->prog[q].v, c + 1);

@@ -504,7 +504,7 @@ static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit
     switch (nv) {
 #define CASE(N)                                                                          \
     case N:                                                                              \
-        word_tile(N, DL_UPDATE_GROUP(N), k, r, un, w, v0, cu, touch, pend, cf, pf);                \
+        word_tile(N, DL_UPDATE_GROUP(N), k, r, un, w, v0, cu, touch, pend, cf, pf);      \
         break;
         DL_TILE_WIDTHS(CASE)
 #undef CASE
