@@ -35,6 +35,29 @@ int dl_simd_supported(dl_simd v)
     }
 }
 
+int dl_simd_halves512(void)
+{
+#if DL_X86_VARIANTS
+    return __builtin_cpu_is("amdfam19h") && dl_simd_supported(DL_SIMD_AVX512);
+#else
+    return 0;
+#endif
+}
+
+dl_status dl_simd_update_group(int *g, int *forced, dl_err *e)
+{
+    const char *want = getenv("DIGITLENS_UPDATE_GROUP");
+    int set = want && *want && strcmp(want, "auto") != 0;
+    *g = dl_simd_halves512() ? 2 : 4;
+    if (forced) *forced = set;
+    if (!set) return DL_OK;
+    if (strcmp(want, "2") == 0 || strcmp(want, "4") == 0) {
+        *g = want[0] - '0';
+        return DL_OK;
+    }
+    return dl_err_set(e, DL_EINVAL, "DIGITLENS_UPDATE_GROUP=%s: use 2, 4 or auto", want);
+}
+
 dl_simd dl_simd_best(void)
 {
     for (int v = DL_SIMD_COUNT - 1; v > 0; v--)

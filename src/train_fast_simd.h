@@ -150,7 +150,7 @@ DL_INLINE uint32_t dl_nz32(const uint8_t *p)
 /* With 32 registers, the first layer's update keeps the sums of four
  * pixels in a tile of up to 7 vectors (28 registers), or of two in a tile
  * of 13, and shares each delta it loads between them (fast/train_step.c:
- * word_tile). */
+ * word_tile; the CPU may ask for groups of two, dl_simd_update_group). */
 #define DL_UPDATE_GROUP(nv) ((nv) <= 7 ? 4 : 2)
 #define DL_PAIR_TILE 13 /* vectors in a tile of which two fit in the registers */
 #define DL_VNAME(f) DL_VNAME2_(f, avx512)
@@ -182,6 +182,30 @@ extern const unsigned dl_fast_keep16; /* 0xFFFF, in train_fast.c */
 DL_INLINE void vf_store_n(float *p, dl_vf v, int n) { _mm512_mask_storeu_ps(p, vf_mask_n(n), v); }
 /* Lanes [n, 16) of v set to zero. */
 DL_INLINE dl_vf vf_keep_n(dl_vf v, int n) { return _mm512_maskz_mov_ps(vf_mask_n(n), v); }
+
+/* Half vectors: the first layer's loops (fast/layers.c, fast/train_step.c)
+ * run the last vector of a tile as 8 lanes when its lanes from 8 on are
+ * padding (units that do not exist, whose weights, sums and deltas are
+ * zeros that nothing reads), as 784-100-10's seventh vector is (units
+ * 96..111, 100 of them real).  Lane by lane the same fused multiply-adds,
+ * so the same bits.  A core that runs 512-bit operations as two 256-bit
+ * halves (AMD Zen 4) does a half vector in half the time; elsewhere it
+ * costs the same.  The upper lanes of vh_load and vh_fmadd are undefined
+ * (so that each stays one instruction, its load folded in); vh_settle
+ * makes them zero, as the full operations leave them, before a half
+ * vector is stored or meets a full operation. */
+#define DL_HALF_TAIL 1
+DL_INLINE __m256 vh_lo_(dl_vf v) { return _mm512_castps512_ps256(v); }
+DL_INLINE dl_vf vh_load(const float *p) { return _mm512_castps256_ps512(_mm256_loadu_ps(p)); }
+DL_INLINE dl_vf vh_load_r(const float *p, __mmask16 keep)
+{
+    return _mm512_castps256_ps512(_mm256_maskz_loadu_ps((__mmask8)keep, p));
+}
+DL_INLINE dl_vf vh_fmadd(dl_vf a, dl_vf b, dl_vf c)
+{
+    return _mm512_castps256_ps512(_mm256_fmadd_ps(vh_lo_(a), vh_lo_(b), vh_lo_(c)));
+}
+DL_INLINE dl_vf vh_settle(dl_vf v) { return _mm512_zextps256_ps512(vh_lo_(v)); }
 
 /* What vf_exp (below, shared with AVX2) needs of this instruction set. */
 DL_INLINE dl_vf vf_div(dl_vf a, dl_vf b) { return _mm512_div_ps(a, b); }
@@ -484,6 +508,14 @@ DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, ui
 #endif
 
 #if DL_SIMD_LEVEL != 2
+/* No half vectors (AVX-512's, above): half an 8-lane vector would cost
+ * as much on the cores these variants serve. */
+#define DL_HALF_TAIL 0
+#define vh_load vf_load
+#define vh_load_r vf_load_r
+#define vh_fmadd vf_fmadd
+#define vh_settle(v) (v)
+
 /* dl_who64 (AVX-512's, above) from the pixels transposed: xt [np x 16],
  * xt[16b + i] example i's value of pixel b (0 for i >= n). */
 DL_INLINE void dl_who64(const uint64_t *m, size_t ms, int n, const uint8_t *xt, int np, uint16_t *who)

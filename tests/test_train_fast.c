@@ -299,6 +299,59 @@ Test(train_fast, avx512_and_avx2_give_bit_identical_weights)
     }
 }
 
+/* AVX-512's every form gives AVX2's bytes: its update takes pixels in
+ * groups of 2 or of 4 (DIGITLENS_UPDATE_GROUP; the CPU picks one), and a
+ * tile's last vector runs as a half where its upper 8 lanes are padding
+ * (100 and 40 hidden units: a half; 30: a whole vector of 14; 8: one half
+ * vector alone), with 1 thread and with 3 (whose hidden units are split in
+ * ranges, each with a last vector of its own). */
+Test(train_fast, avx512_update_groups_and_half_vectors_give_avx2s_bytes)
+{
+    if (!dl_simd_supported(DL_SIMD_AVX512) || !dl_simd_supported(DL_SIMD_AVX2))
+        cr_skip_test("this CPU does not run both avx512 and avx2");
+    static const int hidden[] = {100, 40, 30, 8};
+    for (size_t h = 0; h < sizeof hidden / sizeof hidden[0]; h++)
+        for (int l2 = 0; l2 < 2; l2++) {
+            const int sizes[] = {784, hidden[h], 10};
+            float lambda = l2 ? 2.0f : 0.0f;
+            dl_net *b = tf_trained(DL_SIMD_AVX2, 1, DL_COST_QUADRATIC, lambda, 3, sizes);
+            for (int g = 2; g <= 4; g += 2)
+                for (int t = 1; t <= 3; t += 2) {
+                    setenv("DIGITLENS_UPDATE_GROUP", g == 2 ? "2" : "4", 1);
+                    dl_net *a = tf_trained(DL_SIMD_AVX512, t, DL_COST_QUADRATIC, lambda, 3, sizes);
+                    cr_expect_eq(memcmp(a->params, b->params, a->nparams * sizeof(float)), 0,
+                                 "%d hidden, lambda %g, groups of %d, %d threads: avx512 and avx2 differ by %g",
+                                 hidden[h], lambda, g, t, tf_maxdiff(a, b));
+                    dl_net_free(a);
+                }
+            unsetenv("DIGITLENS_UPDATE_GROUP");
+            dl_net_free(b);
+        }
+}
+
+/* A value DIGITLENS_UPDATE_GROUP does not take is refused with a message
+ * naming the variable, before any training. */
+Test(train_fast, a_bad_update_group_is_refused)
+{
+    dl_dataset *d = tf_data(50, 28, 28, 10, 3);
+    dl_net *n = tf_net(3, NET_100, 4);
+    dl_train_state s;
+    dl_err e;
+    dl_rng r;
+    dl_rng_seed(&r, 1);
+    cr_assert_eq(dl_train_state_init(&s, (uint32_t)d->n, &r, &e), DL_OK);
+    dl_train_opts o = {.epochs = 1, .batch = 10, .eta = 3.0f, .cost = DL_COST_QUADRATIC, .threads = 1,
+                       .kernel = DL_KERNEL_FAST};
+    dl_epoch_stat h[1];
+    setenv("DIGITLENS_UPDATE_GROUP", "3", 1);
+    cr_expect_eq(dl_train_simd(dl_simd_best(), n, d, NULL, &o, &s, h, NULL, NULL, &e), DL_EINVAL);
+    cr_expect(strstr(e.msg, "DIGITLENS_UPDATE_GROUP=3") != NULL, "message: %s", e.msg);
+    unsetenv("DIGITLENS_UPDATE_GROUP");
+    dl_train_state_free(&s);
+    dl_net_free(n);
+    dl_dataset_free(d);
+}
+
 /* ---- edge inputs ----------------------------------------------------------- */
 
 Test(train_fast, blank_and_fully_lit_images_match_the_reference)

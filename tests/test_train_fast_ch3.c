@@ -183,15 +183,20 @@ Test(train_fast_ch3, dropout_and_momentum_do_not_depend_on_spans_or_threads)
 
 /* ---- across variants ----------------------------------------------------------- */
 
-static dl_net *trained(dl_simd v, int threads, const tf_ch3 *x, float lambda)
+static dl_net *trained_net(dl_simd v, int threads, const tf_ch3 *x, float lambda, int nl, const int *sizes)
 {
     dl_dataset *d = tf_data(250, 28, 28, 10, 21);
-    dl_net *n = tf_net(4, DEEP, 4);
+    dl_net *n = tf_net(nl, sizes, 4);
     dl_epoch_stat h[2];
     dl_cost c = x->output == DL_ACT_SOFTMAX ? DL_COST_LOG_LIKELIHOOD : DL_COST_QUADRATIC;
     tf_train_x(v, n, d, NULL, (tf_run){2, 10, threads, 0.1f, lambda, c, DL_KERNEL_FAST}, x, h);
     dl_dataset_free(d);
     return n;
+}
+
+static dl_net *trained(dl_simd v, int threads, const tf_ch3 *x, float lambda)
+{
+    return trained_net(v, threads, x, lambda, 4, DEEP);
 }
 
 /* AVX-512 and AVX2 spell tanh, ReLU and the momentum update with the same
@@ -215,6 +220,35 @@ Test(train_fast_ch3, avx512_and_avx2_give_bit_identical_weights)
         dl_net_free(b);
         dl_net_free(g);
     }
+}
+
+/* The same with the momentum update and dropout in AVX-512's every form:
+ * its pixels in groups of 2 and of 4 (DIGITLENS_UPDATE_GROUP), and 40
+ * hidden units, whose third vector runs as a half (train_fast_simd.h). */
+Test(train_fast_ch3, avx512_update_groups_and_half_vectors_give_avx2s_bytes)
+{
+    if (!dl_simd_supported(DL_SIMD_AVX512) || !dl_simd_supported(DL_SIMD_AVX2))
+        cr_skip_test("this CPU does not run both avx512 and avx2");
+    static const int half[] = {784, 40, 10};
+    static const tf_ch3 cases[] = {{DL_ACT_SIGMOID, DL_ACT_SIGMOID, 0.5f, 0.2f},
+                                   {DL_ACT_RELU, DL_ACT_SOFTMAX, 0.9f, 0.0f}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int sz = 0; sz < 2; sz++) {
+            int nl = sz ? 3 : 4;
+            const int *sizes = sz ? half : DEEP;
+            float lambda = c == 0 ? 2.0f : 0.0f;
+            dl_net *b = trained_net(DL_SIMD_AVX2, 1, &cases[c], lambda, nl, sizes);
+            for (int g = 2; g <= 4; g += 2) {
+                setenv("DIGITLENS_UPDATE_GROUP", g == 2 ? "2" : "4", 1);
+                dl_net *a = trained_net(DL_SIMD_AVX512, 3, &cases[c], lambda, nl, sizes);
+                cr_expect_eq(memcmp(a->params, b->params, a->nparams * sizeof(float)), 0,
+                             "case %zu, %d hidden, groups of %d: avx512 and avx2 differ by %g", c, sizes[1], g,
+                             tf_maxdiff(a, b));
+                dl_net_free(a);
+            }
+            unsetenv("DIGITLENS_UPDATE_GROUP");
+            dl_net_free(b);
+        }
 }
 
 Test(train_fast_ch3, threads_give_bit_identical_weights)

@@ -42,6 +42,21 @@ const char *dl_simd_needs(dl_simd v);
  * run variant v, else 0. */
 int dl_simd_supported(dl_simd v);
 
+/* 1 when this CPU runs a 512-bit vector operation as two 256-bit halves
+ * (AMD's Zen 4, family 19h, the one AMD family with AVX-512 and 256-bit
+ * units), else 0. */
+int dl_simd_halves512(void);
+
+/* Pixels per group in the avx512 training kernel's first-layer update, 2
+ * or 4: DIGITLENS_UPDATE_GROUP when set and not empty or "auto" (tests,
+ * benchmarks, bug reports: both give the same bits), else 2 where
+ * dl_simd_halves512 (there multiply-adds are the limit, and groups of 4
+ * do 12% more of them on Fashion-MNIST) and 4 elsewhere (half as many
+ * groups, each of which costs a loop exit no branch predictor knows).
+ * *forced is set to whether the variable chose (forced may be NULL).
+ * Any other value is DL_EINVAL with a message naming the variable. */
+dl_status dl_simd_update_group(int *g, int *forced, dl_err *e);
+
 /* The fastest variant this CPU runs. */
 dl_simd dl_simd_best(void);
 

@@ -84,6 +84,12 @@ static void version(dl_simd v)
     for (int q = DL_SIMD_COUNT - 1; q >= 0; q--)
         if (dl_simd_supported((dl_simd)q)) printf(" %s", dl_simd_name((dl_simd)q));
     printf("\n");
+    int g, by_env;
+    if (v == DL_SIMD_AVX512 && dl_simd_update_group(&g, &by_env, NULL) == DL_OK)
+        printf("avx512 update: pixels in groups of %d (%s)\n", g,
+               by_env ? "chosen by DIGITLENS_UPDATE_GROUP"
+               : dl_simd_halves512() ? "this CPU runs 512-bit operations as two 256-bit halves"
+                                     : "this CPU runs 512-bit operations whole");
 }
 
 int main(int argc, char **argv)
@@ -95,6 +101,8 @@ int main(int argc, char **argv)
     dl_simd simd;
     dl_err e;
     if (dl_simd_choose(&simd, &e) != DL_OK) return cli_fail(EXIT_USAGE, "%s", e.msg);
+    int group;
+    if (dl_simd_update_group(&group, NULL, &e) != DL_OK) return cli_fail(EXIT_USAGE, "%s", e.msg);
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
         version(simd);
         return EXIT_OK;

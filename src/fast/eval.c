@@ -63,7 +63,7 @@ static void eval_thread(void *arg, int t)
             px[q] = d->pixels + (g + (size_t)q) * d->npix;
             lit_mask(px[q], d->npix, j->nwords, 3, mask + (size_t)q * j->nwords);
         }
-        first_layer(j->wt, j->ld, j->bias, px, mask, j->nwords, n, net->act[0], a1, j->ld);
+        first_layer(j->wt, j->ld, net->sizes[1], j->bias, px, mask, j->nwords, n, net->act[0], a1, j->ld);
         for (int q = 0; q < n; q++) {
             if (net->act[0] == DL_ACT_SOFTMAX) /* a 2-layer net's output */
                 dl_act_apply(DL_ACT_SOFTMAX, a1 + (size_t)q * j->ld, a1 + (size_t)q * j->ld, net->sizes[1]);

@@ -53,7 +53,13 @@ static void pad_row(const float *src, int n, size_t ld, float *dst)
 static int tile_count(int nvec) { return nvec % 13 == 0 ? nvec / 13 : (nvec + 6) / 7; }
 static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec * t / ntiles); }
 
-/* One register tile, nv vectors of hidden units starting at column col,
+/* 1 when the last of nvec vectors, which hold nlive units (the vectors
+ * before it full), has no unit from lane DL_VW/2 on: the tile that ends
+ * there runs that vector as a half (train_fast_simd.h: vh_*). */
+static int half_tail(int nvec, int nlive) { return DL_HALF_TAIL && nlive - (nvec - 1) * DL_VW <= DL_VW / 2; }
+
+/* One register tile, nv vectors of hidden units starting at column col
+ * (the last a half vector when ht: half_tail),
  * over the 64 pixels of mask word w, for examples i < n:
  *     S_i[col .. col + nv*VW) (+)= Σ_{bit b of mask_i[w]} x_i[64w + b] · WT[64w + b, col ..]
  * in increasing pixel order, x_ik = tab[px_i[k]].  The sum starts from
@@ -69,7 +75,7 @@ static int tile_first(int nvec, int ntiles, int t) { return (int)((int64_t)nvec 
  * speed section, which sustains about 2.5 vector loads and multiply-adds
  * together a cycle, the loads saved did not pay for them: training is 7%
  * faster this way, and evaluation 13%. */
-DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, int w,
+DL_INLINE void fwd_word(const int nv, const int ht, const float *wt, size_t ld, size_t col, int w,
                         const uint8_t *const *px, const float *tab, const uint64_t *mask,
                         int nwords, int n, const float *init, float *S, size_t ss)
 {
@@ -88,27 +94,33 @@ DL_INLINE void fwd_word(const int nv, const float *wt, size_t ld, size_t col, in
             bits &= bits - 1;
             const float *row = w0 + (size_t)b * ld;
             dl_vf xa = vf_bcast(tab + xi[b]);
-#define FMA1(c) \
-    if (c < nv) a##c = vf_fmadd(xa, vf_load(row + DL_VW * c), a##c);
+#define FMA1(c)                                              \
+    if (c < nv && ht && c == nv - 1)                         \
+        a##c = vh_fmadd(xa, vh_load(row + DL_VW * c), a##c); \
+    else if (c < nv)                                         \
+        a##c = vf_fmadd(xa, vf_load(row + DL_VW * c), a##c);
             DL_REP13(FMA1)
 #undef FMA1
         }
 #define STORE(c) \
-    if (c < nv) vf_store(zi + DL_VW * c, a##c);
+    if (c < nv) vf_store(zi + DL_VW * c, ht && c == nv - 1 ? vh_settle(a##c) : a##c);
         DL_REP13(STORE)
 #undef STORE
     }
 }
 
 /* fwd_word for a tile of nv vectors known only at run time (tile_count). */
-static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
+static void fwd_word_n(int nv, int ht, const float *wt, size_t ld, size_t col, int w,
                        const uint8_t *const *px, const float *tab, const uint64_t *mask, int nwords,
                        int n, const float *init, float *S, size_t ss)
 {
     switch (nv) {
 #define CASE(N)                                                                               \
     case N:                                                                                   \
-        fwd_word(N, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);                   \
+        if (DL_HALF_TAIL && ht)                                                               \
+            fwd_word(N, 1, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);            \
+        else                                                                                  \
+            fwd_word(N, 0, wt, ld, col, w, px, tab, mask, nwords, n, init, S, ss);            \
         break;
         DL_TILE_WIDTHS(CASE)
 #undef CASE
@@ -123,17 +135,19 @@ static void fwd_word_n(int nv, const float *wt, size_t ld, size_t col, int w,
  *     a_i = f(bias + Σ_k x_ik WT[k, :]),  one sum per unit in increasing k,
  * as dl_net_forward orders it, f elementwise (vf_act); for f softmax
  * (the output of a 2-layer net) the sums themselves, which the caller
- * turns into softmax over the units that exist.  bias is padded to ld
- * (zeros past n_hidden); a has n rows of lda floats. */
-static void first_layer(const float *const wt[2], size_t ld, const float *bias, const uint8_t *const *px,
-                        const uint64_t *mask, int nwords, int n, dl_act f, float *a, size_t lda)
+ * turns into softmax over the units that exist.  nh units exist; bias is
+ * padded to ld (zeros past them); a has n rows of lda floats. */
+static void first_layer(const float *const wt[2], size_t ld, int nh, const float *bias,
+                        const uint8_t *const *px, const uint64_t *mask, int nwords, int n, dl_act f,
+                        float *a, size_t lda)
 {
-    int nvec = (int)(ld / DL_VW), nt = tile_count(nvec);
+    int nvec = (int)(ld / DL_VW), nt = tile_count(nvec), half = half_tail(nvec, nh);
     for (int t = 0; t < nt; t++) {
-        int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0;
+        int v0 = tile_first(nvec, nt, t), nv = tile_first(nvec, nt, t + 1) - v0, ht = half && t == nt - 1;
         size_t col = (size_t)v0 * DL_VW;
         for (int w = 0; w < nwords; w++)
-            fwd_word_n(nv, wt[w & 1], ld, col, w, px, DL_PIXEL_TABLE, mask, nwords, n, w == 0 ? bias : NULL, a, lda);
+            fwd_word_n(nv, ht, wt[w & 1], ld, col, w, px, DL_PIXEL_TABLE, mask, nwords, n,
+                       w == 0 ? bias : NULL, a, lda);
     }
     if (f == DL_ACT_SOFTMAX) return;
     for (int i = 0; i < n; i++)
@@ -171,7 +185,7 @@ static dl_status first_forward(const float *wt, size_t ld, const float *bias, in
         for (int g = 0; g < n; g += FWD_GROUP) {
             int m = n - g < FWD_GROUP ? n - g : FWD_GROUP;
             for (int i = 0; i < m; i++) lit_mask(px[g + i], npix, nwords, 3, mask + (size_t)i * nwords);
-            first_layer(rows, ld, b, px + g, mask, nwords, m, DL_ACT_SIGMOID, a + (size_t)g * lda, lda);
+            first_layer(rows, ld, nh, b, px + g, mask, nwords, m, DL_ACT_SIGMOID, a + (size_t)g * lda, lda);
         }
     }
     free(b);

@@ -140,6 +140,7 @@ typedef struct fast_ctx {
     size_t hid_off[DL_MAX_LAYERS]; /* layer l's offset in fdeep/keepd (2 <= l < L-1) */
     int L, nin, nh, nout;
     int nwords;          /* 64-pixel mask words per image */
+    int group;           /* pixels per group of the update, where registers allow (dl_simd_update_group) */
     size_t npad, lda;    /* 64·nwords; dl_fast_ld(nh) */
     size_t small_off, nsmall; /* params from b[0] on: offset, count */
     size_t deep_off[DL_MAX_LAYERS];
@@ -364,6 +365,7 @@ static void *fast_new(dl_net *net, const dl_sgd *sgd, int threads, dl_err *e)
     fast_ctx *k = alloc_lines(sizeof *k, 1);
     if (!k) goto oom;
     k->net = net;
+    if (dl_simd_update_group(&k->group, NULL, e) != DL_OK) goto fail;
     k->cost_kind = sgd->cost;
     k->mu = sgd->momentum;
     k->vel = sgd->momentum > 0.0f ? sgd->velocity : NULL;

@@ -361,11 +361,14 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
  * branch predictor knows, the wait for its first δ, the rows' update.  Four
  * pixels a group (AVX-512, tiles of up to 7 vectors) pay it half as often
  * as two did, for 12% more multiply-adds on Fashion-MNIST: training 4 to 6%
- * faster on README's Xeon.  x_ip comes from the chunk's pixels transposed
+ * faster on an Intel Xeon.  Where 512-bit operations run as two halves
+ * (AMD Zen 4) the multiply-adds are the limit, and two pixels a group are
+ * the faster (k->group, dl_simd_update_group).  A tile's last vector runs
+ * as a half when its upper lanes are padding (ht: half_tail).  x_ip comes from the chunk's pixels transposed
  * (r->xt): a pixel's examples are one short row, so no load waits for
  * another. */
 #define PIX4(X, c) X(0, c) X(1, c) X(2, c) X(3, c)
-DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const rank_mem *r,
+DL_INLINE void word_tile(const int nv, const int g, const int ht, const fast_ctx *k, const rank_mem *r,
                          const unit *un, int w, int v0, const chunk *cu, uint64_t touch,
                          uint64_t pend, const chunk *cf, int pf)
 {
@@ -411,10 +414,13 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
             /* The examples that light any of the pixels (in order), or all
              * of a long chunk's: two loops, so that neither tests which it is. */
 #define FMA(j, c) \
-    if (j < g) acc##j##_##c = vf_fmadd(x##j, dv, acc##j##_##c);
+    if (j < g) acc##j##_##c = half ? vh_fmadd(x##j, dv, acc##j##_##c) : vf_fmadd(x##j, dv, acc##j##_##c);
 #define FMA_C(c)                                                                            \
     if (c < nv) {                                                                           \
-        dl_vf dv = g > 1 ? vf_load_r(d + DL_VW * c, DL_KEEP_MASK) : vf_load(d + DL_VW * c); \
+        const int half = ht && c == nv - 1;                                                 \
+        const float *dc = d + DL_VW * c;                                                    \
+        dl_vf dv = half ? (g > 1 ? vh_load_r(dc, DL_KEEP_MASK) : vh_load(dc))               \
+                        : (g > 1 ? vf_load_r(dc, DL_KEEP_MASK) : vf_load(dc));              \
         PIX4(FMA, c)                                                                        \
     }
 #define EXAMPLE(i)                                                                            \
@@ -436,6 +442,12 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
 #undef EXAMPLE
 #undef FMA_C
 #undef FMA
+#define SETTLE(j, c) \
+    if (j < g && ht && c == nv - 1) acc##j##_##c = vh_settle(acc##j##_##c);
+#define SETTLE_C(c) PIX4(SETTLE, c)
+            DL_REP13(SETTLE_C)
+#undef SETTLE_C
+#undef SETTLE
             /* The rows' update, or (not the batch's last chunk) the sums
              * kept for the next: each vector of the g rows read, then written. */
             float *wj[4], *mj[4], *gj[4];
@@ -494,20 +506,34 @@ DL_INLINE void word_tile(const int nv, const int g, const fast_ctx *k, const ran
         }
     }
     if (cf)
-        fwd_word_n(nv, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
+        fwd_word_n(nv, ht, un->wt, ld, col, w, r->px[pf], DL_PIXEL_TABLE, r->mask[pf], k->nwords, cf->cm,
                    w == un->cls ? k->zeros : NULL, un->s[pf], ld);
 }
 
-static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit *un, int w, int v0,
-                        const chunk *cu, uint64_t touch, uint64_t pend, const chunk *cf, int pf)
+/* word_tile for a tile of nv vectors known only at run time, the last a
+ * half when ht, its pixels in groups of k->group where the registers hold
+ * as many (DL_UPDATE_GROUP), else of two or one. */
+static void word_tile_n(int nv, int ht, const fast_ctx *k, const rank_mem *r, const unit *un, int w,
+                        int v0, const chunk *cu, uint64_t touch, uint64_t pend, const chunk *cf, int pf)
 {
+#define TILE(N, G)                                                          \
+    do {                                                                    \
+        if (DL_HALF_TAIL && ht)                                             \
+            word_tile(N, G, 1, k, r, un, w, v0, cu, touch, pend, cf, pf);   \
+        else                                                                \
+            word_tile(N, G, 0, k, r, un, w, v0, cu, touch, pend, cf, pf);   \
+    } while (0)
     switch (nv) {
-#define CASE(N)                                                                          \
-    case N:                                                                              \
-        word_tile(N, DL_UPDATE_GROUP(N), k, r, un, w, v0, cu, touch, pend, cf, pf);      \
+#define CASE(N)                                                             \
+    case N:                                                                 \
+        if (DL_UPDATE_GROUP(N) > 2 && k->group > 2)                         \
+            TILE(N, DL_UPDATE_GROUP(N));                                    \
+        else                                                                \
+            TILE(N, DL_UPDATE_GROUP(N) > 2 ? 2 : DL_UPDATE_GROUP(N));       \
         break;
         DL_TILE_WIDTHS(CASE)
 #undef CASE
+#undef TILE
     default: break;
     }
 }
@@ -518,7 +544,7 @@ static void word_tile_n(int nv, const fast_ctx *k, const rank_mem *r, const unit
 static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chunk *cu,
                       const chunk *cf, int pf)
 {
-    int nt = tile_count(un->nvec);
+    int nt = tile_count(un->nvec), half = half_tail(un->nvec, un->nvalid);
     for (int w = un->cls; w < k->nwords; w += NCLASS) {
         uint64_t pend = un->pend[w], touch = 0;
         if (cu) {
@@ -531,7 +557,8 @@ static void unit_pass(const fast_ctx *k, const rank_mem *r, unit *un, const chun
         }
         for (int t = 0; t < nt; t++) {
             int v0 = tile_first(un->nvec, nt, t);
-            word_tile_n(tile_first(un->nvec, nt, t + 1) - v0, k, r, un, w, v0, cu, touch, pend, cf, pf);
+            word_tile_n(tile_first(un->nvec, nt, t + 1) - v0, half && t == nt - 1, k, r, un, w, v0, cu, touch,
+                        pend, cf, pf);
         }
         if (cu) un->pend[w] = cu->last ? 0 : pend | r->lit[w];
         /* The chunk after next's pixels of this word (fast/run: run_rank). */
