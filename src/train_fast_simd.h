@@ -184,28 +184,24 @@ DL_INLINE void vf_store_n(float *p, dl_vf v, int n) { _mm512_mask_storeu_ps(p, v
 DL_INLINE dl_vf vf_keep_n(dl_vf v, int n) { return _mm512_maskz_mov_ps(vf_mask_n(n), v); }
 
 /* Half vectors: the first layer's loops (fast/layers.c, fast/train_step.c)
- * run the last vector of a tile as 8 lanes when its lanes from 8 on are
- * padding (units that do not exist, whose weights, sums and deltas are
- * zeros that nothing reads), as 784-100-10's seventh vector is (units
+ * run the last vector of a tile as 8 lanes, dl_vh, when its lanes from 8
+ * on are padding (units that do not exist, whose weights, sums and deltas
+ * are zeros that nothing reads), as 784-100-10's seventh vector is (units
  * 96..111, 100 of them real).  Lane by lane the same fused multiply-adds,
  * so the same bits.  A core that runs 512-bit operations as two 256-bit
  * halves (AMD Zen 4) does a half vector in half the time; elsewhere it
- * costs the same.  The upper lanes of vh_load and vh_fmadd are undefined
- * (so that each stays one instruction, its load folded in); vh_settle
- * makes them zero, as the full operations leave them, before a half
- * vector is stored or meets a full operation. */
+ * costs the same.  vh_from takes a vector's low half; vh_to widens a half
+ * back with zeros above, as the full operations leave those lanes. */
 #define DL_HALF_TAIL 1
-DL_INLINE __m256 vh_lo_(dl_vf v) { return _mm512_castps512_ps256(v); }
-DL_INLINE dl_vf vh_load(const float *p) { return _mm512_castps256_ps512(_mm256_loadu_ps(p)); }
-DL_INLINE dl_vf vh_load_r(const float *p, __mmask16 keep)
-{
-    return _mm512_castps256_ps512(_mm256_maskz_loadu_ps((__mmask8)keep, p));
-}
-DL_INLINE dl_vf vh_fmadd(dl_vf a, dl_vf b, dl_vf c)
-{
-    return _mm512_castps256_ps512(_mm256_fmadd_ps(vh_lo_(a), vh_lo_(b), vh_lo_(c)));
-}
-DL_INLINE dl_vf vh_settle(dl_vf v) { return _mm512_zextps256_ps512(vh_lo_(v)); }
+typedef __m256 dl_vh;
+DL_INLINE dl_vh vh_zero(void) { return _mm256_setzero_ps(); }
+DL_INLINE dl_vh vh_from(dl_vf v) { return _mm512_castps512_ps256(v); }
+DL_INLINE dl_vf vh_to(dl_vh v) { return _mm512_zextps256_ps512(v); }
+DL_INLINE dl_vh vh_load(const float *p) { return _mm256_loadu_ps(p); }
+/* vf_load_r's half: a load that stays an instruction of its own. */
+DL_INLINE dl_vh vh_load_r(const float *p, __mmask16 keep) { return _mm256_maskz_loadu_ps((__mmask8)keep, p); }
+/* a*b + c, a a vector of which the low half is taken. */
+DL_INLINE dl_vh vh_fmadd(dl_vf a, dl_vh b, dl_vh c) { return _mm256_fmadd_ps(vh_from(a), b, c); }
 
 /* What vf_exp (below, shared with AVX2) needs of this instruction set. */
 DL_INLINE dl_vf vf_div(dl_vf a, dl_vf b) { return _mm512_div_ps(a, b); }
@@ -511,10 +507,13 @@ DL_INLINE void dl_transpose16_u8(const uint8_t *const *rows, int n, size_t k, ui
 /* No half vectors (AVX-512's, above): half an 8-lane vector would cost
  * as much on the cores these variants serve. */
 #define DL_HALF_TAIL 0
+typedef dl_vf dl_vh;
+#define vh_zero vf_zero
+#define vh_from(v) (v)
+#define vh_to(v) (v)
 #define vh_load vf_load
 #define vh_load_r vf_load_r
 #define vh_fmadd vf_fmadd
-#define vh_settle(v) (v)
 
 /* dl_who64 (AVX-512's, above) from the pixels transposed: xt [np x 16],
  * xt[16b + i] example i's value of pixel b (0 for i >= n). */

@@ -89,6 +89,13 @@ DL_INLINE void fwd_word(const int nv, const int ht, const float *wt, size_t ld, 
 #define LOAD(c) dl_vf a##c = c < nv ? vf_load(fi + DL_VW * c) : vf_zero();
         DL_REP13(LOAD)
 #undef LOAD
+        /* The half vector (ht) in a variable of its own type: as a
+         * full vector's low half, the compiler moves it at every step. */
+        dl_vh ah = vh_zero();
+#define HALF(c) \
+    if (c < nv && ht && c == nv - 1) ah = vh_from(a##c);
+        DL_REP13(HALF)
+#undef HALF
         while (bits) {
             int b = __builtin_ctzll(bits);
             bits &= bits - 1;
@@ -96,14 +103,14 @@ DL_INLINE void fwd_word(const int nv, const int ht, const float *wt, size_t ld, 
             dl_vf xa = vf_bcast(tab + xi[b]);
 #define FMA1(c)                                              \
     if (c < nv && ht && c == nv - 1)                         \
-        a##c = vh_fmadd(xa, vh_load(row + DL_VW * c), a##c); \
+        ah = vh_fmadd(xa, vh_load(row + DL_VW * c), ah);     \
     else if (c < nv)                                         \
         a##c = vf_fmadd(xa, vf_load(row + DL_VW * c), a##c);
             DL_REP13(FMA1)
 #undef FMA1
         }
 #define STORE(c) \
-    if (c < nv) vf_store(zi + DL_VW * c, ht && c == nv - 1 ? vh_settle(a##c) : a##c);
+    if (c < nv) vf_store(zi + DL_VW * c, ht && c == nv - 1 ? vh_to(ah) : a##c);
         DL_REP13(STORE)
 #undef STORE
     }

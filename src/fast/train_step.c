@@ -411,16 +411,28 @@ DL_INLINE void word_tile(const int nv, const int g, const int ht, const fast_ctx
 #undef LOAD_C
 #undef LOAD
             }
+            /* The half vector's sums (ht), in variables of their own type
+             * (as full vectors' low halves, the compiler moves them at
+             * every step). */
+            dl_vh h0 = vh_zero(), h1 = vh_zero(), h2 = vh_zero(), h3 = vh_zero();
+#define FROM(j, c) \
+    if (j < g && ht && c == nv - 1) h##j = vh_from(acc##j##_##c);
+#define FROM_C(c) PIX4(FROM, c)
+            DL_REP13(FROM_C)
+#undef FROM_C
+#undef FROM
             /* The examples that light any of the pixels (in order), or all
              * of a long chunk's: two loops, so that neither tests which it is. */
 #define FMA(j, c) \
-    if (j < g) acc##j##_##c = half ? vh_fmadd(x##j, dv, acc##j##_##c) : vf_fmadd(x##j, dv, acc##j##_##c);
+    if (j < g) acc##j##_##c = vf_fmadd(x##j, dv, acc##j##_##c);
+#define FMA_H(j, c) \
+    if (j < g) h##j = vh_fmadd(x##j, dh, h##j);
 #define FMA_C(c)                                                                            \
-    if (c < nv) {                                                                           \
-        const int half = ht && c == nv - 1;                                                 \
-        const float *dc = d + DL_VW * c;                                                    \
-        dl_vf dv = half ? (g > 1 ? vh_load_r(dc, DL_KEEP_MASK) : vh_load(dc))               \
-                        : (g > 1 ? vf_load_r(dc, DL_KEEP_MASK) : vf_load(dc));              \
+    if (c < nv && ht && c == nv - 1) {                                                      \
+        dl_vh dh = g > 1 ? vh_load_r(d + DL_VW * c, DL_KEEP_MASK) : vh_load(d + DL_VW * c); \
+        PIX4(FMA_H, c)                                                                      \
+    } else if (c < nv) {                                                                    \
+        dl_vf dv = g > 1 ? vf_load_r(d + DL_VW * c, DL_KEEP_MASK) : vf_load(d + DL_VW * c); \
         PIX4(FMA, c)                                                                        \
     }
 #define EXAMPLE(i)                                                                            \
@@ -442,12 +454,12 @@ DL_INLINE void word_tile(const int nv, const int g, const int ht, const fast_ctx
 #undef EXAMPLE
 #undef FMA_C
 #undef FMA
-#define SETTLE(j, c) \
-    if (j < g && ht && c == nv - 1) acc##j##_##c = vh_settle(acc##j##_##c);
-#define SETTLE_C(c) PIX4(SETTLE, c)
-            DL_REP13(SETTLE_C)
-#undef SETTLE_C
-#undef SETTLE
+#define TO(j, c) \
+    if (j < g && ht && c == nv - 1) acc##j##_##c = vh_to(h##j);
+#define TO_C(c) PIX4(TO, c)
+            DL_REP13(TO_C)
+#undef TO_C
+#undef TO
             /* The rows' update, or (not the batch's last chunk) the sums
              * kept for the next: each vector of the g rows read, then written. */
             float *wj[4], *mj[4], *gj[4];
