@@ -44,13 +44,17 @@ int dl_simd_halves512(void)
 #endif
 }
 
-dl_status dl_simd_update_group(int *g, int *forced, dl_err *e)
+const char *dl_simd_env(const char *name)
 {
-    const char *want = getenv("DIGITLENS_UPDATE_GROUP");
-    int set = want && *want && strcmp(want, "auto") != 0;
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "auto") != 0 ? v : NULL;
+}
+
+dl_status dl_simd_update_group(int *g, dl_err *e)
+{
+    const char *want = dl_simd_env("DIGITLENS_UPDATE_GROUP");
     *g = dl_simd_halves512() ? 2 : 4;
-    if (forced) *forced = set;
-    if (!set) return DL_OK;
+    if (!want) return DL_OK;
     if (strcmp(want, "2") == 0 || strcmp(want, "4") == 0) {
         *g = want[0] - '0';
         return DL_OK;
@@ -67,9 +71,9 @@ dl_simd dl_simd_best(void)
 
 dl_status dl_simd_choose(dl_simd *out, dl_err *e)
 {
-    const char *want = getenv("DIGITLENS_SIMD");
+    const char *want = dl_simd_env("DIGITLENS_SIMD");
     *out = dl_simd_best();
-    if (!want || !*want || strcmp(want, "auto") == 0) return DL_OK;
+    if (!want) return DL_OK;
     for (int v = 0; v < DL_SIMD_COUNT; v++) {
         if (strcmp(want, NAMES[v]) != 0) continue;
         if (!dl_simd_supported((dl_simd)v))

@@ -53,9 +53,13 @@ int dl_simd_halves512(void);
  * dl_simd_halves512 (there multiply-adds are the limit, and groups of 4
  * do 12% more of them on Fashion-MNIST) and 4 elsewhere (half as many
  * groups, each of which costs a loop exit no branch predictor knows).
- * *forced is set to whether the variable chose (forced may be NULL).
  * Any other value is DL_EINVAL with a message naming the variable. */
-dl_status dl_simd_update_group(int *g, int *forced, dl_err *e);
+dl_status dl_simd_update_group(int *g, dl_err *e);
+
+/* The value of the environment variable `name` (DIGITLENS_SIMD,
+ * DIGITLENS_UPDATE_GROUP) when it asks for something: set, not empty and
+ * not "auto"; else NULL. */
+const char *dl_simd_env(const char *name);
 
 /* The fastest variant this CPU runs. */
 dl_simd dl_simd_best(void);

@@ -72,24 +72,22 @@ static int help_generated(int man)
 }
 
 /* The version, and which of the fast kernels' variants runs here and why
- * (simd.h): the first thing to ask for in a bug report about speed. */
-static void version(dl_simd v)
+ * (simd.h), and for avx512 its update's pixel groups g: the first thing to
+ * ask for in a bug report about speed. */
+static void version(dl_simd v, int g)
 {
-    const char *forced = getenv("DIGITLENS_SIMD");
     printf("digitlens %s\n", DIGITLENS_VERSION);
     printf("kernels: %s (%s; %s)\n", dl_simd_name(v), dl_simd_needs(v),
-           forced && *forced && strcmp(forced, "auto") != 0 ? "chosen by DIGITLENS_SIMD"
-                                                            : "the fastest this CPU runs");
+           dl_simd_env("DIGITLENS_SIMD") ? "chosen by DIGITLENS_SIMD" : "the fastest this CPU runs");
     printf("this CPU runs:");
     for (int q = DL_SIMD_COUNT - 1; q >= 0; q--)
         if (dl_simd_supported((dl_simd)q)) printf(" %s", dl_simd_name((dl_simd)q));
     printf("\n");
-    int g, by_env;
-    if (v == DL_SIMD_AVX512 && dl_simd_update_group(&g, &by_env, NULL) == DL_OK)
+    if (v == DL_SIMD_AVX512)
         printf("avx512 update: pixels in groups of %d (%s)\n", g,
-               by_env ? "chosen by DIGITLENS_UPDATE_GROUP"
-               : dl_simd_halves512() ? "this CPU runs 512-bit operations as two 256-bit halves"
-                                     : "this CPU runs 512-bit operations whole");
+               dl_simd_env("DIGITLENS_UPDATE_GROUP") ? "chosen by DIGITLENS_UPDATE_GROUP"
+               : dl_simd_halves512()                 ? "this CPU runs 512-bit operations as two 256-bit halves"
+                                                     : "this CPU runs 512-bit operations whole");
 }
 
 int main(int argc, char **argv)
@@ -102,9 +100,9 @@ int main(int argc, char **argv)
     dl_err e;
     if (dl_simd_choose(&simd, &e) != DL_OK) return cli_fail(EXIT_USAGE, "%s", e.msg);
     int group;
-    if (dl_simd_update_group(&group, NULL, &e) != DL_OK) return cli_fail(EXIT_USAGE, "%s", e.msg);
+    if (dl_simd_update_group(&group, &e) != DL_OK) return cli_fail(EXIT_USAGE, "%s", e.msg);
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
-        version(simd);
+        version(simd, group);
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {

@@ -365,7 +365,7 @@ static void *fast_new(dl_net *net, const dl_sgd *sgd, int threads, dl_err *e)
     fast_ctx *k = alloc_lines(sizeof *k, 1);
     if (!k) goto oom;
     k->net = net;
-    if (dl_simd_update_group(&k->group, NULL, e) != DL_OK) goto fail;
+    if (dl_simd_update_group(&k->group, e) != DL_OK) goto fail;
     k->cost_kind = sgd->cost;
     k->mu = sgd->momentum;
     k->vel = sgd->momentum > 0.0f ? sgd->velocity : NULL;
