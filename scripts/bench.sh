@@ -65,8 +65,9 @@ echo "machine: $(nproc) cores, $cpu"
 echo "         vector features: ${flags% }"
 echo "         load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "build:   $($CC --version | head -1), -O3, portable (kernels chosen at run time)"
-echo "         $(./digitlens --version | sed -n 's/^kernels: /kernels by default: /p')"
-./digitlens --version | sed -n 's/^avx512 update: /         avx512 update: /p'
+version=$(./digitlens --version)
+echo "         $(sed -n 's/^kernels: /kernels by default: /p' <<<"$version")"
+sed -n 's/^avx512 update: /         avx512 update: /p' <<<"$version"
 echo "data:    $KIND in $DATA"
 echo
 
