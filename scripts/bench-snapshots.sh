@@ -2,7 +2,8 @@
 # bench-snapshots.sh — what `train --snapshot-every 100` costs: the same
 # training run (784-100-10, batch 10, 2 threads) with and without
 # snapshots, alternated so that all see the same machine load, PAIRS
-# pairs (default 9: on a noisy machine 5 were too few); prints each side's median wall and CPU time of the
+# pairs (default 9: on a noisy machine 5 were too few); prints each
+# side's median wall and CPU time of the
 # whole process (and of a third run scoring 1,000 images a snapshot;
 # on a shared machine the CPU time is the steadier
 # figure), the ratios, and the size of the snapshot file.  The issue's
