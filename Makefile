@@ -26,8 +26,11 @@ KERNELS  ?= all
 
 # `make` alone builds on every core (a -j on the command line wins): built
 # one file at a time it took 54 s on 2 cores, 26 s of it the three fast
-# kernel variants, each one large unrolled file.
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+# kernel variants, each one large unrolled file.  A make run by a recipe
+# (MAKELEVEL > 0) takes its parent's job slots instead: while the makefile
+# is read, GNU make 4.3 does not show it the -j it inherited, and a -j set
+# here would print "resetting jobserver mode".
+ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS)),0)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
 endif
 
@@ -235,9 +238,10 @@ data-fashion:
 deps:
 	@scripts/deps.sh --install
 
+# + : bench.sh's own makes share this make's job slots.
 bench: all
 	@scripts/deps.sh --ensure
-	@scripts/bench.sh
+	+@scripts/bench.sh
 
 # Debian's python3-torch and python3-numpy live under /usr/bin/python3.
 torch-compare: all
