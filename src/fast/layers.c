@@ -162,15 +162,21 @@ static void first_layer(const float *const wt[2], size_t ld, int nh, const float
 }
 
 /* mask [nwords] of the lit pixels of one image, for the words whose
- * parity (w % 2) has its bit set in `parity` (3: all). */
+ * parity (w % 2) has its bit set in `parity` (3: all).  The last, short
+ * word (784 pixels: 16) goes 16 bytes at a time while it can: pixel by
+ * pixel it cost 0.2-0.4% more of a training epoch, on 1 and 2 threads
+ * (six paired runs on an Intel Xeon; the masks are the same bits). */
 static void lit_mask(const uint8_t *px, size_t npix, int nwords, unsigned parity, uint64_t *mask)
 {
     size_t full = npix / 64;
     for (size_t w = 0; w < full; w++)
         if (parity >> (w & 1) & 1) mask[w] = dl_nz64(px + 64 * w);
     if (full < (size_t)nwords && parity >> (full & 1) & 1) {
+        const uint8_t *p = px + 64 * full;
+        size_t n = npix - 64 * full, b = 0;
         uint64_t m = 0;
-        for (size_t b = 0; 64 * full + b < npix; b++) m |= (uint64_t)(px[64 * full + b] != 0) << b;
+        for (; b + 16 <= n; b += 16) m |= (uint64_t)dl_nz16(p + b) << b;
+        for (; b < n; b++) m |= (uint64_t)(p[b] != 0) << b;
         mask[full] = m;
     }
 }
