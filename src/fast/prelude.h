@@ -20,6 +20,7 @@
 #include <immintrin.h>
 #endif
 
+#include "../fpmode.h"
 #include "../train_fast_eval.h"
 #include "../train_fast_layers.h"
 #include "../train_fast_pool.h"

@@ -20,9 +20,10 @@
  * between runs thread 0 alone touches the context.
  */
 
-/* One rank's share of the run. */
+/* One rank's share of the run, subnormals flushed to zero (fpmode.h says why). */
 static void run_rank(fast_ctx *k, int rank, int P)
 {
+    dl_fpmode fpm = dl_fpmode_flush();
     rank_mem *r = &k->ranks[rank];
     /* Rank 0 works on the network's own parameters after W[0]; a helper on
      * a copy of them made now (between runs only thread 0 changes them). */
@@ -83,6 +84,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
         if (!more) break;
         cur = next;
     }
+    dl_fpmode_restore(fpm);
 }
 
 /* dl_pool_run's job for a team run: thread 0 waits briefly for helpers to
