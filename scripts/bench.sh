@@ -10,9 +10,10 @@
 # count); the reference kernel once; evaluation of the 10,000 test images
 # against an OpenBLAS sgemm of the same first layer; then the peak memory
 # of a real `digitlens train` run, the wall time of a 30-epoch one, and
-# the latency of one `digitlens classify` process; then what snapshots cost (scripts/bench-snapshots.sh),
-# the report's writing and page-load times (scripts/bench-report.sh), and
-# t-SNE and PCA against scikit-learn (scripts/bench-embed.sh).
+# the latency of one `digitlens classify` process; then what snapshots
+# cost (scripts/bench-snapshots.sh), the report's writing and page-load
+# times (scripts/bench-report.sh), and t-SNE and PCA against scikit-learn
+# (scripts/bench-embed.sh).
 #
 # Data, in order of preference: Fashion-MNIST (/usr/share/datasets/
 # fashion-mnist or data/fashion), MNIST (data/mnist or ../shared/data/mnist;
@@ -21,8 +22,8 @@
 #
 # Environment: BENCH_ROUNDS (epochs per configuration, default 7),
 # BENCH_REF_EPOCHS (default 1; 0 skips the reference), BENCH_LONG (0 skips
-# the 30-epoch run), CC.  The bench
-# program is built here with the Makefile's warnings, against
+# the 30-epoch run), CC.  The bench program is built here with the
+# Makefile's warnings, against
 # build/libdigitlens.a (which `make bench` has built) and OpenBLAS (for the
 # BLAS trainer only; scripts/deps.sh installs it).
 set -euo pipefail
@@ -105,8 +106,7 @@ if [ "${BENCH_LONG:-1}" != 0 ]; then
   t1=$(date +%s%N)
   awk -v ms=$(( (t1 - t0) / 1000000 )) '
     # "epoch N/30 ... 93 ms" or "... 1.3 s": the epoch time in ms
-    / ms$/ && /^epoch / { e[++n] = $(NF - 1) }
-    / s$/ && /^epoch / && !/ ms$/ { e[++n] = $(NF - 1) * 1000 }
+    /^epoch / { e[++n] = $NF == "ms" ? $(NF - 1) : $(NF - 1) * 1000 }
     END {
       if (n < 30) { print "digitlens: bench: the 30-epoch run printed " n " epochs" > "/dev/stderr"; exit 1 }
       m = 0; for (i = 21; i <= 30; i++) m += e[i]

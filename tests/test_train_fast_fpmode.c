@@ -13,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -51,7 +52,7 @@ static int moved(const dl_net *n, int *all_subnormal)
     for (int o = 0; o < 10; o++) {
         float v = w1[(size_t)o * 100];
         if (v != 0.0f) k++;
-        if (v != 0.0f && fabsf(v) >= 1.17549435e-38f) *all_subnormal = 0;
+        if (v != 0.0f && fabsf(v) >= FLT_MIN) *all_subnormal = 0;
     }
     return k;
 }
