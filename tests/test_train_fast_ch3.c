@@ -251,6 +251,53 @@ Test(train_fast_ch3, avx512_update_groups_and_half_vectors_give_avx2s_bytes)
         }
 }
 
+/* AVX-512 runs the output layer of a one-hidden-layer net with sigmoid
+ * outputs with the chunk's examples in its lanes (fast/lanes.c, chunks of
+ * up to 16), AVX2 example by example: the same weights and the same
+ * per-epoch cost, to the bit, for each cost that path takes, each hidden
+ * activation, 1 to 16 outputs, batches of 16 and of 17 (one over: the
+ * example-by-example path on both, but for the last, short batch), a
+ * short last batch of 5 (250 = 35 x 7 + 5) and 1 to 3 threads.  (Checked
+ * to fail when the lanes' partial sums are combined in another order.) */
+Test(train_fast_ch3, the_output_layer_in_lanes_gives_avx2s_bytes_and_costs)
+{
+    if (!dl_simd_supported(DL_SIMD_AVX512) || !dl_simd_supported(DL_SIMD_AVX2))
+        cr_skip_test("this CPU does not run both avx512 and avx2");
+    static const int s100[] = {784, 100, 10}, s1[] = {784, 1, 2}, s16[] = {784, 30, 16};
+    struct {
+        const int *sizes;
+        dl_cost cost;
+        dl_act hidden;
+        int batch, threads;
+        float lambda, momentum;
+    } cases[] = {{s100, DL_COST_QUADRATIC, DL_ACT_SIGMOID, 10, 2, 0.0f, 0.0f},
+                 {s100, DL_COST_CROSS_ENTROPY, DL_ACT_SIGMOID, 10, 1, 1.0f, 0.0f},
+                 {s100, DL_COST_QUADRATIC, DL_ACT_TANH, 16, 3, 0.0f, 0.5f},
+                 {s100, DL_COST_CROSS_ENTROPY, DL_ACT_RELU, 17, 2, 0.0f, 0.0f},
+                 {s100, DL_COST_QUADRATIC, DL_ACT_SIGMOID, 7, 1, 0.0f, 0.0f},
+                 {s1, DL_COST_QUADRATIC, DL_ACT_SIGMOID, 10, 2, 0.0f, 0.0f},
+                 {s16, DL_COST_CROSS_ENTROPY, DL_ACT_SIGMOID, 10, 3, 0.0f, 0.9f}};
+    dl_dataset *d = tf_data(250, 28, 28, 2, 33);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tf_ch3 x = {cases[c].hidden, DL_ACT_SIGMOID, cases[c].momentum, 0.0f};
+        tf_run o = {3, cases[c].batch, cases[c].threads, 0.5f, cases[c].lambda, cases[c].cost, DL_KERNEL_FAST};
+        dl_net *n[2];
+        dl_epoch_stat h[2][3];
+        for (int v = 0; v < 2; v++) {
+            n[v] = tf_net(3, cases[c].sizes, 5);
+            tf_train_x(v ? DL_SIMD_AVX2 : DL_SIMD_AVX512, n[v], d, NULL, o, &x, h[v]);
+        }
+        cr_expect_eq(memcmp(n[0]->params, n[1]->params, n[0]->nparams * sizeof(float)), 0,
+                     "case %zu: avx512 and avx2 differ by %g", c, tf_maxdiff(n[0], n[1]));
+        for (int e = 0; e < 3; e++)
+            cr_expect_eq(memcmp(&h[0][e].cost, &h[1][e].cost, sizeof(float)), 0,
+                         "case %zu, epoch %d: cost %.9g vs %.9g", c, e, h[0][e].cost, h[1][e].cost);
+        dl_net_free(n[0]);
+        dl_net_free(n[1]);
+    }
+    dl_dataset_free(d);
+}
+
 Test(train_fast_ch3, threads_give_bit_identical_weights)
 {
     tf_ch3 x = {DL_ACT_RELU, DL_ACT_SOFTMAX, 0.9f, 0.5f};

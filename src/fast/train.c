@@ -115,6 +115,7 @@ typedef struct rank_mem {
     float *vown;         /* [nsmall] its copy of their velocity (ranks >= 1, momentum) */
     float *vsmall;       /* their velocity: the training state's (rank 0) or vown; NULL without momentum */
     float *f1, *keep1;   /* [lda] one example's f(z) of layer 1 and its dropout mask */
+    float *lanes;        /* [16 x lda + 2 x 16 x 16] fast/lanes.c's scratch */
     float *fdeep, *keepd; /* [Σ sizes[2..L-1)] the same for the deeper hidden layers */
     float *gsmall;       /* [nsmall] their gradient sums over the batch */
     float *y;            /* [nout] a target */
@@ -328,7 +329,7 @@ static int rank_new(fast_ctx *k, rank_mem *r, int t)
                    deep * sizeof(float), t ? k->nsmall * sizeof(float) : 0,
                    k->nsmall * sizeof(float), dl_vround((size_t)k->nout) * sizeof(float),
                    t && k->mu > 0.0f ? k->nsmall * sizeof(float) : 0, 2 * k->lda * sizeof(float),
-                   2 * hid * sizeof(float)};
+                   2 * hid * sizeof(float), (16 * k->lda + 512) * sizeof(float)};
     enum { NS = sizeof sz / sizeof sz[0] };
     size_t off[NS], total = 0;
     for (int q = 0; q < NS; q++) {
@@ -357,6 +358,7 @@ static int rank_new(fast_ctx *k, rank_mem *r, int t)
     r->keep1 = r->f1 + k->lda;
     r->fdeep = (float *)(void *)(m + off[12]);
     r->keepd = r->fdeep + hid;
+    r->lanes = (float *)(void *)(m + off[13]);
     return 1;
 }
 

@@ -271,6 +271,16 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
         b[l] = P + (dl_net_boff(net, l) - k->small_off);
     }
     int drop = k->pdrop > 0.0f;
+#if DL_SIMD_LEVEL == 2
+    if (lanes_fit(k, cm)) {
+        /* The book's network: its output layer with the examples in the
+         * lanes (fast/lanes.c), the same numbers as the loop below. */
+        lanes_forward(k, r, rank, ch, par, w[1], b[1], deep_d(k, r, 2, 0));
+        for (int i = 0; i < cm; i++)
+            hidden_delta(w[1], nh, k->nout, (int)width, deep_d(k, r, 2, i), f1, r->a1 + (size_t)i * k->lda, NULL,
+                         r->d1 + (size_t)i * k->lda);
+    } else
+#endif
     for (int i = 0; i < cm; i++) {
         float *a1 = r->a1 + (size_t)i * k->lda;
         const float *out = a1;

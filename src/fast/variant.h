@@ -9,5 +9,6 @@
 #include "layers.c"
 #include "eval.c"
 #include "train.c"
+#include "lanes.c"
 #include "train_step.c"
 #include "train_run.c"
