@@ -8,12 +8,14 @@
  *
  * Why: example by example (mid's loop) the output layer is ten dot
  * products of 100, each ending in a horizontal sum, then ten lanes of one
- * masked σ, a scalar δ and a scalar cost: on the Xeon of README's speed
- * section 1,900 to 2,600 time-stamp cycles a chunk of 10 on top of the
- * arithmetic, most of them waiting for one short chain or the next, and
- * in a 2-thread epoch the later layers are the part both threads do.
- * With the examples in the lanes each output's sum is a run of full-width
- * multiply-adds and σ, δ and the cost are ten vector operations each.
+ * masked σ, a scalar δ and a call for the cost: short chains, one after
+ * the other.  With the examples in the lanes each output's sum is a run of
+ * full-width multiply-adds, and σ, δ and the cost are ten vector
+ * operations each; the transposes in (seven 16 x 16) cost less than the
+ * horizontal sums saved.  On the Xeon of README's speed section mid took
+ * 9,900 and 9,100 time-stamp cycles a chunk of 10 on the two threads of a
+ * 2-thread epoch before, 8,000 and 8,100 after (7,900 and 6,400 on one
+ * thread), and mid is the part of a step that both threads do.
  *
  * The arithmetic is mid's, lane for lane, so the bytes are the same as
  * avx2's and as this variant's own per-example path (the unit tests
