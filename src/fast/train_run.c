@@ -78,7 +78,7 @@ static void run_rank(fast_ctx *k, int rank, int P)
             r->waited += wt;
         }
         int more = c + 1 < atomic_load_explicit(&k->run_end, memory_order_relaxed);
-        mid(k, r, rank, &cur, par);
+        mid(k, r, rank, P > 1, &cur, par);
         for (int u = rank; u < k->nunits; u += P)
             unit_pass(k, r, &k->units[u], &cur, more ? &next : NULL, par ^ 1);
         if (!more) break;

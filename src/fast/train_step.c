@@ -237,11 +237,62 @@ static void update_small(float *p, float *v, const float *g, size_t n, float rr,
 }
 
 /* The chunk's first-layer activations from the units' partial sums,
- *     a1 = f(b[0] + (S_0 + S_1))   (times dropout's mask),
+ *     a1 = f(b[0] + (S_0 + S_1))
+ * (for a softmax, a 2-layer net's output, b[0] + (S_0 + S_1): mid couples
+ * the units).  In a team (apart) the other class's sums come from another
+ * core: first every S_0 + S_1 into a1, a loop of loads and adds whose
+ * reads are all in flight at once, then f in place; in one loop, f's
+ * exponential and division held those reads back (2 threads on the Xeon
+ * of README's speed section: this step 3,900 time-stamp cycles a chunk of
+ * 10 in one loop, 3,300 in two).  Alone, one loop: the sums are in this
+ * core's cache, and a second pass costs more than it saves.  The same
+ * operations either way, so the same bytes. */
+static void hidden_activations(const fast_ctx *k, rank_mem *r, const chunk *ch, int par, int apart)
+{
+    const float *P = r->small;
+    int cm = ch->cm, nh = k->nh;
+    dl_act f1 = k->net->act[0];
+    apart = apart && k->nwords > 1 && f1 != DL_ACT_SOFTMAX;
+    for (int h = 0; h < k->H; h++) {
+        const unit *u0 = &k->units[NCLASS * h], *u1 = &k->units[NCLASS * h + 1];
+        for (int i = 0; i < cm; i++) {
+            const float *s0 = u0->s[par] + (size_t)i * u0->ld, *s1 = u1->s[par] + (size_t)i * u1->ld;
+            float *a = r->a1 + (size_t)i * k->lda;
+            for (int v = 0; v < u0->nvec; v++) {
+                int j = u0->j0 + v * DL_VW;
+                dl_vf s = vf_load(s0 + v * DL_VW);
+                /* One class only when the image is at most 64 pixels. */
+                if (k->nwords > 1) s = vf_add(s, vf_load(s1 + v * DL_VW));
+                if (apart) {
+                    vf_store(a + j, s);
+                    continue;
+                }
+                int n = nh - j;
+                dl_vf b = n >= DL_VW ? vf_load(P + j) : vf_load_n(P + j, n > 0 ? n : 0);
+                vf_store(a + j, f1 == DL_ACT_SOFTMAX ? vf_add(b, s) : vf_act(f1, vf_add(b, s)));
+            }
+        }
+    }
+    if (!apart) return;
+    for (int h = 0; h < k->H; h++) {
+        const unit *u0 = &k->units[NCLASS * h];
+        for (int i = 0; i < cm; i++) {
+            float *a = r->a1 + (size_t)i * k->lda;
+            for (int v = 0; v < u0->nvec; v++) {
+                int j = u0->j0 + v * DL_VW, n = nh - j;
+                dl_vf b = n >= DL_VW ? vf_load(P + j) : vf_load_n(P + j, n > 0 ? n : 0);
+                vf_store(a + j, vf_act(f1, vf_add(b, vf_load(a + j))));
+            }
+        }
+    }
+}
+
+/* The chunk's first-layer activations (hidden_activations; apart: this
+ * rank is one of a team), times dropout's mask,
  * its deltas d1 through the later layers (with this rank's parameters P),
  * the gradients of b[0] and of the later layers, and, at the batch's last
  * chunk, their update.  Rank 0 also adds the costs. */
-static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
+static void mid(fast_ctx *k, rank_mem *r, int rank, int apart, const chunk *ch, int par)
 {
     const dl_net *net = k->net;
     float *P = r->small, *G = r->gsmall;
@@ -249,22 +300,7 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, const chunk *ch, int par)
     dl_act f1 = net->act[0];
     size_t width = dl_vround((size_t)nh);
     if (ch->first) memset(G, 0, k->nsmall * sizeof(float));
-    for (int h = 0; h < k->H; h++) {
-        const unit *u0 = &k->units[NCLASS * h], *u1 = &k->units[NCLASS * h + 1];
-        for (int i = 0; i < cm; i++) {
-            const float *s0 = u0->s[par] + (size_t)i * u0->ld, *s1 = u1->s[par] + (size_t)i * u1->ld;
-            float *a = r->a1 + (size_t)i * k->lda;
-            for (int v = 0; v < u0->nvec; v++) {
-                int j = u0->j0 + v * DL_VW, n = nh - j;
-                dl_vf b = n >= DL_VW ? vf_load(P + j) : vf_load_n(P + j, n > 0 ? n : 0);
-                dl_vf s = vf_load(s0 + v * DL_VW);
-                /* One class only when the image is at most 64 pixels. */
-                if (k->nwords > 1) s = vf_add(s, vf_load(s1 + v * DL_VW));
-                /* A softmax (a 2-layer net's output) couples the units: below. */
-                vf_store(a + j, f1 == DL_ACT_SOFTMAX ? vf_add(b, s) : vf_act(f1, vf_add(b, s)));
-            }
-        }
-    }
+    hidden_activations(k, r, ch, par, apart);
     float *w[DL_MAX_LAYERS], *b[DL_MAX_LAYERS];
     for (int l = 1; l + 1 < L; l++) {
         w[l] = P + (dl_net_woff(net, l) - k->small_off);
