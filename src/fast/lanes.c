@@ -3,8 +3,10 @@
  * the lanes of a 16-lane vector (AVX-512 only): the output layer's
  * forward pass, its δ and the cost of a 3-layer net with sigmoid outputs,
  * for chunks of at most 16 examples (the book's network and batch 10).
- * Compiled in the avx512 variant after fast/train.c; mid (fast/train_step.c)
- * calls it where lanes_fit says it applies and does the rest itself.
+ * Included by every variant after fast/train.c (add_cost, which mid shares,
+ * in all of them; the rest in the avx512 variant only); mid
+ * (fast/train_step.c) calls it where lanes_fit says it applies and does
+ * the rest itself.
  *
  * Why: example by example (mid's loop) the output layer is ten dot
  * products of 100, each ending in a horizontal sum, then ten lanes of one
@@ -27,6 +29,16 @@
  * ((a − y)·a)·(1 − a) for the quadratic cost and a − y for cross-entropy;
  * the quadratic cost is dl_cost_value's sum, in double, output by output.
  */
+/* Adds the cost of one example (outputs out [nout], label lab) to r->cost,
+ * with dl_cost_value's arithmetic and its one-hot target in r->y: mid's
+ * example loop and lanes_forward's cross-entropy both call this. */
+static void add_cost(const fast_ctx *k, rank_mem *r, const float *out, int lab)
+{
+    memset(r->y, 0, (size_t)k->nout * sizeof(float));
+    r->y[lab] = 1.0f;
+    r->cost += dl_cost_value(k->cost_kind, out, r->y, k->nout);
+}
+
 #if DL_SIMD_LEVEL == 2
 
 /* dst[16 x 16] (row c, lane i) = src[i * ss + c] for i < n, 0 for i >= n:
@@ -161,9 +173,7 @@ static void lanes_forward(const fast_ctx *k, rank_mem *r, int rank, const chunk 
     for (int i = 0; i < cm; i++) {
         float a[16];
         for (int o = 0; o < nout; o++) a[o] = a2[16 * o + i];
-        memset(r->y, 0, (size_t)nout * sizeof(float));
-        r->y[r->lab[par][i]] = 1.0f;
-        r->cost += dl_cost_value(k->cost_kind, a, r->y, nout);
+        add_cost(k, r, a, r->lab[par][i]);
     }
 }
 

@@ -236,6 +236,15 @@ static void update_small(float *p, float *v, const float *g, size_t n, float rr,
     }
 }
 
+/* f(b[0] + s) for the units j .. j + DL_VW (bias b[0] [nh]; past nh, 0):
+ * one vector of hidden_activations below; for a softmax, b[0] + s. */
+DL_INLINE dl_vf activation(dl_act f1, const float *bias, int nh, int j, dl_vf s)
+{
+    int n = nh - j;
+    dl_vf b = n >= DL_VW ? vf_load(bias + j) : vf_load_n(bias + j, n > 0 ? n : 0);
+    return f1 == DL_ACT_SOFTMAX ? vf_add(b, s) : vf_act(f1, vf_add(b, s));
+}
+
 /* The chunk's first-layer activations from the units' partial sums,
  *     a1 = f(b[0] + (S_0 + S_1))
  * (for a softmax, a 2-layer net's output, b[0] + (S_0 + S_1): mid couples
@@ -263,13 +272,7 @@ static void hidden_activations(const fast_ctx *k, rank_mem *r, const chunk *ch, 
                 dl_vf s = vf_load(s0 + v * DL_VW);
                 /* One class only when the image is at most 64 pixels. */
                 if (k->nwords > 1) s = vf_add(s, vf_load(s1 + v * DL_VW));
-                if (apart) {
-                    vf_store(a + j, s);
-                    continue;
-                }
-                int n = nh - j;
-                dl_vf b = n >= DL_VW ? vf_load(P + j) : vf_load_n(P + j, n > 0 ? n : 0);
-                vf_store(a + j, f1 == DL_ACT_SOFTMAX ? vf_add(b, s) : vf_act(f1, vf_add(b, s)));
+                vf_store(a + j, apart ? s : activation(f1, P, nh, j, s));
             }
         }
     }
@@ -279,9 +282,8 @@ static void hidden_activations(const fast_ctx *k, rank_mem *r, const chunk *ch, 
         for (int i = 0; i < cm; i++) {
             float *a = r->a1 + (size_t)i * k->lda;
             for (int v = 0; v < u0->nvec; v++) {
-                int j = u0->j0 + v * DL_VW, n = nh - j;
-                dl_vf b = n >= DL_VW ? vf_load(P + j) : vf_load_n(P + j, n > 0 ? n : 0);
-                vf_store(a + j, vf_act(f1, vf_add(b, vf_load(a + j))));
+                int j = u0->j0 + v * DL_VW;
+                vf_store(a + j, activation(f1, P, nh, j, vf_load(a + j)));
             }
         }
     }
@@ -357,9 +359,7 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, int apart, const chunk *ch, 
         }
         if (rank == 0) {
             /* Costs in example order, as ref_step adds them. */
-            memset(r->y, 0, (size_t)k->nout * sizeof(float));
-            r->y[lab] = 1.0f;
-            r->cost += dl_cost_value(k->cost_kind, out, r->y, k->nout);
+            add_cost(k, r, out, lab);
         }
     }
     if (rank == 0 && ch->last) {
