@@ -17,55 +17,79 @@ static void output_delta(dl_act f, dl_cost cost, const float *a, int label, int 
     dl_net_output_delta(f, cost, a, y, n, d);
 }
 
-/* Deltas of the first hidden layer for one example, tile of nv vectors
- * (1..7 or 13, a constant: hidden_delta_tile_n) from unit j0:
+/* One example's part in hidden_delta_tile: its output deltas d_out
+ * [nout], f(z) of the hidden layer in a, dropout's mask keep (NULL: none),
+ * and where its deltas go, d. */
+typedef struct hd_ex {
+    const float *d_out, *a, *keep;
+    float *d;
+} hd_ex;
+
+/* Deltas of the first hidden layer for one example e[0], or two (two: e[0]
+ * and e[1], sharing each load of W), tile of nv vectors (1..7 or 13, a
+ * constant: hidden_delta_tile_n) from unit j0:
  *     d[j] = (Σ_o W[o][j] d_out[o]) · (f'(z_j) · keep[j])
- * with f'(z) from f(z) in a (vf_slope: a(1 − a) for σ), keep dropout's mask
- * (NULL: none), W [nout x nin] row-major, nin units existing (the rest,
- * padding, get 0).  Sums over the outputs in order, as dl_net_backprop
- * does. */
-DL_INLINE void hidden_delta_tile(const int nv, const float *w, int nin, int nout, int j0,
-                                 const float *d_out, dl_act f, const float *a, const float *keep, float *d)
+ * with f'(z) from f(z) in a (vf_slope: a(1 − a) for σ), W [nout x nin]
+ * row-major, nin units existing (the rest, padding, get 0).  Sums over the
+ * outputs in order, as dl_net_backprop does; an example's sums are the
+ * same alone or in a pair.  In a pair, each example's ten-deep chains of
+ * multiply-adds overlap the other's and a row is loaded once for both
+ * (mid's lanes path, where the examples come in a block): on the Xeon of
+ * README's speed section a chunk's hidden deltas took 1,720 time-stamp
+ * cycles one example at a time, 1,130 in pairs (three at a time: no
+ * faster than pairs). */
+DL_INLINE void hidden_delta_tile(const int nv, const int two, const float *w, int nin, int nout, int j0,
+                                 dl_act f, const hd_ex *e)
 {
-#define ZERO(c) dl_vf s##c = vf_zero();
+#define ZERO(c) dl_vf s##c = vf_zero(), t##c = vf_zero();
     DL_REP13(ZERO)
 #undef ZERO
     for (int o = 0; o < nout; o++) {
-        dl_vf dv = vf_bcast(d_out + o);
+        dl_vf dv = vf_bcast(e[0].d_out + o), dt = two ? vf_bcast(e[1].d_out + o) : dv;
         const float *row = w + (size_t)o * nin;
 #define FMA(c)                                                                    \
     if (c < nv) {                                                                 \
         int j = j0 + c * DL_VW, n = nin - j;                                      \
         dl_vf wv = n >= DL_VW ? vf_load(row + j) : vf_load_n(row + j, n > 0 ? n : 0); \
         s##c = vf_fmadd(wv, dv, s##c);                                            \
+        if (two) t##c = vf_fmadd(wv, dt, t##c);                                   \
     }
         DL_REP13(FMA)
 #undef FMA
     }
-#define OUT(c)                                                             \
-    if (c < nv) {                                                          \
+#define OUT1(c, x, s)                                                      \
+    {                                                                      \
         int j = j0 + c * DL_VW, n = nin - j;                               \
-        dl_vf sl = vf_slope(f, vf_load(a + j));                            \
-        if (keep) sl = vf_mul(sl, vf_load(keep + j));                      \
-        dl_vf dv = vf_mul(s##c, sl);                                       \
+        dl_vf sl = vf_slope(f, vf_load(e[x].a + j));                       \
+        if (e[x].keep) sl = vf_mul(sl, vf_load(e[x].keep + j));            \
+        dl_vf dv = vf_mul(s, sl);                                          \
         if (n < DL_VW) dv = vf_keep_n(dv, n > 0 ? n : 0);                  \
-        vf_store(d + j, dv);                                               \
+        vf_store(e[x].d + j, dv);                                          \
+    }
+#define OUT(c)                         \
+    if (c < nv) {                      \
+        OUT1(c, 0, s##c)               \
+        if (two) OUT1(c, 1, t##c)      \
     }
     DL_REP13(OUT)
 #undef OUT
+#undef OUT1
 }
 
 /* hidden_delta_tile for a tile of nv vectors known only at run time
  * (tile_count): with a constant count the compiler drops the tests on it,
  * which cost as much as the arithmetic of this short loop (the per-example
  * part of mid took 5.1 us per chunk of 10 with them, 3.6 without). */
-static void hidden_delta_tile_n(int nv, const float *w, int nin, int nout, int j0, const float *d_out,
-                                dl_act f, const float *a, const float *keep, float *d)
+static void hidden_delta_tile_n(int nv, int two, const float *w, int nin, int nout, int j0, dl_act f,
+                                const hd_ex *e)
 {
     switch (nv) {
-#define CASE(N)                                                        \
-    case N:                                                            \
-        hidden_delta_tile(N, w, nin, nout, j0, d_out, f, a, keep, d);  \
+#define CASE(N)                                                  \
+    case N:                                                      \
+        if (two)                                                 \
+            hidden_delta_tile(N, 1, w, nin, nout, j0, f, e);     \
+        else                                                     \
+            hidden_delta_tile(N, 0, w, nin, nout, j0, f, e);     \
         break;
         DL_TILE_WIDTHS(CASE)
 #undef CASE
@@ -73,14 +97,14 @@ static void hidden_delta_tile_n(int nv, const float *w, int nin, int nout, int j
     }
 }
 
-/* hidden_delta_tile over all `width` units (a whole number of vectors). */
-static void hidden_delta(const float *w, int nin, int nout, int width, const float *d_out, dl_act f,
-                         const float *a, const float *keep, float *d)
+/* hidden_delta_tile over all `width` units (a whole number of vectors),
+ * for e[0] or (two) e[0] and e[1]. */
+static void hidden_delta(const float *w, int nin, int nout, int width, dl_act f, const hd_ex *e, int two)
 {
     int nvec = width / DL_VW, nt = tile_count(nvec);
     for (int t = 0; t < nt; t++) {
         int v0 = tile_first(nvec, nt, t);
-        hidden_delta_tile_n(tile_first(nvec, nt, t + 1) - v0, w, nin, nout, v0 * DL_VW, d_out, f, a, keep, d);
+        hidden_delta_tile_n(tile_first(nvec, nt, t + 1) - v0, two, w, nin, nout, v0 * DL_VW, f, e);
     }
 }
 
@@ -314,9 +338,14 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, int apart, const chunk *ch, 
         /* The book's network: its output layer with the examples in the
          * lanes (fast/lanes.c), the same numbers as the loop below. */
         lanes_forward(k, r, rank, ch, par, w[1], b[1], deep_d(k, r, 2, 0));
-        for (int i = 0; i < cm; i++)
-            hidden_delta(w[1], nh, k->nout, (int)width, deep_d(k, r, 2, i), f1, r->a1 + (size_t)i * k->lda, NULL,
-                         r->d1 + (size_t)i * k->lda);
+        /* The hidden deltas two examples at a time (hidden_delta_tile). */
+        for (int i = 0; i < cm; i += 2) {
+            hd_ex e[2];
+            for (int x = 0; x < 2 && i + x < cm; x++)
+                e[x] = (hd_ex){deep_d(k, r, 2, i + x), r->a1 + (size_t)(i + x) * k->lda, NULL,
+                               r->d1 + (size_t)(i + x) * k->lda};
+            hidden_delta(w[1], nh, k->nout, (int)width, f1, e, i + 1 < cm);
+        }
     } else
 #endif
     for (int i = 0; i < cm; i++) {
@@ -355,7 +384,8 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, int apart, const chunk *ch, 
                 hidden_delta_scalar(w[l], net->sizes[l], net->sizes[l + 1], deep_d(k, r, l + 1, i), net->act[l - 1],
                                     fz, drop ? r->keepd + k->hid_off[l] : NULL, deep_d(k, r, l, i));
             }
-            hidden_delta(w[1], nh, net->sizes[2], (int)width, deep_d(k, r, 2, i), f1, fz1, keep1, d1);
+            hd_ex e = {deep_d(k, r, 2, i), fz1, keep1, d1};
+            hidden_delta(w[1], nh, net->sizes[2], (int)width, f1, &e, 0);
         }
         if (rank == 0) {
             /* Costs in example order, as ref_step adds them. */
