@@ -29,13 +29,18 @@
  * ((a − y)·a)·(1 − a) for the quadratic cost and a − y for cross-entropy;
  * the quadratic cost is dl_cost_value's sum, in double, output by output.
  */
-/* Adds the cost of one example (outputs out [nout], label lab) to r->cost,
- * with dl_cost_value's arithmetic and its one-hot target in r->y: mid's
- * example loop and lanes_forward's cross-entropy both call this. */
-static void add_cost(const fast_ctx *k, rank_mem *r, const float *out, int lab)
+/* y [n] = the one-hot target of `label`. */
+static void one_hot(float *y, int n, int label)
 {
-    memset(r->y, 0, (size_t)k->nout * sizeof(float));
-    r->y[lab] = 1.0f;
+    memset(y, 0, (size_t)n * sizeof(float));
+    y[label] = 1.0f;
+}
+
+/* Adds the cost of one example (outputs out [nout]) to r->cost, with
+ * dl_cost_value's arithmetic, against the target one_hot has put in r->y:
+ * mid's example loop and lanes_forward's cross-entropy both call this. */
+static void add_cost(const fast_ctx *k, rank_mem *r, const float *out)
+{
     r->cost += dl_cost_value(k->cost_kind, out, r->y, k->nout);
 }
 
@@ -173,7 +178,8 @@ static void lanes_forward(const fast_ctx *k, rank_mem *r, int rank, const chunk 
     for (int i = 0; i < cm; i++) {
         float a[16];
         for (int o = 0; o < nout; o++) a[o] = a2[16 * o + i];
-        add_cost(k, r, a, r->lab[par][i]);
+        one_hot(r->y, nout, r->lab[par][i]);
+        add_cost(k, r, a);
     }
 }
 

@@ -8,15 +8,6 @@
 
 /* ---- deltas ------------------------------------------------------------------ */
 
-/* Output-layer delta for one example, units [0, n): dl_net_output_delta,
- * the reference's own, with the one-hot target of `label` in y [n]. */
-static void output_delta(dl_act f, dl_cost cost, const float *a, int label, int n, float *y, float *d)
-{
-    memset(y, 0, (size_t)n * sizeof(float));
-    y[label] = 1.0f;
-    dl_net_output_delta(f, cost, a, y, n, d);
-}
-
 /* One example's part in hidden_delta_tile: its output deltas d_out
  * [nout], f(z) of the hidden layer in a, dropout's mask keep (NULL: none),
  * and where its deltas go, d. */
@@ -352,10 +343,12 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, int apart, const chunk *ch, 
         float *a1 = r->a1 + (size_t)i * k->lda;
         const float *out = a1;
         float *d1 = r->d1 + (size_t)i * k->lda;
-        int lab = r->lab[par][i];
+        /* The target, for the output δ (dl_net_output_delta, the
+         * reference's own) and the cost. */
+        one_hot(r->y, k->nout, r->lab[par][i]);
         if (L == 2) {
             if (f1 == DL_ACT_SOFTMAX) dl_act_apply(f1, a1, a1, nh);
-            output_delta(f1, k->cost_kind, a1, lab, nh, r->y, d1);
+            dl_net_output_delta(f1, k->cost_kind, a1, r->y, nh, d1);
             for (size_t j = (size_t)nh; j < width; j++) d1[j] = 0.0f;
         } else {
             /* Dropout: a1 keeps f(z)·keep for the layers above and the
@@ -378,7 +371,7 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, int apart, const chunk *ch, 
                 }
                 out = o;
             }
-            output_delta(net->act[L - 2], k->cost_kind, out, lab, k->nout, r->y, deep_d(k, r, L - 1, i));
+            dl_net_output_delta(net->act[L - 2], k->cost_kind, out, r->y, k->nout, deep_d(k, r, L - 1, i));
             for (int l = L - 2; l >= 2; l--) {
                 const float *fz = drop ? r->fdeep + k->hid_off[l] : deep_a(k, r, l, i);
                 hidden_delta_scalar(w[l], net->sizes[l], net->sizes[l + 1], deep_d(k, r, l + 1, i), net->act[l - 1],
@@ -389,7 +382,7 @@ static void mid(fast_ctx *k, rank_mem *r, int rank, int apart, const chunk *ch, 
         }
         if (rank == 0) {
             /* Costs in example order, as ref_step adds them. */
-            add_cost(k, r, out, lab);
+            add_cost(k, r, out);
         }
     }
     if (rank == 0 && ch->last) {
