@@ -8,7 +8,9 @@
  *                         images) shaped and as sparse as Fashion-MNIST
  *   bench --write-synthetic DIR   write that synthetic set to DIR and exit
  * Options: --rounds N (epochs per configuration, default 7), --ref-epochs N
- *          (the reference kernel, default 1: it is slow; 0 skips it).
+ *          (the reference kernel, default 1: it is slow; 0 skips it), --simd V
+ *          (digitlens's variant V only, and no L2 configurations: scripts/
+ *          bench.sh runs the avx2 variant so against OpenBLAS held to AVX2).
  *
  * Each configuration — the BLAS trainer (bench/blas_trainer.c) with 1 and 2
  * threads, and digitlens's fast kernel in every SIMD variant this CPU runs
@@ -138,6 +140,7 @@ static int config_epoch(config *c, const dl_dataset *train)
         double t0 = now();
         blas_trainer_epoch(c->blas, c->net, train, c->order, 3.0f);
         c->sec[c->epochs++] = (now() - t0) * scale;
+        blas_quiet();
         return 0;
     }
     dl_err e;
@@ -200,7 +203,11 @@ static int write_synthetic(const char *dir)
 /* "met" or "NOT met" for a speed-up against its goal. */
 static const char *verdict(double ratio, double goal) { return ratio >= goal ? "met" : "NOT met"; }
 
-static int train_bench(const dl_dataset *train, const dl_dataset *test, int rounds, int ref_epochs)
+/* Whether the benchmark runs digitlens's variant v: every one this CPU
+ * runs, or only the one asked for (only >= 0). */
+static int runs_variant(int v, int only) { return dl_simd_supported((dl_simd)v) && (only < 0 || v == only); }
+
+static int train_bench(const dl_dataset *train, const dl_dataset *test, int rounds, int ref_epochs, int only)
 {
     config cs[MAX_CFG];
     int nc = 0;
@@ -211,7 +218,7 @@ static int train_bench(const dl_dataset *train, const dl_dataset *test, int roun
         cs[nc++].threads = t;
     }
     for (int v = DL_SIMD_COUNT - 1; v >= 0; v--) {
-        if (!dl_simd_supported((dl_simd)v)) continue;
+        if (!runs_variant(v, only)) continue;
         for (int t = 1; t <= 2; t++) {
             snprintf(cs[nc].name, sizeof cs[nc].name, "digitlens %s, %d thread%s", dl_simd_name((dl_simd)v),
                      t, t > 1 ? "s" : "");
@@ -220,7 +227,7 @@ static int train_bench(const dl_dataset *train, const dl_dataset *test, int roun
             cs[nc++].threads = t;
         }
     }
-    for (int t = 1; t <= 2; t++) {
+    for (int t = 1; t <= 2 && only < 0; t++) {
         snprintf(cs[nc].name, sizeof cs[nc].name, "digitlens %s, %d thread%s, L2 (lambda 5)",
                  dl_simd_name(dl_simd_best()), t, t > 1 ? "s" : "");
         cs[nc].kind = FAST;
@@ -289,7 +296,7 @@ static int train_bench(const dl_dataset *train, const dl_dataset *test, int roun
 
 /* Evaluation of the test set by every variant (1 and 2 threads), and one
  * OpenBLAS sgemm of the same first layer, taking turns. */
-static int eval_bench(const dl_dataset *test)
+static int eval_bench(const dl_dataset *test, int only)
 {
     dl_err e;
     dl_net *net = dl_net_new(3, SIZES, &e);
@@ -312,7 +319,7 @@ static int eval_bench(const dl_dataset *test)
         threads[ne++] = th;
     }
     for (int v = DL_SIMD_COUNT - 1; v >= 0; v--)
-        for (int th = 1; th <= 2 && dl_simd_supported((dl_simd)v); th++) {
+        for (int th = 1; th <= 2 && runs_variant(v, only); th++) {
             snprintf(name[ne], sizeof name[ne], "digitlens %s, %d thread%s", dl_simd_name((dl_simd)v), th,
                      th > 1 ? "s" : "");
             simd[ne] = v;
@@ -320,9 +327,15 @@ static int eval_bench(const dl_dataset *test)
         }
     for (int k = 0; k < EVAL_RUNS; k++)
         for (int q = 0; q < ne; q++) {
-            double t0 = now();
+            /* OpenBLAS's threads started, untimed, before its turn, and
+             * ended after it (blas_quiet), so that neither side's turn
+             * pays for the other's threads. */
             if (simd[q] < 0) {
                 blas_set_threads(threads[q]);
+                blas_first_layer(x, n, nin, net->w[0], nh, z);
+            }
+            double t0 = now();
+            if (simd[q] < 0) {
                 blas_first_layer(x, n, nin, net->w[0], nh, z);
             } else {
                 dl_eval ev;
@@ -331,6 +344,7 @@ static int eval_bench(const dl_dataset *test)
                 dl_eval_free(&ev);
             }
             t[q][k] = now() - t0;
+            if (simd[q] < 0) blas_quiet();
         }
     printf("\nevaluation of the %d test images (digitlens: the whole evaluation; OpenBLAS: its first\n"
            "layer alone, pixels already floats), median of %d turns:\n", n, EVAL_RUNS);
@@ -352,16 +366,25 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL;
     size_t nsyn = 0;
-    int rounds = 7, ref_epochs = 1;
+    int rounds = 7, ref_epochs = 1, only = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--synthetic") && i + 1 < argc) nsyn = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--write-synthetic") && i + 1 < argc) return write_synthetic(argv[++i]);
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ref-epochs") && i + 1 < argc) ref_epochs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--simd") && i + 1 < argc) {
+            const char *want = argv[++i];
+            for (int v = 0; v < DL_SIMD_COUNT; v++)
+                if (!strcmp(want, dl_simd_name((dl_simd)v))) only = v;
+            if (only < 0 || !dl_simd_supported((dl_simd)only)) {
+                fprintf(stderr, "bench: --simd %s: not a variant this CPU runs\n", want);
+                return 2;
+            }
+        }
         else if (argv[i][0] != '-') dir = argv[i];
         else {
             fprintf(stderr, "usage: bench DIR | --synthetic N | --write-synthetic DIR "
-                            "[--rounds N] [--ref-epochs N]\n");
+                            "[--rounds N] [--ref-epochs N] [--simd VARIANT]\n");
             return 2;
         }
     }
@@ -385,10 +408,12 @@ int main(int argc, char **argv)
     printf("digitlens kernels this CPU runs:");
     for (int v = DL_SIMD_COUNT - 1; v >= 0; v--)
         if (dl_simd_supported((dl_simd)v)) printf(" %s (%s)", dl_simd_name((dl_simd)v), dl_simd_needs((dl_simd)v));
-    printf("; default %s\n", dl_simd_name(dl_simd_best()));
+    printf("; default %s", dl_simd_name(dl_simd_best()));
+    if (only >= 0) printf("; this run: %s only", dl_simd_name((dl_simd)only));
+    printf("\n");
     printf("OpenBLAS: %s; kernel %s\n\n", blas_config(), blas_core());
     fflush(stdout);
-    if (train_bench(train, test, rounds, ref_epochs) || eval_bench(test)) return 1;
+    if (train_bench(train, test, rounds, ref_epochs, only) || eval_bench(test, only)) return 1;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("\n  peak RSS of this benchmark process: %.1f MB\n", ru.ru_maxrss / 1024.0);

@@ -65,6 +65,11 @@ void blas_trainer_free(blas_trainer *t)
 
 void blas_set_threads(int threads) { openblas_set_num_threads(threads); }
 
+/* OpenBLAS's own (exported by its pthread builds, not declared in cblas.h). */
+int blas_thread_shutdown_(void);
+
+void blas_quiet(void) { blas_thread_shutdown_(); }
+
 const char *blas_config(void) { return openblas_get_config(); }
 
 const char *blas_core(void) { return openblas_get_corename(); }

@@ -29,6 +29,10 @@ void blas_first_layer(const float *x, int n, int nin, const float *w, int nh, fl
 
 /* OpenBLAS's thread count, its build description and the CPU kernel it chose. */
 void blas_set_threads(int threads);
+/* Ends OpenBLAS's helper threads, which spin for a while after each call
+ * (more than 100 ms here), taking a core the next configuration timed
+ * may want; the next call starts them again. */
+void blas_quiet(void);
 const char *blas_config(void);
 const char *blas_core(void);
 

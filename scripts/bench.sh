@@ -8,7 +8,9 @@
 # this CPU runs with 1 and 2 threads, taking turns epoch by epoch (medians,
 # min, max, and the speed-ups over the BLAS trainer at its best thread
 # count); the reference kernel once; evaluation of the 10,000 test images
-# against an OpenBLAS sgemm of the same first layer; then the peak memory
+# against an OpenBLAS sgemm of the same first layer; on a CPU with
+# AVX-512, training and evaluation again with OpenBLAS held to its AVX2
+# kernel against digitlens's avx2 variant; then the peak memory
 # of a real `digitlens train` run, the wall time of a 30-epoch one, and
 # the latency of one `digitlens classify` process; then what snapshots
 # cost (scripts/bench-snapshots.sh), the report's writing and page-load
@@ -21,8 +23,8 @@
 # output says so), else synthetic images of the same shape and sparsity.
 #
 # Environment: BENCH_ROUNDS (epochs per configuration, default 7),
-# BENCH_REF_EPOCHS (default 1; 0 skips the reference), BENCH_LONG (0 skips
-# the 30-epoch run), CC.  The bench program is built here with the
+# BENCH_REF_EPOCHS (default 1; 0 skips the reference), BENCH_AVX2 (0 skips
+# the AVX2-held comparison), BENCH_LONG (0 skips the 30-epoch run), CC.  The bench program is built here with the
 # Makefile's warnings, against
 # build/libdigitlens.a (which `make bench` has built) and OpenBLAS (for the
 # BLAS trainer only; scripts/deps.sh installs it).
@@ -75,6 +77,27 @@ echo
 
 build/bench "$DATA" --rounds "$ROUNDS" --ref-epochs "$REF_EPOCHS"
 echo "  load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# On a CPU with AVX-512 both sides above use it.  A CPU without it (an
+# AMD Zen 3, say) runs digitlens's avx2 variant against OpenBLAS's AVX2
+# kernel, so that pairing is measured here too, on these cores:
+# OPENBLAS_CORETYPE=Haswell holds OpenBLAS (a DYNAMIC_ARCH build, as
+# Debian's) to the kernel it picks for such CPUs.  A stand-in for such a
+# machine, not one: its caches and units are not these.  BENCH_AVX2=0
+# skips it.
+if [ "${BENCH_AVX2:-1}" != 0 ] && grep -qw avx512f /proc/cpuinfo; then
+  echo
+  echo "held to AVX2 on both sides, as on a CPU without AVX-512: OpenBLAS's Haswell kernel"
+  echo "(OPENBLAS_CORETYPE=Haswell) against digitlens's avx2 variant"
+  OPENBLAS_CORETYPE=Haswell build/bench "$DATA" --rounds "$ROUNDS" --ref-epochs 0 --simd avx2 > "$TMP/avx2.txt"
+  if ! grep -q '; kernel Haswell$' "$TMP/avx2.txt"; then
+    echo "  (skipped: this OpenBLAS does not switch kernels: $(sed -n 's/^OpenBLAS: //p' "$TMP/avx2.txt"))"
+  else
+    # The header lines were printed above; from the table on.
+    sed -n '/^training:/,$p' "$TMP/avx2.txt" | grep -v 'peak RSS'
+  fi
+  echo "  load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 
 # Peak memory of the real command on the full training set (fast kernel,
 # 2 threads, one epoch, test set scored), and the model for classify.
